@@ -1,0 +1,84 @@
+"""The `hpsweep` command line. Each command lives in its own module under sweep/commands/ and is
+imported only when it runs, so `hpsweep bench` and `hpsweep describe` work on a machine that has
+torch but neither ray nor polars (a bare GPU box)."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+from workers.errors import HpsweepError
+
+COMMANDS = {
+    # name: (module under sweep.commands, one-line help shown by `hpsweep --help`)
+    "run": ("run", "Run a sweep spec (or the built-in quickstart) on Ray Tune."),
+    "status": ("status", "Planned / ok / diverged / failed / missing trials per sweep."),
+    "query": ("query", "Polars SQL over the trials and curves tables."),
+    "compact": ("compact", "Merge small Parquet parts without changing what readers see."),
+    "analyze": ("analyze", "Fit meta-models on results; print metrics, write an HTML report."),
+    "recommend": ("recommend", "Recommend densities for new dims and a budget, before training."),
+    "tasks": ("tasks", "List the tasks with their parameters, dims and sizes."),
+    "describe": ("describe", "Hidden size, weights per block and hidden proportion of a model."),
+    "bench": ("bench", "Train K models one at a time and packed; print model-steps/s and the ratio."),
+}
+
+
+class LazyGroup(click.Group):
+    """Imports a command's module only when that command is invoked."""
+
+    def list_commands(self, ctx):
+        return list(COMMANDS)
+
+    def get_command(self, ctx, name):
+        if name not in COMMANDS:
+            return None
+        module_name, _ = COMMANDS[name]
+        try:
+            module = importlib.import_module(f"sweep.commands.{module_name}")
+        except ModuleNotFoundError as e:
+            if e.name and e.name.startswith("sweep.commands"):
+                return _not_yet(name)
+            raise
+        return getattr(module, name)
+
+    def format_commands(self, ctx, formatter):
+        rows = [(name, help_) for name, (_, help_) in COMMANDS.items()]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+def _not_yet(name):
+    @click.command(name, context_settings={"ignore_unknown_options": True})
+    @click.argument("args", nargs=-1, type=click.UNPROCESSED)
+    def stub(args):
+        raise click.ClickException(f"'hpsweep {name}' is not available in this version")
+    return stub
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="hpsweep")
+def cli():
+    """hpsweep: sweep varied-sparsity RNNs on Ray and learn which model to build before training it."""
+
+
+def main(argv=None):
+    """Console entry point: user errors (HpsweepError) become one line on stderr and exit 1."""
+    try:
+        cli.main(args=argv, prog_name="hpsweep", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(130)
+    except click.ClickException as e:
+        e.show()
+        sys.exit(e.exit_code)
+    except HpsweepError as e:
+        click.echo(f"Error: {e}", err=True)
+        sys.exit(1)
+    except click.exceptions.Exit as e:
+        sys.exit(e.exit_code)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,194 @@
+"""A-priori descriptors of a block RNN (PAPER.md §2-3): hidden size from a weight budget,
+expected weights per block, and the balance metrics (hidden proportion and its candidates).
+
+Pure Python on purpose: specs are validated and models described without importing torch.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields
+
+from workers.errors import DescriptorError
+
+BLOCKS = ("hx", "hh", "hy", "yx", "yh", "yy")
+"""The six weight blocks in the paper's order; structure codes and density lists use it."""
+
+
+@dataclass(frozen=True)
+class Densities:
+    """Probability that an entry of each block is kept (1.0 = dense). Never called sparsity."""
+
+    hx: float
+    hh: float
+    hy: float
+    yx: float
+    yh: float
+    yy: float
+
+    def __post_init__(self):
+        for name in BLOCKS:
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not (0.0 < value <= 1.0):
+                raise DescriptorError(f"density {name} must be in (0, 1]; got {value!r}")
+            object.__setattr__(self, name, float(value))
+
+    @classmethod
+    def uniform(cls, density: float) -> "Densities":
+        return cls(*([density] * 6))
+
+    @classmethod
+    def from_sequence(cls, values) -> "Densities":
+        values = list(values)
+        if len(values) != 6:
+            raise DescriptorError(
+                f"densities must be six numbers in the order {','.join(BLOCKS)}; got {len(values)}: {values!r}"
+            )
+        return cls(*values)
+
+    @classmethod
+    def from_code(cls, code: str, base: float) -> "Densities":
+        """Structure code (six bits in BLOCKS order, 1 = dense block, 0 = `base`) -> densities."""
+        code = str(code)
+        if len(code) != 6 or set(code) - {"0", "1"}:
+            raise DescriptorError(f"a structure code must be six bits (0/1) in the order {','.join(BLOCKS)}; got {code!r}")
+        if isinstance(base, bool) or not isinstance(base, (int, float)) or not (0.0 < base <= 1.0):
+            raise DescriptorError(f"the base density of a structure code must be in (0, 1]; got {base!r}")
+        return cls(*(1.0 if bit == "1" else float(base) for bit in code))
+
+    def as_tuple(self) -> tuple[float, ...]:
+        return tuple(getattr(self, b) for b in BLOCKS)
+
+    def rounded(self, ndigits: int = 2) -> "Densities":
+        """The original configs rounded densities to 2 decimals before solving for |h|."""
+        return Densities(*(max(round(d, ndigits), 10.0**-ndigits) for d in self.as_tuple()))
+
+
+def _check_dim(name: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise DescriptorError(f"{name} must be a positive integer; got {value!r}")
+    return value
+
+
+def expected_weights(input_dim: int, hidden: int, output_dim: int, d: Densities) -> dict[str, float]:
+    """Expected trainable weights per block: density x block size (PAPER.md §2)."""
+    x, h, y = input_dim, hidden, output_dim
+    return {
+        "n_hx": d.hx * h * x,
+        "n_hh": d.hh * h * h,
+        "n_hy": d.hy * h * y,
+        "n_yx": d.yx * y * x,
+        "n_yh": d.yh * y * h,
+        "n_yy": d.yy * y * y,
+    }
+
+
+def hidden_from_budget_exact(input_dim: int, output_dim: int, budget: float, d: Densities) -> float:
+    """Positive root of d_hh h^2 + (d_hx x + d_hy y + d_yh y) h + (d_yx x y + d_yy y^2 - P) = 0."""
+    x, y = input_dim, output_dim
+    a = d.hh
+    b = d.hx * x + d.hy * y + d.yh * y
+    c = d.yx * x * y + d.yy * y * y - budget
+    return (-b + math.sqrt(b * b - 4 * a * c)) / (2 * a) if c < 0 else 0.0
+
+
+def hidden_from_budget(input_dim: int, output_dim: int, budget: float, d: Densities,
+                       round_densities: bool = False) -> int:
+    """|h| for a trainable-weight budget P, rounded to the nearest integer.
+
+    Raises:
+        DescriptorError: if the budget cannot give |h| >= 1 for these dims and densities.
+    """
+    _check_dim("input_dim", input_dim)
+    _check_dim("output_dim", output_dim)
+    if isinstance(budget, bool) or not isinstance(budget, (int, float)) or budget <= 0:
+        raise DescriptorError(f"budget must be a positive number of weights; got {budget!r}")
+    if round_densities:
+        d = d.rounded(2)
+    exact = hidden_from_budget_exact(input_dim, output_dim, budget, d)
+    hidden = int(math.floor(exact + 0.5))
+    if hidden < 1:
+        smallest = sum(expected_weights(input_dim, 1, output_dim, d).values())
+        raise DescriptorError(
+            f"budget {budget:g} is too small for input_dim={input_dim}, output_dim={output_dim} "
+            f"with densities {','.join(f'{v:g}' for v in d.as_tuple())}: it gives hidden={exact:.2f}; "
+            f"hidden=1 needs about {smallest:,.0f} weights"
+        )
+    return hidden
+
+
+@dataclass(frozen=True)
+class ModelDescriptor:
+    """Everything known about a model before it is built. Counts are expectations
+    (density x block size); biases are dense, trainable and not part of the budget."""
+
+    input_dim: int
+    hidden: int
+    output_dim: int
+    budget: float | None
+    d_hx: float
+    d_hh: float
+    d_hy: float
+    d_yx: float
+    d_yh: float
+    d_yy: float
+    n_hx: float
+    n_hh: float
+    n_hy: float
+    n_yx: float
+    n_yh: float
+    n_yy: float
+    total_weights: float
+    bias_count: int
+    hidden_proportion: float  # HP  = n_hh / total (primary balance metric)
+    hp_recurrent: float  # HP' = n_hh / (n_hx + n_hh)
+    input_share: float  # n_hx / total
+    output_share: float  # (n_yx + n_yh + n_yy) / total
+    overall_density: float  # total / (weights of the dense model with the same dims)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @property
+    def densities(self) -> Densities:
+        return Densities(self.d_hx, self.d_hh, self.d_hy, self.d_yx, self.d_yh, self.d_yy)
+
+
+BALANCE_METRICS = ("hidden_proportion", "hp_recurrent", "input_share", "output_share", "overall_density")
+"""Balance candidates the analysis ranks; all are fields of ModelDescriptor."""
+
+DESCRIPTOR_FIELDS = tuple(f.name for f in fields(ModelDescriptor))
+
+
+def describe(input_dim: int, output_dim: int, densities: Densities, *, hidden: int | None = None,
+             budget: float | None = None, round_densities: bool = False) -> ModelDescriptor:
+    """Describe a model given |h| directly or a budget P (exactly one of the two).
+
+    Raises:
+        DescriptorError: for bad dims, densities, budget, or both/neither of hidden and budget.
+    """
+    _check_dim("input_dim", input_dim)
+    _check_dim("output_dim", output_dim)
+    if not isinstance(densities, Densities):
+        raise DescriptorError(f"densities must be a Densities; got {type(densities).__name__}")
+    if (hidden is None) == (budget is None):
+        raise DescriptorError("give exactly one of hidden and budget")
+    if hidden is None:
+        hidden = hidden_from_budget(input_dim, output_dim, budget, densities, round_densities)
+    _check_dim("hidden", hidden)
+    n = expected_weights(input_dim, hidden, output_dim, densities)
+    total = sum(n.values())
+    x, h, y = input_dim, hidden, output_dim
+    dense_total = h * x + h * h + h * y + y * x + y * h + y * y
+    return ModelDescriptor(
+        input_dim=x, hidden=h, output_dim=y, budget=None if budget is None else float(budget),
+        **{f"d_{b}": getattr(densities, b) for b in BLOCKS},
+        **n,
+        total_weights=total,
+        bias_count=h + y,
+        hidden_proportion=n["n_hh"] / total,
+        hp_recurrent=n["n_hh"] / (n["n_hx"] + n["n_hh"]),
+        input_share=n["n_hx"] / total,
+        output_share=(n["n_yx"] + n["n_yh"] + n["n_yy"]) / total,
+        overall_density=total / dense_total,
+    )
