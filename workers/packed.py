@@ -1,0 +1,160 @@
+"""K block RNNs computed as one batched computation (the fast path; workers/model.py is the slow one).
+
+Each model's state z = [h | y] is laid out in S = H + Y slots, H being the largest hidden size in
+the pack; a model with a smaller |h| has padded hidden slots whose weights, biases and masks are
+zero, so they stay exactly zero and change nothing. With the blocks stacked as
+
+    W_in  = [[W_hx], [W_yx]]            (K, S, X)
+    W_rec = [[W_hh, W_hy], [W_yh, W_yy]]  (K, S, S)
+    b     = [b_h, b_y]                  (K, S)
+
+one step of PAPER.md §1 for all K models is  z_{t+1} = act(W_in x_{t+1} + W_rec z_t + b), with relu
+on the hidden slots and identity on the output slots. The input projection for all steps is one
+large matmul; the recurrence is one batched matmul per step, forward and backward (see Recurrence).
+
+Invariant: masked weight entries are exactly zero. Forward passes use the raw weights (no mask
+multiply), and `mask_grads_` zeroes the masked entries of the gradients, so Adam never moves them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from workers.descriptors import BLOCKS, Densities
+from workers.model import BlockRNNConfig, init_blocks
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One model of a pack: its shape, densities, seed and learning rate."""
+
+    input_dim: int
+    output_dim: int
+    hidden: int
+    densities: Densities
+    seed: int
+    lr: float
+    init_std: float = 0.05
+
+    def config(self) -> BlockRNNConfig:
+        return BlockRNNConfig(self.input_dim, self.hidden, self.output_dim, self.densities, self.init_std, self.seed)
+
+
+class Recurrence(torch.autograd.Function):
+    """All T steps of z_t = act(u_t + z_{t-1} W_rec^T), z_0 = 0, for K models at once.
+
+    Autograd through a Python loop of bmm would compute dW_rec with one bmm per step and keep
+    extra intermediates; here backward runs one baddbmm and one multiply per step, and dW_rec is
+    a single contraction over all steps at the end.
+    """
+
+    @staticmethod
+    def forward(ctx, u, w_rec, n_hidden):
+        # u: (T, K, B, S) input projections plus bias; w_rec: (K, S, S)
+        z_all = torch.empty_like(u)  # (T, K, B, S)
+        w_t = w_rec.transpose(1, 2)  # (K, S, S)
+        z = torch.zeros_like(u[0])  # (K, B, S)
+        for t in range(u.shape[0]):
+            z = torch.baddbmm(u[t], z, w_t, out=z_all[t])
+            z[..., :n_hidden].clamp_(min=0)  # relu on hidden slots, identity on outputs
+        ctx.save_for_backward(z_all, w_rec)
+        ctx.n_hidden = n_hidden
+        return z_all
+
+    @staticmethod
+    def backward(ctx, grad_z):
+        z_all, w_rec = ctx.saved_tensors
+        n_hidden = ctx.n_hidden
+        # d act / d a: 1 on output slots; on hidden slots 1 where the relu was open.
+        gate = torch.ones_like(z_all)
+        gate[..., :n_hidden] = z_all[..., :n_hidden] > 0
+        grad_a = torch.empty_like(z_all)  # (T, K, B, S)
+        last = z_all.shape[0] - 1
+        torch.mul(grad_z[last], gate[last], out=grad_a[last])
+        for t in range(last - 1, -1, -1):
+            # dL/dz_t = grad_z[t] + dL/da_{t+1} W_rec, then through the activation
+            g = torch.baddbmm(grad_z[t], grad_a[t + 1], w_rec)
+            torch.mul(g, gate[t], out=grad_a[t])
+        # dW_rec = sum_t dL/da_t^T z_{t-1}; z_{-1} = 0 drops the first step
+        grad_w = torch.einsum("tkbs,tkbr->ksr", grad_a[1:], z_all[:-1]) if last > 0 else torch.zeros_like(w_rec)
+        return grad_a, grad_w, None
+
+
+class PackedBlockRNN(torch.nn.Module):
+    """K block RNNs of one task (same |x|, |y|) with their own densities, |h|, seeds and init."""
+
+    def __init__(self, specs: list[ModelSpec], device: str | torch.device = "cpu"):
+        super().__init__()
+        assert specs, "a pack needs at least one model"
+        x, y = specs[0].input_dim, specs[0].output_dim
+        assert all(s.input_dim == x and s.output_dim == y for s in specs), "a pack holds models of one task"
+        self.specs = list(specs)
+        self.k, self.input_dim, self.output_dim = len(specs), x, y
+        self.n_hidden = max(s.hidden for s in specs)
+        k, hh, s_ = self.k, self.n_hidden, self.n_hidden + y
+        w_in, w_rec = torch.zeros(k, s_, x), torch.zeros(k, s_, s_)
+        m_in, m_rec, m_b = torch.zeros(k, s_, x), torch.zeros(k, s_, s_), torch.zeros(k, s_)
+        realised = []
+        for i, spec in enumerate(specs):
+            blocks = init_blocks(spec.config())
+            h = spec.hidden
+            rows = {"h": slice(0, h), "y": slice(hh, s_)}  # where each state part sits in z
+            for name in ("hx", "yx"):
+                w, m = blocks[name]
+                w_in[i, rows[name[0]]], m_in[i, rows[name[0]]] = w, m
+            for name in ("hh", "hy", "yh", "yy"):
+                w, m = blocks[name]
+                w_rec[i, rows[name[0]], rows[name[1]]], m_rec[i, rows[name[0]], rows[name[1]]] = w, m
+            m_b[i, :h], m_b[i, hh:] = 1.0, 1.0  # padded hidden slots get no bias
+            realised.append({name: int(blocks[name][1].sum()) for name in BLOCKS})
+        self.realised = realised
+        self.w_in = torch.nn.Parameter(w_in.to(device))
+        self.w_rec = torch.nn.Parameter(w_rec.to(device))
+        self.bias = torch.nn.Parameter(torch.zeros(k, s_, device=device))  # biases start at zero
+        self.register_buffer("mask_in", m_in.to(device))
+        self.register_buffer("mask_rec", m_rec.to(device))
+        self.register_buffer("mask_bias", m_b.to(device))
+
+    def masks(self) -> list[torch.Tensor]:
+        return [self.mask_in, self.mask_rec, self.mask_bias]
+
+    @torch.no_grad()
+    def mask_grads_(self):
+        """Zero the gradient of masked and padded entries, so they never move."""
+        for p, m in zip(self.parameters(), self.masks()):
+            if p.grad is not None:
+                p.grad.mul_(m)
+
+    def input_projection(self, x: torch.Tensor) -> torch.Tensor:
+        """x: (B, T, X) shared by all models, or (K, B, T, X) per model -> (T, K, B, S)."""
+        k, s_ = self.k, self.w_in.shape[1]
+        if x.dim() == 3:
+            b, t, _ = x.shape
+            u = (x.reshape(b * t, -1) @ self.w_in.reshape(k * s_, -1).T).view(b, t, k, s_)  # one big matmul
+            u = u + self.bias.view(1, 1, k, s_)
+            return u.permute(1, 2, 0, 3).contiguous()  # (T, K, B, S)
+        _, b, t, _ = x.shape
+        u = torch.bmm(x.reshape(k, b * t, -1), self.w_in.transpose(1, 2)).view(k, b, t, s_)
+        u = u + self.bias.view(k, 1, 1, s_)
+        return u.permute(2, 0, 1, 3).contiguous()  # (T, K, B, S)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x: (B, T, X) or (K, B, T, X) -> outputs y_1..y_T of every model: (T, K, B, Y)."""
+        z = Recurrence.apply(self.input_projection(x), self.w_rec, self.n_hidden)  # (T, K, B, S)
+        return z[..., self.n_hidden:]
+
+    def block(self, i: int, name: str, grad: bool = False) -> torch.Tensor:
+        """Model i's block `name` (or its gradient) cut out of the stacked weights."""
+        h, hh, y = self.specs[i].hidden, self.n_hidden, self.output_dim
+        rows = {"h": slice(0, h), "y": slice(hh, hh + y)}
+        w_in, w_rec = (self.w_in.grad, self.w_rec.grad) if grad else (self.w_in, self.w_rec)
+        if name in ("hx", "yx"):
+            return w_in[i, rows[name[0]]]
+        return w_rec[i, rows[name[0]], rows[name[1]]]
+
+    def biases(self, i: int, grad: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+        """Model i's (b_h, b_y) or their gradients."""
+        b = self.bias.grad if grad else self.bias
+        return b[i, : self.specs[i].hidden], b[i, self.n_hidden:]
