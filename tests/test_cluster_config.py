@@ -186,3 +186,13 @@ def test_missing_install_and_local_results_are_caught():
         "worker_setup_commands: HPSWEEP_RESULTS must be s3://… or a shared mount under /mnt/; "
         "got ./hpsweep-results",
     ]
+
+
+def test_guide_uses_the_configs_results_location():
+    """docs/cluster.md's commands must name the bucket that cluster.yaml exports."""
+    guide = (ROOT / "docs" / "cluster.md").read_text()
+    (location,) = results_locations(load(CLOUD)["setup_commands"])
+    assert location in guide
+    for command in ("ray up cluster.yaml", "--address auto", "ray job submit --working-dir .",
+                    "ray dashboard cluster.yaml", "hpsweep status", "ray down cluster.yaml"):
+        assert command in guide, command
