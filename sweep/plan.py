@@ -1,0 +1,223 @@
+"""Planning: a validated spec becomes trials with deterministic ids, grouped into packs.
+
+A trial is one model to train. Its `trial_id` is a short hash of the canonical JSON of what
+determines its result (task, data seed, model config, training config, model seed), so the same
+spec always plans the same ids and a re-run can skip what is already in the store.
+
+A pack is a group of trials that train together as one batched computation: same task, data seed,
+epochs and batch size; sorted by hidden size so that padding within a pack is small; at most
+`pack.max_models` models and what `pack_memory_bytes` says fits in the memory budget.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import defaultdict
+from dataclasses import dataclass, replace
+from typing import Callable, Iterable, Protocol
+
+from workers.descriptors import Densities, describe
+from workers.errors import DescriptorError, SpecError
+
+from sweep.spec import SweepSpec, density_configs
+
+
+class TaskShape(Protocol):
+    """What planning needs to know about a task (workers.tasks' TaskInfo has these)."""
+
+    name: str
+    input_dim: int
+    output_dim: int
+    seq_len: int
+    n_train: int
+
+
+MemoryEstimator = Callable[..., int]  # (input_dim, output_dim, seq_len, hidden, batch_size, k, n_train) -> bytes
+
+
+@dataclass(frozen=True)
+class Trial:
+    """One model to train."""
+
+    trial_id: str
+    task: str
+    data_seed: int
+    hidden: int
+    budget: float | None  # null when |h| was given directly
+    densities: tuple[float, ...]  # BLOCKS order
+    lr: float
+    epochs: int
+    batch_size: int
+    init_std: float
+    seed: int
+
+    def key(self) -> dict:
+        return {"task": self.task, "data_seed": self.data_seed, "hidden": self.hidden, "budget": self.budget,
+                "densities": list(self.densities), "lr": self.lr, "epochs": self.epochs,
+                "batch_size": self.batch_size, "init_std": self.init_std, "seed": self.seed}
+
+
+@dataclass(frozen=True)
+class Pack:
+    """Trials that train together: same task, data seed, epochs and batch size."""
+
+    pack_id: str
+    task: str
+    data_seed: int
+    epochs: int
+    batch_size: int
+    trials: tuple[Trial, ...]
+
+    @property
+    def hidden_max(self) -> int:
+        return max(t.hidden for t in self.trials)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything a sweep will train, before anything runs."""
+
+    sweep_id: str
+    spec_hash: str
+    trials: tuple[Trial, ...]
+    packs: tuple[Pack, ...]  # packs of the pending trials only
+    shapes: dict  # task -> TaskShape
+    max_models: int  # pack.max_models of the spec
+    memory_bytes: float  # memory budget of one pack
+
+
+def short_hash(obj) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def expand_trials(spec: SweepSpec, shapes: dict) -> list[Trial]:
+    """All trials of a spec, in a stable order, without duplicates.
+
+    Raises:
+        SpecError: a budget that cannot give |h| >= 1 for a task's dims (names the task entry).
+    """
+    trials: dict[str, Trial] = {}
+    for i, ts in enumerate(spec.tasks):
+        shape = shapes[ts.task]
+        for dens, drawn_lr in density_configs(ts.densities, draw_seed_salt=ts.task):
+            sizes: list[tuple[int, float | None]] = [(h, None) for h in ts.hidden]
+            for budget in ts.budgets:
+                try:
+                    m = describe(shape.input_dim, shape.output_dim, dens, budget=budget,
+                                 round_densities=ts.round_densities)
+                except DescriptorError as e:
+                    raise SpecError(f"{spec.source}: tasks[{i}].budgets has {budget:g}, which does not fit "
+                                    f"task {ts.task}: {e}") from None
+                sizes.append((m.hidden, float(budget)))
+            for hidden, budget in sizes:
+                for lr in ([drawn_lr] if drawn_lr is not None else ts.lr):
+                    for seed in spec.training.seeds:
+                        t = Trial("", ts.task, ts.data_seed, hidden, budget, dens.as_tuple(), float(lr),
+                                  ts.epochs, ts.batch_size, spec.training.init_std, seed)
+                        tid = short_hash(t.key())
+                        trials.setdefault(tid, replace(t, trial_id=tid))
+    return list(trials.values())
+
+
+def max_pack_size(shape: TaskShape, hidden: int, batch_size: int, cap: int, memory_bytes: float,
+                  estimate: MemoryEstimator | None) -> int:
+    """Largest k <= cap whose estimated memory fits (at least 1: one model always runs)."""
+    if estimate is None:
+        return cap
+    lo, hi = 1, cap
+    while lo < hi:  # memory grows with k: binary search the largest k that fits
+        mid = (lo + hi + 1) // 2
+        if estimate(shape.input_dim, shape.output_dim, shape.seq_len, hidden, batch_size, mid, shape.n_train) <= memory_bytes:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+def make_packs(trials: Iterable[Trial], shapes: dict, max_models: int, memory_bytes: float,
+               estimate: MemoryEstimator | None = None) -> list[Pack]:
+    """Group trials into packs: same task/data seed/epochs/batch size, sorted by hidden size, capped."""
+    groups: dict[tuple, list[Trial]] = defaultdict(list)
+    for t in trials:
+        groups[(t.task, t.data_seed, t.epochs, t.batch_size)].append(t)
+    packs = []
+    for (task, data_seed, epochs, batch_size), members in sorted(groups.items()):
+        members.sort(key=lambda t: (t.hidden, t.trial_id))
+        i = 0
+        while i < len(members):
+            # the largest hidden in the chunk sets its memory; members are sorted, so grow greedily
+            k = max_pack_size(shapes[task], members[min(i + max_models, len(members)) - 1].hidden, batch_size,
+                              max_models, memory_bytes, estimate)
+            chunk = tuple(members[i:i + k])
+            pid = short_hash(sorted(t.trial_id for t in chunk))
+            packs.append(Pack(pid, task, data_seed, epochs, batch_size, chunk))
+            i += k
+    # biggest packs first (longest-processing-time first): the last packs to finish are small ones
+    return sorted(packs, key=lambda p: (-p.hidden_max * len(p.trials), p.pack_id))
+
+
+def default_memory_bytes(spec: SweepSpec) -> float:
+    """Memory one pack may use: pack.memory_gb, else the GPU share of this machine's GPU, else 2 GB."""
+    if spec.pack.memory_gb is not None:
+        return spec.pack.memory_gb * 2**30
+    if spec.resources.gpus > 0:
+        try:
+            import torch
+            if torch.cuda.is_available():
+                total = torch.cuda.get_device_properties(0).total_memory
+                return 0.8 * total * min(spec.resources.gpus, 1.0)
+        except ImportError:
+            pass
+        return 16 * 2**30 * min(spec.resources.gpus, 1.0)  # driver without a GPU: assume a 16 GB card
+    return 2 * 2**30
+
+
+def plan_sweep(spec: SweepSpec, shapes: dict, *, finished: Iterable[str] = (),
+               estimate: MemoryEstimator | None = None, memory_bytes: float | None = None) -> Plan:
+    """Expand a spec into trials and pack the ones not yet finished.
+
+    Args:
+        spec: a validated spec.
+        shapes: task name -> TaskShape for every task of the spec.
+        finished: trial ids already in the store with a final status (skipped).
+        estimate: pack memory estimator (workers.trainer.pack_memory_bytes); None: no memory cap.
+        memory_bytes: memory budget of one pack; None: default_memory_bytes(spec).
+
+    Returns:
+        The Plan; `packs` holds only pending trials.
+
+    Raises:
+        SpecError: a budget too small for a task.
+    """
+    trials = expand_trials(spec, shapes)
+    done = set(finished)
+    pending = [t for t in trials if t.trial_id not in done]
+    mem = default_memory_bytes(spec) if memory_bytes is None else memory_bytes
+    packs = make_packs(pending, shapes, spec.pack.max_models, mem, estimate)
+    return Plan(spec.name, spec.spec_hash, tuple(trials), tuple(packs), dict(shapes), spec.pack.max_models, mem)
+
+
+def describe_trial(t: Trial, shape: TaskShape):
+    """The a-priori ModelDescriptor of a trial (budget recorded as planned)."""
+    return describe(shape.input_dim, shape.output_dim, Densities(*t.densities), hidden=t.hidden)
+
+
+def plan_summary(plan: Plan) -> list[dict]:
+    """Per task: trials, packs, hidden, weights and HP ranges (for --dry-run and the log)."""
+    rows = []
+    by_task: dict[str, list[Trial]] = defaultdict(list)
+    for t in plan.trials:
+        by_task[t.task].append(t)
+    for task, trials in by_task.items():
+        shape = plan.shapes[task]
+        ds = [describe_trial(t, shape) for t in trials]
+        packs = [p for p in plan.packs if p.task == task]
+        rows.append({
+            "task": task, "x": shape.input_dim, "y": shape.output_dim, "trials": len(trials),
+            "pending": sum(len(p.trials) for p in packs), "packs": len(packs),
+            "hidden": (min(d.hidden for d in ds), max(d.hidden for d in ds)),
+            "weights": (min(d.total_weights for d in ds), max(d.total_weights for d in ds)),
+            "hp": (min(d.hidden_proportion for d in ds), max(d.hidden_proportion for d in ds)),
+        })
+    return rows
