@@ -1,0 +1,137 @@
+"""Task parameters as data: one `Param` row per parameter, one message shape for every mistake.
+
+Like scikit-learn's parameter validation: each family lists its parameters with type, default
+and range; `resolve` turns the raw strings of a name like `teacher(x=64,t=20)` into values,
+and `canonical` writes the non-default ones back in table order, so equal tasks get equal names.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from workers.errors import TaskError
+
+_KIND_WORDS = {int: "an int", float: "a number", bool: "a bool (true/false)", str: "a string"}
+
+
+@dataclass(frozen=True)
+class Param:
+    """One task parameter: its name, type, default, allowed range or choices, and meaning."""
+
+    name: str
+    kind: type
+    default: Any
+    doc: str
+    low: float | None = None
+    high: float | None = None
+    choices: tuple | None = None
+
+    def rule(self) -> str:
+        if self.choices is not None:
+            return f"one of {', '.join(map(str, self.choices))}"
+        text = _KIND_WORDS[self.kind]
+        if self.low is not None and self.high is not None:
+            text += f" in [{format_value(self.low)}, {format_value(self.high)}]"
+        elif self.low is not None:
+            text += f" >= {format_value(self.low)}"
+        return text
+
+    def convert(self, family: str, raw: Any) -> Any:
+        """A raw value (string from a name, or a Python value from a spec) -> checked value."""
+        value = _coerce(self.kind, raw)
+        ok = value is not None
+        if ok and self.choices is not None:
+            ok = value in self.choices
+        if ok and self.kind in (int, float):
+            ok = math.isfinite(value) and (self.low is None or value >= self.low) and (
+                self.high is None or value <= self.high)
+        if not ok:
+            raise TaskError(f"task {family}: parameter '{self.name}' must be {self.rule()}; got {raw!r}")
+        return value
+
+
+def _coerce(kind: type, raw: Any):
+    if kind is bool:
+        if isinstance(raw, bool):
+            return raw
+        return {"true": True, "false": False, "1": True, "0": False}.get(str(raw).strip().lower())
+    if kind is str:
+        text = str(raw).strip()
+        return text or None
+    if isinstance(raw, bool):
+        return None
+    try:
+        if kind is int:
+            number = float(raw)
+            return int(number) if number.is_integer() else None
+        return float(raw)
+    except (TypeError, ValueError):
+        return None
+
+
+def format_value(value: Any) -> str:
+    """Shortest text that reads back as the same value: 8 -> '8', 0.05 -> '0.05', 2.0 -> '2'."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        text = repr(value)
+        return text[:-2] if text.endswith(".0") else text
+    return str(value)
+
+
+def parse_args(family: str, text: str) -> dict[str, str]:
+    """'x=64, t=20' -> {'x': '64', 't': '20'}; a malformed item is a TaskError."""
+    out: dict[str, str] = {}
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        key, sep, value = item.partition("=")
+        key, value = key.strip(), value.strip()
+        if not sep or not key or not value:
+            raise TaskError(f"task {family}: parameters are written key=value separated by commas; got {item!r}")
+        if key in out:
+            raise TaskError(f"task {family}: parameter '{key}' is given twice")
+        out[key] = value
+    return out
+
+
+def resolve(family: str, table: tuple[Param, ...], given: dict[str, Any]) -> dict[str, Any]:
+    """Check every given parameter against the table and fill in the defaults."""
+    by_name = {p.name: p for p in table}
+    for key in given:
+        if key not in by_name:
+            valid = ", ".join(by_name) or "none"
+            raise TaskError(f"task {family} has no parameter '{key}'; valid parameters: {valid}")
+    return {p.name: (p.convert(family, given[p.name]) if p.name in given else p.default) for p in table}
+
+
+def canonical(head: str, table: tuple[Param, ...], values: dict[str, Any]) -> str:
+    """`head(k=v,...)` with the non-default parameters in table order; just `head` if none."""
+    parts = [f"{p.name}={format_value(values[p.name])}" for p in table if values[p.name] != p.default]
+    return f"{head}({','.join(parts)})" if parts else head
+
+
+def parse_split(family: str, text: str) -> tuple[float, float, float]:
+    """'90/5/5' -> fractions (0.9, 0.05, 0.05); every part positive."""
+    try:
+        parts = [float(p) for p in str(text).split("/")]
+    except ValueError:
+        parts = []
+    if len(parts) != 3 or not all(math.isfinite(p) and p > 0 for p in parts):
+        raise TaskError(f"task {family}: parameter 'split' must be three positive numbers train/val/test "
+                        f"like 90/5/5; got {text!r}")
+    total = sum(parts)
+    return tuple(p / total for p in parts)
+
+
+def split_counts(family: str, n: int, fractions: tuple[float, float, float]) -> tuple[int, int, int]:
+    """Whole sequences per split; val and test get at least one each, train the rest."""
+    n_val = max(1, round(n * fractions[1]))
+    n_test = max(1, round(n * fractions[2]))
+    n_train = n - n_val - n_test
+    if n_train < 1:
+        raise TaskError(f"task {family}: {n} sequences are too few to split into train/val/test; "
+                        f"need at least 3")
+    return n_train, n_val, n_test
