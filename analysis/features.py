@@ -1,0 +1,82 @@
+"""A-priori features of a trial: what is known before training (issue 5, item 2).
+
+Every feature is a small function returning a `pl.Expr`, so each is defined once and the same
+expressions serve the analysis (over the trials table) and recommend (over candidate configs).
+Nothing measured after training (losses, scores, realised mask counts, time) is a feature.
+Sizes enter as natural logs: dims and budgets span orders of magnitude.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from workers.descriptors import BALANCE_METRICS, BLOCKS
+
+TARGET = "test_score"
+GROUP = "task"
+
+
+def log_of(column: str) -> pl.Expr:
+    return pl.col(column).cast(pl.Float64).log().alias(f"log_{column}")
+
+
+def log_budget() -> pl.Expr:
+    """ln of the budget; a trial given |h| directly has no budget, its total weights stand in."""
+    return pl.coalesce(pl.col("budget"), pl.col("total_weights")).log().alias("log_budget")
+
+
+def log_lr() -> pl.Expr:
+    return pl.col("lr").log10().alias("log10_lr")
+
+
+DIM_FEATURES = ("log_input_dim", "log_output_dim", "log_seq_len", "log_n_train")
+"""What a new data set brings: its dims, sequence length and size."""
+TRAINING_FEATURES = ("log10_lr", "epochs")
+WEIGHT_FEATURES = ("log_budget", "log_total_weights")
+DENSITY_FEATURES = tuple(f"d_{b}" for b in BLOCKS)
+
+BASELINE_FEATURES = DIM_FEATURES + WEIGHT_FEATURES + TRAINING_FEATURES
+"""The baseline meta-model: weights and dims only, no balance metric and no densities."""
+PAPER_FEATURES = ("hidden_proportion", "log_input_dim", "log_output_dim", "log_budget")
+"""The paper-style regression: HP with dims (and, in the model, their interactions)."""
+ALL_FEATURES = BASELINE_FEATURES + DENSITY_FEATURES + ("log_hidden",) + BALANCE_METRICS
+"""The nonlinear meta-model sees every a-priori descriptor."""
+
+REQUIRED_COLUMNS = ("input_dim", "output_dim", "seq_len", "n_train", "hidden", "total_weights",
+                    "lr", "epochs", *(f"d_{b}" for b in BLOCKS), *BALANCE_METRICS)
+"""Inputs the features need; a trial missing any of them cannot be used."""
+
+
+def feature_exprs() -> list[pl.Expr]:
+    return [
+        log_of("input_dim"), log_of("output_dim"), log_of("seq_len"), log_of("n_train"),
+        log_budget(), log_of("total_weights"), log_lr(), pl.col("epochs").cast(pl.Float64),
+        *[pl.col(c).cast(pl.Float64) for c in DENSITY_FEATURES], log_of("hidden"),
+        *[pl.col(m).cast(pl.Float64) for m in BALANCE_METRICS],
+    ]
+
+
+def with_features(lf: pl.LazyFrame) -> pl.LazyFrame:
+    """task, raw dims, the target and every feature; rows missing an input or the score dropped."""
+    return (
+        lf.drop_nulls(subset=[*REQUIRED_COLUMNS, TARGET])
+        .filter(pl.col(TARGET).is_finite())
+        .select(
+            pl.col(GROUP), pl.col("input_dim"), pl.col("output_dim"), pl.col("budget"),
+            pl.col("hidden"), pl.col(TARGET).cast(pl.Float64), *feature_exprs(),
+        )
+    )
+
+
+def per_task_sample(lf: pl.LazyFrame, max_rows_per_task: int, seed: int = 0) -> pl.LazyFrame:
+    """At most max_rows_per_task rows of each task, chosen at random (reproducibly).
+
+    Meta-models are fit and scored on this sample so that a million-row results root analyses
+    in seconds; a few thousand rows per task pin down within-task rankings well.
+    """
+    return (
+        lf.with_columns(pl.int_range(pl.len()).shuffle(seed=seed).over(GROUP).alias("_draw"))
+        .filter(pl.col("_draw") < max_rows_per_task)
+        .drop("_draw")
+        .sort(GROUP, maintain_order=True)
+    )

@@ -1,0 +1,94 @@
+"""Fitted meta-models saved beside the results and reloaded while the results are unchanged.
+
+    <root>/models/<key>/models.joblib   fitted Pipelines, bands, swept ranges, metrics
+    <root>/models/<key>/manifest.json   options, data fingerprint, library versions
+
+<key> hashes the analysis options (filters, sample sizes, seed). The fingerprint lists every
+trials part with its size and mtime: a new part, a compacted or rewritten one changes it, and
+the models are refitted. Files are written under a temporary name and renamed, so a reader
+never sees half a model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+
+import joblib
+import sklearn
+
+from analysis.analyze import AnalysisOptions, AnalysisResult, analyze
+from analysis.load import fingerprint
+from analysis.metamodels import META_MODELS
+
+FORMAT = 1
+"""Bump when what is saved changes shape; an older format is refitted, never misread."""
+
+
+def models_dir(root, options: AnalysisOptions) -> Path:
+    key = hashlib.sha256(json.dumps(options.key(), sort_keys=True).encode()).hexdigest()[:12]
+    return Path(root) / "models" / key
+
+
+def _write_atomic(path: Path, write) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    write(tmp)
+    os.replace(tmp, path)
+
+
+def bundle_of(result: AnalysisResult) -> dict:
+    """What recommend needs from an analysis."""
+    return {
+        "fitted": result.fitted, "chosen": result.chosen, "bands": result.bands, "swept": result.swept,
+        "features": {m.name: m.features for m in META_MODELS}, "n_tasks": len(result.tasks),
+        "models": result.models,
+    }
+
+
+def save(root, options: AnalysisOptions, result: AnalysisResult, fp: dict | None = None) -> Path:
+    """Save the fitted meta-models of `result` under root/models/<key>/; returns the folder."""
+    folder = models_dir(root, options)
+    folder.mkdir(parents=True, exist_ok=True)
+    manifest = {
+        "format": FORMAT, "options": options.key(), "fingerprint": fp or fingerprint(root),
+        "created_at": datetime.now(timezone.utc).isoformat(), "sklearn_version": sklearn.__version__,
+        "chosen": result.chosen, "n_tasks": len(result.tasks), "n_rows": result.n_rows,
+    }
+    _write_atomic(folder / "models.joblib", lambda p: joblib.dump(bundle_of(result), p))
+    _write_atomic(folder / "manifest.json", lambda p: p.write_text(json.dumps(manifest, indent=1)))
+    return folder
+
+
+def load_if_current(root, options: AnalysisOptions) -> dict | None:
+    """The saved bundle when its manifest matches the results as they are now, else None."""
+    folder = models_dir(root, options)
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text())
+    except (OSError, ValueError):
+        return None
+    if (manifest.get("format") != FORMAT or manifest.get("sklearn_version") != sklearn.__version__
+            or manifest.get("fingerprint") != fingerprint(root)):
+        return None
+    try:
+        return joblib.load(folder / "models.joblib")
+    except (OSError, EOFError, ValueError):
+        return None
+
+
+def load_or_fit(root, options: AnalysisOptions | None = None) -> tuple[dict, bool]:
+    """(bundle, refitted): the saved meta-models, refitted and saved first if stale or missing.
+
+    Raises:
+        StoreError, AnalysisError: as analyze().
+    """
+    options = options or AnalysisOptions()
+    bundle = load_if_current(root, options)
+    if bundle is not None:
+        return bundle, False
+    fp = fingerprint(root)
+    result = analyze(root, options, with_ranking=False)
+    save(root, options, result, fp)
+    return bundle_of(result), True
