@@ -1,0 +1,92 @@
+"""minari:<id> on a tiny Minari data set built here from a gymnasium environment (no network)."""
+
+import numpy as np
+import pytest
+import torch
+
+from workers.errors import TaskError
+from workers.tasks import get_task, score_predictions
+
+minari = pytest.importorskip("minari", reason="minari is an optional extra: pip install 'hpsweep[minari]'")
+gym = pytest.importorskip("gymnasium")
+
+DATASET_ID = "hpsweep/pendulum-tiny-v0"
+
+
+def make_minari_dataset(episodes: int = 20, steps: int = 25) -> str:
+    """Pendulum with a linear 'expert' policy (so observation -> action is learnable), arrow format,
+    written under $MINARI_DATASETS_PATH (the caller points it at a temporary folder)."""
+    from minari.data_collector import EpisodeBuffer
+
+    env = gym.make("Pendulum-v1", max_episode_steps=steps)
+    buffers = []
+    for ep in range(episodes):
+        obs, _ = env.reset(seed=ep)
+        observations, actions, rewards, terms, truncs = [obs], [], [], [], []
+        while True:
+            action = np.clip(-1.5 * obs[1:2] - 0.3 * obs[2:3], -2.0, 2.0).astype(np.float32)
+            obs, reward, term, trunc, _ = env.step(action)
+            observations.append(obs), actions.append(action), rewards.append(reward)
+            terms.append(term), truncs.append(trunc)
+            if term or trunc:
+                break
+        buffers.append(EpisodeBuffer(id=ep, observations=np.array(observations), actions=np.array(actions),
+                                     rewards=rewards, terminations=terms, truncations=truncs))
+    minari.create_dataset_from_buffers(DATASET_ID, buffers, env=env, algorithm_name="linear", author="hpsweep",
+                                       author_email="hpsweep@example.org", code_permalink="tests", eval_env=env,
+                                       description="tiny test set", data_format="arrow")
+    return f"minari:{DATASET_ID}"
+
+
+@pytest.fixture(scope="module")
+def minari_name(tmp_path_factory):
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MINARI_DATASETS_PATH", str(tmp_path_factory.mktemp("minari")))
+        yield make_minari_dataset()
+
+
+def test_info_and_split_by_episodes(minari_name):
+    info = get_task(minari_name).info()
+    assert (info.input_dim, info.output_dim, info.seq_len, info.loss) == (3, 1, 25, "mse")
+    assert (info.n_train, info.n_val, info.n_test) == (18, 1, 1)
+    data = get_task(f"{minari_name}(split=50/25/25,t=10)").build(0)
+    assert (data.n_train, len(data.x_val), len(data.x_test), data.seq_len) == (10, 5, 5, 10)
+    assert data.loss_steps.all()
+
+
+def test_episodes_stay_whole_and_normalization_uses_train(minari_name):
+    raw = get_task(f"{minari_name}(normalize=false)").build(3)
+    ds = minari.load_dataset(DATASET_ID)
+    episodes = {tuple(np.round(e.observations[0], 5)): e for e in ds.iterate_episodes()}
+    for x, y in zip(raw.x_train, raw.y_train):
+        ep = episodes[tuple(np.round(x[0].numpy(), 5))]
+        assert np.allclose(x.numpy(), ep.observations[:25]) and np.allclose(y.numpy(), ep.actions)
+    norm = get_task(minari_name).build(3)
+    assert torch.allclose(norm.x_train.mean((0, 1)), torch.zeros(3), atol=1e-5)
+
+
+def test_train_on_it(minari_name):
+    """The data set is learnable: a linear map observation -> action reaches r2 > 0.8 on test."""
+    data = get_task(f"{minari_name}(split=80/10/10)").build(0)
+    torch.manual_seed(0)
+    model = torch.nn.Linear(3, 1)
+    opt = torch.optim.Adam(model.parameters(), lr=0.05)
+    for _ in range(300):
+        opt.zero_grad()
+        loss = torch.nn.functional.mse_loss(model(data.x_train), data.y_train)
+        loss.backward()
+        opt.step()
+    with torch.no_grad():
+        assert score_predictions(data, "test", model(data.x_test)) > 0.8
+
+
+def test_missing_dataset_says_how_to_download(minari_name):
+    with pytest.raises(TaskError, match=r"^task minari: data set 'D4RL/hammer/expert-v2' is not on local disk under .*"
+                                        r"minari download D4RL/hammer/expert-v2"):
+        get_task("minari:D4RL/hammer/expert-v2").info()
+
+
+def test_t_longer_than_the_shortest_episode(minari_name):
+    with pytest.raises(TaskError, match=r"^task minari:hpsweep/pendulum-tiny-v0: parameter 't' must be at most "
+                                        r"the shortest episode \(25 steps\); got 30$"):
+        get_task(f"{minari_name}(t=30)").info()
