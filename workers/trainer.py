@@ -42,6 +42,7 @@ class TrainSettings:
     device: str = "auto"  # "auto" picks CUDA when available
     threads: int | None = None  # torch CPU threads; None leaves torch's default
     cuda_graph: bool = True  # replay the whole step as one CUDA graph (GPU only)
+    tf32: bool = True  # TF32 matmuls on CUDA: weights stay float32, products round to 10-bit mantissas
 
 
 @dataclass
@@ -238,6 +239,28 @@ def cpu_chunk_width(data: TaskData, specs: list[ModelSpec], batch_size: int) -> 
 CPU_CHUNK_BYTES = 48 << 20  # measured with `hpsweep bench` on 2 cores; see README "Performance"
 
 
+def apply_backend_settings(settings: TrainSettings, device: str):
+    """Process-wide torch switches a worker sets before training (threads, TF32)."""
+    if settings.threads:
+        torch.set_num_threads(settings.threads)
+    if device.startswith("cuda"):
+        torch.backends.cuda.matmul.allow_tf32 = settings.tf32
+
+
+def make_lanes(data: TaskData, specs: list[ModelSpec], settings: TrainSettings, device: str):
+    """Split a pack into chunks run in lock-step (several on a CPU, one on a GPU); per chunk its
+    trainer, batch order, step function (CUDA graph where possible) and model indices."""
+    width = cpu_chunk_width(data, specs, settings.batch_size) if device == "cpu" else len(specs)
+    lanes = []
+    for start in range(0, len(specs), width):
+        chunk = list(range(start, min(start + width, len(specs))))
+        trainer = PackTrainer(data, [specs[i] for i in chunk], device)
+        order = BatchOrder([specs[i].seed for i in chunk], data.n_train, settings.batch_size)
+        step = trainer.compiled_step(order.batch_shape) if settings.cuda_graph else trainer.step
+        lanes.append((trainer, order, step, chunk))
+    return lanes
+
+
 def _finite_or_none(value: float) -> float | None:
     return value if math.isfinite(value) else None
 
@@ -256,14 +279,9 @@ def train_pack(data: TaskData, specs: list[ModelSpec], settings: TrainSettings,
     if settings.epochs < 1 or settings.batch_size < 1:
         raise ValueError(f"epochs and batch_size must be >= 1; got {settings.epochs}, {settings.batch_size}")
     device = resolve_device(settings.device)
-    if settings.threads:
-        torch.set_num_threads(settings.threads)
-    width = cpu_chunk_width(data, specs, settings.batch_size) if device == "cpu" else len(specs)
-    chunks = [list(range(i, min(i + width, len(specs)))) for i in range(0, len(specs), width)]
-    trainers = [PackTrainer(data, [specs[i] for i in c], device) for c in chunks]
-    orders = [BatchOrder([specs[i].seed for i in c], data.n_train, settings.batch_size) for c in chunks]
-    steps = [t.compiled_step(o.batch_shape) if settings.cuda_graph else t.step for t, o in zip(trainers, orders)]
-
+    apply_backend_settings(settings, device)
+    lanes = make_lanes(data, specs, settings, device)
+    trainers, orders, steps, chunks = zip(*lanes) if lanes else ((), (), (), ())
     results = [ModelResult(status="ok", error=None, diverged_epoch=None, epochs_run=0) for _ in specs]
     started = time.perf_counter()
     total_steps = 0
