@@ -8,7 +8,9 @@ R² over all held-out rows, and the mean of within-task gains) and per task.
 The target here is the score centred within each task (score - the task's mean score). A balance
 metric is a choice made inside a task; how easy a task is overall is the dims' business, and
 with few tasks the error in that level would drown every metric's contribution. Centring
-isolates what each metric explains about the choice, which is the question asked.
+isolates what each metric explains about the choice, which is the question asked. The
+held-out predictions are centred per task the same way (their own mean, no score involved), so
+a model's error in a held-out task's level, which only the dims terms make, does not count.
 """
 
 from __future__ import annotations
@@ -43,14 +45,15 @@ def rank_balance_metrics(X_of, y: np.ndarray, groups: np.ndarray, *,
         tasks_best, rank), best first; per_task has (task, metric, r2_gain).
     """
     y = _centred(y, groups)
-    baseline_pred = held_out_predictions(balance_spec(None), X_of(balance_spec(None).features), y, groups,
-                                         max_fit_rows=max_fit_rows, seed=seed)
+    baseline_pred = _centred(held_out_predictions(balance_spec(None), X_of(balance_spec(None).features), y, groups,
+                                                  max_fit_rows=max_fit_rows, seed=seed), groups)
     base_tasks = per_task_metrics(y, baseline_pred, groups).select("task", pl.col("r2").alias("r2_base"))
     base_pooled = r2_score(y, baseline_pred)
     overall, per_task = [], []
     for metric in BALANCE_METRICS:
         spec = balance_spec(metric)
-        pred = held_out_predictions(spec, X_of(spec.features), y, groups, max_fit_rows=max_fit_rows, seed=seed)
+        pred = _centred(held_out_predictions(spec, X_of(spec.features), y, groups, max_fit_rows=max_fit_rows,
+                                             seed=seed), groups)
         tasks = (per_task_metrics(y, pred, groups).join(base_tasks, on="task")
                  .select("task", pl.lit(metric).alias("metric"), (pl.col("r2") - pl.col("r2_base")).alias("r2_gain")))
         per_task.append(tasks)
