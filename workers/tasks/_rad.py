@@ -85,33 +85,51 @@ class RadTask:
 
     def _sequences(self, images, labels, n: int, g: torch.Generator):
         """n sequences from one image pool -> x float32 (n, frames+1, side^2), y int64 (n, frames+1)."""
-        frames, side = self.params["frames"], self.params["side"]
-        classes = torch.unique(labels)
-        by_class = [torch.nonzero(labels == c).flatten() for c in classes]
-        n_tf = len(TRANSFORM_NAMES)
-        cls = torch.randint(len(classes), (n,), generator=g)
-        first = torch.randint(n_tf, (n,), generator=g)
-        second = (first + 1 + torch.randint(n_tf - 1, (n,), generator=g)) % n_tf  # always differs from first
-        pos = torch.randint(frames, (n,), generator=g)
-        picks = torch.empty(n, frames, dtype=torch.long)
-        for i in range(n):
-            pool = by_class[int(cls[i])]
-            if len(pool) > frames:  # frames + 1 distinct images: the normal ones and the anomaly
-                chosen = pool[torch.randperm(len(pool), generator=g)[: frames + 1]]
-            else:
-                chosen = pool[torch.randint(len(pool), (frames + 1,), generator=g)]
-            picks[i] = chosen[:frames]
-            picks[i, pos[i]] = chosen[frames]
-        tf = first[:, None].repeat(1, frames)                              # (n, frames)
-        tf[torch.arange(n), pos] = second
-        flat_imgs = resize(images[picks.flatten()], side)                  # (n*frames, 1, S, S)
-        flat_tf = tf.flatten()
-        out = torch.empty_like(flat_imgs)
-        for t, name in enumerate(TRANSFORM_NAMES):  # one batched call per transform
-            idx = torch.nonzero(flat_tf == t).flatten()
-            if len(idx):
-                out[idx] = TRANSFORMS[name](flat_imgs[idx], g)
-        out = ((out - MNIST_MEAN) / MNIST_STD).view(n, frames, side * side)
-        x = torch.cat([out, torch.zeros(n, 1, side * side)], 1).float()    # blank last frame
-        y = pos[:, None].repeat(1, frames + 1)                             # only the last step counts
-        return x.contiguous(), y.contiguous()
+        plan = plan_sequences(labels, n, self.params["frames"], g)
+        return render(images, plan, self.params["side"], g)
+
+
+def plan_sequences(labels: torch.Tensor, n: int, frames: int, g: torch.Generator) -> dict[str, torch.Tensor]:
+    """Draw what each sequence shows, before any pixel is touched.
+
+    Returns:
+        cls (n,) class index into the pool's classes; first, second (n,) transform ids, always
+        different; pos (n,) the anomaly's position; picks (n, frames) image indices into the
+        pool (the anomaly's at pos, all of class cls); tf (n, frames) transform id per frame.
+    """
+    classes = torch.unique(labels)
+    by_class = [torch.nonzero(labels == c).flatten() for c in classes]
+    n_tf = len(TRANSFORM_NAMES)
+    cls = torch.randint(len(classes), (n,), generator=g)
+    first = torch.randint(n_tf, (n,), generator=g)
+    second = (first + 1 + torch.randint(n_tf - 1, (n,), generator=g)) % n_tf  # never equal to first
+    pos = torch.randint(frames, (n,), generator=g)
+    picks = torch.empty(n, frames, dtype=torch.long)
+    for i in range(n):
+        pool = by_class[int(cls[i])]
+        if len(pool) > frames:  # frames + 1 distinct images: the normal ones and the anomaly
+            chosen = pool[torch.randperm(len(pool), generator=g)[: frames + 1]]
+        else:
+            chosen = pool[torch.randint(len(pool), (frames + 1,), generator=g)]
+        picks[i] = chosen[:frames]
+        picks[i, pos[i]] = chosen[frames]
+    tf = first[:, None].repeat(1, frames)                                  # (n, frames)
+    tf[torch.arange(n), pos] = second
+    return {"cls": cls, "first": first, "second": second, "pos": pos, "picks": picks, "tf": tf}
+
+
+def render(images: torch.Tensor, plan: dict, side: int, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """Resize, transform, normalize and append the blank frame -> x (n, frames+1, side^2), y (n, frames+1)."""
+    picks, pos = plan["picks"], plan["pos"]
+    n, frames = picks.shape
+    flat_imgs = resize(images[picks.flatten()], side)                      # (n*frames, 1, S, S)
+    flat_tf = plan["tf"].flatten()
+    out = torch.empty_like(flat_imgs)
+    for t, name in enumerate(TRANSFORM_NAMES):  # one batched call per transform
+        idx = torch.nonzero(flat_tf == t).flatten()
+        if len(idx):
+            out[idx] = TRANSFORMS[name](flat_imgs[idx], g)
+    out = ((out - MNIST_MEAN) / MNIST_STD).view(n, frames, side * side)
+    x = torch.cat([out, torch.zeros(n, 1, side * side)], 1).float()        # blank last frame
+    y = pos[:, None].repeat(1, frames + 1)                                 # only the last step counts
+    return x.contiguous(), y.contiguous()
