@@ -73,11 +73,15 @@ def get_task(name: str) -> Task:
         if not source:
             raise TaskError(f"task {cls.family}: give a source after the colon, e.g. {cls.example}")
         return cls(source, resolve(cls.family, cls.PARAMS, given))
-    family, given = _split_args(text.split("(")[0].strip(), text)
+    family, paren, args = text.partition("(")
+    family = family.strip()
     if family not in FAMILIES:
         raise TaskError(f"unknown task {text!r}; valid tasks: {valid_names()}")
+    if paren and (not args.endswith(")") or "(" in args[:-1] or ")" in args[:-1]):
+        raise TaskError(f"task {family}: parameters go in one pair of parentheses, e.g. {family}(key=value,...); "
+                        f"got {text!r}")
     cls = FAMILIES[family]
-    return cls(resolve(family, cls.PARAMS, given))
+    return cls(resolve(family, cls.PARAMS, parse_args(family, args[:-1]) if paren else {}))
 
 
 def list_tasks() -> list[TaskInfo]:
