@@ -88,7 +88,7 @@ def run_pack(job: PackJob, on_epoch: Callable[[dict], None] | None = None, in_ra
         raise RuntimeError(f"injected failure ({FAIL_ENV}) in pack {pack.pack_id}, attempt {tries}")
     summary = {"models": len(pack.trials), "ok": 0, "diverged": 0, "best_val_score": None,
                "train_seconds": 0.0, "model_steps_per_s": 0.0, "written": False}
-    if store.pack_committed(job.sweep_id, pack.task, pack.pack_id):
+    if store.pack_committed(job.sweep_id, pack.task, pack.pack_id, job.base_attempt):
         return summary  # an earlier attempt committed just before it was lost
     started = now()
     data = _task_data(pack.task, pack.data_seed)
@@ -108,7 +108,7 @@ def run_pack(job: PackJob, on_epoch: Callable[[dict], None] | None = None, in_ra
                         train_seconds=result.train_seconds, device=result.device, score=data.score_name,
                         started_at=started, finished_at=now(), in_ray=in_ray)
     written = store.write_pack(job.sweep_id, pack.task, pack.pack_id, job.base_attempt + tries, trials,
-                               curve_rows(job.sweep_id, pack, result.models))
+                               curve_rows(job.sweep_id, pack, result.models), after_attempt=job.base_attempt)
     ok = [m for m in result.models if m.status == "ok"]
     scores = [m.val_score[-1] for m in ok if m.val_score and m.val_score[-1] == m.val_score[-1]]
     summary.update(ok=len(ok), diverged=len(result.models) - len(ok), best_val_score=max(scores) if scores else None,

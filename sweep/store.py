@@ -162,14 +162,23 @@ class ResultsStore:
         except FileNotFoundError:
             pass
 
-    def pack_committed(self, sweep_id: str, task: str, pack_id: str) -> bool:
-        """Whether a trials part of this pack exists (the pack's commit)."""
-        prefix = f"part-{pack_id}-"
-        return any(os.path.basename(p).startswith(prefix) for p in self.list_parts("trials", sweep_id, task))
+    def pack_committed(self, sweep_id: str, task: str, pack_id: str, after_attempt: int = 0) -> bool:
+        """Whether a trials part of this pack with an attempt > after_attempt exists (the pack's commit).
+
+        after_attempt lets a deliberate re-run (of failed trials) write over an old commit."""
+        prefix = f"part-{pack_id}-a"
+        for p in self.list_parts("trials", sweep_id, task):
+            name = os.path.basename(p)
+            if name.startswith(prefix) and int(name[len(prefix):].split("-", 1)[0]) > after_attempt:
+                return True
+        return False
 
     def write_pack(self, sweep_id: str, task: str, pack_id: str, attempt: int,
-                   trials: pa.Table, curves: pa.Table | None) -> bool:
+                   trials: pa.Table, curves: pa.Table | None, after_attempt: int = 0) -> bool:
         """Commit one pack's rows exactly once: curves first, then the trials part (the commit).
+
+        Args:
+            after_attempt: commits with attempts up to this one are old (see pack_committed).
 
         Returns:
             True if written; False if an earlier attempt of the pack had already committed.
@@ -177,7 +186,7 @@ class ResultsStore:
         Raises:
             StoreError: the filesystem refuses a write.
         """
-        if self.pack_committed(sweep_id, task, pack_id):
+        if self.pack_committed(sweep_id, task, pack_id, after_attempt):
             return False
         prefix = f"part-{pack_id}-"
         for old in self.list_parts("curves", sweep_id, task):  # an attempt that died between the two writes

@@ -1,0 +1,94 @@
+"""`hpsweep run [SPEC]`: run a sweep spec (or the built-in quickstart) on Ray Tune."""
+
+from __future__ import annotations
+
+import click
+
+DEFAULT_RESULTS = "hpsweep-results"
+
+
+def _range(lo, hi, fmt):
+    return format(lo, fmt) if lo == hi else f"{format(lo, fmt)}-{format(hi, fmt)}"
+
+
+def print_plan(spec, plan, results: str) -> None:
+    """The --dry-run view: per task trials, packs, hidden sizes, weights and HP range."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from sweep.plan import plan_summary
+
+    rows = plan_summary(plan)
+    table = Table(title=f"sweep {spec.name} (spec {spec.spec_hash}) -> {results}", title_justify="left")
+    for col in ("task", "x", "y", "trials", "to run", "packs", "hidden", "weights", "HP"):
+        table.add_column(col, justify="left" if col == "task" else "right")
+    for r in rows:
+        table.add_row(r["task"], str(r["x"]), str(r["y"]), str(r["trials"]), str(r["pending"]), str(r["packs"]),
+                      _range(*r["hidden"], "d"), _range(*r["weights"], ",.0f"), _range(*r["hp"], ".3f"))
+    Console(width=140).print(table)
+    pending = sum(r["pending"] for r in rows)
+    res = spec.resources
+    click.echo(f"{len(plan.trials)} trials, {pending} to run in {len(plan.packs)} packs of at most "
+               f"{spec.pack.max_models} models; {res.cpus:g} CPU + {res.gpus:g} GPU per pack, "
+               f"{res.max_failures} retries. Dry run: nothing trained, nothing written.")
+
+
+def print_summary(store, spec, report, results: str) -> None:
+    """After a run: status counts, the best models, and what to run next."""
+    import polars as pl
+
+    from sweep.coordinator import sweep_status
+
+    s = sweep_status(store, spec.name)
+    click.echo(f"\nsweep {spec.name}: {s['planned']} planned, {s['ok']} ok, {s['diverged']} diverged, "
+               f"{s['failed']} failed, {s['missing']} missing ({report.seconds:.0f} s this run, "
+               f"{report.skipped} were already done)")
+    best = (store.scan("trials", spec.name)
+            .filter(pl.col("status") == "ok")
+            .sort("val_score", descending=True, nulls_last=True)
+            .group_by("task", maintain_order=True)
+            .first()
+            .select("task", "hidden", "d_hx", "d_hh", "d_yx", "hidden_proportion", "val_score", "test_score", "score_name")
+            .collect())
+    if best.height:
+        click.echo("best model per task (by validation score):")
+        for r in best.iter_rows(named=True):
+            click.echo(f"  {r['task']:<28} h={r['hidden']:<4} d_hx={r['d_hx']:.2f} d_hh={r['d_hh']:.2f} "
+                       f"HP={r['hidden_proportion']:.3f}  val {r['score_name']} {r['val_score']:.4f}  "
+                       f"test {r['test_score']:.4f}")
+    if report.failed_packs:
+        click.echo(f"{len(report.failed_packs)} pack(s) failed after all retries; see the error column: "
+                   f"hpsweep query {results} \"SELECT trial_id, error FROM trials WHERE status = 'failed'\"")
+    click.echo("next:")
+    click.echo(f"  hpsweep status {results}")
+    click.echo(f"  hpsweep query {results} \"SELECT task, status, count(*) AS n, max(test_score) AS best FROM trials GROUP BY task, status\"")
+    click.echo(f"  hpsweep analyze {results}")
+
+
+@click.command("run")
+@click.argument("spec", required=False)
+@click.option("--results", "-r", default=DEFAULT_RESULTS, show_default=True,
+              help="Results store: a local directory or a URI (s3://bucket/prefix, gs://..., file://...).")
+@click.option("--address", envvar="RAY_ADDRESS", default=None,
+              help="Ray cluster to use ('auto', 'ray://head:10001'); default: RAY_ADDRESS or an embedded local Ray.")
+@click.option("--dry-run", is_flag=True, help="Validate the spec and print the plan; train nothing, write nothing.")
+@click.option("--retry-failed", is_flag=True, help="Run trials whose pack failed in an earlier run again.")
+@click.option("--progress", type=click.Choice(["auto", "bar", "lines"]), default="auto", show_default=True,
+              help="A live bar (terminal default) or plain log lines.")
+def run(spec, results, address, dry_run, retry_failed, progress):
+    """Run SPEC (a YAML file or a shipped spec name) or, without SPEC, the quickstart sweep.
+
+    Re-running a spec resumes it: finished trials are skipped.
+    """
+    from sweep.coordinator import load_run_spec, make_plan, run_sweep
+    from sweep.store import ResultsStore
+
+    sweep_spec = load_run_spec(spec)
+    store = ResultsStore(results)
+    if dry_run:
+        plan, _ = make_plan(sweep_spec, store, retry_failed)
+        print_plan(sweep_spec, plan, results)
+        return
+    live = {"auto": None, "bar": True, "lines": False}[progress]
+    report = run_sweep(sweep_spec, results, address=address, retry_failed=retry_failed, live=live, echo=click.echo)
+    print_summary(store, sweep_spec, report, results)

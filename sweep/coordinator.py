@@ -1,0 +1,136 @@
+"""The driver of `hpsweep run`: spec -> plan -> Ray Tune -> results store -> summary.
+
+Everything a user can get wrong is checked before Ray starts (spec, tasks, budgets, a results
+store holding another spec under the same name). A re-run of a spec resumes it: trials already
+in the store with a final status are skipped. Packs that fail after all their retries are
+written by the driver as failed trials with the error text, so every planned trial ends with a
+final status.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+
+from workers.errors import SpecError
+from workers.schema import FINAL_STATUSES
+
+from sweep.plan import Plan, plan_sweep
+from sweep.spec import SweepSpec
+from sweep.store import ResultsStore
+
+
+@dataclass
+class RunReport:
+    sweep_id: str
+    planned: int
+    skipped: int  # already finished before this run
+    packs: int  # packs run now
+    failed_packs: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def task_shapes(spec: SweepSpec) -> dict:
+    """TaskInfo per task of the spec (no data is built)."""
+    from workers.tasks import get_task
+
+    return {ts.task: get_task(ts.task).info() for ts in spec.tasks}
+
+
+def make_plan(spec: SweepSpec, store: ResultsStore, retry_failed: bool = False) -> tuple[Plan, dict]:
+    """Plan the pending work of a spec against what the store already holds.
+
+    Returns:
+        (plan, finished) where finished maps trial_id -> (status, attempt) already in the store.
+
+    Raises:
+        SpecError: a budget too small for a task. StoreError: another spec under this name.
+    """
+    from workers.trainer import pack_memory_bytes
+
+    known = store.sweep_hash(spec.name)
+    if known is not None and known != spec.spec_hash:
+        store.save_sweep(spec.name, spec.text, spec.spec_hash, pa.table({"trial_id": [], "task": []}))  # raises
+    finished = store.finished(spec.name) if known is not None else {}
+    done = {t for t, (s, _) in finished.items() if s != "failed" or not retry_failed}
+    plan = plan_sweep(spec, task_shapes(spec), finished=done, estimate=pack_memory_bytes)
+    return plan, finished
+
+
+def sweep_status(store: ResultsStore, sweep_id: str) -> dict:
+    """planned / ok / diverged / failed / missing for one sweep (winning rows of planned trials only)."""
+    planned = set(store.planned(sweep_id)["trial_id"].to_pylist())
+    counts = {s: 0 for s in FINAL_STATUSES}
+    for trial_id, (status, _) in store.finished(sweep_id).items():
+        if trial_id in planned:
+            counts[status] += 1
+    return {"sweep": sweep_id, "planned": len(planned), **counts, "missing": len(planned) - sum(counts.values())}
+
+
+def run_sweep(spec: SweepSpec, results: str, *, address: str | None = None, retry_failed: bool = False,
+              live: bool | None = None, echo=print) -> RunReport:
+    """Run (or resume) a sweep. Uses an already-connected Ray as is; otherwise connects to
+    `address` (or RAY_ADDRESS) or starts an embedded local Ray, and stops only what it started.
+
+    Raises:
+        SpecError, TaskError, StoreError: user errors, all raised before Ray starts.
+    """
+    import time
+
+    from sweep.pack_runner import FAIL_ENV, PackJob, parse_fail_env
+    from sweep.progress import SweepProgress
+    from sweep.rows import trial_rows
+    from sweep import tune_adapter
+
+    started = time.monotonic()
+    store = ResultsStore(results)
+    plan, finished = make_plan(spec, store, retry_failed)
+    store.save_sweep(spec.name, spec.text, spec.spec_hash,
+                     pa.table({"trial_id": [t.trial_id for t in plan.trials], "task": [t.task for t in plan.trials]}))
+    pending = sum(len(p.trials) for p in plan.packs)
+    report = RunReport(spec.name, len(plan.trials), len(plan.trials) - pending, len(plan.packs))
+    if not plan.packs:
+        echo(f"sweep {spec.name}: all {len(plan.trials)} planned trials are already in {results}; nothing to run")
+        return report
+    try:
+        fail = parse_fail_env(os.environ.get(FAIL_ENV), [p.pack_id for p in plan.packs])
+    except ValueError:
+        raise SpecError(f"{FAIL_ENV} must be '<pack_id>|first|all:<times>'; got {os.environ.get(FAIL_ENV)!r}") from None
+    res = spec.resources
+    threads = spec.pack.threads or max(1, int(res.cpus))
+    jobs = [PackJob(results, spec.name, p, max([finished.get(t.trial_id, ("", 0))[1] for t in p.trials]),
+                    spec.pack.device, threads, fail.get(p.pack_id, 0)) for p in plan.packs]
+    echo(f"sweep {spec.name}: {len(plan.trials)} trials planned, {report.skipped} already done; running {pending} "
+         f"models in {len(plan.packs)} packs -> {results}")
+    started_ray = tune_adapter.ensure_ray(address)
+    try:
+        progress = SweepProgress(len(jobs), pending, {p.pack_id: len(p.trials) for p in plan.packs}, live=live)
+        try:
+            outcomes = tune_adapter.run_packs(jobs, cpus=res.cpus, gpus=res.gpus, max_concurrent=res.max_concurrent,
+                                              max_failures=res.max_failures, events=progress)
+        finally:
+            progress.close()
+    finally:
+        if started_ray:
+            tune_adapter.shutdown_ray()
+    by_id = {j.pack.pack_id: j for j in jobs}
+    for outcome in outcomes:
+        if outcome.error is None:
+            continue
+        job = by_id[outcome.pack_id]
+        attempt = job.base_attempt + max(store.attempts(spec.name, outcome.pack_id), 1)
+        rows = trial_rows(spec.name, job.pack, attempt, plan.shapes[job.pack.task], error=outcome.error,
+                          score=plan.shapes[job.pack.task].score_name)
+        store.write_pack(spec.name, job.pack.task, job.pack.pack_id, attempt, rows, None, after_attempt=job.base_attempt)
+        report.failed_packs.append(outcome.pack_id)
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def load_run_spec(spec_arg: str | None) -> SweepSpec:
+    """The spec of `hpsweep run [SPEC]`: a file, a shipped spec name, or the quickstart."""
+    from sweep.spec import load_spec
+
+    return load_spec(spec_arg or "quickstart")

@@ -1,0 +1,103 @@
+"""Sweep progress: a live bar on a terminal, plain log lines otherwise (CI, files, pipes).
+
+Both show packs and models done / total, models/s, ETA and the best validation score so far.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from sweep.tune_adapter import Events
+
+
+def _eta(seconds: float | None) -> str:
+    if seconds is None:
+        return "?"
+    seconds = int(seconds)
+    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+class SweepProgress(Events):
+    """Counts packs and models as Tune reports them and shows the totals.
+
+    Args:
+        packs, models: totals of this run (pending work only).
+        pack_sizes: pack_id -> number of models.
+        live: a live bar (True), plain lines (False), or None to decide by whether stdout is a TTY.
+    """
+
+    def __init__(self, packs: int, models: int, pack_sizes: dict[str, int], live: bool | None = None, stream=None):
+        self.stream = stream or sys.stdout
+        self.total_packs, self.total_models, self.sizes = packs, models, pack_sizes
+        self.packs_done = self.models_done = self.failed_packs = 0
+        self.best: float | None = None
+        self.started = time.monotonic()
+        self.live = self.stream.isatty() if live is None else live
+        self._bar = None
+        if self.live:
+            from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+            self._bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(),
+                                 TextColumn("packs {task.fields[packs]}  models {task.completed:.0f}/{task.total:.0f}"),
+                                 TextColumn("{task.fields[rate]} models/s  best {task.fields[best]}"),
+                                 TimeRemainingColumn(), transient=False)
+            self._task = self._bar.add_task("sweep", total=max(models, 1), packs=f"0/{packs}", rate="-", best="-")
+            self._bar.start()
+
+    # -- numbers ---------------------------------------------------------------------------------
+    @property
+    def rate(self) -> float:
+        return self.models_done / max(time.monotonic() - self.started, 1e-9)
+
+    @property
+    def eta(self) -> float | None:
+        return (self.total_models - self.models_done) / self.rate if self.models_done else None
+
+    def _best(self) -> str:
+        return "-" if self.best is None else f"{self.best:.4f}"
+
+    def _update(self):
+        if self._bar is not None:
+            self._bar.update(self._task, completed=self.models_done, packs=f"{self.packs_done}/{self.total_packs}",
+                             rate=f"{self.rate:.1f}", best=self._best())
+
+    def _line(self, text: str):
+        if self._bar is not None:
+            self._bar.console.print(text)
+        else:
+            print(f"[{time.strftime('%H:%M:%S')}] {text}", file=self.stream, flush=True)
+
+    # -- events ----------------------------------------------------------------------------------
+    def on_epoch(self, pack_id, report):
+        score = report.get("best_val_score")
+        if score is not None and (self.best is None or score > self.best):
+            self.best = score
+            self._update()
+
+    def on_pack_done(self, pack_id, summary):
+        self.packs_done += 1
+        self.models_done += self.sizes.get(pack_id, summary.get("models") or 0)
+        score = summary.get("best_val_score")
+        if score is not None and (self.best is None or score > self.best):
+            self.best = score
+        self._update()
+        if not self.live:
+            self._line(f"packs {self.packs_done}/{self.total_packs}  models {self.models_done}/{self.total_models}  "
+                       f"{self.rate:.1f} models/s  ETA {_eta(self.eta)}  best val {self._best()}  "
+                       f"(pack {pack_id}: {summary.get('ok')} ok, {summary.get('diverged')} diverged)")
+
+    def on_pack_retry(self, pack_id, error):
+        self._line(f"pack {pack_id} failed ({error}); retrying")
+
+    def on_pack_failed(self, pack_id, error):
+        self.failed_packs += 1
+        self.packs_done += 1
+        self.models_done += self.sizes.get(pack_id, 0)
+        self._update()
+        self._line(f"pack {pack_id} failed after all retries ({error}); its {self.sizes.get(pack_id, 0)} trials "
+                   "are marked failed")
+
+    def close(self):
+        if self._bar is not None:
+            self._bar.stop()

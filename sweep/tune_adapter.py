@@ -1,0 +1,163 @@
+"""The one module that speaks Ray Tune (STYLE.md §14). The rest of sweep/ speaks packs and results.
+
+One Tune trial = one pack. The pack jobs travel through Ray's object store (`tune.with_parameters`),
+so Tune's own config and experiment state hold only pack ids: nothing Tune writes grows per model.
+Tune's per-trial loggers are off, no checkpoints are written, and its storage lives in a temporary
+directory that is removed afterwards. Each pack reports a few numbers per epoch and a final summary.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from typing import Callable
+
+from sweep.pack_runner import PackJob, run_pack
+
+# Tune's JSON/CSV/TensorBoard loggers would write files per trial: off (read when Tune builds callbacks)
+os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")
+# no per-trial result buffering: the progress bar should move when a pack reports
+os.environ.setdefault("TUNE_RESULT_BUFFER_LENGTH", "1")
+# the legacy output engine honours verbose=0 fully (no experiment banner); progress is ours
+os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+# with the loggers off, the result grid cannot find per-trial metrics files, and says so per trial
+logging.getLogger("ray.tune.analysis.experiment_analysis").setLevel(logging.ERROR)
+
+
+@dataclass(frozen=True)
+class PackOutcome:
+    pack_id: str
+    error: str | None  # the last error, when the pack failed after all its retries
+    summary: dict | None  # the pack's final report, when it finished
+
+
+class Events:
+    """Hooks the driver gets while Tune runs; all no-ops (like Tune's own LoggerCallback)."""
+
+    def on_epoch(self, pack_id: str, report: dict) -> None: ...
+    def on_pack_done(self, pack_id: str, summary: dict) -> None: ...
+    def on_pack_retry(self, pack_id: str, error: str) -> None: ...
+    def on_pack_failed(self, pack_id: str, error: str) -> None: ...
+
+
+def ensure_ray(address: str | None, num_cpus: int | None = None) -> bool:
+    """Connect to Ray unless already connected; returns True if this call started it (then stop it).
+
+    `address` None starts an embedded local Ray unless RAY_ADDRESS is set; "auto" or
+    "ray://host:10001" connect to a cluster.
+    """
+    import ray
+
+    if ray.is_initialized():
+        return False
+    ray.init(address=address, num_cpus=num_cpus if address is None else None, include_dashboard=False,
+             logging_level=logging.WARNING, log_to_driver=False, configure_logging=True)
+    return True
+
+
+def shutdown_ray() -> None:
+    import ray
+
+    ray.shutdown()
+
+
+def cluster_resources() -> dict:
+    import ray
+
+    return dict(ray.cluster_resources())
+
+
+def _short_error(error) -> str:
+    """The last meaningful line of a (remote) traceback: 'RuntimeError: ...'."""
+    lines = [ln.strip() for ln in str(error).splitlines() if ln.strip()]
+    for line in reversed(lines):
+        if not line.startswith(("File ", "^", "~")):
+            return line[:2000]
+    return (lines[-1] if lines else repr(error))[:2000]
+
+
+def _trial_error(trial) -> str:
+    """A failed trial's error text: Tune writes it next to the trial before syncing it to storage."""
+    try:
+        path = trial.error_file
+        if path and os.path.exists(path):
+            with open(path) as f:
+                return _short_error(f.read())
+        return _short_error(trial.get_error() or "unknown error")
+    except Exception as e:  # noqa: BLE001 - progress text only; the rows get the error from the result grid
+        return f"error text unavailable: {e!r}"
+
+
+def run_packs(jobs: list[PackJob], *, cpus: float, gpus: float, max_concurrent: int | None, max_failures: int,
+              events: Events | None = None) -> list[PackOutcome]:
+    """Run packs as Tune trials on the connected Ray; returns one outcome per job.
+
+    Args:
+        jobs: the packs to run (ids must be unique).
+        cpus, gpus: resources per pack (fractional GPUs let packs share a card).
+        max_concurrent: most packs at once (None: as resources allow).
+        max_failures: retries per pack (Tune FailureConfig).
+        events: progress hooks, called in the driver.
+    """
+    from ray import tune
+
+    events = events or Events()
+    if not jobs:
+        return []
+    by_id = {j.pack.pack_id: j for j in jobs}
+    assert len(by_id) == len(jobs), "pack ids must be unique"
+
+    def trainable(config, jobs=None):
+        job = jobs[config["pack_id"]]
+        summary = run_pack(job, on_epoch=lambda r: tune.report({"kind": "epoch", **r}))
+        tune.report({"kind": "done", **summary})
+
+    class Bridge(tune.Callback):
+        def on_trial_result(self, iteration, trials, trial, result, **info):
+            pid = trial.config["pack_id"]
+            if result.get("kind") == "epoch":
+                events.on_epoch(pid, {k: result.get(k) for k in ("epoch", "epochs", "best_val_score")})
+            elif result.get("kind") == "done":
+                events.on_pack_done(pid, {k: result.get(k) for k in
+                                          ("models", "ok", "diverged", "best_val_score", "train_seconds", "written")})
+
+        def on_trial_recover(self, iteration, trials, trial, **info):
+            events.on_pack_retry(trial.config["pack_id"], _trial_error(trial))
+
+        def on_trial_error(self, iteration, trials, trial, **info):
+            events.on_pack_failed(trial.config["pack_id"], _trial_error(trial))
+
+    storage = tempfile.mkdtemp(prefix="hpsweep-tune-")
+    try:
+        resources = {"cpu": cpus, "gpu": gpus} if gpus else {"cpu": cpus}
+        tuner = tune.Tuner(
+            tune.with_resources(tune.with_parameters(trainable, jobs=by_id), resources),
+            param_space={"pack_id": tune.grid_search(list(by_id))},
+            tune_config=tune.TuneConfig(max_concurrent_trials=max_concurrent, reuse_actors=True),
+            run_config=tune.RunConfig(
+                name="hpsweep", storage_path=storage, verbose=0, callbacks=[Bridge()], log_to_file=False,
+                failure_config=tune.FailureConfig(max_failures=max_failures),
+                checkpoint_config=tune.CheckpointConfig(checkpoint_at_end=False),
+            ),
+        )
+        # Tune logs every trial failure with its traceback; the driver reports them on one line each
+        tune_log = logging.getLogger("ray.tune")
+        level = tune_log.level
+        tune_log.setLevel(logging.CRITICAL)
+        try:
+            grid = tuner.fit()
+        finally:
+            tune_log.setLevel(level)
+        outcomes = []
+        for result in grid:
+            pid = result.config["pack_id"]
+            metrics = result.metrics or {}
+            done = metrics.get("kind") == "done"
+            outcomes.append(PackOutcome(pid, None if result.error is None else _short_error(result.error),
+                                        {k: metrics.get(k) for k in ("models", "ok", "diverged")} if done else None))
+        return outcomes
+    finally:
+        shutil.rmtree(storage, ignore_errors=True)
