@@ -1,0 +1,21 @@
+"""`hpsweep compact RESULTS`: merge small Parquet parts without changing what readers see."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.command("compact")
+@click.argument("results")
+@click.option("--sweep", "sweep_id", default=None, help="Only this sweep (default: all).")
+def compact(results, sweep_id):
+    """Rewrite each (table, sweep, task) partition of RESULTS as one Parquet file.
+
+    Rows stay the same (losing duplicate attempts, if any, are dropped for good). Do not compact a
+    sweep while it is running.
+    """
+    from sweep.store import ResultsStore
+
+    stats = ResultsStore(results).compact(sweep_id)
+    click.echo(f"compacted {stats.partitions} partition(s): {stats.files_before} -> {stats.files_after} files "
+               f"({stats.rows} rows rewritten)")
