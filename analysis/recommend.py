@@ -30,17 +30,18 @@ UNIFORM = (0.05, 0.1, 0.2, 0.3, 0.5, 0.8)
 
 def candidates(n_random: int = 500, seed: int = 0) -> list[tuple[str, Densities]]:
     """(label, densities) of every candidate config, duplicates removed."""
-    out = {("dense", (1.0,) * 6)}
-    out |= {(f"uniform {d:g}", (d,) * 6) for d in UNIFORM}
+    # named families first, so a code that equals the dense or a uniform model keeps that name
+    out = [("dense", (1.0,) * 6)]
+    out += [(f"uniform {d:g}", (d,) * 6) for d in UNIFORM]
     for base in BASES:
         for i in range(64):
             code = format(i, "06b")
-            out.add((f"code {code} base {base:g}", Densities.from_code(code, base).as_tuple()))
+            out.append((f"code {code} base {base:g}", Densities.from_code(code, base).as_tuple()))
     rng = np.random.default_rng(seed)
     for i, row in enumerate(np.clip(np.abs(rng.normal(0.5, 0.25, size=(n_random, 6))), 0.02, 1.0)):
-        out.add((f"random {i}", tuple(float(round(v, 2)) for v in row)))
+        out.append((f"random {i}", tuple(float(round(v, 2)) for v in row)))
     seen, unique = set(), []
-    for label, d in sorted(out):
+    for label, d in out:
         if d not in seen:
             seen.add(d)
             unique.append((label, Densities(*d)))
