@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -189,18 +190,27 @@ class PackTrainer:
             return self.step
         static_idx = torch.zeros(idx_shape, dtype=torch.long, device=self.device)
         snapshot = [t.clone() for t in self.state()]
+        # Warm-up and capture on one side stream: autograd remembers the stream each leaf's
+        # gradient was made on, and a capture on another stream fails (cudaErrorStreamCaptureImplicit).
         side = torch.cuda.Stream()
         side.wait_stream(torch.cuda.current_stream())
-        with torch.cuda.stream(side):
-            for _ in range(3):  # warm-up allocations and kernel choices before capture
-                self.step(static_idx)
-        torch.cuda.current_stream().wait_stream(side)
         graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(graph):
-            self.step(static_idx)
+        try:
+            with torch.cuda.stream(side):
+                for _ in range(3):  # warm-up allocations and kernel choices before capture
+                    self.step(static_idx)
+            with torch.cuda.graph(graph, stream=side):
+                self.step(static_idx)
+        except RuntimeError as e:  # capture is an optimisation: fall back to eager steps
+            warnings.warn(f"CUDA graph capture failed, training eagerly: {e}")
+            graph = None
+        torch.cuda.current_stream().wait_stream(side)
+        torch.cuda.synchronize(self.device)
         with torch.no_grad():  # the warm-up and capture steps must not count
             for t, saved in zip(self.state(), snapshot):
                 t.copy_(saved)
+        if graph is None:
+            return self.step
 
         def replay(idx: torch.Tensor):
             static_idx.copy_(idx, non_blocking=True)
