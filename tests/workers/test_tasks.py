@@ -160,3 +160,11 @@ def test_concurrent_cache_fill_is_safe(tmp_path):
     for t in (data.x_train, data.y_train, data.x_val, data.y_val, data.x_test, data.y_test):
         h.update(t.numpy().tobytes())
     assert h.hexdigest() == outs[0][0].strip()
+
+
+def test_unwritable_cache_still_returns_data(tmp_path):
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file where the cache folder should be")
+    with pytest.warns(UserWarning, match="not writable"):
+        data = load_task_data(SMALL["prototype"], seed=0, cache_dir=blocker / "cache")
+    assert torch.equal(data.x_train, get_task(SMALL["prototype"]).build(0).x_train)

@@ -8,6 +8,7 @@ defaults. Each family is one private module (`_rad.py`, `_teacher.py`, ...) with
 from __future__ import annotations
 
 import re
+import warnings
 from pathlib import Path
 
 from workers.data import TaskData
@@ -112,5 +113,8 @@ def load_task_data(name: str, seed: int = 0, cache_dir: str | Path | None = None
     data = _cache.read(path)
     if data is None:
         data = task.build(int(seed))
-        _cache.write(path, data)
+        try:
+            _cache.write(path, data)
+        except OSError as e:  # a read-only or full cache must not stop a worker: it just regenerates
+            warnings.warn(f"task cache {path.parent} not writable ({e}); {task.name} will be regenerated next time")
     return data
