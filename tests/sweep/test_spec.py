@@ -1,0 +1,116 @@
+"""Spec validation: each mistake is one line naming the file, the field and the value, raised
+before anything is planned, trained or written."""
+
+import dataclasses
+
+import pytest
+import yaml
+
+from sweep import spec as spec_module
+from sweep.cli import main
+from sweep.spec import load_spec, parse_spec, shipped_specs
+
+GOOD = {
+    "name": "s",
+    "tasks": [{"task": "teacher(x=8,y=4,t=10)", "budgets": [400], "densities": {"uniform": [1.0]}}],
+}
+
+
+def _with(path: str, value):
+    """GOOD with one field set (path like 'tasks.0.densities.uniform'); value None deletes it."""
+    doc = yaml.safe_load(yaml.safe_dump(GOOD))
+    *head, last = path.split(".")
+    node = doc
+    for key in head:
+        node = node[int(key)] if key.isdigit() else node.setdefault(key, {})
+    if value is None:
+        del node[int(last) if last.isdigit() else last]
+    else:
+        node[int(last) if last.isdigit() else last] = value
+    return doc
+
+
+BAD = [
+    ("tasks.0.densities.uniform", [0.5, 1.5], "spec.yaml: tasks[0].densities.uniform[1] must be a density in (0, 1]; got 1.5"),
+    ("tasks.0.densities", {"grid": {"hh": [0, 1]}}, "spec.yaml: tasks[0].densities.grid.hh[0] must be a density in (0, 1]; got 0"),
+    ("tasks.0.densities", {"sparsity": 0.8}, "spec.yaml: tasks[0].densities.sparsity is not accepted: hpsweep speaks of density"),
+    ("tasks.0.sparsity", 0.8, "spec.yaml: tasks[0].sparsity is not accepted: hpsweep speaks of density"),
+    ("learning_rate", 0.1, "spec.yaml: learning_rate is not a field here; valid fields: name, tasks, training, pack, resources"),
+    ("name", None, "spec.yaml: name is required"),
+    ("name", "my sweep", "spec.yaml: name must be a name of letters, digits, '_', '.', '-' (at most 64 characters); got 'my sweep'"),
+    ("tasks", [], "spec.yaml: tasks must be a non-empty list of task entries; got []"),
+    ("tasks.0.hidden", [16], "spec.yaml: tasks[0] must give exactly one of budgets and hidden; got {'budgets': [400], 'hidden': [16]}"),
+    ("tasks.0.task", "mnist", "spec.yaml: tasks[0].task is not a known task (unknown task 'mnist'; valid tasks: rad, teacher"),
+    ("training.epochs", 0, "spec.yaml: training.epochs must be an integer >= 1; got 0"),
+    ("training.batch_size", "32", "spec.yaml: training.batch_size must be an integer >= 1; got '32'"),
+    ("training.lr", [1e-3, -1e-3], "spec.yaml: training.lr[1] must be a number > 0; got -0.001"),
+    ("training.seeds", [0, 1.5], "spec.yaml: training.seeds[1] must be an integer >= 0; got 1.5"),
+    ("tasks.0.densities", {"codes": ["01101"]}, "spec.yaml: tasks[0].densities.codes[0] must be a structure code of six quoted bits"),
+    ("tasks.0.densities", {"codes": [11001]}, "spec.yaml: tasks[0].densities.codes[0] must be a structure code of six quoted bits"),
+    ("tasks.0.densities", {"base": [0.2], "uniform": [1]}, "spec.yaml: tasks[0].densities.base only applies to codes; add codes or remove base"),
+    ("tasks.0.densities", {"random": {"count": 4, "method": "sobol"}}, "spec.yaml: tasks[0].densities.random.method must be one of paper, paper-densities; got 'sobol'"),
+    ("tasks.0.densities", {"random": {"method": "paper"}}, "spec.yaml: tasks[0].densities.random.count is required"),
+    ("tasks.0.densities", {}, "spec.yaml: tasks[0].densities must give at least one of uniform, codes, grid, random; got {}"),
+    ("tasks.0.budgets", [10], "spec.yaml: tasks[0].budgets has 10, which does not fit task teacher(x=8,y=4,t=10): budget 10 is too small"),
+    ("resources.gpus", -1, "spec.yaml: resources.gpus must be a number >= 0; got -1"),
+    ("pack.max_models", 0, "spec.yaml: pack.max_models must be an integer >= 1; got 0"),
+    ("pack.device", "tpu", "spec.yaml: pack.device must be one of auto, cpu, cuda; got 'tpu'"),
+]
+
+
+@pytest.mark.parametrize("path, value, message", BAD, ids=[b[0] + "=" + repr(b[1])[:20] for b in BAD])
+def test_bad_spec_gives_its_message_and_writes_nothing(tmp_path, capsys, path, value, message):
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(yaml.safe_dump(_with(path, value)))
+    results = tmp_path / "results"
+    with pytest.raises(SystemExit) as exit_info:
+        main(["run", str(spec), "--results", str(results)])
+    err = capsys.readouterr().err.strip()
+    assert exit_info.value.code == 1
+    assert err.startswith("Error: " + message), err
+    assert len(err.splitlines()) == 1
+    assert not results.exists()
+
+
+def test_not_yaml_names_the_line(tmp_path, capsys):
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("name: s\ntasks: [\n  - oops: : :\n")
+    with pytest.raises(SystemExit):
+        main(["run", str(spec), "--dry-run"])
+    assert capsys.readouterr().err.startswith("Error: spec.yaml: not valid YAML at line 3")
+
+
+def test_unknown_spec_lists_the_shipped_ones(capsys):
+    with pytest.raises(SystemExit):
+        main(["run", "no-such-spec", "--dry-run"])
+    assert capsys.readouterr().err.strip() == (
+        "Error: spec 'no-such-spec' is neither a file nor a shipped spec; shipped specs: " + ", ".join(shipped_specs()))
+
+
+def test_every_spec_field_has_a_constraint():
+    """Like sklearn's check_param_validation: a field without a row in a table is never checked."""
+    tables = {spec_module.Training: spec_module._TRAINING, spec_module.PackSettings: spec_module._PACK,
+              spec_module.Resources: spec_module._RESOURCES, spec_module.RandomDraws: spec_module._RANDOM}
+    for cls, table in tables.items():
+        assert {f.name for f in dataclasses.fields(cls)} == set(table), cls.__name__
+    assert {f.name for f in dataclasses.fields(spec_module.TaskSweep)} <= set(spec_module._TASK)
+
+
+def test_defaults_overrides_and_canonical_task_names():
+    doc = _with("training", {"epochs": 3, "lr": 0.01, "seeds": [0, 1]})
+    doc["tasks"].append({"task": "teacher( x=8, y=4 )", "hidden": [8], "epochs": 7, "densities": {"uniform": 1}})
+    s = parse_spec(doc, "spec.yaml")
+    assert [t.task for t in s.tasks] == ["teacher(x=8,y=4,t=10)", "teacher(x=8,y=4)"]
+    assert (s.tasks[0].epochs, s.tasks[1].epochs, s.tasks[1].lr) == (3, 7, (0.01,))
+    assert s.training.seeds == (0, 1) and s.pack.max_models == 64 and s.resources.max_failures == 2
+    assert s.spec_hash == parse_spec(doc, "other.yaml").spec_hash
+    assert s.spec_hash != parse_spec(_with("training.epochs", 4), "spec.yaml").spec_hash
+    assert yaml.safe_load(s.text)["spec_hash"] == s.spec_hash
+
+
+def test_quickstart_ships_and_validates():
+    assert "quickstart" in shipped_specs()
+    s = load_spec("quickstart")
+    assert s.name == "quickstart" and len(s.tasks) >= 3
+    forms = s.tasks[0].densities
+    assert forms.uniform and forms.codes and forms.random is not None
