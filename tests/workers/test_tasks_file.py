@@ -115,5 +115,9 @@ def test_errors(tmp_path):
     split["x_val"] = X[:, :, :2]
     assert _error(write_npz(p / "g.npz", **split)) == (
         f"task file: {p}/g.npz: x_val has (T, X) = (6, 2) but x_train has (6, 3); every split needs the same")
+    split["x_val"], split["y_test"] = X, Y[:, :, :1]
+    assert _error(write_npz(p / "h.npz", **split)) == (
+        f"task file: {p}/h.npz: y_test has shape (20, 6, 1) but y_train has (20, 6, 2); every split needs the "
+        "same kind and number of outputs")
     assert _error(f"file:{p}/d.npz(split=90/5)") == (
         "task file: parameter 'split' must be three positive numbers train/val/test like 90/5/5; got '90/5'")

@@ -57,11 +57,11 @@ class FileTask:
         return TaskError(f"task file: {self.path}: {what}")
 
     @cached_property
-    def _arrays(self) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]] | None, np.ndarray, np.ndarray, np.ndarray]:
+    def _arrays(self):
         """(presplit {split: (x, y)} or None, x, y, loss_steps), checked."""
         presplit, x, y, steps = self._read_npz() if self.path.suffix == ".npz" else self._read_parquet()
         parts = presplit or {"all": (x, y)}
-        first = next(iter(parts.values()))[0]
+        x0, y0 = next(iter(parts.values()))  # x_train, y_train (or x, y): the others must match them
         for split, (xs, ys) in parts.items():
             label = "" if split == "all" else f"_{split}"
             if xs.ndim != 3:
@@ -69,10 +69,12 @@ class FileTask:
             if ys.ndim not in (2, 3) or ys.shape[:2] != xs.shape[:2]:
                 raise self._fail(f"y{label} has shape {ys.shape} but x{label} has {xs.shape}; "
                                  f"y must be (N, T, Y) or (N, T) with the same N and T")
-            if xs.shape[1:] != first.shape[1:]:
-                raise self._fail(f"x{label} has (T, X) = {xs.shape[1:]} but x_train has {first.shape[1:]}; every split needs the same")
-            if ys.ndim != next(iter(parts.values()))[1].ndim or (ys.ndim == 3 and ys.shape[2] != next(iter(parts.values()))[1].shape[2]):
-                raise self._fail(f"y{label} has {ys.shape[2:] or 'class'} outputs unlike y_train; every split needs the same")
+            if xs.shape[1:] != x0.shape[1:]:
+                raise self._fail(f"x{label} has (T, X) = {xs.shape[1:]} but x_train has {x0.shape[1:]}; "
+                                 f"every split needs the same")
+            if ys.shape[2:] != y0.shape[2:]:
+                raise self._fail(f"y{label} has shape {ys.shape} but y_train has {y0.shape}; "
+                                 f"every split needs the same kind and number of outputs")
             for arr, nm in ((xs, "x"), (ys, "y")):
                 if np.issubdtype(arr.dtype, np.floating) and not np.isfinite(arr).all():
                     seq, step = np.argwhere(~np.isfinite(arr))[0][:2]
@@ -83,8 +85,8 @@ class FileTask:
                 raise self._fail(f"y{label} of shape (N, T) holds class indices and must be integers; got {ys.dtype}")
             if ys.ndim == 2 and ys.min() < 0:
                 raise self._fail(f"y{label} class indices must be >= 0; got {ys.min()}")
-        if steps.shape != (first.shape[1],) or not steps.any():
-            raise self._fail(f"loss_steps must be bool (T,) = ({first.shape[1]},) with at least one True; got {steps.shape}")
+        if steps.shape != (x0.shape[1],) or not steps.any():
+            raise self._fail(f"loss_steps must be bool (T,) = ({x0.shape[1]},) with at least one True; got {steps.shape}")
         return presplit, x, y, steps
 
     def _read_npz(self):
