@@ -1,7 +1,5 @@
 """file:<path>: Parquet and NPZ round trips and every error of the documented layout."""
 
-import re
-
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq

@@ -8,9 +8,12 @@ table (workers/tasks/_params.py) so that names, defaults and messages come from 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from workers.data import TaskData
+
+if TYPE_CHECKING:
+    import torch
 
 
 @dataclass(frozen=True)
@@ -45,7 +48,9 @@ class Task(Protocol):
 
     `name` is canonical (equal tasks have equal names). `info()` must not generate the data.
     `build(seed)` returns the same tensors for the same seed, every time, on every machine;
-    `seed` is the DATA seed (a sweep's model seeds are separate).
+    `seed` is the DATA seed (a sweep's model seeds are separate). A task that reads a source
+    file may also define `cache_token() -> str` (e.g. size and mtime) so a changed file is not
+    served from the cache.
     """
 
     name: str
