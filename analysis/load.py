@@ -26,7 +26,7 @@ def trial_parts(root) -> list[Path]:
         StoreError: when root has no trials/ parts.
     """
     folder = Path(root) / "trials"
-    parts = sorted(folder.glob("sweep=*/task=*/*.parquet"))
+    parts = sorted(folder.glob("sweep=*/task=*/part-*.parquet"))  # temporaries are hidden, not part-*
     if not parts:
         raise StoreError(f"no trial parts under {folder}/sweep=*/task=*/; run `hpsweep run` first "
                          f"or point at a results root")
@@ -93,9 +93,22 @@ def scan_trials(root, *, sweeps=None, tasks=None, statuses=("ok",)) -> pl.LazyFr
 
 
 def collect(lf: pl.LazyFrame, root) -> pl.DataFrame:
-    """collect() with unreadable parts turned into one clear StoreError."""
+    """collect() with unreadable parts turned into one clear StoreError naming the file."""
     try:
         return lf.collect()
     except (pl.exceptions.ComputeError, pl.exceptions.SchemaError, OSError) as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise StoreError(f"cannot read the trials under {Path(root) / 'trials'}: {first}") from None
+        raise StoreError(f"cannot read the trials under {Path(root) / 'trials'}: {_first_bad_part(root) or first}; "
+                         f"move the file away or rewrite it") from None
+
+
+def _first_bad_part(root) -> str | None:
+    """Only on the error path: the first part pyarrow cannot open, with why."""
+    import pyarrow.parquet as pq
+
+    for part in trial_parts(root):
+        try:
+            pq.read_metadata(part)
+        except Exception as e:  # noqa: BLE001 - any reason to fail is the answer here
+            return f"{part} is not a readable Parquet file ({type(e).__name__})"
+    return None

@@ -15,10 +15,12 @@ import click
 @click.option("--out", type=click.Path(file_okay=False), help="Report folder (default RESULTS/report/).")
 @click.option("--sweep", "sweeps", multiple=True, help="Only this sweep id (repeatable).")
 @click.option("--task", "tasks", multiple=True, help="Only this task (repeatable).")
+@click.option("--status", "statuses", multiple=True, type=click.Choice(["ok", "diverged", "failed"]),
+              help="Keep trials whose final status is this (repeatable; default ok).")
 @click.option("--max-rows-per-task", type=click.IntRange(min=50), default=4000, show_default=True,
               help="Rows per task the meta-models are fit and scored on (seeded sample).")
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as one JSON object.")
-def analyze(results, out, sweeps, tasks, max_rows_per_task, as_json):
+def analyze(results, out, sweeps, tasks, statuses, max_rows_per_task, as_json):
     """Leave-one-task-out evaluation of the meta-models and the balance-metric ranking.
 
     Example: hpsweep analyze hpsweep-results --out report/
@@ -29,7 +31,8 @@ def analyze(results, out, sweeps, tasks, max_rows_per_task, as_json):
     from analysis.saved import save
 
     start = time.perf_counter()
-    options = AnalysisOptions(sweeps=tuple(sweeps), tasks=tuple(tasks), max_rows_per_task=max_rows_per_task)
+    options = AnalysisOptions(sweeps=tuple(sweeps), tasks=tuple(tasks), statuses=tuple(statuses) or ("ok",),
+                              max_rows_per_task=max_rows_per_task)
     fp = fingerprint(results)
     result = run_analysis(results, options)
     model_dir = save(results, options, result, fp)

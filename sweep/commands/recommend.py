@@ -12,21 +12,25 @@ import click
 @click.option("--output-dim", "-y", type=int, required=True, help="|y| of the new data set.")
 @click.option("--budget", "-P", type=float, required=True, help="Trainable-weight budget; |h| is solved from it.")
 @click.option("--from", "results", type=click.Path(file_okay=False), required=True, help="Results root to learn from.")
+@click.option("--sweep", "sweeps", multiple=True, help="Learn only from this sweep id (repeatable).")
+@click.option("--task", "tasks", multiple=True, help="Learn only from this task (repeatable).")
 @click.option("--top", type=int, default=5, show_default=True, help="How many configs.")
 @click.option("--seq-len", type=int, help="Steps per sequence (default: median of the swept trials).")
 @click.option("--n-train", type=int, help="Training sequences (default: median of the swept trials).")
 @click.option("--lr", type=float, help="Learning rate (default: median of the swept trials).")
 @click.option("--epochs", type=int, help="Epochs (default: median of the swept trials).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def recommend(input_dim, output_dim, budget, results, top, seq_len, n_train, lr, epochs, as_json):
+def recommend(input_dim, output_dim, budget, results, sweeps, tasks, top, seq_len, n_train, lr, epochs, as_json):
     """Top configs (six densities, |h| from the budget, HP) with predicted score and a 90% band.
 
     Example: hpsweep recommend -x 300 -y 12 --budget 80000 --from hpsweep-results
     """
+    from analysis.analyze import AnalysisOptions
     from analysis.recommend import recommend as run_recommend
     from analysis.saved import load_or_fit
 
-    bundle, refitted = load_or_fit(results)
+    # the same filters as an earlier `analyze` find its saved models; other filters fit their own
+    bundle, refitted = load_or_fit(results, AnalysisOptions(sweeps=tuple(sweeps), tasks=tuple(tasks)))
     table = run_recommend(bundle, input_dim, output_dim, budget, top=top, seq_len=seq_len, n_train=n_train,
                           lr=lr, epochs=epochs)
     if as_json:

@@ -65,3 +65,24 @@ def test_filters_by_sweep_task_and_status(tmp_path):
 def test_no_parts_is_a_store_error(tmp_path):
     with pytest.raises(StoreError, match=r"no trial parts under .*trials/sweep=\*/task=\*/; run `hpsweep run` first"):
         scan_trials(tmp_path)
+
+
+def test_reads_what_the_results_store_writes(tmp_path):
+    from sweep.store import ResultsStore
+
+    store = ResultsStore(str(tmp_path))
+    task = SyntheticTask("minari:hammer-expert-v1", 46, 26)
+    store.write_pack("s1", task.name, "p0", 1, make_table(task, 7, sweep_id="s1"), None)
+    (tmp_path / "trials" / "sweep=s1" / "task=minari%3Ahammer-expert-v1" / ".part-x.parquet.tmp").write_bytes(b"half")
+    df = scan_trials(tmp_path).collect()
+    assert df.height == 7 and df["task"].unique().to_list() == [task.name]
+
+
+def test_an_unreadable_part_is_one_store_error(tmp_path):
+    from analysis.analyze import analyze
+
+    write_part(tmp_path, make_table(TASK, 5), "s", TASK.name)
+    (tmp_path / "trials" / "sweep=s" / "task=x" ).mkdir(parents=True)
+    (tmp_path / "trials" / "sweep=s" / "task=x" / "part-bad.parquet").write_bytes(b"not parquet at all")
+    with pytest.raises(StoreError, match=r"cannot read the trials under .*trials: .*part-bad.parquet is not a readable Parquet file \(ArrowInvalid\); move the file away"):
+        analyze(tmp_path)
