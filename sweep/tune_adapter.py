@@ -15,6 +15,8 @@ import tempfile
 from dataclasses import dataclass
 from typing import Callable
 
+from ray import tune
+
 from sweep.pack_runner import PackJob, run_pack
 
 # Tune's JSON/CSV/TensorBoard loggers would write files per trial: off (read when Tune builds callbacks)
@@ -41,6 +43,9 @@ class Events:
     def on_pack_done(self, pack_id: str, summary: dict) -> None: ...
     def on_pack_retry(self, pack_id: str, error: str) -> None: ...
     def on_pack_failed(self, pack_id: str, error: str) -> None: ...
+
+
+_EVENTS: dict[int, Events] = {}  # driver-side hooks of the running sweeps, by key
 
 
 def ensure_ray(address: str | None, num_cpus: int | None = None) -> bool:
@@ -79,6 +84,35 @@ def _short_error(error) -> str:
     return (lines[-1] if lines else repr(error))[:2000]
 
 
+class _Bridge(tune.Callback):
+    """Forwards Tune's trial events to `events`. Tune pickles its callbacks with the experiment
+    state, so the bridge holds only a key into this module's registry, not the hooks themselves."""
+
+    def __init__(self, key):
+        self.key = key
+
+    def on_trial_result(self, iteration, trials, trial, result, **info):
+        pid = trial.config["pack_id"]
+        if result.get("kind") == "epoch":
+            _EVENTS[self.key].on_epoch(pid, {k: result.get(k) for k in ("epoch", "epochs", "best_val_score")})
+        elif result.get("kind") == "done":
+            keys = ("models", "ok", "diverged", "best_val_score", "train_seconds", "written")
+            _EVENTS[self.key].on_pack_done(pid, {k: result.get(k) for k in keys})
+
+    def on_trial_recover(self, iteration, trials, trial, **info):
+        _EVENTS[self.key].on_pack_retry(trial.config["pack_id"], _trial_error(trial))
+
+    def on_trial_error(self, iteration, trials, trial, **info):
+        _EVENTS[self.key].on_pack_failed(trial.config["pack_id"], _trial_error(trial))
+
+
+def _pack_trainable(config, jobs=None):
+    """The Tune function trainable: one pack, a small report per epoch and a final summary."""
+    job = jobs[config["pack_id"]]
+    summary = run_pack(job, on_epoch=lambda r: tune.report({"kind": "epoch", **r}))
+    tune.report({"kind": "done", **summary})
+
+
 def _trial_error(trial) -> str:
     """A failed trial's error text: Tune writes it next to the trial before syncing it to storage."""
     try:
@@ -102,43 +136,23 @@ def run_packs(jobs: list[PackJob], *, cpus: float, gpus: float, max_concurrent: 
         max_failures: retries per pack (Tune FailureConfig).
         events: progress hooks, called in the driver.
     """
-    from ray import tune
-
     events = events or Events()
     if not jobs:
         return []
     by_id = {j.pack.pack_id: j for j in jobs}
     assert len(by_id) == len(jobs), "pack ids must be unique"
 
-    def trainable(config, jobs=None):
-        job = jobs[config["pack_id"]]
-        summary = run_pack(job, on_epoch=lambda r: tune.report({"kind": "epoch", **r}))
-        tune.report({"kind": "done", **summary})
-
-    class Bridge(tune.Callback):
-        def on_trial_result(self, iteration, trials, trial, result, **info):
-            pid = trial.config["pack_id"]
-            if result.get("kind") == "epoch":
-                events.on_epoch(pid, {k: result.get(k) for k in ("epoch", "epochs", "best_val_score")})
-            elif result.get("kind") == "done":
-                events.on_pack_done(pid, {k: result.get(k) for k in
-                                          ("models", "ok", "diverged", "best_val_score", "train_seconds", "written")})
-
-        def on_trial_recover(self, iteration, trials, trial, **info):
-            events.on_pack_retry(trial.config["pack_id"], _trial_error(trial))
-
-        def on_trial_error(self, iteration, trials, trial, **info):
-            events.on_pack_failed(trial.config["pack_id"], _trial_error(trial))
-
     storage = tempfile.mkdtemp(prefix="hpsweep-tune-")
+    key = id(events)
+    _EVENTS[key] = events
     try:
         resources = {"cpu": cpus, "gpu": gpus} if gpus else {"cpu": cpus}
         tuner = tune.Tuner(
-            tune.with_resources(tune.with_parameters(trainable, jobs=by_id), resources),
+            tune.with_resources(tune.with_parameters(_pack_trainable, jobs=by_id), resources),
             param_space={"pack_id": tune.grid_search(list(by_id))},
             tune_config=tune.TuneConfig(max_concurrent_trials=max_concurrent, reuse_actors=True),
             run_config=tune.RunConfig(
-                name="hpsweep", storage_path=storage, verbose=0, callbacks=[Bridge()], log_to_file=False,
+                name="hpsweep", storage_path=storage, verbose=0, callbacks=[_Bridge(key)], log_to_file=False,
                 failure_config=tune.FailureConfig(max_failures=max_failures),
                 checkpoint_config=tune.CheckpointConfig(checkpoint_at_end=False),
             ),
@@ -160,4 +174,5 @@ def run_packs(jobs: list[PackJob], *, cpus: float, gpus: float, max_concurrent: 
                                         {k: metrics.get(k) for k in ("models", "ok", "diverged")} if done else None))
         return outcomes
     finally:
+        _EVENTS.pop(key, None)
         shutil.rmtree(storage, ignore_errors=True)

@@ -1,0 +1,152 @@
+"""`hpsweep run` end to end on a real local Ray with real Parquet files: the quickstart, resume,
+retries and failed packs, a driver killed with SIGKILL mid-sweep, and readers polling meanwhile."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import polars as pl
+import pyarrow.dataset as ds
+import pytest
+import yaml
+
+from sweep.cli import main
+from sweep.coordinator import sweep_status
+from sweep.store import ResultsStore
+
+TINY = {
+    "name": "tiny",
+    "tasks": [{"task": "teacher(x=8,y=4,t=10,n_train=200,n_val=50,n_test=50)", "hidden": [8, 16],
+               "densities": {"uniform": [1.0, 0.5]}}],
+    "training": {"epochs": 2, "seeds": [0, 1]},
+    "pack": {"max_models": 4},
+    "resources": {"max_failures": 1},
+}
+
+
+def _spec_file(tmp_path, doc=TINY, name="spec.yaml"):
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(doc))
+    return str(path)
+
+
+def _exactly_once(store, sweep_id):
+    planned = sorted(store.planned(sweep_id)["trial_id"].to_pylist())
+    raw = sorted(store.read("trials", sweep_id, dedupe=False)["trial_id"].to_pylist())
+    assert raw == planned, "every planned trial must be in the files exactly once"
+    return planned
+
+
+@pytest.mark.slow
+def test_quickstart_end_to_end_then_resume(ray_local, tmp_path, capsys):
+    results = str(tmp_path / "results")
+    main(["run", "--results", results, "--progress", "lines"])
+    out = capsys.readouterr().out
+    store = ResultsStore(results)
+    status = sweep_status(store, "quickstart")
+    assert status["planned"] == 120 and status["missing"] == 0 and status["failed"] == 0
+    assert status["ok"] + status["diverged"] == 120
+    _exactly_once(store, "quickstart")
+    trials = store.scan("trials").collect()
+    assert trials["task"].n_unique() == 3
+    assert trials.filter(pl.col("status") == "ok")["test_score"].null_count() == 0
+    assert (trials["realised_weights"] > 0).all() and (trials["pack_size"] > 1).all()
+    curves = store.scan("curves").collect()
+    assert curves.height == trials["epochs_run"].sum()
+    assert f"sweep quickstart: 120 planned, {status['ok']} ok" in out
+    assert "best model per task" in out and f"hpsweep status {results}" in out
+    assert "packs 6/6  models 120/120" in out
+    # layout: hive partitions with the task quoted, frozen spec
+    assert (tmp_path / "results/sweeps/quickstart/spec.yaml").exists()
+    assert (tmp_path / "results/trials/sweep=quickstart/task=lorenz").is_dir()
+    # re-running resumes: nothing left to do, nothing written twice
+    main(["run", "--results", results, "--progress", "lines"])
+    assert "all 120 planned trials are already in" in capsys.readouterr().out
+    _exactly_once(store, "quickstart")
+    # and the other commands read it
+    main(["status", results, "--json"])
+    assert '"planned": 120' in capsys.readouterr().out
+    main(["query", results, "SELECT count(*) AS n FROM trials WHERE task = 'lorenz'", "--format", "csv"])
+    assert capsys.readouterr().out.split() == ["n", "40"]
+
+
+def test_a_failing_pack_is_retried_and_succeeds(ray_local, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("HPSWEEP_FAIL_PACKS", "first:1")
+    results = str(tmp_path / "r")
+    main(["run", _spec_file(tmp_path), "--results", results, "--progress", "lines"])
+    out = capsys.readouterr().out
+    assert "failed (RuntimeError: injected failure (HPSWEEP_FAIL_PACKS) in pack" in out and "; retrying" in out
+    store = ResultsStore(results)
+    assert sweep_status(store, "tiny") == {"sweep": "tiny", "planned": 8, "ok": 8, "diverged": 0, "failed": 0, "missing": 0}
+    _exactly_once(store, "tiny")
+    assert sorted(store.read("trials", "tiny")["attempt"].to_pylist()) == [1] * 4 + [2] * 4
+
+
+def test_a_pack_that_always_fails_ends_failed_with_its_error(ray_local, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("HPSWEEP_FAIL_PACKS", "first:9")
+    results = str(tmp_path / "r")
+    spec = _spec_file(tmp_path)
+    main(["run", spec, "--results", results, "--progress", "lines"])
+    assert "failed after all retries" in capsys.readouterr().out
+    store = ResultsStore(results)
+    assert sweep_status(store, "tiny")["failed"] == 4 and sweep_status(store, "tiny")["ok"] == 4
+    failed = store.scan("trials").filter(pl.col("status") == "failed").collect()
+    assert failed["error"].str.starts_with("RuntimeError: injected failure (HPSWEEP_FAIL_PACKS)").all()
+    assert failed["attempt"].to_list() == [2] * 4  # max_failures=1: two attempts
+    _exactly_once(store, "tiny")
+    # failed is final: a plain re-run skips it; --retry-failed runs it again and the new rows win
+    monkeypatch.delenv("HPSWEEP_FAIL_PACKS")
+    main(["run", spec, "--results", results, "--progress", "lines"])
+    assert "nothing to run" in capsys.readouterr().out
+    main(["run", spec, "--results", results, "--progress", "lines", "--retry-failed"])
+    assert sweep_status(store, "tiny")["ok"] == 8
+    assert store.read("trials", "tiny", dedupe=False).num_rows == 12  # old failed rows lose to higher attempts
+    assert store.scan("trials").collect().height == 8
+
+
+def test_a_changed_spec_under_the_same_name_is_refused(ray_local, tmp_path, capsys):
+    results = str(tmp_path / "r")
+    main(["run", _spec_file(tmp_path), "--results", results, "--progress", "lines"])
+    changed = {**TINY, "training": {**TINY["training"], "epochs": 3}}
+    with pytest.raises(SystemExit):
+        main(["run", _spec_file(tmp_path, changed, "changed.yaml"), "--results", results])
+    assert "already hold sweep 'tiny' with spec hash" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_sigkill_of_the_driver_then_rerun_gives_every_trial_once(ray_local, tmp_path, capsys):
+    """The driver (with its own embedded Ray) is killed -9 as a process group mid-sweep while
+    Polars and pyarrow poll the dataset; a re-run completes it with every trial exactly once."""
+    doc = {**TINY, "name": "kill", "tasks": [{**TINY["tasks"][0], "hidden": [8, 12, 16],
+                                              "densities": {"uniform": [1.0, 0.5, 0.2, 0.1]}}],
+           "pack": {"max_models": 2}}
+    spec, results = _spec_file(tmp_path, doc), tmp_path / "r"
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+    proc = subprocess.Popen([sys.executable, "-m", "sweep.cli", "run", spec, "--results", str(results),
+                             "--progress", "lines"], env=env, start_new_session=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    seen, deadline = [], time.monotonic() + 90
+    try:
+        while time.monotonic() < deadline and proc.poll() is None:
+            files = list(results.glob("trials/**/*.parquet"))
+            if files:
+                n_pl = pl.scan_parquet(files, hive_partitioning=False).select(pl.len()).collect().item()
+                n_pa = ds.dataset(str(results / "trials"), format="parquet", partitioning="hive").count_rows()
+                seen += [n_pl, n_pa]
+            if len(files) >= 3:
+                break
+            time.sleep(0.05)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    assert seen and all(n % 2 == 0 for n in seen), "readers saw a partial pack"
+    store = ResultsStore(str(results))
+    before = sweep_status(store, "kill")
+    assert before["planned"] == 24 and before["missing"] > 0, f"the kill came too late: {before}"
+    main(["run", spec, "--results", str(results), "--progress", "lines"])
+    assert sweep_status(store, "kill") == {"sweep": "kill", "planned": 24, "ok": 24, "diverged": 0, "failed": 0, "missing": 0}
+    _exactly_once(store, "kill")
+    curves = store.read("curves", "kill", dedupe=False)
+    assert curves.num_rows == 24 * 2  # no curves left behind by packs killed between their two writes
