@@ -62,7 +62,7 @@ def with_features(lf: pl.LazyFrame) -> pl.LazyFrame:
         lf.drop_nulls(subset=[*REQUIRED_COLUMNS, TARGET])
         .filter(pl.col(TARGET).is_finite())
         .select(
-            pl.col(GROUP), pl.col("input_dim"), pl.col("output_dim"), pl.col("budget"),
+            pl.col(GROUP), pl.col("trial_id"), pl.col("input_dim"), pl.col("output_dim"), pl.col("budget"),
             pl.col("hidden"), pl.col(TARGET).cast(pl.Float64), *feature_exprs(),
         )
     )
@@ -74,9 +74,8 @@ def per_task_sample(lf: pl.LazyFrame, max_rows_per_task: int, seed: int = 0) -> 
     Meta-models are fit and scored on this sample so that a million-row results root analyses
     in seconds; a few thousand rows per task pin down within-task rankings well.
     """
+    # a seeded hash of trial_id, not row order: the scan's order is not stable, the sample must be
     return (
-        lf.with_columns(pl.int_range(pl.len()).shuffle(seed=seed).over(GROUP).alias("_draw"))
-        .filter(pl.col("_draw") < max_rows_per_task)
-        .drop("_draw")
-        .sort(GROUP, maintain_order=True)
+        lf.filter(pl.col("trial_id").hash(seed).rank("ordinal").over(GROUP) <= max_rows_per_task)
+        .sort(GROUP, "trial_id")
     )

@@ -60,3 +60,12 @@ def test_balance_ranking_puts_the_true_metric_first(synth_result):
     per_task_best = (synth_result.ranking_per_task.sort("r2_gain", descending=True)
                      .group_by("task").first()["metric"].to_list())
     assert per_task_best.count("hidden_proportion") >= 8
+
+
+def test_analysis_is_reproducible(synth_root):
+    from analysis.analyze import AnalysisOptions, analyze
+
+    a = analyze(synth_root, AnalysisOptions(max_rows_per_task=120), with_ranking=False)
+    b = analyze(synth_root, AnalysisOptions(max_rows_per_task=120), with_ranking=False)
+    assert a.n_rows_used == 1200 and a.data["trial_id"].to_list() == b.data["trial_id"].to_list()
+    assert a.models == b.models
