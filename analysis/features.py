@@ -44,7 +44,41 @@ ALL_FEATURES = BASELINE_FEATURES + DENSITY_FEATURES + ("log_hidden",) + BALANCE_
 
 REQUIRED_COLUMNS = ("input_dim", "output_dim", "seq_len", "n_train", "hidden", "total_weights",
                     "lr", "epochs", *(f"d_{b}" for b in BLOCKS), *BALANCE_METRICS)
-"""Inputs the features need; a trial missing any of them cannot be used."""
+"""Inputs the features need (balance metrics and total weights are filled a priori first)."""
+
+
+_BLOCK_SIZE = {"hx": ("hidden", "input_dim"), "hh": ("hidden", "hidden"), "hy": ("hidden", "output_dim"),
+               "yx": ("output_dim", "input_dim"), "yh": ("output_dim", "hidden"), "yy": ("output_dim", "output_dim")}
+
+
+def expected_weights(block: str) -> pl.Expr:
+    """n_<block>, or density x block size where an older part lacks it (PAPER.md §2)."""
+    rows, cols = _BLOCK_SIZE[block]
+    return pl.coalesce(pl.col(f"n_{block}"), pl.col(f"d_{block}") * pl.col(rows) * pl.col(cols)).cast(pl.Float64)
+
+
+def balance_metric_exprs() -> dict[str, pl.Expr]:
+    """The balance candidates as stored, filled from the expected counts where a part lacks them.
+    Same definitions as workers.descriptors.describe (a test checks they agree)."""
+    n = {b: expected_weights(b) for b in BLOCKS}
+    total = sum(n.values())
+    h, x, y = (pl.col(c).cast(pl.Float64) for c in ("hidden", "input_dim", "output_dim"))
+    derived = {
+        "hidden_proportion": n["hh"] / total,
+        "hp_recurrent": n["hh"] / (n["hx"] + n["hh"]),
+        "input_share": n["hx"] / total,
+        "output_share": (n["yx"] + n["yh"] + n["yy"]) / total,
+        "overall_density": total / (h * x + h * h + 2 * h * y + y * x + y * y),
+    }
+    assert set(derived) == set(BALANCE_METRICS), "a balance metric without a definition here"
+    return {m: pl.coalesce(pl.col(m).cast(pl.Float64), derived[m]).alias(m) for m in BALANCE_METRICS}
+
+
+def fill_descriptors(lf: pl.LazyFrame) -> pl.LazyFrame:
+    """Total weights and balance metrics computed a priori where older parts lack them."""
+    total = sum(expected_weights(b) for b in BLOCKS)
+    return lf.with_columns(pl.coalesce(pl.col("total_weights"), total).alias("total_weights"),
+                           *balance_metric_exprs().values())
 
 
 def feature_exprs() -> list[pl.Expr]:
@@ -59,7 +93,8 @@ def feature_exprs() -> list[pl.Expr]:
 def with_features(lf: pl.LazyFrame) -> pl.LazyFrame:
     """task, raw dims, the target and every feature; rows missing an input or the score dropped."""
     return (
-        lf.drop_nulls(subset=[*REQUIRED_COLUMNS, TARGET])
+        fill_descriptors(lf)
+        .drop_nulls(subset=[*REQUIRED_COLUMNS, TARGET])
         .filter(pl.col(TARGET).is_finite())
         .select(
             pl.col(GROUP), pl.col("trial_id"), pl.col("input_dim"), pl.col("output_dim"), pl.col("budget"),

@@ -86,3 +86,18 @@ def test_an_unreadable_part_is_one_store_error(tmp_path):
     (tmp_path / "trials" / "sweep=s" / "task=x" / "part-bad.parquet").write_bytes(b"not parquet at all")
     with pytest.raises(StoreError, match=r"cannot read the trials under .*trials: .*part-bad.parquet is not a readable Parquet file \(ArrowInvalid\); move the file away"):
         analyze(tmp_path)
+
+
+def test_balance_metrics_missing_from_an_old_part_are_computed_a_priori(tmp_path):
+    from analysis.features import with_features
+
+    table = make_table(TASK, 6, seed=4)
+    drop = ["hidden_proportion", "hp_recurrent", "input_share", "output_share", "overall_density", "total_weights",
+            "n_hh"]
+    write_part(tmp_path, table.drop_columns(drop), "s", TASK.name)
+    got = with_features(scan_trials(tmp_path)).collect().sort("trial_id")
+    want = pl.from_arrow(table).sort("trial_id")
+    assert got.height == 6
+    for column in drop[:5] + ["log_total_weights"]:
+        expected = want["total_weights"].log() if column == "log_total_weights" else want[column]
+        assert got[column].to_list() == pytest.approx(expected.to_list(), rel=1e-12), column
