@@ -42,23 +42,45 @@ class ModelSpec:
         return BlockRNNConfig(self.input_dim, self.hidden, self.output_dim, self.densities, self.init_std, self.seed)
 
 
-class Recurrence(torch.autograd.Function):
+def recurrence_forward(u: torch.Tensor, w_rec: torch.Tensor, n_hidden: int) -> torch.Tensor:
     """All T steps of z_t = act(u_t + z_{t-1} W_rec^T), z_0 = 0, for K models at once.
 
-    Autograd through a Python loop of bmm would compute dW_rec with one bmm per step and keep
-    extra intermediates; here backward runs one baddbmm and one multiply per step, and dW_rec is
-    a single contraction over all steps at the end.
+    u: (T, K, B, S) input projections plus bias, overwritten in place with the states z_1..z_T
+    (the caller owns it; no copy per step). w_rec: (K, S, S). Returns u.
     """
+    w_t = w_rec.transpose(1, 2).contiguous()  # (K, S, S); contiguous once, not once per step
+    u[0, ..., :n_hidden].clamp_(min=0)  # z_0 = 0, so z_1 = act(u_1)
+    for t in range(1, u.shape[0]):
+        u[t].baddbmm_(u[t - 1], w_t)  # (K, B, S)
+        u[t, ..., :n_hidden].clamp_(min=0)  # relu on hidden slots, identity on outputs
+    return u
+
+
+def recurrence_backward(z_all: torch.Tensor, w_rec: torch.Tensor, n_hidden: int,
+                        grad_z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Gradients of recurrence_forward: (dL/du, dL/dW_rec) from dL/dz (T, K, B, S).
+
+    grad_z is overwritten in place with dL/du (the caller owns it). Each step is one in-place
+    baddbmm and one multiply; dW_rec accumulates one batched matmul per step.
+    """
+    gate = z_all > 0  # d act / d a: 1 where the relu was open on hidden slots ...
+    gate[..., n_hidden:] = True  # ... and always on output slots (identity)
+    grad_a = grad_z  # (T, K, B, S), becomes dL/du
+    grad_w = torch.zeros_like(w_rec)  # (K, S, S)
+    last = z_all.shape[0] - 1
+    grad_a[last].mul_(gate[last])
+    for t in range(last - 1, -1, -1):
+        grad_w.baddbmm_(grad_a[t + 1].transpose(1, 2), z_all[t])  # dW_rec += dL/da_{t+1}^T z_t
+        grad_a[t].baddbmm_(grad_a[t + 1], w_rec).mul_(gate[t])  # dL/dz_t += dL/da_{t+1} W_rec
+    return grad_a, grad_w
+
+
+class Recurrence(torch.autograd.Function):
+    """recurrence_forward with recurrence_backward as its gradient, for autograd users."""
 
     @staticmethod
     def forward(ctx, u, w_rec, n_hidden):
-        # u: (T, K, B, S) input projections plus bias; w_rec: (K, S, S)
-        z_all = torch.empty_like(u)  # (T, K, B, S)
-        w_t = w_rec.transpose(1, 2)  # (K, S, S)
-        z = torch.zeros_like(u[0])  # (K, B, S)
-        for t in range(u.shape[0]):
-            z = torch.baddbmm(u[t], z, w_t, out=z_all[t])
-            z[..., :n_hidden].clamp_(min=0)  # relu on hidden slots, identity on outputs
+        z_all = recurrence_forward(u.clone(), w_rec, n_hidden)
         ctx.save_for_backward(z_all, w_rec)
         ctx.n_hidden = n_hidden
         return z_all
@@ -66,20 +88,8 @@ class Recurrence(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad_z):
         z_all, w_rec = ctx.saved_tensors
-        n_hidden = ctx.n_hidden
-        # d act / d a: 1 on output slots; on hidden slots 1 where the relu was open.
-        gate = torch.ones_like(z_all)
-        gate[..., :n_hidden] = z_all[..., :n_hidden] > 0
-        grad_a = torch.empty_like(z_all)  # (T, K, B, S)
-        last = z_all.shape[0] - 1
-        torch.mul(grad_z[last], gate[last], out=grad_a[last])
-        for t in range(last - 1, -1, -1):
-            # dL/dz_t = grad_z[t] + dL/da_{t+1} W_rec, then through the activation
-            g = torch.baddbmm(grad_z[t], grad_a[t + 1], w_rec)
-            torch.mul(g, gate[t], out=grad_a[t])
-        # dW_rec = sum_t dL/da_t^T z_{t-1}; z_{-1} = 0 drops the first step
-        grad_w = torch.einsum("tkbs,tkbr->ksr", grad_a[1:], z_all[:-1]) if last > 0 else torch.zeros_like(w_rec)
-        return grad_a, grad_w, None
+        grad_u, grad_w = recurrence_backward(z_all, w_rec, ctx.n_hidden, grad_z.clone())
+        return grad_u, grad_w, None
 
 
 class PackedBlockRNN(torch.nn.Module):
@@ -139,6 +149,14 @@ class PackedBlockRNN(torch.nn.Module):
         u = torch.bmm(x.reshape(k, b * t, -1), self.w_in.transpose(1, 2)).view(k, b, t, s_)
         u = u + self.bias.view(k, 1, 1, s_)
         return u.permute(2, 0, 1, 3).contiguous()  # (T, K, B, S)
+
+    def input_grads(self, grad_u: torch.Tensor, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Gradients of input_projection: (dL/dW_in (K, S, X), dL/dbias (K, S)) from dL/du (T, K, B, S)."""
+        if x.dim() == 3:
+            grad_w = torch.einsum("tkbs,btx->ksx", grad_u, x)
+        else:
+            grad_w = torch.einsum("tkbs,kbtx->ksx", grad_u, x)
+        return grad_w, grad_u.sum(dim=(0, 2))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x: (B, T, X) or (K, B, T, X) -> outputs y_1..y_T of every model: (T, K, B, Y)."""

@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from workers.data import TaskData
-from workers.packed import ModelSpec, PackedBlockRNN
+from workers.packed import ModelSpec, PackedBlockRNN, recurrence_backward, recurrence_forward
 
 ADAM_BETAS = (0.9, 0.999)  # PAPER.md §5: plain Adam, no weight decay, no schedule, no clipping
 ADAM_EPS = 1e-8
@@ -120,6 +120,20 @@ class PackAdam:
             p.sub_(step_size.view(shape) * m / denom)
 
 
+def loss_and_grad(out: torch.Tensor, target: torch.Tensor, loss: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-model mean losses (K,) and d(sum_k loss_k)/d out, written out for the fused step.
+    out (Tc, K, B, Y); target (Tc, 1 or K, B[, Y])."""
+    tc, k, b, c = out.shape
+    if loss == "mse":
+        diff = out - target
+        return diff.square().mean(dim=(0, 2, 3)), diff * (2.0 / (tc * b * c))
+    log_p = torch.log_softmax(out, dim=-1)
+    target = target.expand(tc, k, b).unsqueeze(-1)
+    losses = -log_p.gather(-1, target).squeeze(-1).mean(dim=(0, 2))
+    grad = log_p.exp_().scatter_add_(-1, target, torch.full_like(target, -1, dtype=out.dtype))
+    return losses, grad.mul_(1.0 / (tc * b))
+
+
 def per_model_loss(out: torch.Tensor, target: torch.Tensor, loss: str) -> torch.Tensor:
     """out (Tc, K, B, Y) at the counted steps; target (Tc, 1 or K, B[, Y]) -> (K,) mean losses."""
     if loss == "mse":
@@ -144,19 +158,30 @@ class PackTrainer:
         self.x_train = data.x_train.to(self.device)
         self.y_train = data.y_train.to(self.device)
 
+    @torch.no_grad()
     def step(self, idx: torch.Tensor):
-        """One Adam step for every model. idx: (B,) batch rows shared by all models, or (K, B)."""
+        """One Adam step for every model. idx: (B,) batch rows shared by all models, or (K, B).
+
+        Forward and backward are written out (no autograd engine): fewer kernels, and a step that
+        captures cleanly into a CUDA graph. tests/workers/test_packed.py proves it against autograd
+        through K reference models.
+        """
+        model, h = self.model, self.model.n_hidden
         x, y = self.x_train[idx], self.y_train[idx]  # (B, T, X) or (K, B, T, X)
-        out = self.model(x).index_select(0, self.steps)  # (Tc, K, B, Y)
+        z = recurrence_forward(model.input_projection(x), model.w_rec, h)  # (T, K, B, S)
+        out = z.index_select(0, self.steps)[..., h:]  # (Tc, K, B, Y)
         if idx.dim() == 1:
             target = y.index_select(1, self.steps).movedim(1, 0).unsqueeze(1)  # (Tc, 1, B[, Y])
         else:
             target = y.index_select(2, self.steps).movedim(2, 0)  # (Tc, K, B[, Y])
-        losses = per_model_loss(out, target, self.data.loss)  # (K,)
-        finite = torch.isfinite(losses)
-        self.alive &= finite
-        self.loss_sum += torch.where(self.alive, losses.detach(), 0.0)
-        grads = torch.autograd.grad(torch.where(finite, losses, 0.0).sum(), self.params)
+        losses, grad_out = loss_and_grad(out, target, self.data.loss)  # (K,), (Tc, K, B, Y)
+        self.alive &= torch.isfinite(losses)
+        self.loss_sum += torch.where(self.alive, losses, 0.0)
+        grad_z = torch.zeros_like(z)
+        grad_z[self.steps, ..., h:] = grad_out
+        grad_u, grad_w_rec = recurrence_backward(z, model.w_rec, h, grad_z)
+        grad_w_in, grad_bias = model.input_grads(grad_u, x)
+        grads = [grad_w_in, grad_w_rec, grad_bias]  # the order of model.parameters()
         self.optimizer.step([g * m for g, m in zip(grads, self.masks)], self.alive)
 
     @torch.no_grad()
