@@ -31,7 +31,7 @@ def polynomial_regression(degree: int = 2) -> Pipeline:
 
 def boosted_trees(random_state: int = 0) -> Pipeline:
     return Pipeline([
-        ("gbt", HistGradientBoostingRegressor(max_iter=150, learning_rate=0.1, max_leaf_nodes=31,
+        ("gbt", HistGradientBoostingRegressor(max_iter=100, learning_rate=0.15, max_leaf_nodes=31,
                                               early_stopping=False, random_state=random_state)),
     ])
 
