@@ -20,6 +20,8 @@ from workers.errors import AnalysisError
 
 MIN_TASKS = 3
 """Leave-one-task-out needs tasks to hold out and tasks to learn from; fewer than 3 says nothing."""
+FEW_TASKS = 8
+"""Below this many tasks the held-out metrics rest on a few folds each fit on a few dims: said aloud."""
 
 
 @dataclass
@@ -61,6 +63,12 @@ class AnalysisResult:
     data: pl.DataFrame = field(repr=False)  # the sample with held-out predictions, for plots
     fitted: dict = field(repr=False, default_factory=dict)  # model name -> fitted Pipeline
 
+    def warnings(self) -> list[str]:
+        if len(self.tasks) < FEW_TASKS:
+            return [f"only {len(self.tasks)} tasks: every held-out metric rests on {len(self.tasks)} folds fit on "
+                    f"{len(self.tasks) - 1} tasks' dims and is rough; sweep {FEW_TASKS}+ tasks for firm answers"]
+        return []
+
     def metrics(self) -> dict:
         """Everything a person or a script reads, as plain JSON-able values."""
         return {
@@ -71,7 +79,7 @@ class AnalysisResult:
             "balance_ranking": self.ranking.to_dicts(),
             "balance_per_task": self.ranking_per_task.to_dicts(),
             "paper_coefficients": self.paper_coefficients,
-            "swept": self.swept,
+            "swept": self.swept, "warnings": self.warnings(),
         }
 
 

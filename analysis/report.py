@@ -114,6 +114,7 @@ def write_report(result: AnalysisResult, out_dir, root) -> Path:
         f"{len(result.tasks)} tasks; meta-models fit and scored on {result.n_rows_used:,} of them "
         f"(a seeded sample per task). Every metric is measured on tasks held out of the fit "
         f"(leave-one-task-out). recommend uses <b>{result.chosen}</b> (lowest held-out regret).</p>",
+        *[f"<p><b>Warning:</b> {html.escape(w)}</p>" for w in result.warnings()],
         "<h2>Meta-models on held-out tasks</h2>", _table(models_table(result)),
         "<h2>Balance metrics: what each adds to the baseline</h2>",
         _table(result.ranking) if result.ranking.height else "<p>not computed</p>",

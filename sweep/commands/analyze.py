@@ -61,5 +61,7 @@ def analyze(results, out, sweeps, tasks, statuses, max_rows_per_task, as_json):
         ranking.add_row(str(r["rank"]), r["metric"], f"{r['r2_gain']:.4f}", f"{r['r2_gain_task_mean']:.4f}",
                         str(r["tasks_best"]))
     console.print(ranking)
+    for warning in result.warnings():
+        click.echo(f"Warning: {warning}")
     click.echo(f"* used by recommend (lowest held-out regret). Models: {model_dir}")
     click.echo(f"Report: {report}  ({seconds:.1f} s)", file=sys.stdout)

@@ -10,7 +10,7 @@ from sweep.cli import main
 def test_analyze_json_and_report(synth_root, tmp_path, capsys):
     main(["analyze", str(synth_root), "--out", str(tmp_path / "rep"), "--json"])
     out = json.loads(capsys.readouterr().out)
-    assert out["n_tasks"] == 10 and out["n_rows"] == 3000
+    assert out["n_tasks"] == 10 and out["n_rows"] == 3000 and out["warnings"] == []
     assert set(out["models"]) == {"paper", "gbt", "baseline"}
     assert out["balance_ranking"][0]["metric"] == "hidden_proportion"
     html = (tmp_path / "rep" / "report.html").read_text()

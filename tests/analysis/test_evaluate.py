@@ -69,3 +69,14 @@ def test_analysis_is_reproducible(synth_root):
     b = analyze(synth_root, AnalysisOptions(max_rows_per_task=120), with_ranking=False)
     assert a.n_rows_used == 1200 and a.data["trial_id"].to_list() == b.data["trial_id"].to_list()
     assert a.models == b.models
+
+
+def test_few_tasks_are_flagged(tmp_path):
+    from analysis.analyze import analyze
+    from analysis.synthetic import default_tasks, write_results
+
+    write_results(tmp_path, default_tasks(3), 60)
+    result = analyze(tmp_path, with_ranking=False)
+    assert result.warnings() == ["only 3 tasks: every held-out metric rests on 3 folds fit on 2 tasks' dims and is "
+                                 "rough; sweep 8+ tasks for firm answers"]
+    assert result.metrics()["warnings"] == result.warnings()
