@@ -12,6 +12,7 @@ import logging
 import os
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass
 from typing import Callable
 
@@ -45,6 +46,7 @@ class Events:
     def on_pack_failed(self, pack_id: str, error: str) -> None: ...
 
 
+EPOCH_REPORT_EVERY_S = 2.0  # least time between a pack's progress reports
 _EVENTS: dict[int, Events] = {}  # driver-side hooks of the running sweeps, by key
 
 
@@ -109,7 +111,15 @@ class _Bridge(tune.Callback):
 def _pack_trainable(config, jobs=None):
     """The Tune function trainable: one pack, a small report per epoch and a final summary."""
     job = jobs[config["pack_id"]]
-    summary = run_pack(job, on_epoch=lambda r: tune.report({"kind": "epoch", **r}))
+    last = [time.monotonic()]
+
+    def on_epoch(report):
+        # each tune.report is a round trip to the driver: short packs only report when done
+        if time.monotonic() - last[0] >= EPOCH_REPORT_EVERY_S:
+            last[0] = time.monotonic()
+            tune.report({"kind": "epoch", **report})
+
+    summary = run_pack(job, on_epoch=on_epoch)
     tune.report({"kind": "done", **summary})
 
 
