@@ -69,6 +69,34 @@ def sweep_status(store: ResultsStore, sweep_id: str) -> dict:
     return {"sweep": sweep_id, "planned": len(planned), **counts, "missing": len(planned) - sum(counts.values())}
 
 
+def local_resources() -> dict:
+    """CPUs and GPUs an embedded local Ray would get."""
+    try:
+        import torch
+
+        gpus = torch.cuda.device_count()
+    except ImportError:
+        gpus = 0
+    return {"CPU": os.cpu_count() or 1, "GPU": gpus}
+
+
+def check_resources(spec: SweepSpec, available: dict, where: str) -> None:
+    """A pack that asks for more than the cluster has would wait forever: refuse it up front.
+
+    Raises:
+        SpecError: resources.cpus or resources.gpus beyond what `available` holds.
+    """
+    res = spec.resources
+    cpus, gpus = available.get("CPU", 0), available.get("GPU", 0)
+    if res.cpus > cpus:
+        raise SpecError(f"{spec.source}: resources.cpus is {res.cpus:g} per pack, but {where} has {cpus:g} CPUs; "
+                        f"lower it or run on a bigger cluster with --address")
+    if res.gpus > gpus:
+        raise SpecError(f"{spec.source}: resources.gpus is {res.gpus:g} per pack, but {where} has "
+                        f"{f'{gpus:g}' if gpus else 'no'} GPUs; set resources.gpus: 0 or run on a cluster with "
+                        f"GPUs with --address")
+
+
 def run_sweep(spec: SweepSpec, results: str, *, address: str | None = None, retry_failed: bool = False,
               live: bool | None = None, echo=print) -> RunReport:
     """Run (or resume) a sweep. Uses an already-connected Ray as is; otherwise connects to
@@ -85,6 +113,10 @@ def run_sweep(spec: SweepSpec, results: str, *, address: str | None = None, retr
     from sweep import tune_adapter
 
     started = time.monotonic()
+    if tune_adapter.ray_connected():  # a Ray this process already runs: its resources are what there is
+        check_resources(spec, tune_adapter.cluster_resources(), "the connected Ray cluster")
+    elif address is None and not os.environ.get("RAY_ADDRESS"):  # an autoscaling cluster may grow: no check
+        check_resources(spec, local_resources(), "this machine")
     store = ResultsStore(results)
     plan, finished = make_plan(spec, store, retry_failed)
     store.save_sweep(spec.name, spec.text, spec.spec_hash,

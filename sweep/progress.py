@@ -38,10 +38,13 @@ class SweepProgress(Events):
         if self.live:
             from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
+            from rich.console import Console
+
             self._bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(),
                                  TextColumn("packs {task.fields[packs]}  models {task.completed:.0f}/{task.total:.0f}"),
                                  TextColumn("{task.fields[rate]} models/s  best {task.fields[best]}"),
-                                 TimeRemainingColumn(), transient=False)
+                                 TimeRemainingColumn(), transient=False,
+                                 console=Console(file=self.stream, force_terminal=live is True or None))
             self._task = self._bar.add_task("sweep", total=max(models, 1), packs=f"0/{packs}", rate="-", best="-")
             self._bar.start()
 

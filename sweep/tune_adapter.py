@@ -65,6 +65,12 @@ def ensure_ray(address: str | None, num_cpus: int | None = None) -> bool:
     return True
 
 
+def ray_connected() -> bool:
+    import ray
+
+    return ray.is_initialized()
+
+
 def shutdown_ray() -> None:
     import ray
 

@@ -150,3 +150,19 @@ def test_sigkill_of_the_driver_then_rerun_gives_every_trial_once(ray_local, tmp_
     _exactly_once(store, "kill")
     curves = store.read("curves", "kill", dedupe=False)
     assert curves.num_rows == 24 * 2  # no curves left behind by packs killed between their two writes
+
+
+@pytest.mark.slow
+def test_run_into_an_object_store(s3_server, tmp_path, capsys):
+    """`hpsweep run --results s3://...` (its own embedded Ray; credentials from the environment only)."""
+    uri = f"s3://results/e2e?endpoint_override=127.0.0.1:{s3_server}&scheme=http"
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+    done = subprocess.run([sys.executable, "-m", "sweep.cli", "run", _spec_file(tmp_path), "--results", uri,
+                           "--progress", "lines"], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "sweep tiny: 8 planned, 8 ok" in done.stdout
+    store = ResultsStore(uri)
+    _exactly_once(store, "tiny")
+    assert store.read("curves", "tiny").num_rows == 8 * 2
+    main(["query", uri, "SELECT count(*) AS n FROM trials WHERE status = 'ok'", "--format", "csv"])
+    assert capsys.readouterr().out.split() == ["n", "8"]

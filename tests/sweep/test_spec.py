@@ -55,6 +55,8 @@ BAD = [
     ("resources.gpus", -1, "spec.yaml: resources.gpus must be a number >= 0; got -1"),
     ("pack.max_models", 0, "spec.yaml: pack.max_models must be an integer >= 1; got 0"),
     ("pack.device", "tpu", "spec.yaml: pack.device must be one of auto, cpu, cuda; got 'tpu'"),
+    ("resources.gpus", 0.5, "spec.yaml: resources.gpus is 0.5 per pack, but "),  # no GPU here
+    ("resources.cpus", 4096, "spec.yaml: resources.cpus is 4096 per pack, but "),
 ]
 
 

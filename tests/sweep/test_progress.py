@@ -1,0 +1,34 @@
+"""Progress: plain lines off a terminal, a live bar on one; both count packs and models."""
+
+import io
+
+from sweep.progress import SweepProgress
+
+
+def _drive(progress):
+    progress.on_epoch("p1", {"epoch": 1, "epochs": 2, "best_val_score": 0.25})
+    progress.on_pack_done("p1", {"models": 3, "ok": 3, "diverged": 0, "best_val_score": 0.5})
+    progress.on_pack_retry("p2", "RuntimeError: boom")
+    progress.on_pack_failed("p2", "RuntimeError: boom")
+    progress.close()
+
+
+def test_plain_lines_when_not_a_terminal():
+    out = io.StringIO()
+    progress = SweepProgress(2, 5, {"p1": 3, "p2": 2}, stream=out)
+    assert not progress.live
+    _drive(progress)
+    lines = out.getvalue().splitlines()
+    assert "packs 1/2  models 3/5" in lines[0] and "best val 0.5000" in lines[0] and "(pack p1: 3 ok, 0 diverged)" in lines[0]
+    assert lines[1].endswith("pack p2 failed (RuntimeError: boom); retrying")
+    assert lines[2].endswith("pack p2 failed after all retries (RuntimeError: boom); its 2 trials are marked failed")
+    assert (progress.packs_done, progress.models_done, progress.failed_packs, progress.best) == (2, 5, 1, 0.5)
+
+
+def test_live_bar_on_a_terminal():
+    out = io.StringIO()
+    progress = SweepProgress(2, 5, {"p1": 3, "p2": 2}, live=True, stream=out)
+    _drive(progress)
+    text = out.getvalue()
+    assert "packs 2/2  models 5/5" in text and "best 0.5000" in text
+    assert "pack p2 failed after all retries" in text
