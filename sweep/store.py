@@ -295,11 +295,18 @@ class ResultsStore:
     # -- maintenance ---------------------------------------------------------------------------
     def compact(self, sweep_id: str | None = None, min_files: int = 2) -> CompactStats:
         """Merge each partition's parts into one, dropping losing attempts; readers' results do not change.
+        Also removes temporaries left by writers killed mid-write.
 
         Raises:
             StoreError: a part is unreadable or the filesystem refuses a write.
         """
         partitions = files_before = files_after = rows = 0
+        if self.local:  # temporaries of writers killed mid-write: invisible to readers, garbage here
+            for table in TABLES:
+                path = self.partition(table, sweep_id) if sweep_id else self._join(table)
+                for f in self._list(path, recursive=True):
+                    if f.type == pafs.FileType.File and f.base_name.startswith(".part-") and f.base_name.endswith(".tmp"):
+                        self._delete(f.path)
         for table in TABLES:
             by_dir: dict[str, list[str]] = {}
             for p in self.list_parts(table, sweep_id):

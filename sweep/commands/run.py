@@ -48,14 +48,15 @@ def print_summary(store, spec, report, results: str) -> None:
             .sort("val_score", descending=True, nulls_last=True)
             .group_by("task", maintain_order=True)
             .first()
-            .select("task", "hidden", "d_hx", "d_hh", "d_yx", "hidden_proportion", "val_score", "test_score", "score_name")
+            .select("task", "hidden", "d_hx", "d_hh", "d_hy", "d_yx", "d_yh", "d_yy", "hidden_proportion", "val_score",
+                    "test_score", "score_name")
             .collect())
     if best.height:
-        click.echo("best model per task (by validation score):")
+        click.echo("best model per task (by validation score; densities hx,hh,hy,yx,yh,yy):")
         for r in best.iter_rows(named=True):
-            click.echo(f"  {r['task']:<28} h={r['hidden']:<4} d_hx={r['d_hx']:.2f} d_hh={r['d_hh']:.2f} "
-                       f"HP={r['hidden_proportion']:.3f}  val {r['score_name']} {r['val_score']:.4f}  "
-                       f"test {r['test_score']:.4f}")
+            dens = ",".join(f"{r[f'd_{b}']:.2g}" for b in ("hx", "hh", "hy", "yx", "yh", "yy"))
+            click.echo(f"  {r['task']:<24} h={r['hidden']:<4} densities {dens:<24} HP={r['hidden_proportion']:.3f}  "
+                       f"val {r['score_name']} {r['val_score']:.4f}  test {r['test_score']:.4f}")
     if report.failed_packs:
         click.echo(f"{len(report.failed_packs)} pack(s) failed after all retries; see the error column: "
                    f"hpsweep query {results} \"SELECT trial_id, error FROM trials WHERE status = 'failed'\"")

@@ -102,6 +102,17 @@ def test_compact_merges_parts_without_changing_what_readers_see(store):
     assert store.compact().partitions == 0
 
 
+def test_compact_removes_temporaries_of_killed_writers(tmp_path):
+    store = ResultsStore(str(tmp_path))
+    pack = _pack()
+    store.write_pack("s1", pack.task, pack.pack_id, 1, _failed(pack, 1), None)
+    directory = tmp_path / "trials/sweep=s1" / store.partition("trials", "s1", pack.task).rsplit("/", 1)[1]
+    (directory / ".part-x-a1-1234.parquet.abcd.tmp").write_bytes(b"PAR1 half a file")
+    assert store.read("trials").num_rows == 3  # invisible to readers
+    store.compact()
+    assert sorted(p.name for p in directory.iterdir()) == [store.list_parts("trials")[0].rsplit("/", 1)[1]]
+
+
 def _sorted(rows):
     return sorted(rows, key=lambda r: (r["trial_id"], r.get("epoch") or 0))
 
