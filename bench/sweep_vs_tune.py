@@ -20,7 +20,7 @@ import tempfile
 import threading
 import time
 
-TASK = "teacher(x=8,y=4)"  # |x|=8, |y|=4, 20 steps, 1000 training sequences
+TASK = "teacher(x=8,y=4)"  # |x|=8, |y|=4, 20 steps, 1000 training sequences (the task's defaults)
 
 
 def rss_mb() -> float:
@@ -49,20 +49,20 @@ class PeakRSS:
         return max(self.peak, rss_mb())
 
 
-def spec_for(models: int, epochs: int, name: str):
+def spec_for(models: int, epochs: int, name: str, task: str = TASK, max_models: int = 64):
     from sweep.spec import parse_spec
 
-    doc = {"name": name, "tasks": [{"task": TASK, "hidden": [32],
+    doc = {"name": name, "tasks": [{"task": task, "hidden": [32],
                                     "densities": {"random": {"count": models, "method": "paper", "seed": 1}}}],
            "training": {"epochs": epochs, "batch_size": 32, "seeds": [0]},
-           "pack": {"max_models": 64}, "resources": {"cpus": 1, "max_failures": 0}}
+           "pack": {"max_models": max_models}, "resources": {"cpus": 1, "max_failures": 0}}
     return parse_spec(doc, "bench.yaml")
 
 
 _DATA = {}
 
 
-def one_model_trainable(config, trials=None):
+def one_model_trainable(config, trials=None, task=TASK):
     """Baseline: one Tune trial trains one model."""
     from ray import tune
 
@@ -72,21 +72,21 @@ def one_model_trainable(config, trials=None):
     from workers.trainer import TrainSettings, train_pack
 
     t = trials[config["i"]]
-    if TASK not in _DATA:
-        _DATA[TASK] = load_task_data(TASK, seed=0)
-    data = _DATA[TASK]
+    if task not in _DATA:
+        _DATA[task] = load_task_data(task, seed=0)
+    data = _DATA[task]
     spec = ModelSpec(data.input_dim, data.output_dim, t.hidden, Densities(*t.densities), t.seed, t.lr, t.init_std)
     result = train_pack(data, [spec], TrainSettings(t.epochs, t.batch_size, "cpu", 1))
     m = result.models[0]
     tune.report({"val_score": m.val_score[-1] if m.val_score else None, "test_score": m.test_score})
 
 
-def run_baseline(trials) -> float:
+def run_baseline(trials, task: str) -> float:
     from ray import tune
 
     storage = tempfile.mkdtemp(prefix="bench-tune-")
     tuner = tune.Tuner(
-        tune.with_resources(tune.with_parameters(one_model_trainable, trials=list(trials)), {"cpu": 1}),
+        tune.with_resources(tune.with_parameters(one_model_trainable, trials=list(trials), task=task), {"cpu": 1}),
         param_space={"i": tune.grid_search(list(range(len(trials))))},
         tune_config=tune.TuneConfig(reuse_actors=True),
         run_config=tune.RunConfig(name="baseline", storage_path=storage, verbose=0),
@@ -102,6 +102,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--models", type=int, default=512)
     ap.add_argument("--epochs", type=int, default=5)
+    ap.add_argument("--task", default=TASK, help="any task name; |h| stays 32")
+    ap.add_argument("--max-models", type=int, default=64, help="pack.max_models of the hpsweep spec")
     ap.add_argument("--skip-baseline", action="store_true")
     args = ap.parse_args()
 
@@ -115,9 +117,9 @@ def main():
     ray.init(num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False, logging_level="ERROR")
     root = tempfile.mkdtemp(prefix="bench-results-")
     quiet = lambda *a, **k: None  # noqa: E731
-    run_sweep(spec_for(8, 1, "warmup"), root, live=False, echo=quiet)  # imports, data cache, worker start
+    run_sweep(spec_for(8, 1, "warmup", args.task), root, live=False, echo=quiet)  # imports, data cache, worker start
 
-    spec = spec_for(args.models, args.epochs, "bench")
+    spec = spec_for(args.models, args.epochs, "bench", args.task, args.max_models)
     rss_before = rss_mb()
     sampler = PeakRSS()
     t0 = time.perf_counter()
@@ -127,14 +129,14 @@ def main():
     rss_after = rss_mb()
     assert not report.failed_packs and report.planned == args.models
 
-    out = {"models": args.models, "epochs": args.epochs, "task": TASK, "hidden": 32, "cpus": os.cpu_count(),
+    out = {"models": args.models, "epochs": args.epochs, "task": args.task, "hidden": 32, "cpus": os.cpu_count(),
            "packs": report.packs, "hpsweep_s": round(hpsweep_s, 2),
            "hpsweep_models_per_s": round(args.models / hpsweep_s, 1),
            "driver_rss_before_mb": round(rss_before, 1), "driver_rss_peak_mb": round(rss_peak, 1),
            "driver_rss_after_mb": round(rss_after, 1), "driver_rss_growth_mb": round(rss_peak - rss_before, 1)}
     if not args.skip_baseline:
         trials = plan_sweep(spec, task_shapes(spec)).trials
-        baseline_s = run_baseline(trials)
+        baseline_s = run_baseline(trials, args.task)
         out.update(baseline_s=round(baseline_s, 2), baseline_models_per_s=round(args.models / baseline_s, 2),
                    speedup=round(baseline_s / hpsweep_s, 2))
     print(json.dumps(out))

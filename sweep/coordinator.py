@@ -155,8 +155,10 @@ def run_sweep(spec: SweepSpec, results: str, *, address: str | None = None, retr
         attempt = job.base_attempt + max(store.attempts(spec.name, outcome.pack_id), 1)
         rows = trial_rows(spec.name, job.pack, attempt, plan.shapes[job.pack.task], error=outcome.error,
                           score=plan.shapes[job.pack.task].score_name)
-        store.write_pack(spec.name, job.pack.task, job.pack.pack_id, attempt, rows, None, after_attempt=job.base_attempt)
-        report.failed_packs.append(outcome.pack_id)
+        # False when the pack had committed before Tune saw it fail (e.g. lost while reporting): then it is done
+        if store.write_pack(spec.name, job.pack.task, job.pack.pack_id, attempt, rows, None,
+                            after_attempt=job.base_attempt):
+            report.failed_packs.append(outcome.pack_id)
     report.seconds = time.monotonic() - started
     return report
 
