@@ -76,7 +76,10 @@ def print_summary(store, spec, report, results: str) -> None:
 @click.option("--retry-failed", is_flag=True, help="Run trials whose pack failed in an earlier run again.")
 @click.option("--progress", type=click.Choice(["auto", "bar", "lines"]), default="auto", show_default=True,
               help="A live bar (terminal default) or plain log lines.")
-def run(spec, results, address, dry_run, retry_failed, progress):
+@click.option("--scale", default=None, metavar="F|QTY=F,...",
+              help="Run the spec smaller or larger: a bare factor scales data, epochs, seeds and random draws; "
+                   "data=, epochs=, seeds=, draws=, input=, budget= one by one (docs/sweep.md, sweep/scale.py).")
+def run(spec, results, address, dry_run, retry_failed, progress, scale):
     """Run SPEC (a YAML file or a shipped spec name) or, without SPEC, the quickstart sweep.
 
     Re-running a spec resumes it: finished trials are skipped.
@@ -85,6 +88,12 @@ def run(spec, results, address, dry_run, retry_failed, progress):
     from sweep.store import ResultsStore
 
     sweep_spec = load_run_spec(spec)
+    if scale is not None:
+        from sweep.scale import parse_scale, scale_spec
+
+        factors = parse_scale(scale)
+        sweep_spec = scale_spec(sweep_spec, factors)
+        click.echo(f"scaled ({factors.describe()}): sweep {sweep_spec.name}")
     store = ResultsStore(results)
     if dry_run:
         plan, _ = make_plan(sweep_spec, store, retry_failed)
