@@ -19,7 +19,7 @@ import torch
 
 from workers.data import TaskData
 from workers.tasks._base import TaskInfo, make_generator
-from workers.tasks._params import Param, canonical
+from workers.tasks._params import Param, canonical, split_sizes
 
 SPLITS = ("train", "val", "test")
 SPINUP_TIME = 10.0
@@ -52,9 +52,7 @@ class LorenzTask:
         Param("dt", float, 0.05, "time between steps", 0.001, 10.0),
         Param("horizon", int, 1, "forecast this many steps ahead", 1, 1000),
         Param("noise", float, 0.0, "std of observation noise on the standardized inputs", 0.0, 100.0),
-        Param("n_train", int, 1000, "training sequences", 1, 10**7),
-        Param("n_val", int, 250, "validation sequences", 1, 10**7),
-        Param("n_test", int, 250, "test sequences", 1, 10**7),
+        *split_sizes(),
     )
 
     def __init__(self, params: dict):

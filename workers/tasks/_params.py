@@ -52,6 +52,15 @@ class Param:
         return value
 
 
+def split_sizes(train_meaning: str = "training sequences") -> tuple[Param, Param, Param]:
+    """The n_train / n_val / n_test parameters every generated family takes."""
+    return (
+        Param("n_train", int, 1000, train_meaning, 1, 10**7),
+        Param("n_val", int, 250, "validation sequences", 1, 10**7),
+        Param("n_test", int, 250, "test sequences", 1, 10**7),
+    )
+
+
 def _coerce(kind: type, raw: Any):
     if kind is bool:
         if isinstance(raw, bool):

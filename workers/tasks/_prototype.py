@@ -16,7 +16,7 @@ import torch
 
 from workers.data import TaskData
 from workers.tasks._base import TaskInfo, make_generator
-from workers.tasks._params import Param, canonical
+from workers.tasks._params import Param, canonical, split_sizes
 
 SPLITS = ("train", "val", "test")
 
@@ -30,9 +30,7 @@ class PrototypeTask:
         Param("frames", int, 10, "frames per sequence before the blank one; |y| = frames", 2, 256),
         Param("protos", int, 10, "number of prototypes", 2, 100_000),
         Param("noise", float, 1.0, "std of the noise added to every coordinate of a frame", 0.0, 100.0),
-        Param("n_train", int, 1000, "training sequences", 1, 10**7),
-        Param("n_val", int, 250, "validation sequences", 1, 10**7),
-        Param("n_test", int, 250, "test sequences", 1, 10**7),
+        *split_sizes(),
     )
 
     def __init__(self, params: dict):

@@ -21,7 +21,7 @@ from workers.data import TaskData
 from workers.errors import TaskError
 from workers.tasks._base import TaskInfo, make_generator
 from workers.tasks._images import digits_pools, mnist_pools, resize
-from workers.tasks._params import Param, canonical
+from workers.tasks._params import Param, canonical, split_sizes
 from workers.tasks._transforms import TRANSFORM_NAMES, TRANSFORMS
 
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
@@ -37,9 +37,7 @@ class RadTask:
     PARAMS = (
         Param("side", int, 50, "images are resized to side x side; |x| = side^2", 4, 256),
         Param("frames", int, 10, "image frames per sequence (the blank frame comes after); |y| = frames", 2, 64),
-        Param("n_train", int, 1000, "training sequences (the paper used about 30,000)", 1, 10**7),
-        Param("n_val", int, 250, "validation sequences", 1, 10**7),
-        Param("n_test", int, 250, "test sequences", 1, 10**7),
+        *split_sizes("training sequences (the paper used about 30,000)"),
         Param("source", str, "digits", "image source: scikit-learn's 8x8 digits (offline) or local MNIST files",
               choices=("digits", "mnist")),
         Param("path", str, "", "for source=mnist: a directory of IDX files or an .npz (x_train, y_train[, x_test, y_test])"),

@@ -18,7 +18,7 @@ import torch
 
 from workers.data import TaskData
 from workers.tasks._base import TaskInfo, make_generator
-from workers.tasks._params import Param, canonical
+from workers.tasks._params import Param, canonical, split_sizes
 
 SPLITS = ("train", "val", "test")
 
@@ -35,9 +35,7 @@ class TeacherTask:
         Param("density", float, 0.2, "probability that a teacher weight is kept", 0.001, 1.0),
         Param("rho", float, 0.9, "spectral radius of the teacher's W_hh (memory length)", 0.0, 2.0),
         Param("noise", float, 0.0, "std of noise added to the standardized targets", 0.0, 100.0),
-        Param("n_train", int, 1000, "training sequences", 1, 10**7),
-        Param("n_val", int, 250, "validation sequences", 1, 10**7),
-        Param("n_test", int, 250, "test sequences", 1, 10**7),
+        *split_sizes(),
     )
 
     def __init__(self, params: dict):
