@@ -16,8 +16,10 @@ below by their factor and returns a new, validated SweepSpec; nothing else chang
 each trial trains the same architecture on fewer sequences for fewer epochs. `input` and
 `budget` change the models themselves and must be asked for by name (`--scale
 data=0.05,epochs=0.4,input=0.25,budget=0.3`); scaling both by the same factor keeps the
-|x|/|h| regime of the dense model (|h| ~ P/|x| when |x| >> |h|). A bare number and named factors
-combine: `--scale 0.1,epochs=0.5`.
+|x|/|h| regime of the dense model (|h| ~ P/|x| when |x| >> |h|). It does not keep every balance
+metric: with |y| fixed, the y-blocks take a larger share of a smaller budget, and sparse models'
+|h| shrinks more slowly than |x| (docs/findings.md lists the HP values at the scale it ran).
+A bare number and named factors combine: `--scale 0.1,epochs=0.5`.
 
 The scaled sweep gets its own name (`paper-rad-scale-d0.05e0.4`), so results at different scales
 never mix in one sweep id and resuming a scaled run works as for any spec.

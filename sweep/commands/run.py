@@ -78,7 +78,7 @@ def print_summary(store, spec, report, results: str) -> None:
               help="A live bar (terminal default) or plain log lines.")
 @click.option("--scale", default=None, metavar="F|QTY=F,...",
               help="Run the spec smaller or larger: a bare factor scales data, epochs, seeds and random draws; "
-                   "data=, epochs=, seeds=, draws=, input=, budget= one by one (docs/sweep.md, sweep/scale.py).")
+                   "data=, epochs=, seeds=, draws=, input=, budget= one by one (rules: sweep/scale.py).")
 def run(spec, results, address, dry_run, retry_failed, progress, scale):
     """Run SPEC (a YAML file or a shipped spec name) or, without SPEC, the quickstart sweep.
 
