@@ -136,8 +136,13 @@ def _int(low: int) -> tuple[Callable, str]:
     return check, f"an integer >= {low}"
 
 
+_YAML_FLOAT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
+
+
 def _number(low: float, low_open: bool, high: float | None = None) -> tuple[Callable, str]:
     def check(v):
+        if isinstance(v, str) and _YAML_FLOAT.fullmatch(v.strip()):
+            v = float(v)  # PyYAML reads 1e-3 (no dot) as a string; every user means the number
         if not _is_num(v) or v != v or (v <= low if low_open else v < low) or (high is not None and v > high):
             raise _Bad
         return float(v)

@@ -9,6 +9,7 @@ import yaml
 from sweep import spec as spec_module
 from sweep.cli import main
 from sweep.spec import load_spec, parse_spec, shipped_specs
+from workers.errors import SpecError
 
 GOOD = {
     "name": "s",
@@ -108,6 +109,15 @@ def test_defaults_overrides_and_canonical_task_names():
     assert s.spec_hash == parse_spec(doc, "other.yaml").spec_hash
     assert s.spec_hash != parse_spec(_with("training.epochs", 4), "spec.yaml").spec_hash
     assert yaml.safe_load(s.text)["spec_hash"] == s.spec_hash
+
+
+def test_exponent_numbers_without_a_dot_are_numbers():
+    """YAML 1.1 reads `1e-3` as a string; a spec means the number."""
+    s = parse_spec(yaml.safe_load("name: s\ntraining: {lr: [1e-3, 3E-4]}\ntasks:\n  - {task: a, budgets: 1e5, "
+                                  "densities: {uniform: 1}}\n"), "spec.yaml", check_task=None)
+    assert s.training.lr == (1e-3, 3e-4) and s.tasks[0].budgets == (1e5,)
+    with pytest.raises(SpecError, match=r"training.lr\[0\] must be a number > 0; got 'fast'"):
+        parse_spec(_with("training.lr", ["fast"]), "spec.yaml", check_task=None)
 
 
 def test_quickstart_ships_and_validates():
