@@ -1,6 +1,7 @@
 """`hpsweep run` end to end on a real local Ray with real Parquet files: the quickstart, resume,
 retries and failed packs, a driver killed with SIGKILL mid-sweep, and readers polling meanwhile."""
 
+import json
 import os
 import signal
 import subprocess
@@ -9,6 +10,7 @@ import time
 
 import polars as pl
 import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 import pytest
 import yaml
 
@@ -70,6 +72,11 @@ def test_quickstart_end_to_end_then_resume(ray_local, tmp_path, capsys):
     assert '"planned": 120' in capsys.readouterr().out
     main(["query", results, "SELECT count(*) AS n FROM trials WHERE task = 'lorenz'", "--format", "csv"])
     assert capsys.readouterr().out.split() == ["n", "40"]
+    main(["query", results, "SELECT trial_id, epoch, val_score FROM curves", "--format", "parquet",
+          "-o", str(tmp_path / "curves.parquet")])
+    assert pq.read_table(tmp_path / "curves.parquet").num_rows == curves.height
+    main(["query", results, "SELECT max(hidden) AS h FROM trials", "--format", "json"])
+    assert json.loads(capsys.readouterr().out) == [{"h": trials["hidden"].max()}]
 
 
 def test_a_failing_pack_is_retried_and_succeeds(ray_local, tmp_path, capsys, monkeypatch):

@@ -126,3 +126,13 @@ def test_quickstart_ships_and_validates():
     assert s.name == "quickstart" and len(s.tasks) >= 3
     forms = s.tasks[0].densities
     assert forms.uniform and forms.codes and forms.random is not None
+
+
+def test_dry_run_prints_the_plan_and_writes_nothing(tmp_path, capsys):
+    results = tmp_path / "results"
+    main(["run", "--dry-run", "--results", str(results)])
+    out = capsys.readouterr().out
+    assert "sweep quickstart (spec " in out and "prototype" in out and "HP" in out
+    assert "120 trials, 120 to run in 6 packs of at most 20 models" in out
+    assert out.rstrip().endswith("Dry run: nothing trained, nothing written.")
+    assert not results.exists()
