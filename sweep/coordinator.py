@@ -50,9 +50,7 @@ def make_plan(spec: SweepSpec, store: ResultsStore, retry_failed: bool = False) 
     """
     from workers.trainer import pack_memory_bytes
 
-    known = store.sweep_hash(spec.name)
-    if known is not None and known != spec.spec_hash:
-        store.save_sweep(spec.name, spec.text, spec.spec_hash, pa.table({"trial_id": [], "task": []}))  # raises
+    known = store.check_sweep(spec.name, spec.spec_hash)
     finished = store.finished(spec.name) if known is not None else {}
     done = {t for t, (s, _) in finished.items() if s != "failed" or not retry_failed}
     plan = plan_sweep(spec, task_shapes(spec), finished=done, estimate=pack_memory_bytes)

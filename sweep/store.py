@@ -214,14 +214,23 @@ class ResultsStore:
         Raises:
             StoreError: the store already holds a different spec under this sweep id.
         """
-        known = self.sweep_hash(sweep_id)
-        if known is not None and known != spec_hash:
-            raise StoreError(f"results {self.root!r} already hold sweep {sweep_id!r} with spec hash {known}; this spec "
-                             f"has {spec_hash}. Give the changed spec a new name, or use another --results")
+        known = self.check_sweep(sweep_id, spec_hash)
         if known is None:
             self._write_bytes_atomic(self._join("sweeps", sweep_id, "plan.parquet"),
                                      lambda f: pq.write_table(plan.cast(PLAN_SCHEMA), f))
             self._write_bytes_atomic(self._join("sweeps", sweep_id, "spec.yaml"), lambda f: f.write(spec_text.encode()))
+
+    def check_sweep(self, sweep_id: str, spec_hash: str) -> str | None:
+        """The stored spec hash of a sweep (None if new).
+
+        Raises:
+            StoreError: the store holds a different spec under this sweep id.
+        """
+        known = self.sweep_hash(sweep_id)
+        if known is not None and known != spec_hash:
+            raise StoreError(f"results {self.root!r} already hold sweep {sweep_id!r} with spec hash {known}; this spec "
+                             f"has {spec_hash}. Give the changed spec a new name, or use another --results")
+        return known
 
     def sweep_hash(self, sweep_id: str) -> str | None:
         import yaml
