@@ -12,15 +12,18 @@ epochs and batch size; sorted by hidden size so that padding within a pack is sm
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 from collections import defaultdict
 from dataclasses import dataclass, replace
 from typing import Callable, Iterable, Protocol
 
+import numpy as np
+
 from workers.descriptors import Densities, describe
 from workers.errors import DescriptorError, SpecError
 
-from sweep.spec import SweepSpec, density_configs
+from sweep.spec import DensityChoices, SweepSpec
 
 
 class TaskShape(Protocol):
@@ -89,6 +92,32 @@ class Plan:
 
 def short_hash(obj) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def density_configs(choices: DensityChoices, draw_seed_salt: str = "") -> list[tuple[Densities, float | None]]:
+    """Expand density choices into (densities, drawn lr or None), in a stable order, without duplicates."""
+    out: list[tuple[Densities, float | None]] = []
+    out += [(Densities.uniform(u), None) for u in choices.uniform]
+    out += [(Densities.from_code(c, b), None) for b in choices.base for c in choices.codes]
+    if choices.grid:
+        out += [(Densities(*combo), None) for combo in itertools.product(*choices.grid)]
+    if choices.random is not None:
+        r = choices.random
+        # the salt (the task) keeps two tasks with the same seed from drawing identical configs
+        salt = int.from_bytes(hashlib.sha256(draw_seed_salt.encode()).digest()[:4], "little")
+        rng = np.random.default_rng([r.seed, salt])
+        for _ in range(r.count):
+            d = np.clip(np.abs(rng.normal(0.5, 0.25, size=6)), 0.02, 1.0)
+            lr = float(max(rng.normal(1e-3, 4e-4), 1e-6))
+            out.append((Densities(*(round(float(x), 6) for x in d)), lr if r.method == "paper" else None))
+    seen, unique = set(), []
+    for dens, lr in out:
+        key = (dens.as_tuple(), lr)
+        if key not in seen:
+            seen.add(key)
+            unique.append((dens, lr))
+    return unique
+
 
 
 def expand_trials(spec: SweepSpec, shapes: dict) -> list[Trial]:

@@ -20,8 +20,8 @@ from typing import Any, Callable
 
 import yaml
 
-from workers.descriptors import BLOCKS, Densities
-from workers.errors import DescriptorError, HpsweepError, SpecError
+from workers.descriptors import BLOCKS
+from workers.errors import HpsweepError, SpecError
 
 SPEC_VERSION = 1
 RANDOM_METHODS = ("paper", "paper-densities")
@@ -393,38 +393,5 @@ def load_spec(path_or_name: str, check_task: Callable[[str], str] | None = _defa
     return parse_spec(raw, source, check_task)
 
 
-def density_configs(choices: DensityChoices, draw_seed_salt: str = "") -> list[tuple[Densities, float | None]]:
-    """Expand density choices into (densities, drawn lr or None), in a stable order, duplicates kept out.
-
-    Raises:
-        DescriptorError: never for validated choices (densities are already checked).
-    """
-    import itertools
-
-    import numpy as np
-
-    out: list[tuple[Densities, float | None]] = []
-    out += [(Densities.uniform(u), None) for u in choices.uniform]
-    out += [(Densities.from_code(c, b), None) for b in choices.base for c in choices.codes]
-    if choices.grid:
-        out += [(Densities(*combo), None) for combo in itertools.product(*choices.grid)]
-    if choices.random is not None:
-        r = choices.random
-        # the salt (the task) keeps two tasks with the same seed from drawing identical configs
-        salt = int.from_bytes(hashlib.sha256(draw_seed_salt.encode()).digest()[:4], "little")
-        rng = np.random.default_rng([r.seed, salt])
-        for _ in range(r.count):
-            d = np.clip(np.abs(rng.normal(0.5, 0.25, size=6)), 0.02, 1.0)
-            lr = float(max(rng.normal(1e-3, 4e-4), 1e-6))
-            out.append((Densities(*(round(float(x), 6) for x in d)), lr if r.method == "paper" else None))
-    seen, unique = set(), []
-    for dens, lr in out:
-        key = (dens.as_tuple(), lr)
-        if key not in seen:
-            seen.add(key)
-            unique.append((dens, lr))
-    return unique
-
-
 __all__ = ["SweepSpec", "TaskSweep", "Training", "PackSettings", "Resources", "DensityChoices", "RandomDraws",
-           "parse_spec", "load_spec", "shipped_specs", "density_configs", "RANDOM_METHODS", "DescriptorError"]
+           "parse_spec", "load_spec", "shipped_specs", "RANDOM_METHODS"]

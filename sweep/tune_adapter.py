@@ -14,7 +14,6 @@ import shutil
 import tempfile
 import time
 from dataclasses import dataclass
-from typing import Callable
 
 from ray import tune
 

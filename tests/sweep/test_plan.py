@@ -5,8 +5,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from sweep.plan import make_packs, plan_sweep
-from sweep.spec import density_configs, parse_spec
+from sweep.plan import density_configs, make_packs, plan_sweep
+from sweep.spec import parse_spec
 from workers.descriptors import Densities
 
 SHAPES = {"a(x=1)": SimpleNamespace(input_dim=8, output_dim=4, seq_len=10, n_train=100),

@@ -7,7 +7,6 @@ import time
 import polars as pl
 import pyarrow as pa
 import pyarrow.dataset as ds
-import pyarrow.parquet as pq
 import pytest
 
 from sweep.plan import Pack, Trial
