@@ -171,7 +171,9 @@ def test_polling_readers_never_see_a_partial_file(tmp_path):
         p = Pack(f"p{i}", big.task, 0, 2, 8, tuple(Trial(f"{i}-{t.trial_id}", *list(t.__dict__.values())[1:])
                                                     for t in big.trials))
         store.write_pack("s1", p.task, p.pack_id, 1, _failed(p, 1, "x" * 2000), None)
-    time.sleep(0.05)
+    deadline = time.monotonic() + 30
+    while 40 * pack_rows not in seen and not errors and time.monotonic() < deadline:
+        time.sleep(0.01)  # until a reader has seen the finished dataset (slow on a loaded machine)
     stop.set()
     for r in readers:
         r.join()
