@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 import torch
-import torch.nn.functional as F
 
 from workers.data import TaskData
 from workers.packed import ModelSpec, PackedBlockRNN, recurrence_backward, recurrence_forward
@@ -134,15 +133,6 @@ def loss_and_grad(out: torch.Tensor, target: torch.Tensor, loss: str) -> tuple[t
     return losses, grad.mul_(1.0 / (tc * b))
 
 
-def per_model_loss(out: torch.Tensor, target: torch.Tensor, loss: str) -> torch.Tensor:
-    """out (Tc, K, B, Y) at the counted steps; target (Tc, 1 or K, B[, Y]) -> (K,) mean losses."""
-    if loss == "mse":
-        return ((out - target) ** 2).mean(dim=(0, 2, 3))
-    tc, k, b, c = out.shape
-    ce = F.cross_entropy(out.reshape(-1, c), target.expand(tc, k, b).reshape(-1), reduction="none")
-    return ce.view(tc, k, b).mean(dim=(0, 2))
-
-
 class PackTrainer:
     """Trains one pack on one device: the inner loop that `train_pack` and `hpsweep bench` share."""
 
@@ -196,7 +186,7 @@ class PackTrainer:
             outs.append(self.model(xb).index_select(0, self.steps))  # (Tc, K, b, Y)
         out = torch.cat(outs, dim=2)  # (Tc, K, N, Y)
         target = y.to(self.device).index_select(1, self.steps).movedim(1, 0).unsqueeze(1)  # (Tc, 1, N[, Y])
-        loss = per_model_loss(out, target, self.data.loss)
+        loss, _ = loss_and_grad(out, target, self.data.loss)
         if self.data.loss == "cross_entropy":
             score = (out.argmax(-1) == target).float().mean(dim=(0, 2))
         else:
