@@ -9,8 +9,13 @@ zero, so they stay exactly zero and change nothing. With the blocks stacked as
     b     = [b_h, b_y]                  (K, S)
 
 one step of PAPER.md §1 for all K models is  z_{t+1} = act(W_in x_{t+1} + W_rec z_t + b), with relu
-on the hidden slots and identity on the output slots. The input projection for all steps is one
-large matmul; the recurrence is one batched matmul per step, forward and backward (see Recurrence).
+on the hidden slots and identity on the output slots.
+
+States are laid out (T, B, K, S): time, batch, model, slot. With a batch shared by the pack, the
+input projection for all steps (bias included) is then one plain matmul (T*B, X) @ (X, K*S) that
+writes the states in place, and its weight gradient is one matmul back; the recurrence is one
+batched matmul per step over a (K, B, S) view, forward and backward. (A (T, K, B, S) layout makes
+each step's matmul contiguous but costs two full permute copies per step; measured slower on CPUs.)
 
 Invariant: masked weight entries are exactly zero. Forward passes use the raw weights (no mask
 multiply), and `mask_grads_` zeroes the masked entries of the gradients, so Adam never moves them.
@@ -42,36 +47,43 @@ class ModelSpec:
         return BlockRNNConfig(self.input_dim, self.hidden, self.output_dim, self.densities, self.init_std, self.seed)
 
 
+def _by_model(a: torch.Tensor) -> torch.Tensor:
+    """(B, K, S) step slice -> (K, B, S) view for the per-model batched matmul (no copy)."""
+    return a.transpose(0, 1)
+
+
 def recurrence_forward(u: torch.Tensor, w_rec: torch.Tensor, n_hidden: int) -> torch.Tensor:
     """All T steps of z_t = act(u_t + z_{t-1} W_rec^T), z_0 = 0, for K models at once.
 
-    u: (T, K, B, S) input projections plus bias, overwritten in place with the states z_1..z_T
+    u: (T, B, K, S) input projections plus bias, overwritten in place with the states z_1..z_T
     (the caller owns it; no copy per step). w_rec: (K, S, S). Returns u.
     """
-    w_t = w_rec.transpose(1, 2).contiguous()  # (K, S, S); contiguous once, not once per step
+    w_t = w_rec.transpose(1, 2)  # (K, S, S)
     u[0, ..., :n_hidden].clamp_(min=0)  # z_0 = 0, so z_1 = act(u_1)
     for t in range(1, u.shape[0]):
-        u[t].baddbmm_(u[t - 1], w_t)  # (K, B, S)
+        _by_model(u[t]).baddbmm_(_by_model(u[t - 1]), w_t)  # (K, B, S)
         u[t, ..., :n_hidden].clamp_(min=0)  # relu on hidden slots, identity on outputs
     return u
 
 
 def recurrence_backward(z_all: torch.Tensor, w_rec: torch.Tensor, n_hidden: int,
                         grad_z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Gradients of recurrence_forward: (dL/du, dL/dW_rec) from dL/dz (T, K, B, S).
+    """Gradients of recurrence_forward: (dL/du, dL/dW_rec) from dL/dz (T, B, K, S).
 
     grad_z is overwritten in place with dL/du (the caller owns it). Each step is one in-place
-    baddbmm and one multiply; dW_rec accumulates one batched matmul per step.
+    batched matmul and one masked multiply (the relu's gate, taken from the stored states);
+    dW_rec accumulates one batched matmul per step.
     """
-    gate = z_all > 0  # d act / d a: 1 where the relu was open on hidden slots ...
-    gate[..., n_hidden:] = True  # ... and always on output slots (identity)
-    grad_a = grad_z  # (T, K, B, S), becomes dL/du
+    grad_a = grad_z  # (T, B, K, S), becomes dL/du
     grad_w = torch.zeros_like(w_rec)  # (K, S, S)
     last = z_all.shape[0] - 1
-    grad_a[last].mul_(gate[last])
-    for t in range(last - 1, -1, -1):
-        grad_w.baddbmm_(grad_a[t + 1].transpose(1, 2), z_all[t])  # dW_rec += dL/da_{t+1}^T z_t
-        grad_a[t].baddbmm_(grad_a[t + 1], w_rec).mul_(gate[t])  # dL/dz_t += dL/da_{t+1} W_rec
+    for t in range(last, -1, -1):
+        if t < last:
+            a_next = _by_model(grad_a[t + 1])  # (K, B, S)
+            grad_w.baddbmm_(a_next.transpose(1, 2), _by_model(z_all[t]))  # dW_rec += dL/da_{t+1}^T z_t
+            _by_model(grad_a[t]).baddbmm_(a_next, w_rec)  # dL/dz_t += dL/da_{t+1} W_rec
+        hidden = grad_a[t, ..., :n_hidden]  # through the relu (one fused kernel); outputs pass as they are
+        torch.ops.aten.threshold_backward.grad_input(hidden, z_all[t, ..., :n_hidden], 0.0, grad_input=hidden)
     return grad_a, grad_w
 
 
@@ -138,30 +150,31 @@ class PackedBlockRNN(torch.nn.Module):
                 p.grad.mul_(m)
 
     def input_projection(self, x: torch.Tensor) -> torch.Tensor:
-        """x: (B, T, X) shared by all models, or (K, B, T, X) per model -> (T, K, B, S)."""
+        """x: (B, T, X) shared by all models, or (K, B, T, X) per model -> u (T, B, K, S), bias included."""
         k, s_ = self.k, self.w_in.shape[1]
         if x.dim() == 3:
             b, t, _ = x.shape
-            u = (x.reshape(b * t, -1) @ self.w_in.reshape(k * s_, -1).T).view(b, t, k, s_)  # one big matmul
-            u = u + self.bias.view(1, 1, k, s_)
-            return u.permute(1, 2, 0, 3).contiguous()  # (T, K, B, S)
+            x_tb = x.transpose(0, 1).reshape(t * b, -1)  # (T*B, X)
+            u = torch.addmm(self.bias.view(1, k * s_), x_tb, self.w_in.view(k * s_, -1).T)  # one matmul
+            return u.view(t, b, k, s_)
         _, b, t, _ = x.shape
         u = torch.bmm(x.reshape(k, b * t, -1), self.w_in.transpose(1, 2)).view(k, b, t, s_)
-        u = u + self.bias.view(k, 1, 1, s_)
-        return u.permute(2, 0, 1, 3).contiguous()  # (T, K, B, S)
+        return (u + self.bias.view(k, 1, 1, s_)).permute(2, 1, 0, 3).contiguous()  # (T, B, K, S)
 
     def input_grads(self, grad_u: torch.Tensor, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Gradients of input_projection: (dL/dW_in (K, S, X), dL/dbias (K, S)) from dL/du (T, K, B, S)."""
+        """Gradients of input_projection: (dL/dW_in (K, S, X), dL/dbias (K, S)) from dL/du (T, B, K, S)."""
+        t, b, k, s_ = grad_u.shape
+        grad_2d = grad_u.view(t * b, k * s_)
         if x.dim() == 3:
-            grad_w = torch.einsum("tkbs,btx->ksx", grad_u, x)
+            grad_w = (grad_2d.T @ x.transpose(0, 1).reshape(t * b, -1)).view(k, s_, -1)  # one matmul back
         else:
-            grad_w = torch.einsum("tkbs,kbtx->ksx", grad_u, x)
-        return grad_w, grad_u.sum(dim=(0, 2))
+            grad_w = torch.einsum("tbks,kbtx->ksx", grad_u, x)
+        return grad_w, grad_2d.sum(dim=0).view(k, s_)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """x: (B, T, X) or (K, B, T, X) -> outputs y_1..y_T of every model: (T, K, B, Y)."""
-        z = Recurrence.apply(self.input_projection(x), self.w_rec, self.n_hidden)  # (T, K, B, S)
-        return z[..., self.n_hidden:]
+        """x: (B, T, X) or (K, B, T, X) -> outputs y_1..y_T of every model: (T, K, B, Y) (a view)."""
+        z = Recurrence.apply(self.input_projection(x), self.w_rec, self.n_hidden)  # (T, B, K, S)
+        return z[..., self.n_hidden:].transpose(1, 2)
 
     def block(self, i: int, name: str, grad: bool = False) -> torch.Tensor:
         """Model i's block `name` (or its gradient) cut out of the stacked weights."""

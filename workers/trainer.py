@@ -158,8 +158,8 @@ class PackTrainer:
         """
         model, h = self.model, self.model.n_hidden
         x, y = self.x_train[idx], self.y_train[idx]  # (B, T, X) or (K, B, T, X)
-        z = recurrence_forward(model.input_projection(x), model.w_rec, h)  # (T, K, B, S)
-        out = z.index_select(0, self.steps)[..., h:]  # (Tc, K, B, Y)
+        z = recurrence_forward(model.input_projection(x), model.w_rec, h)  # (T, B, K, S)
+        out = z.index_select(0, self.steps)[..., h:].transpose(1, 2)  # (Tc, K, B, Y)
         if idx.dim() == 1:
             target = y.index_select(1, self.steps).movedim(1, 0).unsqueeze(1)  # (Tc, 1, B[, Y])
         else:
@@ -168,7 +168,7 @@ class PackTrainer:
         self.alive &= torch.isfinite(losses)
         self.loss_sum += torch.where(self.alive, losses, 0.0)
         grad_z = torch.zeros_like(z)
-        grad_z[self.steps, ..., h:] = grad_out
+        grad_z[self.steps, ..., h:] = grad_out.transpose(1, 2)
         grad_u, grad_w_rec = recurrence_backward(z, model.w_rec, h, grad_z)
         grad_w_in, grad_bias = model.input_grads(grad_u, x)
         grads = [grad_w_in, grad_w_rec, grad_bias]  # the order of model.parameters()

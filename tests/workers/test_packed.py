@@ -94,7 +94,7 @@ def test_padded_and_masked_entries_are_inert():
 def test_recurrence_gradcheck():
     # finite differences through the hand-written backward (relu on the first 4 of 6 slots)
     gen = torch.Generator().manual_seed(1)
-    u = torch.randn(5, 3, 2, 6, dtype=torch.double, generator=gen).requires_grad_()  # (T, K, B, S)
+    u = torch.randn(5, 2, 3, 6, dtype=torch.double, generator=gen).requires_grad_()  # (T, B, K, S)
     w_rec = (0.5 * torch.randn(3, 6, 6, dtype=torch.double, generator=gen)).requires_grad_()
     assert torch.autograd.gradcheck(lambda u, w: Recurrence.apply(u, w, 4), (u, w_rec))
 
