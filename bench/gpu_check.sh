@@ -11,7 +11,8 @@ python3 -c "import torch; print('torch', torch.__version__, torch.cuda.get_devic
 echo "== equivalence on CUDA"
 python3 -m pytest -q --noconftest -p no:cacheprovider tests/workers/test_packed.py
 echo "== fusion anchor (M models fused; take the best of the four settings at M=256)"
-for flags in "" "--tf32" "--graph" "--graph --tf32"; do
+IFS=',' read -r -a ANCHOR_SETS <<< "${ANCHOR_SETS:- ,--tf32,--graph,--graph --tf32}"  # comma-separated flag sets
+for flags in "${ANCHOR_SETS[@]}"; do
   echo "-- anchor $flags"
   python3 "$ANCHOR" --ms 1,256,1024 --steps 30 $flags | grep -v '^\[{'
 done
@@ -20,8 +21,10 @@ echo "== hpsweep bench, GPU target config (TF32, CUDA graph)"
 python3 -m sweep.cli bench $GPU_TARGET
 echo "== hpsweep bench, no TF32"
 python3 -m sweep.cli bench $GPU_TARGET --no-tf32
-echo "== hpsweep bench, eager (no CUDA graph)"
-python3 -m sweep.cli bench $GPU_TARGET --no-graph
+if [ -z "${QUICK:-}" ]; then
+  echo "== hpsweep bench, eager (no CUDA graph)"
+  python3 -m sweep.cli bench $GPU_TARGET --no-graph
+fi
 echo "== hpsweep bench, 1024 models"
 python3 -m sweep.cli bench --device cuda -K 1024 --input-dim 16 --hidden 128 --output-dim 8 --batch 256 --steps 20 --iters 20 --sample 2
 echo "== hpsweep bench, CPU target config on this card (64 tiny models)"
