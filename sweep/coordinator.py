@@ -29,6 +29,7 @@ class RunReport:
     skipped: int  # already finished before this run
     packs: int  # packs run now
     failed_packs: list[str] = field(default_factory=list)
+    pack_nodes: dict[str, str] = field(default_factory=dict)  # pack_id -> Ray node id that finished it
     seconds: float = 0.0
 
 
@@ -126,12 +127,13 @@ def run_sweep(spec: SweepSpec, results: str, *, address: str | None = None, retr
         return report
     try:
         fail = parse_fail_env(os.environ.get(FAIL_ENV), [p.pack_id for p in plan.packs])
+        oom = parse_fail_env(os.environ.get(FAIL_ENV), [p.pack_id for p in plan.packs], kind="oom")
     except ValueError:
-        raise SpecError(f"{FAIL_ENV} must be '<pack_id>|first|all:<times>'; got {os.environ.get(FAIL_ENV)!r}") from None
+        raise SpecError(f"{FAIL_ENV} must be '[oom:]<pack_id>|first|all:<times>'; got {os.environ.get(FAIL_ENV)!r}") from None
     res = spec.resources
     threads = spec.pack.threads or max(1, int(res.cpus))
     jobs = [PackJob(results, spec.name, p, max([finished.get(t.trial_id, ("", 0))[1] for t in p.trials]),
-                    spec.pack.device, threads, fail.get(p.pack_id, 0)) for p in plan.packs]
+                    spec.pack.device, threads, fail.get(p.pack_id, 0), oom.get(p.pack_id)) for p in plan.packs]
     echo(f"sweep {spec.name}: {len(plan.trials)} trials planned, {report.skipped} already done; running {pending} "
          f"models in {len(plan.packs)} packs -> {results}")
     started_ray = tune_adapter.ensure_ray(address)
@@ -147,6 +149,8 @@ def run_sweep(spec: SweepSpec, results: str, *, address: str | None = None, retr
             tune_adapter.shutdown_ray()
     by_id = {j.pack.pack_id: j for j in jobs}
     for outcome in outcomes:
+        if outcome.summary and outcome.summary.get("node_id"):
+            report.pack_nodes[outcome.pack_id] = outcome.summary["node_id"]
         if outcome.error is None:
             continue
         job = by_id[outcome.pack_id]

@@ -5,22 +5,32 @@ task when Ray reuses the worker), trains the pack with the fused trainer, turns 
 rows and commits them through the store's exactly-once protocol (sweep/store.py). Nothing here
 imports Ray: the Tune adapter calls it, and so can a plain loop or a test.
 
-Failure injection (tests only): the driver reads HPSWEEP_FAIL_PACKS="<pack_id>|first|all:<times>"
-and hands it to the packs; a matching pack raises before training on each of its first <times>
-attempts, so retries and failed packs can be tested with real Ray.
+A pack that runs out of device memory is split in halves and each half trained on its own, down
+to single models (sweep/oom_split.py); all its rows are still committed as one part, each row's
+pack_size saying how many models actually trained together.
+
+Failure injection (tests only): the driver reads HPSWEEP_FAIL_PACKS and hands it to the packs.
+"<pack_id>|first|all:<times>": a matching pack raises before training on each of its first
+<times> attempts, so retries and failed packs can be tested with real Ray.
+"oom:<pack_id>|first|all:<models>": a matching pack raises torch.OutOfMemoryError whenever it
+tries to train more than <models> models at once (0: even one), so splitting can be tested on a CPU.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
+import pyarrow as pa
+
+from sweep.oom_split import train_splitting
 from sweep.plan import Pack
 from sweep.rows import curve_rows, now, trial_rows
 from sweep.store import ResultsStore
 
 FAIL_ENV = "HPSWEEP_FAIL_PACKS"
+OOM_KIND = "oom:"  # prefix of an injected out-of-memory in FAIL_ENV
 
 
 @dataclass(frozen=True)
@@ -34,12 +44,15 @@ class PackJob:
     device: str = "auto"
     threads: int | None = None
     fail_times: int = 0  # injected failures (tests only): raise on attempts 1..fail_times
+    oom_above: int | None = None  # injected out-of-memory (tests only): when training more models than this
 
 
-def parse_fail_env(value: str | None, pack_ids: list[str]) -> dict[str, int]:
-    """HPSWEEP_FAIL_PACKS -> {pack_id: times}. Test-only; malformed values raise ValueError."""
-    if not value:
+def parse_fail_env(value: str | None, pack_ids: list[str], kind: str = "raise") -> dict[str, int]:
+    """HPSWEEP_FAIL_PACKS -> {pack_id: times} (kind "raise") or {pack_id: models} (kind "oom");
+    empty when the variable holds the other kind. Test-only; malformed values raise ValueError."""
+    if not value or value.startswith(OOM_KIND) != (kind == "oom"):
         return {}
+    value = value.removeprefix(OOM_KIND)
     target, _, times = value.rpartition(":")
     n = int(times)
     if target == "first":
@@ -71,12 +84,15 @@ def run_pack(job: PackJob, on_epoch: Callable[[dict], None] | None = None, in_ra
         in_ray: whether this runs inside Ray (recorded as ray_version).
 
     Returns:
-        A small summary: models, ok, diverged, best_val_score, train_seconds, model_steps_per_s, written.
+        A small summary: models, ok, diverged, failed (out of memory even alone), splits, best_val_score,
+        train_seconds, model_steps_per_s, written.
 
     Raises:
-        RuntimeError: an injected failure (tests).
+        RuntimeError: an injected failure (tests). Out-of-memory is not raised: the pack is split.
         Any error of the trainer or the store: Tune retries the pack, then the driver marks it failed.
     """
+    import torch
+
     from workers.descriptors import Densities
     from workers.packed import ModelSpec
     from workers.trainer import TrainSettings, train_pack
@@ -86,35 +102,64 @@ def run_pack(job: PackJob, on_epoch: Callable[[dict], None] | None = None, in_ra
     tries = store.begin_attempt(job.sweep_id, pack.pack_id)
     if tries <= job.fail_times:
         raise RuntimeError(f"injected failure ({FAIL_ENV}) in pack {pack.pack_id}, attempt {tries}")
-    summary = {"models": len(pack.trials), "ok": 0, "diverged": 0, "best_val_score": None,
+    summary = {"models": len(pack.trials), "ok": 0, "diverged": 0, "failed": 0, "splits": 0, "best_val_score": None,
                "train_seconds": 0.0, "model_steps_per_s": 0.0, "written": False}
     if store.pack_committed(job.sweep_id, pack.task, pack.pack_id, job.base_attempt):
         return summary  # an earlier attempt committed just before it was lost
     started = now()
     data = _task_data(pack.task, pack.data_seed)
-    specs = [ModelSpec(data.input_dim, data.output_dim, t.hidden, Densities(*t.densities), t.seed, t.lr, t.init_std)
-             for t in pack.trials]
+    settings = TrainSettings(pack.epochs, pack.batch_size, job.device, job.threads)
 
     def report(e):
         scores = [s for s in e.val_score if s == s]
         if on_epoch is not None:
             on_epoch({"epoch": e.epoch, "epochs": e.epochs, "best_val_score": max(scores) if scores else None})
 
+    def train(group):
+        if job.oom_above is not None and len(group) > job.oom_above:
+            raise torch.OutOfMemoryError(f"injected out of memory ({FAIL_ENV}): {len(group)} models at once in pack "
+                                         f"{pack.pack_id}, at most {job.oom_above} fit")
+        specs = [ModelSpec(data.input_dim, data.output_dim, t.hidden, Densities(*t.densities), t.seed, t.lr,
+                           t.init_std) for t in group]
+        return train_pack(data, specs, settings, on_epoch=report)
+
     t0 = time.perf_counter()
-    result = train_pack(data, specs, TrainSettings(pack.epochs, pack.batch_size, job.device, job.threads),
-                        on_epoch=report)
-    shape = _Shape(data)
-    trials = trial_rows(job.sweep_id, pack, job.base_attempt + tries, shape, results=result.models,
-                        train_seconds=result.train_seconds, device=result.device, score=data.score_name,
-                        started_at=started, finished_at=now(), in_ray=in_ray)
-    written = store.write_pack(job.sweep_id, pack.task, pack.pack_id, job.base_attempt + tries, trials,
-                               curve_rows(job.sweep_id, pack, result.models), after_attempt=job.base_attempt)
-    ok = [m for m in result.models if m.status == "ok"]
+    pieces = train_splitting(pack.trials, train, lambda e: isinstance(e, torch.OutOfMemoryError), _release_memory)
+    shape, attempt = _Shape(data), job.base_attempt + tries
+    trial_parts, curve_parts, models = [], [], []
+    for piece in pieces:  # each piece's rows say the pack_size it actually trained at
+        sub = replace(pack, trials=piece.trials)
+        if piece.result is None:
+            trial_parts.append(trial_rows(job.sweep_id, sub, attempt, shape, error=piece.error, score=data.score_name,
+                                          started_at=started, in_ray=in_ray))
+            continue
+        r = piece.result
+        models += r.models
+        trial_parts.append(trial_rows(job.sweep_id, sub, attempt, shape, results=r.models,
+                                      train_seconds=r.train_seconds, device=r.device, score=data.score_name,
+                                      started_at=started, finished_at=now(), in_ray=in_ray))
+        curve_parts.append(curve_rows(job.sweep_id, sub, r.models))
+    curves = pa.concat_tables(curve_parts) if curve_parts else None
+    written = store.write_pack(job.sweep_id, pack.task, pack.pack_id, attempt, pa.concat_tables(trial_parts),
+                               curves, after_attempt=job.base_attempt)
+    trained = [p.result for p in pieces if p.result is not None]
+    ok = [m for m in models if m.status == "ok"]
     scores = [m.val_score[-1] for m in ok if m.val_score and m.val_score[-1] == m.val_score[-1]]
-    summary.update(ok=len(ok), diverged=len(result.models) - len(ok), best_val_score=max(scores) if scores else None,
-                   train_seconds=result.train_seconds, model_steps_per_s=result.model_steps_per_s,
+    train_seconds = sum(r.train_seconds for r in trained)
+    steps_per_s = sum(r.model_steps_per_s * r.train_seconds for r in trained) / train_seconds if train_seconds else 0.0
+    summary.update(ok=len(ok), diverged=len(models) - len(ok), failed=len(pack.trials) - len(models),
+                   splits=len(pieces) - 1, best_val_score=max(scores) if scores else None,
+                   train_seconds=train_seconds, model_steps_per_s=steps_per_s,
                    wall_seconds=time.perf_counter() - t0, written=written)
     return summary
+
+
+def _release_memory() -> None:
+    """Give the failed attempt's cached GPU blocks back before the halves try."""
+    import torch
+
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
 
 
 @dataclass(frozen=True)

@@ -125,7 +125,9 @@ def _pack_trainable(config, jobs=None):
             tune.report({"kind": "epoch", **report})
 
     summary = run_pack(job, on_epoch=on_epoch)
-    tune.report({"kind": "done", **summary})
+    import ray  # the node that trained it: shows how packs spread over a cluster
+
+    tune.report({"kind": "done", **summary, "node_id": ray.get_runtime_context().get_node_id()})
 
 
 def _trial_error(trial) -> str:
@@ -186,7 +188,8 @@ def run_packs(jobs: list[PackJob], *, cpus: float, gpus: float, max_concurrent: 
             metrics = result.metrics or {}
             done = metrics.get("kind") == "done"
             outcomes.append(PackOutcome(pid, None if result.error is None else _short_error(result.error),
-                                        {k: metrics.get(k) for k in ("models", "ok", "diverged")} if done else None))
+                                        {k: metrics.get(k) for k in ("models", "ok", "diverged", "failed", "node_id")}
+                                        if done else None))
         return outcomes
     finally:
         _EVENTS.pop(key, None)
