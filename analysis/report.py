@@ -44,7 +44,8 @@ def plot_score_vs_hp(result: AnalysisResult) -> str:
              .head(MAX_PANELS)["task"].to_list())
     cols = min(4, len(tasks))
     rows = -(-len(tasks) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.6 * rows), squeeze=False, sharex=True)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.6 * rows), squeeze=False, sharex=True,
+                             layout="constrained")  # keeps the shared axis labels off the tick labels
     for ax, task in zip(axes.flat, sorted(tasks)):
         d = _thin(result.data.filter(pl.col("task") == task))
         ax.scatter(d["hidden_proportion"], d["test_score"], s=4, alpha=0.4)
