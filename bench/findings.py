@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -61,11 +62,17 @@ def rad_section(df: pl.DataFrame, png: Path) -> str:
                 pl.col("test_mean").mean().alias("mean_test"), pl.col("test_mean").max().alias("max_config_test (optimistic)"))
            .sort("mean_test", descending=True))
     out.append("Per family (a config's score is its mean over seeds):\n\n" + _table(fam))
-    bins = (per_config.with_columns(pl.col("HP").cut([0.02, 0.05, 0.15, 0.3, 0.5]).alias("HP_bin"))
+    edges = [0.02, 0.05, 0.15, 0.3, 0.5]
+    label = pl.lit(f"> {edges[-1]}")
+    for lo, hi in reversed(list(zip([0.0, *edges[:-1]], edges))):
+        label = pl.when(pl.col("HP") <= hi).then(pl.lit(f"{lo:g}-{hi:g}")).otherwise(label)
+    bins = (per_config.with_columns(label.alias("HP_bin"), pl.col("HP").alias("_order"))
             .group_by("HP_bin")
             .agg(pl.len().alias("configs"), pl.col("test_mean").mean().alias("mean_test"),
-                 pl.col("test_mean").min().alias("worst_config"), pl.col("test_mean").max().alias("best_config"))
-            .sort("HP_bin"))
+                 pl.col("test_mean").min().alias("worst_config"), pl.col("test_mean").max().alias("best_config"),
+                 pl.col("_order").min())
+            .sort("_order")
+            .drop("_order"))
     out.append("By HP (all families; a config's test score is its mean over seeds):\n\n" + _table(bins))
     top = per_config.head(8).select("family", "config", "hidden", "HP", "val_mean", "test_mean", "test_std",
                                     "test_min", "test_max")
@@ -126,7 +133,7 @@ def hp_explains(frames: list[pl.DataFrame], png: Path) -> str:
                 if len(gs) > 2:
                     sse += float(np.sum((gs - np.polyval(np.polyfit(gh, gs, 1), gh)) ** 2))
                     sst += float(np.sum((gs - gs.mean()) ** 2))
-            rows.append({"task": task, "x": int(d["input_dim"][0]), "y": int(d["output_dim"][0]), "models": d.height,
+            rows.append({"task": _short(task), "x": int(d["input_dim"][0]), "y": int(d["output_dim"][0]), "models": d.height,
                          "score": d["score_name"][0], "score_range": f"{s.min():.3f}..{s.max():.3f}",
                          "r2_hp_quadratic": float(r2), "r2_hp_within_budget": 1 - sse / sst if sst else float("nan"),
                          "spearman_hp": float(rho)})
@@ -141,6 +148,7 @@ def _dims_plot(frames: list[pl.DataFrame], table: pl.DataFrame, path: Path) -> N
     import matplotlib.pyplot as plt
 
     df = pl.concat([f.select("task", "hidden_proportion", "test_score", "budget") for f in frames])
+    df = df.with_columns(pl.col("task").replace_strict({t: _short(t) for t in df["task"].unique()}))
     tasks = table["task"].to_list()
     cols = 5
     fig, axes = plt.subplots((len(tasks) + cols - 1) // cols, cols, figsize=(11, 2.1 * ((len(tasks) + cols - 1) // cols)),
@@ -148,7 +156,7 @@ def _dims_plot(frames: list[pl.DataFrame], table: pl.DataFrame, path: Path) -> N
     for ax, task in zip(axes.flat, tasks):
         d = df.filter(pl.col("task") == task)
         ax.scatter(d["hidden_proportion"], d["test_score"], s=6, c=np.log10(d["budget"].to_numpy()), cmap="viridis")
-        ax.set_title(task.split(",n_train")[0].replace("(", "\n(") if len(task) > 28 else task, fontsize=6.5)
+        ax.set_title(task.replace("(", "\n(", 1), fontsize=6.5)
         ax.tick_params(labelsize=6)
     for ax in list(axes.flat)[len(tasks):]:
         ax.axis("off")
@@ -201,6 +209,12 @@ def verify_section(df: pl.DataFrame, rec_path: str) -> str:
            f"The recommended config ranks {rank_test['rank_by_test'].item() if rank_test.height else '?'} of "
            f"{per_config.height} by mean test score.\n"]
     return "\n".join(out)
+
+
+def _short(task: str) -> str:
+    """The task name without its split sizes (they are in the text), for narrow tables."""
+    short = re.sub(r",?n_(train|val|test)=\d+", "", task).replace("(,", "(")
+    return short[:-2] if short.endswith("()") else short
 
 
 def _norm(config: str) -> str:
