@@ -177,6 +177,7 @@ def analysis_section(path: str) -> str:
     out.append("Balance metrics, held-out R² gain over the baseline:\n\n" + _table(pl.DataFrame(m["balance_ranking"]), "{:.4f}"))
     worst = (per.group_by("model").agg(pl.col("regret").max().alias("regret_max"),
                                        pl.col("task").sort_by("regret").last().alias("worst_task")))
+    worst = worst.with_columns(pl.col("worst_task").map_elements(_short, return_dtype=pl.String))
     out.append("Worst held-out task per model:\n\n" + _table(worst.sort("model"), "{:.3f}"))
     return "\n".join(out)
 
