@@ -22,20 +22,24 @@ import time
 
 
 def _remove_when_both_train(cluster, nodes, store, sweep_id, removed, stop):
-    """Remove the second worker node just after two packs have started (one per 1-CPU node): the
-    pack on that node dies mid-training and Tune must retry it on the other node."""
+    """Remove the second worker node while two packs are in flight (started, not committed: one
+    on each 1-CPU node): the pack on that node dies mid-training and Tune must retry it on the other."""
     attempts = os.path.join(store.root, "_attempts", sweep_id)
     while not stop.is_set():
-        started = os.listdir(attempts) if os.path.isdir(attempts) else []
-        if len(started) >= 2:
+        started = set(os.listdir(attempts)) if os.path.isdir(attempts) else set()
+        committed = {os.path.basename(p).split("-")[1] for p in store.list_parts("trials", sweep_id)}
+        if len(started - committed) >= 2:
             time.sleep(0.5)  # into training, past loading the data; a pack takes seconds
             removed.append(nodes[1].node_id)
-            cluster.remove_node(nodes[1], allow_graceful=False)
+            cluster.remove_node(nodes[1])  # raylet stopped; its workers die with it
             return
         time.sleep(0.05)
 
 
 def main(scenario: str, spec_path: str, results: str) -> None:
+    import faulthandler
+
+    faulthandler.dump_traceback_later(100, exit=True)  # a hang shows where, before the test's timeout
     import ray
     from ray.cluster_utils import Cluster
 

@@ -66,11 +66,12 @@ def test_a_worker_node_removed_mid_sweep_has_its_pack_retried_on_the_other(tmp_p
     survivor = [w for w in out["workers"] if w != out["removed"]]
     assert out["removed"] in out["workers"] and len(survivor) == 1
     assert out["failed_packs"] == [] and "; retrying" in log  # Tune saw the lost actor and retried
-    # the lost pack and every later one finished on the surviving node; nothing finished on the removed one
-    assert len(out["pack_nodes"]) == 4 and set(out["pack_nodes"].values()) == set(survivor)
+    assert len(out["pack_nodes"]) == 4 and set(out["pack_nodes"].values()) <= set(out["workers"])
     assert sweep_status(store, "remove") == {"sweep": "remove", "planned": 8, "ok": 8, "diverged": 0, "failed": 0,
                                              "missing": 0}
     _exactly_once(store, "remove")
     attempts = store.scan("trials").group_by("pack_id").agg(pl.col("attempt").max()).collect()
-    assert sorted(attempts["attempt"]) == [1, 1, 1, 2]  # exactly one pack was lost and retried
+    assert sorted(attempts["attempt"]) == [1, 1, 1, 2]  # exactly one pack was lost and retried ...
+    retried = attempts.filter(pl.col("attempt") == 2)["pack_id"].item()
+    assert out["pack_nodes"][retried] == survivor[0]  # ... on the node that was left
     assert store.read("curves", "remove", dedupe=False).num_rows == 8 * 30  # the lost attempt left no curves
