@@ -5,8 +5,9 @@
 #   RAD_SCALE=1 DIMS_SCALE=1 bash bench/reproduce.sh s3://bucket/paper   # full size, on a cluster
 #                                             # (add RAY_ADDRESS=auto; see docs/cluster.md)
 #
-# Each step resumes: re-running skips trials already in RESULTS. Stages: the RAD sweep, the dims
-# sweep, `hpsweep analyze` over both, `hpsweep recommend` for dims nobody swept (x=300, y=12),
+# Each step resumes: re-running skips trials already in RESULTS and retries failed packs (on a
+# shared machine, where other programs may stop the embedded Ray mid-run, just run it again).
+# Stages: the RAD sweep, the dims sweep, `hpsweep analyze` over both, `hpsweep recommend` for dims nobody swept (x=300, y=12),
 # a small sweep at those dims with the recommended config in it, then bench/findings.py
 # (tables on stdout, PNGs in docs/findings/).
 set -euo pipefail
@@ -24,8 +25,8 @@ name_of() {  # the sweep id a spec gets at a scale (printed by --dry-run)
     hpsweep run "$1" --scale "$2" --dry-run --results "$RESULTS" | sed -n 's/^scaled (.*): sweep //p'
 }
 
-hpsweep run paper-rad --scale "$RAD_SCALE" --results "$RESULTS" --progress lines
-hpsweep run dims --scale "$DIMS_SCALE" --results "$RESULTS" --progress lines
+hpsweep run paper-rad --scale "$RAD_SCALE" --results "$RESULTS" --progress lines --retry-failed
+hpsweep run dims --scale "$DIMS_SCALE" --results "$RESULTS" --progress lines --retry-failed
 RAD=$(name_of paper-rad "$RAD_SCALE")
 DIMS=$(name_of dims "$DIMS_SCALE")
 
@@ -55,7 +56,7 @@ spec = {
 }
 open(f"{results}/verify.yaml", "w").write(yaml.safe_dump(spec, sort_keys=False))
 EOF
-hpsweep run "$RESULTS/verify.yaml" --scale "$VERIFY_SCALE" --results "$RESULTS" --progress lines
+hpsweep run "$RESULTS/verify.yaml" --scale "$VERIFY_SCALE" --results "$RESULTS" --progress lines --retry-failed
 VERIFY=$(name_of "$RESULTS/verify.yaml" "$VERIFY_SCALE")
 
 python bench/findings.py "$RESULTS" --rad "$RAD" --dims "$DIMS" --verify "$VERIFY" \
