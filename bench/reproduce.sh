@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
-# Regenerates every number and plot in docs/findings.md (about 40 minutes on 2 CPU cores).
+# Regenerates every number and plot in docs/findings.md (about 17 minutes on 2 CPU cores).
 #
 #   bash bench/reproduce.sh [RESULTS]         # default: hpsweep-results/paper (git-ignored)
-#   RAD_SCALE=1 DIMS_SCALE=1 bash bench/reproduce.sh s3://bucket/paper   # full size, on a cluster
-#                                             # (add RAY_ADDRESS=auto; see docs/cluster.md)
+#   RAD_SCALE=1 DIMS_SCALE=1 VERIFY_SCALE=1 bash bench/reproduce.sh s3://bucket/paper  # full size
+#                                             # on a cluster: add RAY_ADDRESS=auto (docs/cluster.md)
 #
 # Each step resumes: re-running skips trials already in RESULTS and retries failed packs (on a
 # shared machine, where other programs may stop the embedded Ray mid-run, just run it again).
-# Stages: the RAD sweep, the dims sweep, `hpsweep analyze` over both, `hpsweep recommend` for dims nobody swept (x=300, y=12),
-# a small sweep at those dims with the recommended config in it, then bench/findings.py
+# Stages: the RAD sweep, the dims sweep, `hpsweep analyze` over both, `hpsweep recommend` for
+# dims nobody swept (x=300, y=12), a small sweep at those dims with the recommended config in it, then bench/findings.py
 # (tables on stdout, PNGs in docs/findings/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
