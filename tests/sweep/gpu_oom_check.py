@@ -8,7 +8,7 @@ needs, then a pack of 8 is run: it must split and commit every model once. With 
 model, every model must end `failed` with CUDA's out-of-memory error.
 
 H200, 2026-11-26: peak reserved K=1 184 MiB, K=2 328 MiB, K=8 790 MiB; capped at 509 MiB the pack
-of 8 trained as 4 + 4 + 2 + 2... rows with pack sizes [4, 4, 4, 4, 2, 2, 1, 1], all ok, one part
+of 8 trained as pieces of 4, 2, 1 and 1 (rows with pack sizes [4, 4, 4, 4, 2, 2, 1, 1]), all ok, one part
 (the second half of 4 ran out where the first fitted: memory held from the first piece). With a
 cap below what is already held, all 8 ended failed, error "OutOfMemoryError: CUDA out of memory.
 Tried to allocate 26.00 MiB. ...", pack_size 1, one part.
