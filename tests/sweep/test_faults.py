@@ -170,7 +170,9 @@ def test_a_malformed_injection_is_one_line(ray_local, tmp_path, capsys, monkeypa
 def test_s3_results_after_a_retried_pack_and_a_killed_driver(s3_server, tmp_path):
     """The first pack raises once; the driver is killed -9 as Tune's retry of it starts; a re-run
     completes the sweep on S3 with every trial exactly once."""
-    doc = {**TINY, "name": "s3kill", "tasks": [{**TINY["tasks"][0], "hidden": [8, 12, 16]}], "pack": {"max_models": 2}}
+    task = "teacher(x=8,y=4,t=10,n_train=2000,n_val=50,n_test=50)"  # packs of a second or two: killed in flight
+    doc = {**TINY, "name": "s3kill", "tasks": [{**TINY["tasks"][0], "task": task, "hidden": [8, 12, 16]}],
+           "training": {**TINY["training"], "epochs": 20}, "pack": {"max_models": 2}}
     spec = _spec_file(tmp_path, doc)
     uri = f"s3://results/faults?endpoint_override=127.0.0.1:{s3_server}&scheme=http"
     store = ResultsStore(uri)
@@ -193,7 +195,7 @@ def test_s3_results_after_a_retried_pack_and_a_killed_driver(s3_server, tmp_path
     assert sweep_status(store, "s3kill") == {"sweep": "s3kill", "planned": 12, "ok": 12, "diverged": 0, "failed": 0,
                                              "missing": 0}
     _exactly_once(store, "s3kill")
-    assert store.read("curves", "s3kill", dedupe=False).num_rows == 12 * 2  # no curves of killed attempts left
+    assert store.read("curves", "s3kill", dedupe=False).num_rows == 12 * 20  # no curves of killed attempts left
     assert store.attempts("s3kill", first) >= 2
     # the retried pack's rows carry its attempt count, across the kill (packs of 2 regroup identically)
     winners = store.read("trials", "s3kill").to_pydict()
