@@ -48,7 +48,7 @@ def _exactly_once(store, sweep_id):
 
 @pytest.mark.slow
 def test_packs_spread_across_worker_nodes_and_each_result_lands_once(tmp_path):
-    out, store, _ = _run_scenario(tmp_path, "spread", _spec("spread", 200, 2))
+    out, store, _ = _run_scenario(tmp_path, "spread", _spec("spread", 2000, 10))  # ~1 s packs: one node cannot take all
     nodes = out["pack_nodes"]
     assert len(nodes) == 4 and out["failed_packs"] == []
     assert set(nodes.values()) == set(out["workers"])  # both worker nodes trained packs ...
@@ -57,7 +57,7 @@ def test_packs_spread_across_worker_nodes_and_each_result_lands_once(tmp_path):
                                              "missing": 0}
     _exactly_once(store, "spread")
     assert store.scan("trials").select(pl.col("attempt").max()).collect().item() == 1
-    assert store.read("curves", "spread", dedupe=False).num_rows == 8 * 2
+    assert store.read("curves", "spread", dedupe=False).num_rows == 8 * 10
 
 
 @pytest.mark.slow
