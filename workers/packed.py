@@ -47,9 +47,27 @@ class ModelSpec:
         return BlockRNNConfig(self.input_dim, self.hidden, self.output_dim, self.densities, self.init_std, self.seed)
 
 
+def _with_ones(x: torch.Tensor) -> torch.Tensor:
+    """x (B, T, X) -> time-major rows with a ones column: (T*B, X+1)."""
+    b, t, n = x.shape
+    out = x.new_ones(t, b, n + 1)
+    out[..., :n] = x.transpose(0, 1)
+    return out.view(t * b, n + 1)
+
+
 def _by_model(a: torch.Tensor) -> torch.Tensor:
     """(B, K, S) step slice -> (K, B, S) view for the per-model batched matmul (no copy)."""
     return a.transpose(0, 1)
+
+
+def _add_bmm_(out: torch.Tensor, a: torch.Tensor, b: torch.Tensor):
+    """out += a @ b over the model batch, out a strided (K, B, S) view. On CUDA one in-place batched
+    matmul. On CPUs torch's in-place batched matmul into a strided view runs one small matmul per
+    model, so a contiguous product is added instead: 1.5-2x faster at batch <= 64 (measured)."""
+    if out.is_cuda:
+        out.baddbmm_(a, b)
+    else:
+        out.add_(torch.bmm(a, b))
 
 
 def recurrence_forward(u: torch.Tensor, w_rec: torch.Tensor, n_hidden: int) -> torch.Tensor:
@@ -58,10 +76,10 @@ def recurrence_forward(u: torch.Tensor, w_rec: torch.Tensor, n_hidden: int) -> t
     u: (T, B, K, S) input projections plus bias, overwritten in place with the states z_1..z_T
     (the caller owns it; no copy per step). w_rec: (K, S, S). Returns u.
     """
-    w_t = w_rec.transpose(1, 2)  # (K, S, S)
+    w_t = w_rec.transpose(1, 2).contiguous()  # (K, S, S), once per call
     u[0, ..., :n_hidden].clamp_(min=0)  # z_0 = 0, so z_1 = act(u_1)
     for t in range(1, u.shape[0]):
-        _by_model(u[t]).baddbmm_(_by_model(u[t - 1]), w_t)  # (K, B, S)
+        _add_bmm_(_by_model(u[t]), _by_model(u[t - 1]), w_t)  # (K, B, S)
         u[t, ..., :n_hidden].clamp_(min=0)  # relu on hidden slots, identity on outputs
     return u
 
@@ -81,7 +99,7 @@ def recurrence_backward(z_all: torch.Tensor, w_rec: torch.Tensor, n_hidden: int,
         if t < last:
             a_next = _by_model(grad_a[t + 1])  # (K, B, S)
             grad_w.baddbmm_(a_next.transpose(1, 2), _by_model(z_all[t]))  # dW_rec += dL/da_{t+1}^T z_t
-            _by_model(grad_a[t]).baddbmm_(a_next, w_rec)  # dL/dz_t += dL/da_{t+1} W_rec
+            _add_bmm_(_by_model(grad_a[t]), a_next, w_rec)  # dL/dz_t += dL/da_{t+1} W_rec
         hidden = grad_a[t, ..., :n_hidden]  # through the relu (one fused kernel); outputs pass as they are
         torch.ops.aten.threshold_backward.grad_input(hidden, z_all[t, ..., :n_hidden], 0.0, grad_input=hidden)
     return grad_a, grad_w
@@ -154,9 +172,10 @@ class PackedBlockRNN(torch.nn.Module):
         k, s_ = self.k, self.w_in.shape[1]
         if x.dim() == 3:
             b, t, _ = x.shape
-            x_tb = x.transpose(0, 1).reshape(t * b, -1)  # (T*B, X)
-            u = torch.addmm(self.bias.view(1, k * s_), x_tb, self.w_in.view(k * s_, -1).T)  # one matmul
-            return u.view(t, b, k, s_)
+            # [x | 1] @ [W_in | b]^T: the bias rides in the matmul (no broadcast pass), and the
+            # matmul back in input_grads yields [dW_in | db] at once.
+            w_aug = torch.cat([self.w_in.view(k * s_, -1), self.bias.view(k * s_, 1)], dim=1)  # (K*S, X+1)
+            return (_with_ones(x) @ w_aug.T).view(t, b, k, s_)
         _, b, t, _ = x.shape
         u = torch.bmm(x.reshape(k, b * t, -1), self.w_in.transpose(1, 2)).view(k, b, t, s_)
         return (u + self.bias.view(k, 1, 1, s_)).permute(2, 1, 0, 3).contiguous()  # (T, B, K, S)
@@ -166,10 +185,9 @@ class PackedBlockRNN(torch.nn.Module):
         t, b, k, s_ = grad_u.shape
         grad_2d = grad_u.view(t * b, k * s_)
         if x.dim() == 3:
-            grad_w = (grad_2d.T @ x.transpose(0, 1).reshape(t * b, -1)).view(k, s_, -1)  # one matmul back
-        else:
-            grad_w = torch.einsum("tbks,kbtx->ksx", grad_u, x)
-        return grad_w, grad_2d.sum(dim=0).view(k, s_)
+            grad_aug = (grad_2d.T @ _with_ones(x)).view(k, s_, -1)  # one matmul back: [dW_in | db]
+            return grad_aug[..., :-1], grad_aug[..., -1]
+        return torch.einsum("tbks,kbtx->ksx", grad_u, x), grad_2d.sum(dim=0).view(k, s_)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x: (B, T, X) or (K, B, T, X) -> outputs y_1..y_T of every model: (T, K, B, Y) (a view)."""

@@ -159,7 +159,7 @@ class PackTrainer:
         model, h = self.model, self.model.n_hidden
         x, y = self.x_train[idx], self.y_train[idx]  # (B, T, X) or (K, B, T, X)
         z = recurrence_forward(model.input_projection(x), model.w_rec, h)  # (T, B, K, S)
-        out = z.index_select(0, self.steps)[..., h:].transpose(1, 2)  # (Tc, K, B, Y)
+        out = z[..., h:].index_select(0, self.steps).transpose(1, 2)  # (Tc, K, B, Y), copies outputs only
         if idx.dim() == 1:
             target = y.index_select(1, self.steps).movedim(1, 0).unsqueeze(1)  # (Tc, 1, B[, Y])
         else:
