@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from ray import tune
 
 from sweep.pack_runner import PackJob, run_pack
+from workers.errors import HpsweepError
 
 # Tune's JSON/CSV/TensorBoard loggers would write files per trial: off (read when Tune builds callbacks)
 os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")
@@ -183,6 +184,10 @@ def run_packs(jobs: list[PackJob], *, cpus: float, gpus: float, max_concurrent: 
         finally:
             tune_log.setLevel(level)
         outcomes = []
+        if any(result.config is None for result in grid):
+            # Tune returns results without a config when Ray itself went away mid-sweep
+            raise HpsweepError("Ray stopped during the sweep, so some packs did not report; every pack "
+                               "that finished is saved: run the same command again to resume")
         for result in grid:
             pid = result.config["pack_id"]
             metrics = result.metrics or {}
