@@ -18,7 +18,6 @@ import time
 import polars as pl
 import pytest
 import torch
-import yaml
 
 from sweep.cli import main
 from sweep.coordinator import make_plan, sweep_status
@@ -26,28 +25,8 @@ from sweep.oom_split import Piece, train_splitting
 from sweep.pack_runner import PackJob, parse_fail_env, run_pack
 from sweep.spec import load_spec
 from sweep.store import ResultsStore
+from tests.sweep.sweep_helpers import TINY, exactly_once, spec_file
 
-TINY = {
-    "name": "tiny",
-    "tasks": [{"task": "teacher(x=8,y=4,t=10,n_train=200,n_val=50,n_test=50)", "hidden": [8, 16],
-               "densities": {"uniform": [1.0, 0.5]}}],
-    "training": {"epochs": 2, "seeds": [0, 1]},
-    "pack": {"max_models": 4},
-    "resources": {"max_failures": 1},
-}
-
-
-def _spec_file(tmp_path, doc=TINY, name="spec.yaml"):
-    path = tmp_path / name
-    path.write_text(yaml.safe_dump(doc))
-    return str(path)
-
-
-def _exactly_once(store, sweep_id):
-    planned = sorted(store.planned(sweep_id)["trial_id"].to_pylist())
-    raw = sorted(store.read("trials", sweep_id, dedupe=False)["trial_id"].to_pylist())
-    assert raw == planned, "every planned trial must be in the files exactly once"
-    return planned
 
 
 # -- the splitting alone -------------------------------------------------------------------------
@@ -110,7 +89,7 @@ def test_the_oom_kind_of_the_injection_variable():
 # -- run_pack on real Parquet, no Ray ------------------------------------------------------------
 
 def test_run_pack_splits_on_oom_and_commits_the_pack_once(tmp_path):
-    spec = load_spec(_spec_file(tmp_path))
+    spec = load_spec(spec_file(tmp_path))
     root = str(tmp_path / "r")
     store = ResultsStore(root)
     plan, _ = make_plan(spec, store)
@@ -145,10 +124,10 @@ def test_run_pack_splits_on_oom_and_commits_the_pack_once(tmp_path):
 def test_an_oom_in_a_sweep_splits_the_pack_down_to_single_models(ray_local, tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("HPSWEEP_FAIL_PACKS", "oom:first:1")
     results = str(tmp_path / "r")
-    main(["run", _spec_file(tmp_path), "--results", results, "--progress", "lines"])
+    main(["run", spec_file(tmp_path), "--results", results, "--progress", "lines"])
     assert "sweep tiny: 8 planned, 8 ok, 0 diverged, 0 failed, 0 missing" in capsys.readouterr().out
     store = ResultsStore(results)
-    _exactly_once(store, "tiny")
+    exactly_once(store, "tiny")
     trials = store.scan("trials").collect()
     first = trials.filter(pl.col("pack_size") == 1)
     assert first.height == 4 and first["pack_id"].n_unique() == 1  # 4 -> 2 + 2 -> 1 + 1 + 1 + 1
@@ -159,7 +138,7 @@ def test_an_oom_in_a_sweep_splits_the_pack_down_to_single_models(ray_local, tmp_
 def test_a_malformed_injection_is_one_line(ray_local, tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("HPSWEEP_FAIL_PACKS", "oom:first")
     with pytest.raises(SystemExit):
-        main(["run", _spec_file(tmp_path), "--results", str(tmp_path / "r")])
+        main(["run", spec_file(tmp_path), "--results", str(tmp_path / "r")])
     assert ("HPSWEEP_FAIL_PACKS must be '[oom:]<pack_id>|first|all:<times>'; got 'oom:first'"
             in capsys.readouterr().err)
 
@@ -173,7 +152,7 @@ def test_s3_results_after_a_retried_pack_and_a_killed_driver(s3_server, tmp_path
     task = "teacher(x=8,y=4,t=10,n_train=2000,n_val=50,n_test=50)"  # packs of a second or two: killed in flight
     doc = {**TINY, "name": "s3kill", "tasks": [{**TINY["tasks"][0], "task": task, "hidden": [8, 12, 16]}],
            "training": {**TINY["training"], "epochs": 20}, "pack": {"max_models": 2}}
-    spec = _spec_file(tmp_path, doc)
+    spec = spec_file(tmp_path, doc)
     uri = f"s3://results/faults?endpoint_override=127.0.0.1:{s3_server}&scheme=http"
     store = ResultsStore(uri)
     env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}  # AWS_* from the fixture, no files
@@ -194,7 +173,7 @@ def test_s3_results_after_a_retried_pack_and_a_killed_driver(s3_server, tmp_path
     assert done.returncode == 0, done.stdout + done.stderr
     assert sweep_status(store, "s3kill") == {"sweep": "s3kill", "planned": 12, "ok": 12, "diverged": 0, "failed": 0,
                                              "missing": 0}
-    _exactly_once(store, "s3kill")
+    exactly_once(store, "s3kill")
     assert store.read("curves", "s3kill", dedupe=False).num_rows == 12 * 20  # no curves of killed attempts left
     assert store.attempts("s3kill", first) >= 2
     # the retried pack's rows carry its attempt count, across the kill (packs of 2 regroup identically)

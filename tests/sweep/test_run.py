@@ -12,33 +12,12 @@ import polars as pl
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
-import yaml
 
 from sweep.cli import main
 from sweep.coordinator import sweep_status
 from sweep.store import ResultsStore
+from tests.sweep.sweep_helpers import TINY, exactly_once, spec_file
 
-TINY = {
-    "name": "tiny",
-    "tasks": [{"task": "teacher(x=8,y=4,t=10,n_train=200,n_val=50,n_test=50)", "hidden": [8, 16],
-               "densities": {"uniform": [1.0, 0.5]}}],
-    "training": {"epochs": 2, "seeds": [0, 1]},
-    "pack": {"max_models": 4},
-    "resources": {"max_failures": 1},
-}
-
-
-def _spec_file(tmp_path, doc=TINY, name="spec.yaml"):
-    path = tmp_path / name
-    path.write_text(yaml.safe_dump(doc))
-    return str(path)
-
-
-def _exactly_once(store, sweep_id):
-    planned = sorted(store.planned(sweep_id)["trial_id"].to_pylist())
-    raw = sorted(store.read("trials", sweep_id, dedupe=False)["trial_id"].to_pylist())
-    assert raw == planned, "every planned trial must be in the files exactly once"
-    return planned
 
 
 @pytest.mark.slow
@@ -50,7 +29,7 @@ def test_quickstart_end_to_end_then_resume(ray_local, tmp_path, capsys):
     status = sweep_status(store, "quickstart")
     assert status["planned"] == 120 and status["missing"] == 0 and status["failed"] == 0
     assert status["ok"] + status["diverged"] == 120
-    _exactly_once(store, "quickstart")
+    exactly_once(store, "quickstart")
     trials = store.scan("trials").collect()
     assert trials["task"].n_unique() == 3
     assert trials.filter(pl.col("status") == "ok")["test_score"].null_count() == 0
@@ -66,7 +45,7 @@ def test_quickstart_end_to_end_then_resume(ray_local, tmp_path, capsys):
     # re-running resumes: nothing left to do, nothing written twice
     main(["run", "--results", results, "--progress", "lines"])
     assert "all 120 planned trials are already in" in capsys.readouterr().out
-    _exactly_once(store, "quickstart")
+    exactly_once(store, "quickstart")
     # and the other commands read it
     main(["status", results, "--json"])
     assert '"planned": 120' in capsys.readouterr().out
@@ -82,19 +61,19 @@ def test_quickstart_end_to_end_then_resume(ray_local, tmp_path, capsys):
 def test_a_failing_pack_is_retried_and_succeeds(ray_local, tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("HPSWEEP_FAIL_PACKS", "first:1")
     results = str(tmp_path / "r")
-    main(["run", _spec_file(tmp_path), "--results", results, "--progress", "lines"])
+    main(["run", spec_file(tmp_path), "--results", results, "--progress", "lines"])
     out = capsys.readouterr().out
     assert "failed (RuntimeError: injected failure (HPSWEEP_FAIL_PACKS) in pack" in out and "; retrying" in out
     store = ResultsStore(results)
     assert sweep_status(store, "tiny") == {"sweep": "tiny", "planned": 8, "ok": 8, "diverged": 0, "failed": 0, "missing": 0}
-    _exactly_once(store, "tiny")
+    exactly_once(store, "tiny")
     assert sorted(store.read("trials", "tiny")["attempt"].to_pylist()) == [1] * 4 + [2] * 4
 
 
 def test_a_pack_that_always_fails_ends_failed_with_its_error(ray_local, tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("HPSWEEP_FAIL_PACKS", "first:9")
     results = str(tmp_path / "r")
-    spec = _spec_file(tmp_path)
+    spec = spec_file(tmp_path)
     main(["run", spec, "--results", results, "--progress", "lines"])
     assert "failed after all retries" in capsys.readouterr().out
     store = ResultsStore(results)
@@ -102,7 +81,7 @@ def test_a_pack_that_always_fails_ends_failed_with_its_error(ray_local, tmp_path
     failed = store.scan("trials").filter(pl.col("status") == "failed").collect()
     assert failed["error"].str.starts_with("RuntimeError: injected failure (HPSWEEP_FAIL_PACKS)").all()
     assert failed["attempt"].to_list() == [2] * 4  # max_failures=1: two attempts
-    _exactly_once(store, "tiny")
+    exactly_once(store, "tiny")
     # failed is final: a plain re-run skips it; --retry-failed runs it again and the new rows win
     monkeypatch.delenv("HPSWEEP_FAIL_PACKS")
     main(["run", spec, "--results", results, "--progress", "lines"])
@@ -115,10 +94,10 @@ def test_a_pack_that_always_fails_ends_failed_with_its_error(ray_local, tmp_path
 
 def test_a_changed_spec_under_the_same_name_is_refused(ray_local, tmp_path, capsys):
     results = str(tmp_path / "r")
-    main(["run", _spec_file(tmp_path), "--results", results, "--progress", "lines"])
+    main(["run", spec_file(tmp_path), "--results", results, "--progress", "lines"])
     changed = {**TINY, "training": {**TINY["training"], "epochs": 3}}
     with pytest.raises(SystemExit):
-        main(["run", _spec_file(tmp_path, changed, "changed.yaml"), "--results", results])
+        main(["run", spec_file(tmp_path, changed, "changed.yaml"), "--results", results])
     assert "already hold sweep 'tiny' with spec hash" in capsys.readouterr().err
 
 
@@ -129,7 +108,7 @@ def test_sigkill_of_the_driver_then_rerun_gives_every_trial_once(ray_local, tmp_
     doc = {**TINY, "name": "kill", "tasks": [{**TINY["tasks"][0], "hidden": [8, 12, 16],
                                               "densities": {"uniform": [1.0, 0.5, 0.2, 0.1]}}],
            "pack": {"max_models": 2}}
-    spec, results = _spec_file(tmp_path, doc), tmp_path / "r"
+    spec, results = spec_file(tmp_path, doc), tmp_path / "r"
     env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
     proc = subprocess.Popen([sys.executable, "-m", "sweep.cli", "run", spec, "--results", str(results),
                              "--progress", "lines"], env=env, start_new_session=True,
@@ -154,7 +133,7 @@ def test_sigkill_of_the_driver_then_rerun_gives_every_trial_once(ray_local, tmp_
     assert before["planned"] == 24 and before["missing"] > 0, f"the kill came too late: {before}"
     main(["run", spec, "--results", str(results), "--progress", "lines"])
     assert sweep_status(store, "kill") == {"sweep": "kill", "planned": 24, "ok": 24, "diverged": 0, "failed": 0, "missing": 0}
-    _exactly_once(store, "kill")
+    exactly_once(store, "kill")
     curves = store.read("curves", "kill", dedupe=False)
     assert curves.num_rows == 24 * 2  # no curves left behind by packs killed between their two writes
 
@@ -164,12 +143,12 @@ def test_run_into_an_object_store(s3_server, tmp_path, capsys):
     """`hpsweep run --results s3://...` (its own embedded Ray; credentials from the environment only)."""
     uri = f"s3://results/e2e?endpoint_override=127.0.0.1:{s3_server}&scheme=http"
     env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
-    done = subprocess.run([sys.executable, "-m", "sweep.cli", "run", _spec_file(tmp_path), "--results", uri,
+    done = subprocess.run([sys.executable, "-m", "sweep.cli", "run", spec_file(tmp_path), "--results", uri,
                            "--progress", "lines"], env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "sweep tiny: 8 planned, 8 ok" in done.stdout
     store = ResultsStore(uri)
-    _exactly_once(store, "tiny")
+    exactly_once(store, "tiny")
     assert store.read("curves", "tiny").num_rows == 8 * 2
     main(["query", uri, "SELECT count(*) AS n FROM trials WHERE status = 'ok'", "--format", "csv"])
     assert capsys.readouterr().out.split() == ["n", "8"]

@@ -1,0 +1,26 @@
+"""What the end-to-end sweep tests share: a tiny spec and the exactly-once check."""
+
+import yaml
+
+TINY = {
+    "name": "tiny",
+    "tasks": [{"task": "teacher(x=8,y=4,t=10,n_train=200,n_val=50,n_test=50)", "hidden": [8, 16],
+               "densities": {"uniform": [1.0, 0.5]}}],
+    "training": {"epochs": 2, "seeds": [0, 1]},
+    "pack": {"max_models": 4},
+    "resources": {"max_failures": 1},
+}
+
+
+def spec_file(tmp_path, doc=TINY, name="spec.yaml"):
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(doc))
+    return str(path)
+
+
+def exactly_once(store, sweep_id):
+    """Every planned trial is in the trial files exactly once (raw rows, before any dedupe)."""
+    planned = sorted(store.planned(sweep_id)["trial_id"].to_pylist())
+    raw = sorted(store.read("trials", sweep_id, dedupe=False)["trial_id"].to_pylist())
+    assert raw == planned, "every planned trial must be in the files exactly once"
+    return planned
