@@ -9,6 +9,7 @@ from sweep.coordinator import task_shapes
 from sweep.plan import expand_trials
 from sweep.scale import parse_scale, scale_spec
 from sweep.spec import load_spec, shipped_specs
+from tests.minari_helpers import make_pendulum_dataset
 from workers.descriptors import Densities, describe
 
 RAD_LOCAL = "data=0.2,epochs=0.16,input=0.25,budget=0.3"  # the run in docs/findings.md
@@ -94,28 +95,10 @@ def test_paper_hammer_without_the_data_set_says_how_to_get_it(tmp_path, capsys, 
 
 
 def test_paper_hammer_plans_on_a_local_data_set(tmp_path, capsys, monkeypatch):
-    minari = pytest.importorskip("minari", reason="minari is an optional extra: pip install 'hpsweep[minari]'")
-    gym = pytest.importorskip("gymnasium")
-    from minari.data_collector import EpisodeBuffer
-
+    pytest.importorskip("minari", reason="minari is an optional extra: pip install 'hpsweep[minari]'")
+    pytest.importorskip("gymnasium")
     monkeypatch.setenv("MINARI_DATASETS_PATH", str(tmp_path / "minari"))
-    env = gym.make("Pendulum-v1", max_episode_steps=12)  # a tiny stand-in under the hammer's id
-    buffers = []
-    for ep in range(20):
-        obs, _ = env.reset(seed=ep)
-        observations, actions, rewards, terms, truncs = [obs], [], [], [], []
-        while True:
-            action = np.clip(-1.5 * obs[1:2], -2.0, 2.0).astype(np.float32)
-            obs, reward, term, trunc, _ = env.step(action)
-            observations.append(obs), actions.append(action), rewards.append(reward)
-            terms.append(term), truncs.append(trunc)
-            if term or trunc:
-                break
-        buffers.append(EpisodeBuffer(id=ep, observations=np.array(observations), actions=np.array(actions),
-                                     rewards=rewards, terminations=terms, truncations=truncs))
-    minari.create_dataset_from_buffers("D4RL/hammer/expert-v2", buffers, env=env, algorithm_name="linear",
-                                       author="hpsweep", author_email="hpsweep@example.org", code_permalink="tests",
-                                       eval_env=env, description="stand-in", data_format="arrow")
+    make_pendulum_dataset("D4RL/hammer/expert-v2", episodes=20, steps=12)  # a tiny stand-in under the hammer's id
     main(["run", "paper-hammer", "--dry-run", "--scale", "0.1", "--results", str(tmp_path / "r")])
     out = capsys.readouterr().out
     # 10 uniform + 16 codes + round(32 * 0.1) = 3 draws, 5 budgets, round(2 * 0.1) -> 1 seed
