@@ -11,12 +11,12 @@ import numpy as np
 import polars as pl
 from threadpoolctl import threadpool_limits
 
-from analysis.balance import rank_balance_metrics
-from analysis.evaluate import held_out_predictions, per_task_metrics, residual_band, summary
-from analysis.features import GROUP, TARGET, per_task_sample, with_features
-from analysis.load import collect, scan_trials
-from analysis.metamodels import META_MODELS, coefficients, spec_named
-from workers.errors import AnalysisError
+from hpsweep.analysis.balance import rank_balance_metrics
+from hpsweep.analysis.evaluate import held_out_predictions, per_task_metrics, residual_band, summary
+from hpsweep.analysis.features import GROUP, TARGET, per_task_sample, with_features
+from hpsweep.analysis.load import collect, scan_trials
+from hpsweep.analysis.metamodels import META_MODELS, coefficients, spec_named
+from hpsweep.workers.errors import AnalysisError
 
 MIN_TASKS = 3
 """Leave-one-task-out needs tasks to hold out and tasks to learn from; fewer than 3 says nothing."""

@@ -19,9 +19,9 @@ import numpy as np
 import polars as pl
 from sklearn.metrics import r2_score
 
-from analysis.evaluate import held_out_predictions, per_task_metrics
-from analysis.metamodels import balance_spec
-from workers.descriptors import BALANCE_METRICS
+from hpsweep.analysis.evaluate import held_out_predictions, per_task_metrics
+from hpsweep.analysis.metamodels import balance_spec
+from hpsweep.workers.descriptors import BALANCE_METRICS
 
 
 def _centred(y: np.ndarray, groups: np.ndarray) -> np.ndarray:

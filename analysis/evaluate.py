@@ -15,7 +15,7 @@ from scipy.stats import ConstantInputWarning, kendalltau, spearmanr
 from sklearn.metrics import r2_score
 from sklearn.model_selection import LeaveOneGroupOut
 
-from analysis.metamodels import MetaModelSpec
+from hpsweep.analysis.metamodels import MetaModelSpec
 
 
 def held_out_predictions(spec: MetaModelSpec, X: np.ndarray, y: np.ndarray, groups: np.ndarray, *,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from workers.descriptors import BALANCE_METRICS, BLOCKS
+from hpsweep.workers.descriptors import BALANCE_METRICS, BLOCKS
 
 TARGET = "test_score"
 GROUP = "task"

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import polars as pl
 
-from workers.errors import AnalysisError, StoreError
-from workers.schema import FINAL_STATUSES, TRIALS_SCHEMA
+from hpsweep.workers.errors import AnalysisError, StoreError
+from hpsweep.workers.schema import FINAL_STATUSES, TRIALS_SCHEMA
 
 TRIALS_POLARS_SCHEMA = pl.Schema(pl.from_arrow(TRIALS_SCHEMA.empty_table()).schema)
 

@@ -17,7 +17,7 @@ from sklearn.linear_model import Ridge
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import PolynomialFeatures, StandardScaler
 
-from analysis.features import ALL_FEATURES, BASELINE_FEATURES, PAPER_FEATURES
+from hpsweep.analysis.features import ALL_FEATURES, BASELINE_FEATURES, PAPER_FEATURES
 
 
 RIDGE_ALPHA = 1.0

@@ -17,10 +17,10 @@ import numpy as np
 import polars as pl
 from threadpoolctl import threadpool_limits
 
-from analysis.analyze import MIN_TASKS
-from analysis.features import feature_exprs
-from workers.descriptors import BLOCKS, Densities, describe
-from workers.errors import AnalysisError, DescriptorError
+from hpsweep.analysis.analyze import MIN_TASKS
+from hpsweep.analysis.features import feature_exprs
+from hpsweep.workers.descriptors import BLOCKS, Densities, describe
+from hpsweep.workers.errors import AnalysisError, DescriptorError
 
 FAR_FACTOR = 2.0
 """How far beyond the swept range (as a ratio) recommend still answers."""

@@ -19,8 +19,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import polars as pl  # noqa: E402
 
-from analysis.analyze import AnalysisResult  # noqa: E402
-from analysis.metamodels import META_MODELS  # noqa: E402
+from hpsweep.analysis.analyze import AnalysisResult  # noqa: E402
+from hpsweep.analysis.metamodels import META_MODELS  # noqa: E402
 
 MAX_PANELS = 12
 """Score-vs-HP panels drawn at most (the tasks with the most rows); a wall of 100 helps nobody."""

@@ -20,9 +20,9 @@ from pathlib import Path
 import joblib
 import sklearn
 
-from analysis.analyze import AnalysisOptions, AnalysisResult, analyze
-from analysis.load import fingerprint
-from analysis.metamodels import META_MODELS
+from hpsweep.analysis.analyze import AnalysisOptions, AnalysisResult, analyze
+from hpsweep.analysis.load import fingerprint
+from hpsweep.analysis.metamodels import META_MODELS
 
 FORMAT = 1
 """Bump when what is saved changes shape; an older format is refitted, never misread."""

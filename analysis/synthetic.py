@@ -27,8 +27,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from workers.descriptors import BLOCKS
-from workers.schema import SCHEMA_VERSION, TRIALS_SCHEMA
+from hpsweep.workers.descriptors import BLOCKS
+from hpsweep.workers.schema import SCHEMA_VERSION, TRIALS_SCHEMA
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from analysis.synthetic import default_tasks, write_results  # noqa: E402
-from sweep.cli import main  # noqa: E402
+from hpsweep.analysis.synthetic import default_tasks, write_results  # noqa: E402
+from hpsweep.sweep.cli import main  # noqa: E402
 
 
 def run(rows: int, n_tasks: int, folder: Path) -> dict:

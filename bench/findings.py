@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from sweep.store import ResultsStore
+from hpsweep.sweep.store import ResultsStore
 
 DENS = ["d_hx", "d_hh", "d_hy", "d_yx", "d_yh", "d_yy"]
 

@@ -18,14 +18,14 @@ for flags in "${ANCHOR_SETS[@]}"; do
 done
 GPU_TARGET="--device cuda -K 256 --input-dim 16 --hidden 128 --output-dim 8 --batch 256 --steps 20 --iters 30 --sample 4"
 echo "== hpsweep bench, GPU target config (TF32, CUDA graph)"
-python3 -m sweep.cli bench $GPU_TARGET
+python3 -m hpsweep.sweep.cli bench $GPU_TARGET
 echo "== hpsweep bench, no TF32"
-python3 -m sweep.cli bench $GPU_TARGET --no-tf32
+python3 -m hpsweep.sweep.cli bench $GPU_TARGET --no-tf32
 if [ -z "${QUICK:-}" ]; then
   echo "== hpsweep bench, eager (no CUDA graph)"
-  python3 -m sweep.cli bench $GPU_TARGET --no-graph
+  python3 -m hpsweep.sweep.cli bench $GPU_TARGET --no-graph
 fi
 echo "== hpsweep bench, 1024 models"
-python3 -m sweep.cli bench --device cuda -K 1024 --input-dim 16 --hidden 128 --output-dim 8 --batch 256 --steps 20 --iters 20 --sample 2
+python3 -m hpsweep.sweep.cli bench --device cuda -K 1024 --input-dim 16 --hidden 128 --output-dim 8 --batch 256 --steps 20 --iters 20 --sample 2
 echo "== hpsweep bench, CPU target config on this card (64 tiny models)"
-python3 -m sweep.cli bench --device cuda -K 64 --iters 30 --sample 4
+python3 -m hpsweep.sweep.cli bench --device cuda -K 64 --iters 30 --sample 4

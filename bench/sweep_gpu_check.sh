@@ -9,20 +9,20 @@ RESULTS=${RESULTS:-/tmp/hpsweep-gpu-check}
 rm -rf "$RESULTS"
 nvidia-smi -L
 if python3 -c "import ray, polars" 2>/dev/null; then
-  time python3 -m sweep.cli run bench/sweep_gpu_check.yaml --results "$RESULTS" --progress lines
-  python3 -m sweep.cli query "$RESULTS" "SELECT device, pack_id, count(*) AS models, min(started_at) AS started, max(finished_at) AS finished, max(train_seconds) AS train_s FROM trials GROUP BY device, pack_id ORDER BY started"
-  python3 -m sweep.cli status "$RESULTS"
+  time python3 -m hpsweep.sweep.cli run bench/sweep_gpu_check.yaml --results "$RESULTS" --progress lines
+  python3 -m hpsweep.sweep.cli query "$RESULTS" "SELECT device, pack_id, count(*) AS models, min(started_at) AS started, max(finished_at) AS finished, max(train_seconds) AS train_s FROM trials GROUP BY device, pack_id ORDER BY started"
+  python3 -m hpsweep.sweep.cli status "$RESULTS"
   exit
 fi
 echo "ray/polars not installed: checking the worker side only"
 RESULTS="$RESULTS" python3 - <<'PY'
 import os, time
-from sweep.coordinator import task_shapes
-from sweep.pack_runner import PackJob, run_pack
-from sweep.plan import plan_sweep
-from sweep.spec import load_spec
-from sweep.store import ResultsStore
-from workers.trainer import pack_memory_bytes
+from hpsweep.sweep.coordinator import task_shapes
+from hpsweep.sweep.pack_runner import PackJob, run_pack
+from hpsweep.sweep.plan import plan_sweep
+from hpsweep.sweep.spec import load_spec
+from hpsweep.sweep.store import ResultsStore
+from hpsweep.workers.trainer import pack_memory_bytes
 
 spec = load_spec("bench/sweep_gpu_check.yaml")
 plan = plan_sweep(spec, task_shapes(spec), estimate=pack_memory_bytes)

@@ -51,7 +51,7 @@ class PeakRSS:
 
 
 def spec_for(models: int, epochs: int, name: str, task: str = TASK, max_models: int = 64):
-    from sweep.spec import parse_spec
+    from hpsweep.sweep.spec import parse_spec
 
     doc = {"name": name, "tasks": [{"task": task, "hidden": [32],
                                     "densities": {"random": {"count": models, "method": "paper", "seed": 1}}}],
@@ -67,10 +67,10 @@ def one_model_trainable(config, trials=None, task=TASK):
     """Baseline: one Tune trial trains one model."""
     from ray import tune
 
-    from workers.descriptors import Densities
-    from workers.packed import ModelSpec
-    from workers.tasks import load_task_data
-    from workers.trainer import TrainSettings, train_pack
+    from hpsweep.workers.descriptors import Densities
+    from hpsweep.workers.packed import ModelSpec
+    from hpsweep.workers.tasks import load_task_data
+    from hpsweep.workers.trainer import TrainSettings, train_pack
 
     t = trials[config["i"]]
     if task not in _DATA:
@@ -114,10 +114,10 @@ def main():
 
     import ray
 
-    from sweep import tune_adapter  # sets Tune's env (loggers off) before any Tuner
-    from sweep.coordinator import run_sweep
-    from sweep.plan import plan_sweep
-    from sweep.coordinator import task_shapes
+    from hpsweep.sweep import tune_adapter  # sets Tune's env (loggers off) before any Tuner
+    from hpsweep.sweep.coordinator import run_sweep
+    from hpsweep.sweep.plan import plan_sweep
+    from hpsweep.sweep.coordinator import task_shapes
 
     ray.init(num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False, logging_level="ERROR")
     root = tempfile.mkdtemp(prefix="bench-results-")

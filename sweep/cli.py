@@ -9,7 +9,7 @@ import sys
 
 import click
 
-from workers.errors import HpsweepError
+from hpsweep.workers.errors import HpsweepError
 
 COMMANDS = {
     # name: (module under sweep.commands, one-line help shown by `hpsweep --help`)
@@ -36,9 +36,9 @@ class LazyGroup(click.Group):
             return None
         module_name, _ = COMMANDS[name]
         try:
-            module = importlib.import_module(f"sweep.commands.{module_name}")
+            module = importlib.import_module(f"hpsweep.sweep.commands.{module_name}")
         except ModuleNotFoundError as e:
-            if e.name and e.name.startswith("sweep.commands"):
+            if e.name and e.name.startswith("hpsweep.sweep.commands"):
                 return _not_yet(name)
             raise
         return getattr(module, name)

@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 
-from workers.errors import SpecError
-from workers.schema import FINAL_STATUSES
+from hpsweep.workers.errors import SpecError
+from hpsweep.workers.schema import FINAL_STATUSES
 
-from sweep.plan import Plan, plan_sweep
-from sweep.spec import SweepSpec
-from sweep.store import ResultsStore
+from hpsweep.sweep.plan import Plan, plan_sweep
+from hpsweep.sweep.spec import SweepSpec
+from hpsweep.sweep.store import ResultsStore
 
 
 @dataclass
@@ -35,7 +35,7 @@ class RunReport:
 
 def task_shapes(spec: SweepSpec) -> dict:
     """TaskInfo per task of the spec (no data is built)."""
-    from workers.tasks import get_task
+    from hpsweep.workers.tasks import get_task
 
     return {ts.task: get_task(ts.task).info() for ts in spec.tasks}
 
@@ -49,7 +49,7 @@ def make_plan(spec: SweepSpec, store: ResultsStore, retry_failed: bool = False) 
     Raises:
         SpecError: a budget too small for a task. StoreError: another spec under this name.
     """
-    from workers.trainer import pack_memory_bytes
+    from hpsweep.workers.trainer import pack_memory_bytes
 
     known = store.check_sweep(spec.name, spec.spec_hash)
     finished = store.finished(spec.name) if known is not None else {}
@@ -106,10 +106,10 @@ def run_sweep(spec: SweepSpec, results: str, *, address: str | None = None, retr
     """
     import time
 
-    from sweep.pack_runner import FAIL_ENV, PackJob, parse_fail_env
-    from sweep.progress import SweepProgress
-    from sweep.rows import trial_rows
-    from sweep import tune_adapter
+    from hpsweep.sweep.pack_runner import FAIL_ENV, PackJob, parse_fail_env
+    from hpsweep.sweep.progress import SweepProgress
+    from hpsweep.sweep.rows import trial_rows
+    from hpsweep.sweep import tune_adapter
 
     started = time.monotonic()
     if tune_adapter.ray_connected():  # a Ray this process already runs: its resources are what there is
@@ -167,6 +167,6 @@ def run_sweep(spec: SweepSpec, results: str, *, address: str | None = None, retr
 
 def load_run_spec(spec_arg: str | None) -> SweepSpec:
     """The spec of `hpsweep run [SPEC]`: a file, a shipped spec name, or the quickstart."""
-    from sweep.spec import load_spec
+    from hpsweep.sweep.spec import load_spec
 
     return load_spec(spec_arg or "quickstart")

@@ -24,10 +24,10 @@ from typing import Callable
 
 import pyarrow as pa
 
-from sweep.oom_split import train_splitting
-from sweep.plan import Pack
-from sweep.rows import curve_rows, now, trial_rows
-from sweep.store import ResultsStore
+from hpsweep.sweep.oom_split import train_splitting
+from hpsweep.sweep.plan import Pack
+from hpsweep.sweep.rows import curve_rows, now, trial_rows
+from hpsweep.sweep.store import ResultsStore
 
 FAIL_ENV = "HPSWEEP_FAIL_PACKS"
 OOM_KIND = "oom:"  # prefix of an injected out-of-memory in FAIL_ENV
@@ -66,7 +66,7 @@ _DATA: dict[tuple[str, int], object] = {}  # last task's tensors, kept for the n
 
 
 def _task_data(task: str, data_seed: int):
-    from workers.tasks import load_task_data
+    from hpsweep.workers.tasks import load_task_data
 
     key = (task, data_seed)
     if key not in _DATA:
@@ -93,9 +93,9 @@ def run_pack(job: PackJob, on_epoch: Callable[[dict], None] | None = None, in_ra
     """
     import torch
 
-    from workers.descriptors import Densities
-    from workers.packed import ModelSpec
-    from workers.trainer import TrainSettings, train_pack
+    from hpsweep.workers.descriptors import Densities
+    from hpsweep.workers.packed import ModelSpec
+    from hpsweep.workers.trainer import TrainSettings, train_pack
 
     store = ResultsStore(job.root)
     pack = job.pack

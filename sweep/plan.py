@@ -20,10 +20,10 @@ from typing import Callable, Iterable, Protocol
 
 import numpy as np
 
-from workers.descriptors import Densities, describe
-from workers.errors import DescriptorError, SpecError
+from hpsweep.workers.descriptors import Densities, describe
+from hpsweep.workers.errors import DescriptorError, SpecError
 
-from sweep.spec import DensityChoices, SweepSpec
+from hpsweep.sweep.spec import DensityChoices, SweepSpec
 
 
 class TaskShape(Protocol):

@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 import time
 
-from sweep.tune_adapter import Events
+from hpsweep.sweep.tune_adapter import Events
 
 
 def _eta(seconds: float | None) -> str:

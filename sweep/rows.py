@@ -11,10 +11,10 @@ from importlib import metadata
 
 import pyarrow as pa
 
-from workers.descriptors import BLOCKS
-from workers.schema import CURVES_SCHEMA, SCHEMA_VERSION, TRIALS_SCHEMA
+from hpsweep.workers.descriptors import BLOCKS
+from hpsweep.workers.schema import CURVES_SCHEMA, SCHEMA_VERSION, TRIALS_SCHEMA
 
-from sweep.plan import Pack, describe_trial
+from hpsweep.sweep.plan import Pack, describe_trial
 
 
 def _version(dist: str) -> str | None:

@@ -31,8 +31,8 @@ import hashlib
 import math
 from dataclasses import dataclass
 
-from sweep.spec import SweepSpec, TaskSweep, parse_spec
-from workers.errors import SpecError
+from hpsweep.sweep.spec import SweepSpec, TaskSweep, parse_spec
+from hpsweep.workers.errors import SpecError
 
 QUANTITIES = ("data", "epochs", "seeds", "draws", "input", "budget")
 SIZE_QUANTITIES = ("data", "epochs", "seeds", "draws")
@@ -105,8 +105,8 @@ def _seeds(seeds: tuple[int, ...], f: float) -> tuple[int, ...]:
 
 def scale_task_name(name: str, factors: ScaleFactors) -> str:
     """The task name with its data sizes and input size scaled; names without those stay as they are."""
-    from workers.tasks import FAMILIES, get_task
-    from workers.tasks._params import canonical
+    from hpsweep.workers.tasks import FAMILIES, get_task
+    from hpsweep.workers.tasks._params import canonical
 
     task = get_task(name)
     cls = FAMILIES.get(getattr(task, "family", ""))

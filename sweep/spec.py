@@ -20,8 +20,8 @@ from typing import Any, Callable
 
 import yaml
 
-from workers.descriptors import BLOCKS
-from workers.errors import HpsweepError, SpecError
+from hpsweep.workers.descriptors import BLOCKS
+from hpsweep.workers.errors import HpsweepError, SpecError
 
 SPEC_VERSION = 1
 RANDOM_METHODS = ("paper", "paper-densities")
@@ -321,7 +321,7 @@ def _task(v: _Validator, raw, path: str, training: Training, check_task: Callabl
 
 def _default_check_task(name: str) -> str:
     """Canonical task name via workers.tasks (TaskError for unknown ones)."""
-    from workers.tasks import get_task
+    from hpsweep.workers.tasks import get_task
     return get_task(name).name
 
 

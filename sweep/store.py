@@ -37,8 +37,8 @@ import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from workers.errors import StoreError
-from workers.schema import CURVES_SCHEMA, FINAL_STATUSES, TRIALS_SCHEMA
+from hpsweep.workers.errors import StoreError
+from hpsweep.workers.schema import CURVES_SCHEMA, FINAL_STATUSES, TRIALS_SCHEMA
 
 TABLES = {"trials": TRIALS_SCHEMA, "curves": CURVES_SCHEMA}
 PLAN_SCHEMA = pa.schema([("trial_id", pa.string()), ("task", pa.string())])

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 from ray import tune
 
-from sweep.pack_runner import PackJob, run_pack
-from workers.errors import HpsweepError
+from hpsweep.sweep.pack_runner import PackJob, run_pack
+from hpsweep.workers.errors import HpsweepError
 
 # Tune's JSON/CSV/TensorBoard loggers would write files per trial: off (read when Tune builds callbacks)
 os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")

@@ -12,10 +12,10 @@ from dataclasses import asdict, dataclass
 
 import torch
 
-from workers.data import TaskData
-from workers.descriptors import Densities
-from workers.packed import ModelSpec
-from workers.trainer import TrainSettings, apply_backend_settings, make_lanes, resolve_device
+from hpsweep.workers.data import TaskData
+from hpsweep.workers.descriptors import Densities
+from hpsweep.workers.packed import ModelSpec
+from hpsweep.workers.trainer import TrainSettings, apply_backend_settings, make_lanes, resolve_device
 
 
 @dataclass(frozen=True)

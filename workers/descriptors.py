@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, fields
 
-from workers.errors import DescriptorError
+from hpsweep.workers.errors import DescriptorError
 
 BLOCKS = ("hx", "hh", "hy", "yx", "yh", "yy")
 """The six weight blocks in the paper's order; structure codes and density lists use it."""

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from workers.descriptors import BLOCKS, Densities
+from hpsweep.workers.descriptors import BLOCKS, Densities
 
 
 @dataclass(frozen=True)

@@ -27,8 +27,8 @@ from dataclasses import dataclass
 
 import torch
 
-from workers.descriptors import BLOCKS, Densities
-from workers.model import BlockRNNConfig, init_blocks
+from hpsweep.workers.descriptors import BLOCKS, Densities
+from hpsweep.workers.model import BlockRNNConfig, init_blocks
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,8 @@ from typing import Callable
 
 import torch
 
-from workers.data import TaskData
-from workers.packed import ModelSpec, PackedBlockRNN, recurrence_backward, recurrence_forward
+from hpsweep.workers.data import TaskData
+from hpsweep.workers.packed import ModelSpec, PackedBlockRNN, recurrence_backward, recurrence_forward
 
 ADAM_BETAS = (0.9, 0.999)  # PAPER.md §5: plain Adam, no weight decay, no schedule, no clipping
 ADAM_EPS = 1e-8

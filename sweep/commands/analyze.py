@@ -25,10 +25,10 @@ def analyze(results, out, sweeps, tasks, statuses, max_rows_per_task, as_json):
 
     Example: hpsweep analyze hpsweep-results --out report/
     """
-    from analysis.analyze import AnalysisOptions, analyze as run_analysis
-    from analysis.load import fingerprint
-    from analysis.report import models_table, write_report
-    from analysis.saved import save
+    from hpsweep.analysis.analyze import AnalysisOptions, analyze as run_analysis
+    from hpsweep.analysis.load import fingerprint
+    from hpsweep.analysis.report import models_table, write_report
+    from hpsweep.analysis.saved import save
 
     start = time.perf_counter()
     options = AnalysisOptions(sweeps=tuple(sweeps), tasks=tuple(tasks), statuses=tuple(statuses) or ("ok",),

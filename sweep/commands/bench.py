@@ -28,7 +28,7 @@ def bench(device, models, input_dim, hidden, output_dim, seq_len, batch, iters, 
 
     A model-step is one training step (forward, backward, Adam) of one model on one batch.
     """
-    from workers.bench import BenchConfig, run_bench
+    from hpsweep.workers.bench import BenchConfig, run_bench
 
     if min(models, input_dim, hidden, output_dim, seq_len, batch, iters) < 1:
         raise click.BadParameter("--models, dims, --steps, --batch and --iters must be >= 1")

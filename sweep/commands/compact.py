@@ -14,7 +14,7 @@ def compact(results, sweep_id):
     Rows stay the same (losing duplicate attempts, if any, are dropped for good). Do not compact a
     sweep while it is running.
     """
-    from sweep.store import ResultsStore
+    from hpsweep.sweep.store import ResultsStore
 
     stats = ResultsStore(results).compact(sweep_id)
     click.echo(f"compacted {stats.partitions} partition(s): {stats.files_before} -> {stats.files_after} files "

@@ -6,8 +6,8 @@ import json
 
 import click
 
-from workers.descriptors import BLOCKS, Densities, describe as describe_model
-from workers.errors import DescriptorError
+from hpsweep.workers.descriptors import BLOCKS, Densities, describe as describe_model
+from hpsweep.workers.errors import DescriptorError
 
 
 def parse_densities(text: str | None, code: str | None, base: float | None) -> Densities:

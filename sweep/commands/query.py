@@ -19,8 +19,8 @@ def run_query(results: str, sql: str, sweep_id: str | None = None):
     """
     import polars as pl
 
-    from sweep.store import ResultsStore
-    from workers.errors import StoreError
+    from hpsweep.sweep.store import ResultsStore
+    from hpsweep.workers.errors import StoreError
 
     if not _READ_ONLY.match(sql):
         raise StoreError(f"query is read-only: give one SELECT (or WITH ... SELECT) statement over the tables "

@@ -25,9 +25,9 @@ def recommend(input_dim, output_dim, budget, results, sweeps, tasks, top, seq_le
 
     Example: hpsweep recommend -x 300 -y 12 --budget 80000 --from hpsweep-results
     """
-    from analysis.analyze import AnalysisOptions
-    from analysis.recommend import recommend as run_recommend
-    from analysis.saved import load_or_fit
+    from hpsweep.analysis.analyze import AnalysisOptions
+    from hpsweep.analysis.recommend import recommend as run_recommend
+    from hpsweep.analysis.saved import load_or_fit
 
     # the same filters as an earlier `analyze` find its saved models; other filters fit their own
     bundle, refitted = load_or_fit(results, AnalysisOptions(sweeps=tuple(sweeps), tasks=tuple(tasks)))

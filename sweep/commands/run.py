@@ -16,7 +16,7 @@ def print_plan(spec, plan, results: str) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from sweep.plan import plan_summary
+    from hpsweep.sweep.plan import plan_summary
 
     rows = plan_summary(plan)
     table = Table(title=f"sweep {spec.name} (spec {spec.spec_hash}) -> {results}", title_justify="left")
@@ -37,7 +37,7 @@ def print_summary(store, spec, report, results: str) -> None:
     """After a run: status counts, the best models, and what to run next."""
     import polars as pl
 
-    from sweep.coordinator import sweep_status
+    from hpsweep.sweep.coordinator import sweep_status
 
     s = sweep_status(store, spec.name)
     click.echo(f"\nsweep {spec.name}: {s['planned']} planned, {s['ok']} ok, {s['diverged']} diverged, "
@@ -84,12 +84,12 @@ def run(spec, results, address, dry_run, retry_failed, progress, scale):
 
     Re-running a spec resumes it: finished trials are skipped.
     """
-    from sweep.coordinator import load_run_spec, make_plan, run_sweep
-    from sweep.store import ResultsStore
+    from hpsweep.sweep.coordinator import load_run_spec, make_plan, run_sweep
+    from hpsweep.sweep.store import ResultsStore
 
     sweep_spec = load_run_spec(spec)
     if scale is not None:
-        from sweep.scale import parse_scale, scale_spec
+        from hpsweep.sweep.scale import parse_scale, scale_spec
 
         factors = parse_scale(scale)
         sweep_spec = scale_spec(sweep_spec, factors)

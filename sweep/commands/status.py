@@ -16,9 +16,9 @@ def status(results, sweep_id, as_json):
 
     `missing` are planned trials with no final status yet: re-run the spec to finish them.
     """
-    from sweep.coordinator import sweep_status
-    from sweep.store import ResultsStore
-    from workers.errors import StoreError
+    from hpsweep.sweep.coordinator import sweep_status
+    from hpsweep.sweep.store import ResultsStore
+    from hpsweep.workers.errors import StoreError
 
     store = ResultsStore(results)
     sweeps = [sweep_id] if sweep_id else store.sweeps()

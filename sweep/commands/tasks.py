@@ -6,8 +6,8 @@ import json
 
 import click
 
-from workers.tasks import FAMILIES, PREFIXED, get_task, list_tasks
-from workers.tasks._params import format_value
+from hpsweep.workers.tasks import FAMILIES, PREFIXED, get_task, list_tasks
+from hpsweep.workers.tasks._params import format_value
 
 PLACEHOLDERS = {"minari": "minari:<dataset_id>", "file": "file:<path>"}
 

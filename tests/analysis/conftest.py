@@ -2,8 +2,8 @@
 
 import pytest
 
-from analysis.analyze import AnalysisOptions, analyze
-from analysis.synthetic import default_tasks, write_results
+from hpsweep.analysis.analyze import AnalysisOptions, analyze
+from hpsweep.analysis.synthetic import default_tasks, write_results
 
 N_TASKS, ROWS = 10, 300
 

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from sweep.cli import main
+from hpsweep.sweep.cli import main
 
 
 def test_analyze_json_and_report(synth_root, tmp_path, capsys):

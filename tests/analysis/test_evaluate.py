@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from analysis.evaluate import per_task_metrics, residual_band, summary
-from analysis.features import ALL_FEATURES, BASELINE_FEATURES
-from workers.descriptors import BALANCE_METRICS
+from hpsweep.analysis.evaluate import per_task_metrics, residual_band, summary
+from hpsweep.analysis.features import ALL_FEATURES, BASELINE_FEATURES
+from hpsweep.workers.descriptors import BALANCE_METRICS
 
 
 def test_per_task_metrics_by_hand():
@@ -63,7 +63,7 @@ def test_balance_ranking_puts_the_true_metric_first(synth_result):
 
 
 def test_analysis_is_reproducible(synth_root):
-    from analysis.analyze import AnalysisOptions, analyze
+    from hpsweep.analysis.analyze import AnalysisOptions, analyze
 
     a = analyze(synth_root, AnalysisOptions(max_rows_per_task=120), with_ranking=False)
     b = analyze(synth_root, AnalysisOptions(max_rows_per_task=120), with_ranking=False)
@@ -72,8 +72,8 @@ def test_analysis_is_reproducible(synth_root):
 
 
 def test_few_tasks_are_flagged(tmp_path):
-    from analysis.analyze import analyze
-    from analysis.synthetic import default_tasks, write_results
+    from hpsweep.analysis.analyze import analyze
+    from hpsweep.analysis.synthetic import default_tasks, write_results
 
     write_results(tmp_path, default_tasks(3), 60)
     result = analyze(tmp_path, with_ranking=False)

@@ -6,9 +6,9 @@ import polars as pl
 import pyarrow as pa
 import pytest
 
-from analysis.load import scan_trials
-from analysis.synthetic import SyntheticTask, make_table, write_part
-from workers.errors import AnalysisError, StoreError
+from hpsweep.analysis.load import scan_trials
+from hpsweep.analysis.synthetic import SyntheticTask, make_table, write_part
+from hpsweep.workers.errors import AnalysisError, StoreError
 
 TASK = SyntheticTask("teacher(x=64,y=8,t=20)", 64, 8)
 
@@ -68,7 +68,7 @@ def test_no_parts_is_a_store_error(tmp_path):
 
 
 def test_reads_what_the_results_store_writes(tmp_path):
-    from sweep.store import ResultsStore
+    from hpsweep.sweep.store import ResultsStore
 
     store = ResultsStore(str(tmp_path))
     task = SyntheticTask("minari:hammer-expert-v1", 46, 26)
@@ -79,7 +79,7 @@ def test_reads_what_the_results_store_writes(tmp_path):
 
 
 def test_an_unreadable_part_is_one_store_error(tmp_path):
-    from analysis.analyze import analyze
+    from hpsweep.analysis.analyze import analyze
 
     write_part(tmp_path, make_table(TASK, 5), "s", TASK.name)
     (tmp_path / "trials" / "sweep=s" / "task=x" ).mkdir(parents=True)
@@ -89,7 +89,7 @@ def test_an_unreadable_part_is_one_store_error(tmp_path):
 
 
 def test_balance_metrics_missing_from_an_old_part_are_computed_a_priori(tmp_path):
-    from analysis.features import with_features
+    from hpsweep.analysis.features import with_features
 
     table = make_table(TASK, 6, seed=4)
     drop = ["hidden_proportion", "hp_recurrent", "input_share", "output_share", "overall_density", "total_weights",

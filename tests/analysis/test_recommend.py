@@ -5,12 +5,12 @@ import json
 import numpy as np
 import pytest
 
-from analysis.analyze import AnalysisOptions
-from analysis.recommend import candidates, recommend
-from analysis.saved import load_or_fit, models_dir
-from analysis.synthetic import SyntheticTask, default_tasks, hp_opt, make_table, true_score, write_part, write_results
-from workers.descriptors import describe
-from workers.errors import AnalysisError, DescriptorError
+from hpsweep.analysis.analyze import AnalysisOptions
+from hpsweep.analysis.recommend import candidates, recommend
+from hpsweep.analysis.saved import load_or_fit, models_dir
+from hpsweep.analysis.synthetic import SyntheticTask, default_tasks, hp_opt, make_table, true_score, write_part, write_results
+from hpsweep.workers.descriptors import describe
+from hpsweep.workers.errors import AnalysisError, DescriptorError
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +29,7 @@ def test_top_pick_is_the_known_optimum(bundle, x, y):
     assert (top["low"] < top["predicted"]).all() and (top["predicted"] < top["high"]).all()
     # |h| comes from the budget through describe()
     row = top.row(0, named=True)
-    from workers.descriptors import Densities
+    from hpsweep.workers.descriptors import Densities
     d = Densities(*(row[f"d_{b}"] for b in ("hx", "hh", "hy", "yx", "yh", "yy")))
     assert describe(x, y, d, budget=budget).hidden == row["hidden"]
 

@@ -7,9 +7,9 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from analysis.synthetic import SyntheticTask, default_tasks, hp_opt, make_table, true_score, write_results
-from workers.descriptors import BLOCKS, Densities, describe
-from workers.schema import TRIALS_SCHEMA
+from hpsweep.analysis.synthetic import SyntheticTask, default_tasks, hp_opt, make_table, true_score, write_results
+from hpsweep.workers.descriptors import BLOCKS, Densities, describe
+from hpsweep.workers.schema import TRIALS_SCHEMA
 
 
 def test_rows_agree_with_describe():

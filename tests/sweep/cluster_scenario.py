@@ -43,9 +43,9 @@ def main(scenario: str, spec_path: str, results: str) -> None:
     import ray
     from ray.cluster_utils import Cluster
 
-    from sweep.coordinator import run_sweep
-    from sweep.spec import load_spec
-    from sweep.store import ResultsStore
+    from hpsweep.sweep.coordinator import run_sweep
+    from hpsweep.sweep.spec import load_spec
+    from hpsweep.sweep.store import ResultsStore
 
     cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 0})
     nodes = [cluster.add_node(num_cpus=1, resources={f"worker_{i}": 1}) for i in range(2)]

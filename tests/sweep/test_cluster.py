@@ -13,8 +13,8 @@ import polars as pl
 import pytest
 import yaml
 
-from sweep.coordinator import sweep_status
-from sweep.store import ResultsStore
+from hpsweep.sweep.coordinator import sweep_status
+from hpsweep.sweep.store import ResultsStore
 
 SCENARIO = Path(__file__).with_name("cluster_scenario.py")
 

@@ -19,12 +19,12 @@ import polars as pl
 import pytest
 import torch
 
-from sweep.cli import main
-from sweep.coordinator import make_plan, sweep_status
-from sweep.oom_split import Piece, train_splitting
-from sweep.pack_runner import PackJob, parse_fail_env, run_pack
-from sweep.spec import load_spec
-from sweep.store import ResultsStore
+from hpsweep.sweep.cli import main
+from hpsweep.sweep.coordinator import make_plan, sweep_status
+from hpsweep.sweep.oom_split import Piece, train_splitting
+from hpsweep.sweep.pack_runner import PackJob, parse_fail_env, run_pack
+from hpsweep.sweep.spec import load_spec
+from hpsweep.sweep.store import ResultsStore
 from tests.sweep.sweep_helpers import TINY, exactly_once, spec_file
 
 
@@ -156,7 +156,7 @@ def test_s3_results_after_a_retried_pack_and_a_killed_driver(s3_server, tmp_path
     uri = f"s3://results/faults?endpoint_override=127.0.0.1:{s3_server}&scheme=http"
     store = ResultsStore(uri)
     env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}  # AWS_* from the fixture, no files
-    cmd = [sys.executable, "-m", "sweep.cli", "run", spec, "--results", uri, "--progress", "lines"]
+    cmd = [sys.executable, "-m", "hpsweep.sweep.cli", "run", spec, "--results", uri, "--progress", "lines"]
     first = make_plan(load_spec(spec), ResultsStore(str(tmp_path / "empty")))[0].packs[0].pack_id
     proc = subprocess.Popen(cmd, env={**env, "HPSWEEP_FAIL_PACKS": "first:1"}, start_new_session=True,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)

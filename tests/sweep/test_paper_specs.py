@@ -4,13 +4,13 @@ what their comments promise, and dry-run by name, at full size and at the scale 
 import numpy as np
 import pytest
 
-from sweep.cli import main
-from sweep.coordinator import task_shapes
-from sweep.plan import expand_trials
-from sweep.scale import parse_scale, scale_spec
-from sweep.spec import load_spec, shipped_specs
+from hpsweep.sweep.cli import main
+from hpsweep.sweep.coordinator import task_shapes
+from hpsweep.sweep.plan import expand_trials
+from hpsweep.sweep.scale import parse_scale, scale_spec
+from hpsweep.sweep.spec import load_spec, shipped_specs
 from tests.minari_helpers import make_pendulum_dataset
-from workers.descriptors import Densities, describe
+from hpsweep.workers.descriptors import Densities, describe
 
 RAD_LOCAL = "data=0.2,epochs=0.16,input=0.25,budget=0.3"  # the run in docs/findings.md
 DIMS_LOCAL = "data=0.1,epochs=0.4,seeds=0.5,draws=0.2"

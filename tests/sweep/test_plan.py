@@ -5,9 +5,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from sweep.plan import density_configs, make_packs, plan_sweep
-from sweep.spec import parse_spec
-from workers.descriptors import Densities
+from hpsweep.sweep.plan import density_configs, make_packs, plan_sweep
+from hpsweep.sweep.spec import parse_spec
+from hpsweep.workers.descriptors import Densities
 
 SHAPES = {"a(x=1)": SimpleNamespace(input_dim=8, output_dim=4, seq_len=10, n_train=100),
           "b(x=2)": SimpleNamespace(input_dim=32, output_dim=2, seq_len=5, n_train=100)}

@@ -2,7 +2,7 @@
 
 import io
 
-from sweep.progress import SweepProgress
+from hpsweep.sweep.progress import SweepProgress
 
 
 def _drive(progress):

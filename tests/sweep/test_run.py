@@ -13,9 +13,9 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 
-from sweep.cli import main
-from sweep.coordinator import sweep_status
-from sweep.store import ResultsStore
+from hpsweep.sweep.cli import main
+from hpsweep.sweep.coordinator import sweep_status
+from hpsweep.sweep.store import ResultsStore
 from tests.sweep.sweep_helpers import TINY, exactly_once, spec_file
 
 
@@ -110,7 +110,7 @@ def test_sigkill_of_the_driver_then_rerun_gives_every_trial_once(ray_local, tmp_
            "pack": {"max_models": 2}}
     spec, results = spec_file(tmp_path, doc), tmp_path / "r"
     env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
-    proc = subprocess.Popen([sys.executable, "-m", "sweep.cli", "run", spec, "--results", str(results),
+    proc = subprocess.Popen([sys.executable, "-m", "hpsweep.sweep.cli", "run", spec, "--results", str(results),
                              "--progress", "lines"], env=env, start_new_session=True,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     seen, deadline = [], time.monotonic() + 90
@@ -143,7 +143,7 @@ def test_run_into_an_object_store(s3_server, tmp_path, capsys):
     """`hpsweep run --results s3://...` (its own embedded Ray; credentials from the environment only)."""
     uri = f"s3://results/e2e?endpoint_override=127.0.0.1:{s3_server}&scheme=http"
     env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
-    done = subprocess.run([sys.executable, "-m", "sweep.cli", "run", spec_file(tmp_path), "--results", uri,
+    done = subprocess.run([sys.executable, "-m", "hpsweep.sweep.cli", "run", spec_file(tmp_path), "--results", uri,
                            "--progress", "lines"], env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "sweep tiny: 8 planned, 8 ok" in done.stdout

@@ -3,10 +3,10 @@
 import pytest
 import yaml
 
-from sweep.cli import main
-from sweep.scale import ScaleFactors, parse_scale, scale_spec, scale_task_name
-from sweep.spec import parse_spec
-from workers.errors import SpecError
+from hpsweep.sweep.cli import main
+from hpsweep.sweep.scale import ScaleFactors, parse_scale, scale_spec, scale_task_name
+from hpsweep.sweep.spec import parse_spec
+from hpsweep.workers.errors import SpecError
 
 DOC = {
     "name": "s",

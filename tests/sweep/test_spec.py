@@ -6,10 +6,10 @@ import dataclasses
 import pytest
 import yaml
 
-from sweep import spec as spec_module
-from sweep.cli import main
-from sweep.spec import load_spec, parse_spec, shipped_specs
-from workers.errors import SpecError
+from hpsweep.sweep import spec as spec_module
+from hpsweep.sweep.cli import main
+from hpsweep.sweep.spec import load_spec, parse_spec, shipped_specs
+from hpsweep.workers.errors import SpecError
 
 GOOD = {
     "name": "s",

@@ -9,11 +9,11 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pytest
 
-from sweep.plan import Pack, Trial
-from sweep.rows import trial_rows
-from sweep.store import ResultsStore
-from workers.errors import StoreError
-from workers.schema import CURVES_SCHEMA, TRIALS_SCHEMA
+from hpsweep.sweep.plan import Pack, Trial
+from hpsweep.sweep.rows import trial_rows
+from hpsweep.sweep.store import ResultsStore
+from hpsweep.workers.errors import StoreError
+from hpsweep.workers.schema import CURVES_SCHEMA, TRIALS_SCHEMA
 
 
 _counter = iter(range(10**6))

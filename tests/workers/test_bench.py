@@ -6,7 +6,7 @@ import sys
 
 CHECK = """
 import json, sys
-from sweep.cli import main
+from hpsweep.sweep.cli import main
 sys.argv = ["hpsweep", "bench", "--device", "cpu", "-K", "3", "--iters", "2", "--batch", "8", "--steps", "4", "--json"]
 try:
     main()
@@ -27,7 +27,7 @@ def test_bench_json_without_ray_or_polars():
 
 
 def test_bench_rejects_nonsense(capsys):
-    from sweep.cli import main
+    from hpsweep.sweep.cli import main
     try:
         main(["bench", "-K", "0"])
     except SystemExit as e:

@@ -4,9 +4,9 @@ import json
 
 import pytest
 
-from sweep.cli import main
-from workers.descriptors import Densities, describe, hidden_from_budget, hidden_from_budget_exact
-from workers.errors import DescriptorError
+from hpsweep.sweep.cli import main
+from hpsweep.workers.descriptors import Densities, describe, hidden_from_budget, hidden_from_budget_exact
+from hpsweep.workers.errors import DescriptorError
 
 
 @pytest.mark.parametrize(

@@ -7,11 +7,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from workers.data import TaskData
-from workers.descriptors import BLOCKS, Densities
-from workers.model import BlockRNN, BlockRNNConfig
-from workers.packed import ModelSpec, PackedBlockRNN, Recurrence
-from workers.trainer import BatchOrder, TrainSettings, train_pack
+from hpsweep.workers.data import TaskData
+from hpsweep.workers.descriptors import BLOCKS, Densities
+from hpsweep.workers.model import BlockRNN, BlockRNNConfig
+from hpsweep.workers.packed import ModelSpec, PackedBlockRNN, Recurrence
+from hpsweep.workers.trainer import BatchOrder, TrainSettings, train_pack
 
 
 # Every test that trains runs on the CPU, and on CUDA too where a GPU is visible (TF32 off there,

@@ -8,8 +8,8 @@ import sys
 import pytest
 import torch
 
-from workers.tasks import Task, get_task, list_tasks, load_task_data, score_predictions
-from workers.tasks._cache import cache_path
+from hpsweep.workers.tasks import Task, get_task, list_tasks, load_task_data, score_predictions
+from hpsweep.workers.tasks._cache import cache_path
 
 SMALL = {
     "rad": "rad(side=12,frames=4,n_train=24,n_val=8,n_test=8)",
@@ -133,7 +133,7 @@ def test_corrupt_cache_file_is_regenerated(tmp_path):
 
 _FILL = """
 import hashlib, sys, torch
-from workers.tasks import load_task_data
+from hpsweep.workers.tasks import load_task_data
 d = load_task_data(sys.argv[1], seed=7, cache_dir=sys.argv[2])
 h = hashlib.sha256()
 for t in (d.x_train, d.y_train, d.x_val, d.y_val, d.x_test, d.y_test):

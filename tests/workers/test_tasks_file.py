@@ -6,8 +6,8 @@ import pyarrow.parquet as pq
 import pytest
 import torch
 
-from workers.errors import TaskError
-from workers.tasks import get_task
+from hpsweep.workers.errors import TaskError
+from hpsweep.workers.tasks import get_task
 
 RNG = np.random.default_rng(0)
 X, Y = RNG.normal(size=(20, 6, 3)).astype(np.float32), RNG.normal(size=(20, 6, 2)).astype(np.float32)

@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from tests.minari_helpers import make_pendulum_dataset
-from workers.errors import TaskError
-from workers.tasks import get_task, score_predictions
+from hpsweep.workers.errors import TaskError
+from hpsweep.workers.tasks import get_task, score_predictions
 
 minari = pytest.importorskip("minari", reason="minari is an optional extra: pip install 'hpsweep[minari]'")
 gym = pytest.importorskip("gymnasium")

@@ -4,9 +4,9 @@ import json
 
 import pytest
 
-from sweep.cli import main
-from workers.errors import TaskError
-from workers.tasks import get_task
+from hpsweep.sweep.cli import main
+from hpsweep.workers.errors import TaskError
+from hpsweep.workers.tasks import get_task
 
 VALID = "rad, teacher, prototype, lorenz, minari:<dataset_id>, file:<path.parquet|path.npz>"
 

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 import torch
 
-from workers.errors import TaskError
-from workers.tasks import get_task
-from workers.tasks._rad import MNIST_MEAN, MNIST_STD, plan_sequences, render
-from workers.tasks._transforms import TRANSFORM_NAMES, TRANSFORMS, perspective
+from hpsweep.workers.errors import TaskError
+from hpsweep.workers.tasks import get_task
+from hpsweep.workers.tasks._rad import MNIST_MEAN, MNIST_STD, plan_sequences, render
+from hpsweep.workers.tasks._transforms import TRANSFORM_NAMES, TRANSFORMS, perspective
 
 NAME = "rad(side=16,frames=6,n_train=60,n_val=10,n_test=10)"
 DETERMINISTIC = (TRANSFORM_NAMES.index("baseline"), TRANSFORM_NAMES.index("sharpness_4"))

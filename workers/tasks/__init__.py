@@ -11,18 +11,18 @@ import re
 import warnings
 from pathlib import Path
 
-from workers.data import TaskData
-from workers.errors import TaskError
-from workers.tasks import _cache
-from workers.tasks._base import Task, TaskInfo
-from workers.tasks._file import FileTask
-from workers.tasks._lorenz import LorenzTask
-from workers.tasks._minari import MinariTask
-from workers.tasks._params import parse_args, resolve
-from workers.tasks._prototype import PrototypeTask
-from workers.tasks._rad import RadTask
-from workers.tasks._score import score_outputs, score_predictions
-from workers.tasks._teacher import TeacherTask
+from hpsweep.workers.data import TaskData
+from hpsweep.workers.errors import TaskError
+from hpsweep.workers.tasks import _cache
+from hpsweep.workers.tasks._base import Task, TaskInfo
+from hpsweep.workers.tasks._file import FileTask
+from hpsweep.workers.tasks._lorenz import LorenzTask
+from hpsweep.workers.tasks._minari import MinariTask
+from hpsweep.workers.tasks._params import parse_args, resolve
+from hpsweep.workers.tasks._prototype import PrototypeTask
+from hpsweep.workers.tasks._rad import RadTask
+from hpsweep.workers.tasks._score import score_outputs, score_predictions
+from hpsweep.workers.tasks._teacher import TeacherTask
 
 __all__ = [
     "FAMILIES", "PREFIXED", "Task", "TaskInfo", "get_task", "list_tasks", "load_task_data",

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from workers.data import TaskData
+from hpsweep.workers.data import TaskData
 
 if TYPE_CHECKING:
     import torch

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-from workers.data import TaskData
+from hpsweep.workers.data import TaskData
 
 FORMAT_VERSION = 1
 """Bump when the layout of the cached file or any task's generator changes."""

@@ -22,10 +22,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from workers.data import TaskData
-from workers.errors import TaskError
-from workers.tasks._base import TaskInfo, make_generator
-from workers.tasks._params import Param, canonical, parse_split, split_counts
+from hpsweep.workers.data import TaskData
+from hpsweep.workers.errors import TaskError
+from hpsweep.workers.tasks._base import TaskInfo, make_generator
+from hpsweep.workers.tasks._params import Param, canonical, parse_split, split_counts
 
 SPLITS = ("train", "val", "test")
 PARQUET_LAYOUT = ("one row per (seq, step) with columns seq, step, x_0..x_{X-1}, and y_0..y_{Y-1} "

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from workers.errors import TaskError
+from hpsweep.workers.errors import TaskError
 
 
 @dataclass

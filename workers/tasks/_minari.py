@@ -23,10 +23,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from workers.data import TaskData
-from workers.errors import TaskError
-from workers.tasks._base import TaskInfo, make_generator
-from workers.tasks._params import Param, canonical, parse_split, split_counts
+from hpsweep.workers.data import TaskData
+from hpsweep.workers.errors import TaskError
+from hpsweep.workers.tasks._base import TaskInfo, make_generator
+from hpsweep.workers.tasks._params import Param, canonical, parse_split, split_counts
 
 DOWNLOAD_HINT = ("pip install 'hpsweep[minari]' then `minari download {id}` on a machine with network "
                  "(e.g. D4RL/hammer/expert-v2 for the paper's Adroit Hammer), and copy the folder under "

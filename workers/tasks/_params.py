@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from workers.errors import TaskError
+from hpsweep.workers.errors import TaskError
 
 _KIND_WORDS = {int: "an int", float: "a number", bool: "a bool (true/false)", str: "a string"}
 

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import torch
 
-from workers.data import TaskData
-from workers.tasks._base import TaskInfo, make_generator
-from workers.tasks._params import Param, canonical, split_sizes
+from hpsweep.workers.data import TaskData
+from hpsweep.workers.tasks._base import TaskInfo, make_generator
+from hpsweep.workers.tasks._params import Param, canonical, split_sizes
 
 SPLITS = ("train", "val", "test")
 

@@ -17,12 +17,12 @@ from pathlib import Path
 
 import torch
 
-from workers.data import TaskData
-from workers.errors import TaskError
-from workers.tasks._base import TaskInfo, make_generator
-from workers.tasks._images import digits_pools, mnist_pools, resize
-from workers.tasks._params import Param, canonical, split_sizes
-from workers.tasks._transforms import TRANSFORM_NAMES, TRANSFORMS
+from hpsweep.workers.data import TaskData
+from hpsweep.workers.errors import TaskError
+from hpsweep.workers.tasks._base import TaskInfo, make_generator
+from hpsweep.workers.tasks._images import digits_pools, mnist_pools, resize
+from hpsweep.workers.tasks._params import Param, canonical, split_sizes
+from hpsweep.workers.tasks._transforms import TRANSFORM_NAMES, TRANSFORMS
 
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
 """The paper normalizes every image with MNIST's mean and std (the blank frame stays 0)."""

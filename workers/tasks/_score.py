@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import torch
 
-from workers.data import TaskData
+from hpsweep.workers.data import TaskData
 
 
 def score_outputs(loss: str, outputs: torch.Tensor, targets: torch.Tensor, loss_steps: torch.Tensor) -> float:

@@ -16,9 +16,9 @@ import math
 
 import torch
 
-from workers.data import TaskData
-from workers.tasks._base import TaskInfo, make_generator
-from workers.tasks._params import Param, canonical, split_sizes
+from hpsweep.workers.data import TaskData
+from hpsweep.workers.tasks._base import TaskInfo, make_generator
+from hpsweep.workers.tasks._params import Param, canonical, split_sizes
 
 SPLITS = ("train", "val", "test")
 
