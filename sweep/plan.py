@@ -99,8 +99,8 @@ def density_configs(choices: DensityChoices, draw_seed_salt: str = "") -> list[t
     out: list[tuple[Densities, float | None]] = []
     out += [(Densities.uniform(u), None) for u in choices.uniform]
     out += [(Densities.from_code(c, b), None) for b in choices.base for c in choices.codes]
-    if choices.grid:
-        out += [(Densities(*combo), None) for combo in itertools.product(*choices.grid)]
+    if choices.grid is not None:
+        out += [(Densities(*combo), None) for combo in itertools.product(*choices.grid.axes())]
     if choices.random is not None:
         r = choices.random
         # the salt (the task) keeps two tasks with the same seed from drawing identical configs,
