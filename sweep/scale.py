@@ -39,7 +39,7 @@ import math
 from dataclasses import dataclass
 
 from hpsweep.sweep.spec import SweepSpec, parse_spec
-from hpsweep.workers.errors import SpecError
+from hpsweep.workers.errors import HpsweepError, SpecError
 
 QUANTITIES = ("data", "epochs", "seeds", "draws", "input", "budget", "tasks")
 SIZE_QUANTITIES = ("data", "epochs", "seeds", "draws", "tasks")
@@ -188,9 +188,13 @@ def scale_spec(spec: SweepSpec, factors: ScaleFactors) -> SweepSpec:
     # pack and resources in full, as earlier versions wrote them (cpus 1 -> 1.0): scaled hashes stay
     raw["pack"] = doc.pack.model_dump(exclude_none=True)
     raw["resources"] = doc.resources.model_dump(exclude_none=True)
-    for entry, t in zip(raw["tasks"], doc.tasks):
+    source = f"{spec.source} scaled ({factors.describe()})"
+    for i, (entry, t) in enumerate(zip(raw["tasks"], doc.tasks)):
         if t.task is not None:
-            entry["task"] = scale_task_name(t.task, factors)
+            try:
+                entry["task"] = scale_task_name(t.task, factors)
+            except HpsweepError as e:
+                raise SpecError(f"{source}: tasks[{i}].task {t.task} cannot be scaled: {e}") from None
         else:
             entry["sample"] = _scale_sample(entry["sample"], factors)
         if t.epochs is not None:
@@ -198,7 +202,6 @@ def scale_spec(spec: SweepSpec, factors: ScaleFactors) -> SweepSpec:
         if t.budgets:
             entry["budgets"] = [float(_near(b * factors.budget, 1)) for b in t.budgets]
         entry["densities"] = _scale_densities(entry.get("densities"), factors)
-    source = f"{spec.source} scaled ({factors.describe()})"
     return parse_spec(raw, source, check_task=None)
 
 

@@ -45,6 +45,7 @@ class Section(BaseModel):
                 raise fail(SPARSITY, sub=f".{key}")
             if key not in cls.model_fields:
                 raise fail(f"is not a field here; valid fields: {', '.join(cls.model_fields)}", sub=f".{key}")
+        raw = {k: v for k, v in raw.items() if v is not None}  # null means "the default", as it always did
         cls._check_fields(raw)
         return raw
 

@@ -43,9 +43,10 @@ def _as_number(v):
 
 def integer(low: int, high: int, why: str = "") -> tuple[Callable, str]:
     def check(v):
+        written = v
         v = _as_number(v)
-        if isinstance(v, float) and math.isfinite(v) and v.is_integer() and abs(v) > 2**53:
-            raise _Bad(f"must be at most {high}{why}")  # 1e23: a whole number, far out of range
+        if isinstance(v, float) and math.isfinite(v) and v.is_integer() and (written is not v or abs(v) > 2**53):
+            v = int(v)  # '1e7' (YAML reads it as a string) or 1.0e+23: whole numbers, checked against the range
         if isinstance(v, bool) or not isinstance(v, int) or v < low:
             raise _Bad
         if v > high:
