@@ -137,7 +137,8 @@ class TaskEntry(Section):
         try:
             return check(name)
         except HpsweepError as e:
-            raise fail(f"is not a known task ({e})", name) from None
+            reason = str(e) if len(str(e)) <= 300 else str(e)[:297] + "..."  # it may quote the whole name
+            raise fail(f"is not a known task ({reason})", name) from None
 
 
 class Training(Section):

@@ -163,3 +163,15 @@ def test_spec_hashes_of_existing_specs_do_not_move():
     assert scale_spec(doc, parse_scale("0.5,input=0.5,budget=0.5")).spec_hash == "9c7eea3b2ca5c0f9"
     dims_local = scale_spec(load_spec("dims"), parse_scale("data=0.1,epochs=0.4,seeds=0.5,draws=0.2"))
     assert dims_local.spec_hash == "45cc0255e92307ab"
+
+
+def test_the_examples_in_docs_sweep_md_validate():
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).parents[2] / "docs" / "sweep.md").read_text()
+    examples = [m for m in re.findall(r"```yaml\n(.*?)```", text, re.S) if m.startswith("name:")]
+    assert len(examples) >= 2
+    for example in examples:
+        spec = parse_spec(yaml.safe_load(example), "sweep.md")
+        assert spec.tasks and spec.spec_hash
