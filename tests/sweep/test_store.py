@@ -1,6 +1,7 @@
 """One contract suite for the results store, run on every filesystem it supports:
 a local directory and a real S3-compatible server (moto) on loopback."""
 
+import os
 import threading
 import time
 
@@ -13,6 +14,7 @@ from hpsweep.sweep.plan import Pack, Trial
 from hpsweep.sweep.rows import trial_rows
 from hpsweep.sweep.store import ResultsStore
 from hpsweep.workers.errors import StoreError
+from hpsweep.workers.results.lease import TTL_S
 from hpsweep.workers.schema import CURVES_SCHEMA, TRIALS_SCHEMA
 
 
@@ -106,10 +108,14 @@ def test_compact_removes_temporaries_of_killed_writers(tmp_path):
     pack = _pack()
     store.write_pack("s1", pack.task, pack.pack_id, 1, _failed(pack, 1), None)
     directory = tmp_path / "trials/sweep=s1" / store.partition("trials", "s1", pack.task).rsplit("/", 1)[1]
-    (directory / ".part-x-a1-1234.parquet.abcd.tmp").write_bytes(b"PAR1 half a file")
+    stale = directory / ".part-x-a1-1234.parquet.abcd.tmp"
+    stale.write_bytes(b"PAR1 half a file")
+    os.utime(stale, (time.time() - TTL_S - 60,) * 2)  # a writer killed over a lease's life ago
+    (directory / ".part-y-a1-1234.parquet.abcd.tmp").write_bytes(b"PAR1 being written")
     assert store.read("trials").num_rows == 3  # invisible to readers
     store.compact()
-    assert sorted(p.name for p in directory.iterdir()) == [store.list_parts("trials")[0].rsplit("/", 1)[1]]
+    assert sorted(p.name for p in directory.iterdir()) == [".part-y-a1-1234.parquet.abcd.tmp",
+                                                           store.list_parts("trials")[0].rsplit("/", 1)[1]]
 
 
 def _sorted(rows):
