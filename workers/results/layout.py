@@ -113,3 +113,9 @@ def sweep_of_partition(name: str) -> str | None:
         return None
     value = name[len("sweep="):]
     return value if ID_RE.fullmatch(value) else None
+
+
+def default_report_dir(root: str) -> str:
+    """Where `analyze` writes its report without --out: beside a local root's results, or
+    ./hpsweep-report for a URI (the report is HTML for a person, read locally)."""
+    return "hpsweep-report" if "://" in str(root) else f"{str(root).rstrip('/')}/report"
