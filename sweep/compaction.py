@@ -51,8 +51,9 @@ def compact(store: ResultsStore, sweep_id: str | None = None, min_files: int = 2
         StoreError: a sweep is held by a running driver, a part is unreadable or foreign, or the
             filesystem refuses a write. Nothing is deleted before every check has passed.
     """
+    if sweep_id is not None:
+        store.layout.partition("trials", sweep_id)  # a bad --sweep is refused before anything is touched
     sweeps = [sweep_id] if sweep_id is not None else sweeps_in(store)
-    store.layout.partition("trials", sweep_id or "x")  # a bad --sweep is refused before anything is touched
     counts = [0, 0, 0, 0, 0]  # the fields of CompactStats, summed over partitions
     with ExitStack() as held:
         for s in sweeps:

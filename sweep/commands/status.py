@@ -24,7 +24,7 @@ def status(results, sweep_id, as_json):
 
     store = ResultsStore(results)
     store.require_root()
-    sweeps = [sweep_id] if sweep_id else store.sweeps()
+    sweeps = [sweep_id] if sweep_id is not None else store.sweeps()
     if not sweeps:
         raise StoreError(f"results {results!r:.100} hold no sweeps; run one with: hpsweep run --results {results}")
     rows = [store.status(s) for s in sweeps]

@@ -55,7 +55,7 @@ def results(root: str, sweep_id: str | None = None) -> Results:
 def list_parts(storage: Storage, layout: Layout, table: str, sweep_id: str | None = None,
                task: str | None = None) -> list:
     """Visible parts (FileInfo, sorted by path) of a table, optionally of one sweep / task."""
-    path = layout.partition(table, sweep_id, task) if sweep_id else layout.table(table)
+    path = layout.partition(table, sweep_id, task) if sweep_id is not None else layout.table(table)
     infos = [f for f in storage.list(path, recursive=True)
              if f.is_file and is_part(f.base_name) and layout.inside(f.path)]
     return sorted(infos, key=lambda f: f.path)
