@@ -54,19 +54,25 @@ def compact(store: ResultsStore, sweep_id: str | None = None, min_files: int = 2
     if sweep_id is not None:
         store.layout.partition("trials", sweep_id)  # a bad --sweep is refused before anything is touched
     sweeps = [sweep_id] if sweep_id is not None else sweeps_in(store)
+    _checked_parts(store, sweeps)  # a foreign part is refused before anything is written (even a lease)
     counts = [0, 0, 0, 0, 0]  # the fields of CompactStats, summed over partitions
     with ExitStack() as held:
         for s in sweeps:
             held.enter_context(store.lease(s, "compact", echo))
-        infos = {(t, s): reader.list_parts(store.storage, store.layout, t, s) for t in TABLES for s in sweeps}
-        for (t, _), parts in infos.items():
-            reader.check_parts(store.storage, t, parts)
+        infos = _checked_parts(store, sweeps)  # again under the leases: parts written meanwhile
         for s in sweeps:
             _remove_temporaries(store, s)
             for table in TABLES:
                 counts = [a + b for a, b in zip(counts, _compact_table(store, table, infos[(table, s)], min_files))]
             counts[4] += _remove_markers(store, s)
     return CompactStats(*counts)
+
+
+def _checked_parts(store: ResultsStore, sweeps: list[str]) -> dict[tuple[str, str], list]:
+    infos = {(t, s): reader.list_parts(store.storage, store.layout, t, s) for t in TABLES for s in sweeps}
+    for (t, _), parts in infos.items():
+        reader.check_parts(store.storage, t, parts)
+    return infos
 
 
 def _compact_table(store: ResultsStore, table: str, parts: list, min_files: int) -> tuple[int, int, int, int, int]:
