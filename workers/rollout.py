@@ -65,6 +65,7 @@ class ModelRollout:
     return_mean: float
     return_std: float
     normalized: float | None
+    ref_return: float | None
     episodes: int
     steps: int
 
@@ -113,17 +114,9 @@ def _missing_module(error: BaseException | None) -> str | None:
     return None
 
 
-def env_limit(env: str, task: str) -> int:
-    """The environment's episode limit (max_episode_steps); making one also checks that the
-    packages it needs are installed, so a missing one stops a sweep at planning, in one line."""
-    made = make_env(env, None, task)
-    try:
-        limit = made.spec.max_episode_steps
-    finally:
-        made.close()
-    if not limit:
-        raise TaskError(f"task {task}: environment {env_name(env)} has no episode limit; give rollout_steps=<steps>")
-    return int(limit)
+def check_env(env: str, task: str) -> None:
+    """Make (and close) one environment: a missing package stops a sweep at planning, in one line."""
+    make_env(env, 1, task).close()
 
 
 def _registered(gym, env_id: str):
@@ -219,7 +212,7 @@ def summarize(returns: np.ndarray, cfg: RolloutConfig) -> ModelRollout:
     mean = float(returns.mean())
     ref = cfg.ref_return
     return ModelRollout(return_mean=mean, return_std=float(returns.std()),
-                        normalized=mean / ref if ref and math.isfinite(mean) else None,
+                        normalized=mean / ref if ref and math.isfinite(mean) else None, ref_return=ref,
                         episodes=len(returns), steps=cfg.steps)
 
 

@@ -11,7 +11,7 @@ mean and std (normalize=false keeps them raw). MSE and r2 at every step.
 Rollout scoring (issue 14): when the data set names an environment (or `env=<gymnasium id>` is
 given) and rollouts > 0, every trained model is also run as a policy in that environment
 (workers/rollout.py): `rollouts` episodes of `rollout_steps` steps (defaults: the paper's 100 x
-the environment's limit, 200 for hammer). The score is then the normalised return, mean return /
+200 for hammer; the steps replace the environment's own episode limit). The score is then the normalised return, mean return /
 reference return (`ref_return`; else the data set's metadata `ref_max_score`; else the mean
 episode return of the data set itself, when positive), with r2 kept beside it. Adroit needs
 gymnasium-robotics and mujoco: pip install 'hpsweep[hammer]'.
@@ -52,8 +52,7 @@ class MinariTask:
         Param("normalize", bool, True, "standardize observations with the training episodes' mean and std"),
         Param("rollouts", int, 100, "policy rollouts per model after training, in the environment (0 = none: score r2)",
               0, 10**5),
-        Param("rollout_steps", int, 0, "steps per rollout (0 = the environment's episode limit, 200 for hammer)",
-              0, 10**6),
+        Param("rollout_steps", int, 200, "steps per rollout (the paper's 200 for hammer)", 1, 10**6),
         Param("ref_return", float, 0.0, "return that normalises the score (0 = the data set's ref_max_score, "
               "else its mean episode return)", 0.0, 1e12),
         Param("env", str, "", "gymnasium id to roll out in (default: the environment the data set names)"),
@@ -160,10 +159,9 @@ class MinariTask:
 
     def rollout_config(self, stats=None):
         """The RolloutConfig of this task (stats: the training split's observation mean and std)."""
-        from hpsweep.workers.rollout import RolloutConfig, env_limit
+        from hpsweep.workers.rollout import RolloutConfig
 
         facts, env = self._loaded[2], self._env()
-        steps = self.params["rollout_steps"] or env_limit(env, self.name)
         if self.params["ref_return"] > 0:
             ref, source = self.params["ref_return"], "param"
         elif facts["ref_max_score"] is not None and facts["ref_max_score"] > 0:
@@ -173,14 +171,16 @@ class MinariTask:
         else:
             ref, source = None, "none"
         as_tuple = (lambda v: tuple(float(a) for a in v.tolist())) if stats else None
-        return RolloutConfig(env=env, episodes=self.params["rollouts"], steps=steps, ref_return=ref, ref_source=source,
+        return RolloutConfig(env=env, episodes=self.params["rollouts"], steps=self.params["rollout_steps"], ref_return=ref, ref_source=source,
                              obs_mean=as_tuple(stats[0]) if stats else None, obs_std=as_tuple(stats[1]) if stats else None)
 
     def _rollout_info(self) -> dict:
-        from hpsweep.workers.rollout import env_name
+        """What info() says of the rollouts; making one environment checks, at planning, that the
+        packages it needs are installed (else one line naming the extra)."""
+        from hpsweep.workers.rollout import check_env, env_name
 
         if not self._env():
             return {}
         cfg = self.rollout_config()
-        return {"rollout_env": env_name(cfg.env), "rollout_steps": cfg.steps, "ref_return": cfg.ref_return,
-                "ref_source": cfg.ref_source}
+        check_env(cfg.env, self.name)
+        return {"rollout_env": env_name(cfg.env), "ref_return": cfg.ref_return, "ref_source": cfg.ref_source}
