@@ -110,8 +110,8 @@ def scale_task_name(name: str, factors: ScaleFactors) -> str:
 
     task = get_task(name)
     cls = FAMILIES.get(getattr(task, "family", ""))
-    if cls is None or not isinstance(task, cls):  # minari:, file: have no sizes to scale
-        return task.name
+    if cls is None or not isinstance(task, cls):  # minari:, file: have no sizes to scale (minari's rollouts do)
+        return task.scaled_name(factors) if hasattr(task, "scaled_name") else task.name
     params = dict(task.params)
     table = {p.name: p for p in cls.PARAMS}
     for key in _DATA_PARAMS:

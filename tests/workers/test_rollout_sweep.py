@@ -56,3 +56,12 @@ def test_a_sweep_on_the_local_hammer_set_stores_finite_returns(hammer_task, tmp_
         assert math.isfinite(row["test_offline_score"]) and row["rollout_seconds"] > 0
         assert row["schema_version"] == 2
     assert len({row["rollout_seconds"] for row in rows}) == 1  # one pack, one rollout time
+
+
+def test_scale_shrinks_the_rollouts_not_the_data_set(hammer_task):
+    from hpsweep.sweep.scale import parse_scale, scale_task_name
+
+    assert scale_task_name(hammer_task, parse_scale("0.1")) == f"{hammer_task}(rollouts=10,rollout_steps=20)"
+    assert scale_task_name(hammer_task, parse_scale("0.01")) == f"{hammer_task}(rollouts=10,rollout_steps=10)"
+    assert scale_task_name(f"{hammer_task}(rollouts=2)", parse_scale("0.1")) == f"{hammer_task}(rollouts=2,rollout_steps=20)"
+    assert scale_task_name(hammer_task, parse_scale("epochs=0.5")) == hammer_task

@@ -1,4 +1,6 @@
-"""Behaviour cloning from a Minari data set on local disk: observation -> action at every step.
+"""Behaviour cloning from a Minari data set on local disk, scored by policy rollouts in its environment.
+
+Observation -> action at every step.
 
 `minari:<dataset_id>` reads the data set from Minari's local store ($MINARI_DATASETS_PATH, else
 ~/.minari/datasets); it never downloads. The paper's Adroit Hammer is
@@ -24,6 +26,7 @@ the copy acts well, where small errors compound over an episode.
 
 from __future__ import annotations
 
+import math
 import os
 from functools import cached_property
 from pathlib import Path
@@ -34,7 +37,7 @@ import torch
 from hpsweep.workers.data import TaskData
 from hpsweep.workers.errors import TaskError
 from hpsweep.workers.tasks._base import TaskInfo, make_generator
-from hpsweep.workers.tasks._params import Param, canonical, parse_split, split_counts
+from hpsweep.workers.tasks._params import Param, canonical, format_value, parse_split, split_counts
 
 DOWNLOAD_HINT = ("pip install 'hpsweep[minari]' then `minari download {id}` on a machine with network "
                  "(e.g. D4RL/hammer/expert-v2 for the paper's Adroit Hammer), and copy the folder under "
@@ -58,7 +61,8 @@ class MinariTask:
         Param("env", str, "", "gymnasium id to roll out in (default: the environment the data set names)"),
     )
     SCALED = {"rollouts": "data", "rollout_steps": "data"}
-    """How `--scale` shrinks the rollouts: both with the data factor (sweep/scale.py)."""
+    """How `--scale` shrinks the rollouts: both follow the data factor, never below min(value, 10)
+    (`scaled_name`; the data set itself is never cut)."""
 
     def __init__(self, dataset_id: str, params: dict):
         self.dataset_id = dataset_id
@@ -66,6 +70,13 @@ class MinariTask:
         self.fractions = parse_split(self.family, params["split"])
         head = f"minari:{dataset_id}"
         self.name = canonical(head, self.PARAMS, params)
+
+    def scaled_name(self, factors) -> str:
+        """This task's name under `hpsweep run --scale` (sweep/scale.py): SCALED parameters multiplied."""
+        params = dict(self.params)
+        for key, quantity in self.SCALED.items():
+            params[key] = max(min(params[key], 10), math.floor(params[key] * getattr(factors, quantity) + 0.5))
+        return canonical(f"minari:{self.dataset_id}", self.PARAMS, params)
 
     @cached_property
     def _episodes(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
@@ -121,7 +132,8 @@ class MinariTask:
                         seq_len=self._seq_len(), n_train=n_train, n_val=n_val, n_test=n_test, loss="mse",
                         params={**self.params, "dataset_id": self.dataset_id, "episodes": len(obs),
                                 **self._rollout_info()},
-                        description=f"behaviour cloning on Minari {self.dataset_id}: observation -> action")
+                        description=f"behaviour cloning on Minari {self.dataset_id}: observation -> action"
+                        + self._rollout_words())
 
     def build(self, seed: int) -> TaskData:
         obs, act = self._episodes
@@ -183,4 +195,16 @@ class MinariTask:
             return {}
         cfg = self.rollout_config()
         check_env(cfg.env, self.name)
-        return {"rollout_env": env_name(cfg.env), "ref_return": cfg.ref_return, "ref_source": cfg.ref_source}
+        return {"rollout_env": env_name(cfg.env), "ref_return": cfg.ref_return, "ref_source": cfg.ref_source,
+                "score_name": "normalized_return" if cfg.ref_return else "return"}
+
+    def _rollout_words(self) -> str:
+        if not self._env():
+            return "; scored by r2 (no rollouts)"
+        cfg = self.rollout_config()
+        from hpsweep.workers.rollout import env_name
+
+        ref = (f"return / {format_value(cfg.ref_return)} ({cfg.ref_source})" if cfg.ref_return
+               else "return (no positive reference)")
+        return (f"; scored by {cfg.episodes} rollouts x {cfg.steps} steps per model in {env_name(cfg.env)}: "
+                f"{ref}, r2 kept as test_offline_score")
