@@ -85,6 +85,20 @@ def check_settings(**settings) -> None:
                                 f"give the value you will train with, or leave it out")
 
 
+def check_request(input_dim, output_dim, budget, *, top=5, **settings) -> None:
+    """Refuse what no results could answer (bad dims, budget, top or settings), before any fitting.
+
+    Raises:
+        DescriptorError: bad dims or budget. AnalysisError: bad top or setting.
+    """
+    describe(input_dim, output_dim, Densities.uniform(1.0), hidden=1)  # validates the dims
+    if isinstance(budget, bool) or not isinstance(budget, (int, float)) or not budget > 0 or not math.isfinite(budget):
+        raise DescriptorError(f"budget must be a positive number of weights; got {budget!r}")
+    if top < 1:
+        raise AnalysisError(f"--top must be at least 1; got {top}")
+    check_settings(**settings)
+
+
 def check_support(bundle: dict, **values) -> None:
     """Raise AnalysisError when the saved results cannot support a recommendation here."""
     if bundle["n_tasks"] < MIN_TASKS:
@@ -121,12 +135,7 @@ def recommend(bundle: dict, input_dim: int, output_dim: int, budget: float, *, t
         or no candidate fits the budget.
         DescriptorError: bad dims or budget.
     """
-    describe(input_dim, output_dim, Densities.uniform(1.0), hidden=1)  # validates the dims
-    if isinstance(budget, bool) or not isinstance(budget, (int, float)) or not budget > 0 or not math.isfinite(budget):
-        raise DescriptorError(f"budget must be a positive number of weights; got {budget!r}")
-    if top < 1:
-        raise AnalysisError(f"--top must be at least 1; got {top}")
-    check_settings(seq_len=seq_len, n_train=n_train, lr=lr, epochs=epochs)
+    check_request(input_dim, output_dim, budget, top=top, seq_len=seq_len, n_train=n_train, lr=lr, epochs=epochs)
     check_support(bundle, input_dim=input_dim, output_dim=output_dim, budget=budget, seq_len=seq_len, n_train=n_train)
     med = bundle["swept"]["medians"]
     setting = {
