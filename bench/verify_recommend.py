@@ -36,6 +36,7 @@ from hpsweep.analysis.features import with_features
 from hpsweep.analysis.load import collect, scan_trials
 from hpsweep.analysis.metatable import build, config_key
 from hpsweep.workers.descriptors import BLOCKS, Densities, describe
+from hpsweep.workers.tasks import get_task
 
 META_BUDGETS = {"small": (1500, 5000), "large": (5000, 20000)}
 SPLITS = "n_train=500,n_val=250,n_test=500"
@@ -69,6 +70,7 @@ def draw_tasks(seed: int, known: set[str]) -> list[dict]:
     for family in ("teacher", "teacher", "prototype", "lorenz", "rad", "rad"):
         while True:
             name, x, y, t = draw_task(rng, family)
+            name = get_task(name).name  # canonical, as the results store it
             budgets = [b for b in META_BUDGETS["small" if x < 32 else "large"]
                        if describe(x, y, Densities.uniform(1.0), budget=b).hidden >= 8]
             if name not in known and budgets and name not in {o["task"] for o in out}:
@@ -147,7 +149,7 @@ def main() -> None:
         picks = [p for p in t["picks"] if p in rank]
         top = picks[0] if picks else None
         rows.append({
-            "task": t["task"].split(",n_train")[0] + ")", "family": t["family"] + ("" if SEEN[t["family"]] else " (unseen)"),
+            "task": t["task"].split(",n_train")[0].rstrip(")") + ")", "family": t["family"] + ("" if SEEN[t["family"]] else " (unseen)"),
             "x": t["x"], "y": t["y"], "budget": int(t["budget"]), "configs": g.height,
             "pick_rank": rank.get(top), "pick_regret": round(1 - norm[top], 3) if top else None,
             "top5_ranks": ",".join(str(rank[p]) for p in picks),
@@ -164,8 +166,9 @@ def main() -> None:
     for r in result.select(cols).iter_rows():
         print("| " + " | ".join("" if v is None else str(v) for v in r) + " |")
     n_top = int(result["pick_top20"].sum())
+    regret = result["pick_regret"].drop_nulls()
     print(f"\nTop pick in the top 20% of the trained configs on {n_top} of {result.height} tasks; "
-          f"median pick regret {result['pick_regret'].median():.3f}; model {rows[0]['model']}; "
+          f"median pick regret {regret.median() if regret.len() else float('nan'):.3f}; model {rows[0]['model']}; "
           f"training took {train_s:.0f} s.")
 
 
