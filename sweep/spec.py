@@ -359,7 +359,7 @@ def parse_spec(raw: Any, source: str = "spec", check_task: Callable[[str], str] 
 
 def shipped_specs() -> list[str]:
     """Names of the specs that ship with hpsweep (sweep/specs/*.yaml)."""
-    return sorted(p.name[:-5] for p in (resources.files("sweep") / "specs").iterdir() if p.name.endswith(".yaml"))
+    return sorted(p.name[:-5] for p in (resources.files("hpsweep.sweep") / "specs").iterdir() if p.name.endswith(".yaml"))
 
 
 def load_spec(path_or_name: str, check_task: Callable[[str], str] | None = _default_check_task) -> SweepSpec:
@@ -379,7 +379,7 @@ def load_spec(path_or_name: str, check_task: Callable[[str], str] | None = _defa
     if p.is_file():
         text, source = p.read_text(), p.name
     elif path_or_name in shipped_specs():
-        text = (resources.files("sweep") / "specs" / f"{path_or_name}.yaml").read_text()
+        text = (resources.files("hpsweep.sweep") / "specs" / f"{path_or_name}.yaml").read_text()
         source = f"{path_or_name}.yaml"
     else:
         raise SpecError(f"spec {path_or_name!r} is neither a file nor a shipped spec; shipped specs: "
