@@ -9,13 +9,14 @@ import click
 
 @click.command("bench")
 @click.option("--device", default="auto", show_default=True, help="cpu, cuda, cuda:1, or auto.")
-@click.option("--models", "-K", default=64, show_default=True, help="Models trained (K).")
+@click.option("--models", "-K", default=64, show_default=True, envvar="HPSWEEP_BENCH_MODELS", help="Models trained (K).")
 @click.option("--input-dim", default=8, show_default=True)
 @click.option("--hidden", default=32, show_default=True)
 @click.option("--output-dim", default=4, show_default=True)
 @click.option("--steps", "seq_len", default=20, show_default=True, help="Time steps per sequence.")
 @click.option("--batch", default=64, show_default=True, help="Sequences per training step.")
-@click.option("--iters", default=20, show_default=True, help="Timed training steps per model.")
+@click.option("--iters", default=20, show_default=True, envvar="HPSWEEP_BENCH_ITERS",
+              help="Timed training steps per model.")
 @click.option("--density", default=0.5, show_default=True, help="Density of every block.")
 @click.option("--threads", type=int, help="torch CPU threads (default: torch's).")
 @click.option("--sample", type=int, help="Time only this many one-at-a-time models and scale up.")
