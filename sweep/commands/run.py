@@ -24,17 +24,22 @@ def print_plan(spec, plan, results: str) -> None:
     from hpsweep.sweep.plan import plan_summary
 
     rows = plan_summary(plan)
-    table = Table(title=f"sweep {spec.name} (spec {spec.spec_hash}) -> {results}", title_justify="left")
+    cells = [[r["task"], str(r["x"]), str(r["y"]), str(r["trials"]), str(r["pending"]), str(r["packs"]),
+              _range(*r["hidden"], "d"), _range(*r["weights"], ",.0f"), _range(*r["hp"], ".3f")] for r in rows]
+    click.echo(f"sweep {spec.name} (spec {spec.spec_hash}) -> {results}")
+    table = Table(box=None, pad_edge=False)  # no borders: the table fits 80 columns
     for col in ("task", "x", "y", "trials", "to run", "packs", "hidden", "weights", "HP"):
-        table.add_column(col, justify="left" if col == "task" else "right")
-    for r in rows:
-        table.add_row(r["task"], str(r["x"]), str(r["y"]), str(r["trials"]), str(r["pending"]), str(r["packs"]),
-                      _range(*r["hidden"], "d"), _range(*r["weights"], ",.0f"), _range(*r["hp"], ".3f"))
+        if col == "task":  # the one column that gives way at 80 columns: long names wrap, nothing is cut
+            table.add_column(col, overflow="fold", min_width=8)
+        else:  # numbers are never cut to '0.…': their column is as wide as its widest cell
+            table.add_column(col, justify="right", no_wrap=True)
+    for c in cells:
+        table.add_row(*c)
     Console().print(table)
     pending = sum(r["pending"] for r in rows)
     res = spec.resources
     click.echo(f"{len(plan.trials)} trials, {pending} to run in {len(plan.packs)} packs of at most "
-               f"{spec.pack.max_models} models; {res.cpus:g} CPU + {res.gpus:g} GPU per pack, "
+               f"{spec.pack.max_models} models;\n{res.cpus:g} CPU + {res.gpus:g} GPU per pack, "
                f"{res.max_failures} retries. Dry run: nothing trained, nothing written.")
 
 

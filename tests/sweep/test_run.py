@@ -204,3 +204,14 @@ def test_run_into_an_object_store(s3_server, tmp_path, capsys):
     assert store.read("curves", "tiny").num_rows == 8 * 2
     main(["query", uri, "SELECT count(*) AS n FROM trials WHERE status = 'ok'", "--format", "csv"])
     assert capsys.readouterr().out.split() == ["n", "8"]
+
+
+def test_the_plan_reads_whole_at_80_columns_when_piped(tmp_path, capsys, monkeypatch):
+    """Issue 10: piped output is 80 columns wide; no number may be cut to '0.…'."""
+    monkeypatch.setenv("COLUMNS", "80")
+    monkeypatch.chdir(tmp_path)
+    main(["run", "--dry-run"])
+    out = capsys.readouterr().out
+    assert "…" not in out and max(len(line) for line in out.splitlines()) <= 80
+    assert "0.280-0.799" in out and "1,472-3,060" in out  # teacher's HP range and prototype's weights, whole
+    assert not (tmp_path / "hpsweep-results").exists()
