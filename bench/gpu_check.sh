@@ -4,7 +4,8 @@
 # Usage (repo root, torch installed, ray/polars not needed):
 #   ANCHOR=path/to/fusion_anchor.py bash bench/gpu_check.sh 2>&1 | tee gpu.log
 set -u
-export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
+. bench/source_tree.sh  # hpsweep importable from this checkout, installed or not
+export PYTHONUNBUFFERED=1
 ANCHOR=${ANCHOR:-../shared/bench/fusion_anchor.py}
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
 python3 -c "import torch; print('torch', torch.__version__, torch.cuda.get_device_name())"

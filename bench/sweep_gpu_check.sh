@@ -4,7 +4,8 @@
 # and pyarrow only) it checks the worker side alone: plan, run_pack on CUDA, rows in the store.
 # Usage (repo root): bash bench/sweep_gpu_check.sh
 set -u
-export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 HPSWEEP_CACHE=${HPSWEEP_CACHE:-/tmp/hpsweep-cache}
+. bench/source_tree.sh  # hpsweep importable from this checkout, installed or not
+export PYTHONUNBUFFERED=1 HPSWEEP_CACHE=${HPSWEEP_CACHE:-/tmp/hpsweep-cache}
 RESULTS=${RESULTS:-/tmp/hpsweep-gpu-check}
 rm -rf "$RESULTS"
 nvidia-smi -L
