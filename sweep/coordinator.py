@@ -108,9 +108,6 @@ def run_sweep(spec: SweepSpec, results: str, *, address: str | None = None, retr
     """
     import time
 
-    from hpsweep.sweep.pack_runner import FAIL_ENV, PackJob, parse_fail_env
-    from hpsweep.sweep.progress import SweepProgress
-    from hpsweep.sweep.rows import trial_rows
     from hpsweep.sweep import tune_adapter
 
     started = time.monotonic()
@@ -123,10 +120,10 @@ def run_sweep(spec: SweepSpec, results: str, *, address: str | None = None, retr
     store = ResultsStore(results)
     plan, finished = make_plan(spec, store, retry_failed)
     with store.lease(spec.name, echo=echo):  # one driver per sweep (issue 13.6): a second one refuses here
-        return _run_plan(spec, results, store, plan, finished, address, live, echo, started)
+        return _run_plan(spec, results, store, plan, finished, address, live, echo, started, verbose)
 
 
-def _run_plan(spec, results, store, plan, finished, address, live, echo, started) -> RunReport:
+def _run_plan(spec, results, store, plan, finished, address, live, echo, started, verbose) -> RunReport:
     """run_sweep's work once the sweep's lease is held."""
     import time
 
