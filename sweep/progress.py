@@ -49,11 +49,12 @@ class SweepProgress(Events):
             from rich.console import Console
 
             self._bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(),
-                                 TextColumn("packs {task.fields[packs]}  models {task.completed:.0f}/{task.total:.0f}"),
+                                 TextColumn("packs {task.fields[packs]}  models {task.fields[models]}/{task.total:.0f}"),
                                  TextColumn("{task.fields[rate]} models/s  best {task.fields[best]}"),
                                  TimeRemainingColumn(), transient=False,
                                  console=Console(file=self.stream, force_terminal=live is True or None))
-            self._task = self._bar.add_task("sweep", total=max(models, 1), packs=f"0/{packs}", rate="-", best="-")
+            self._task = self._bar.add_task("sweep", total=max(models, 1), packs=f"0/{packs}", models=0, rate="-",
+                                          best="-")
             self._bar.start()
 
     # -- numbers ---------------------------------------------------------------------------------
@@ -71,7 +72,9 @@ class SweepProgress(Events):
     def _update(self):
         if self._bar is not None:
             completed = self.models_done + sum(self.training.values())
+            # the bar fills per epoch; the count says only models whose rows are in the store
             self._bar.update(self._task, completed=completed, packs=f"{self.packs_done}/{self.total_packs}",
+                             models=self.models_done,
                              rate=f"{self.rate:.1f}", best=self._best())
 
     def _line(self, text: str):

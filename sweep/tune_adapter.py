@@ -95,8 +95,11 @@ def ensure_ray(address: str | None, num_cpus: int | None = None, verbose: bool =
 
     if ray.is_initialized():
         return False
+    # "local": a new embedded Ray. Without it ray.init() joins whatever cluster `ray start` last
+    # recorded on this machine (/tmp/ray/ray_current_cluster), someone else's included.
+    target = address or os.environ.get("RAY_ADDRESS") or "local"
     with _quiet_ray_startup(verbose):
-        ray.init(address=address, num_cpus=num_cpus if address is None else None, include_dashboard=False,
+        ray.init(address=target, num_cpus=num_cpus if target == "local" else None, include_dashboard=False,
                  logging_level=logging.INFO if verbose else logging.WARNING, log_to_driver=verbose,
                  configure_logging=True)
     return True
