@@ -109,9 +109,10 @@ class SweepProgress(Events):
             self.best = score
         self._update()
         if not self.live:
+            # one line within 100 columns: the pack id is shortened (its first 8 characters find it in the rows)
             self._line(f"packs {self.packs_done}/{self.total_packs}  models {self.models_done}/{self.total_models}  "
-                       f"{self.rate:.1f} models/s  ETA {_eta(self.eta)}  best val {self._best()}  "
-                       f"(pack {pack_id}: {summary.get('ok')} ok, {summary.get('diverged')} diverged)")
+                       f"{self.rate:.1f}/s  ETA {_eta(self.eta)}  best {self._best()}  "
+                       f"({pack_id[:8]}: {summary.get('ok')} ok, {summary.get('diverged')} diverged)")
 
     def on_pack_retry(self, pack_id, error):
         self._line(f"pack {pack_id} failed ({error}); retrying")

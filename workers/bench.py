@@ -52,20 +52,28 @@ def _sync(device: str):
         torch.cuda.synchronize()
 
 
+def clock_for(device: str, threads: int | None):
+    """The clock the bench reads. One CPU thread: that thread's CPU time, which equals wall time on a
+    quiet machine and, unlike wall time, does not grow while other processes hold the cores (a busy
+    2-core machine swung the wall-clock ratio 4.2x -> 81x). Otherwise (CUDA, several threads): wall time."""
+    return time.thread_time if device == "cpu" and threads == 1 else time.perf_counter
+
+
 def time_steps(data: TaskData, specs: list[ModelSpec], settings: TrainSettings, device: str, iters: int) -> float:
-    """Seconds for `iters` training steps of `specs` as one pack (after warm-up)."""
+    """Seconds for `iters` training steps of `specs` as one pack (after warm-up), on clock_for's clock."""
+    clock = clock_for(device, settings.threads)
     lanes = make_lanes(data, specs, settings, device)
     batches = [[idx.to(device) for idx in order.epoch()] for _, order, _, _ in lanes]
     for (_, _, step, _), b in zip(lanes, batches):
         for i in range(2):
             step(b[i % len(b)])
     _sync(device)
-    t0 = time.perf_counter()
+    t0 = clock()
     for i in range(iters):
         for (_, _, step, _), b in zip(lanes, batches):
             step(b[i % len(b)])
     _sync(device)
-    return time.perf_counter() - t0
+    return clock() - t0
 
 
 def run_bench(cfg: BenchConfig, sample: int | None = None, repeats: int = 5) -> dict:
@@ -109,6 +117,7 @@ def run_bench(cfg: BenchConfig, sample: int | None = None, repeats: int = 5) -> 
         "ratio_spread": [min(ratios), max(ratios)],
         "ratios": ratios,
         "repeats": repeats,
+        "clock": "thread cpu time" if clock_for(device, cfg.threads) is time.thread_time else "wall",
         "device": name,
         "torch": torch.__version__,
         "config": asdict(cfg) | {"device": device},

@@ -42,8 +42,8 @@ def bench(device, models, input_dim, hidden, output_dim, seq_len, batch, iters, 
     if as_json:
         click.echo(json.dumps(result))
         return
-    click.echo(f"device {result['device']}  torch {result['torch']}  K={models} x={input_dim} h={hidden} "
-               f"y={output_dim} steps={seq_len} batch={batch} iters={iters}")
+    click.echo(f"device {result['device']}  torch {result['torch']}  clock: {result['clock']}")
+    click.echo(f"K={models} x={input_dim} h={hidden} y={output_dim} steps={seq_len} batch={batch} iters={iters}")
     click.echo(f"one at a time  {result['one_at_a_time']:>12,.1f} model-steps/s  (median)")
     click.echo(f"packed         {result['packed']:>12,.1f} model-steps/s  (median)")
     low, high = result["ratio_spread"]

@@ -19,7 +19,7 @@ def test_plain_lines_when_not_a_terminal():
     assert not progress.live
     _drive(progress)
     lines = out.getvalue().splitlines()
-    assert "packs 1/2  models 3/5" in lines[0] and "best val 0.5000" in lines[0] and "(pack p1: 3 ok, 0 diverged)" in lines[0]
+    assert "packs 1/2  models 3/5" in lines[0] and "best 0.5000" in lines[0] and "(p1: 3 ok, 0 diverged)" in lines[0]
     assert lines[1].endswith("pack p2 failed (RuntimeError: boom); retrying")
     assert lines[2].endswith("pack p2 failed after all retries (RuntimeError: boom); its 2 trials are marked failed")
     assert (progress.packs_done, progress.models_done, progress.failed_packs, progress.best) == (2, 5, 1, 0.5)
@@ -42,7 +42,7 @@ def test_a_pack_whose_rows_a_reader_cannot_see_is_never_counted_ok():
     progress.close()
     lines = out.getvalue().splitlines()
     assert lines[0].endswith("pack p1 trained 3 models but its rows are not in res; they count as missing")
-    assert "packs 2/2  models 2/5" in lines[1] and "(pack p2: 2 ok, 0 diverged)" in lines[1]
+    assert "packs 2/2  models 2/5" in lines[1] and "(p2: 2 ok, 0 diverged)" in lines[1]
     assert progress.unseen == ["p1"] and progress.models_done == 2 and progress.best == 0.25
 
 

@@ -196,7 +196,7 @@ def test_run_into_an_object_store(s3_server, tmp_path, capsys):
     uri = f"s3://results/e2e?endpoint_override=127.0.0.1:{s3_server}&scheme=http"
     env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
     done = subprocess.run([sys.executable, "-m", "hpsweep.sweep.cli", "run", spec_file(tmp_path), "--results", uri,
-                           "--progress", "lines"], env=env, capture_output=True, text=True, timeout=120)
+                           "--progress", "lines"], env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "sweep tiny: 8 planned, 8 ok" in done.stdout
     store = ResultsStore(uri)

@@ -30,6 +30,7 @@ def test_bench_json_without_ray_or_polars():
     assert result["ratio"] == sorted(result["ratios"])[1]
     assert result["ratio_spread"] == [min(result["ratios"]), max(result["ratios"])]
     assert result["device"] == "cpu (1 threads)" and result["config"]["threads"] == 1  # one thread unless asked
+    assert result["clock"] == "thread cpu time"  # other processes' load does not count against either side
     assert json.loads(lines[1]) == []  # neither ray nor polars was imported
 
 
@@ -52,6 +53,13 @@ def test_one_slow_spell_does_not_move_the_answer(monkeypatch):
     assert result["ratios"] == [4.0, 4.0, 22.0, 4.0, 4.0]
     assert result["ratio"] == 4.0 and result["ratio_spread"] == [4.0, 22.0]
     assert result["one_at_a_time"] == pytest.approx(2 * 4 / 2.0) and result["packed"] == pytest.approx(2 * 4 / 0.5)
+
+
+def test_the_clock_is_cpu_time_for_one_cpu_thread_and_wall_time_otherwise():
+    import time
+
+    assert bench.clock_for("cpu", 1) is time.thread_time
+    assert bench.clock_for("cpu", 2) is time.perf_counter and bench.clock_for("cuda", 1) is time.perf_counter
 
 
 def test_bench_rejects_nonsense(capsys):
