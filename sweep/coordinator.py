@@ -106,7 +106,7 @@ def run_sweep(spec: SweepSpec, results: str, *, address: str | None = None, retr
     """
     import time
 
-    from hpsweep.sweep.pack_runner import FAIL_ENV, PackJob, parse_fail_env
+    from hpsweep.sweep.pack_runner import PackJob
     from hpsweep.sweep.progress import SweepProgress
     from hpsweep.sweep.rows import trial_rows
     from hpsweep.sweep import tune_adapter
@@ -125,15 +125,10 @@ def run_sweep(spec: SweepSpec, results: str, *, address: str | None = None, retr
     if not plan.packs:
         echo(f"sweep {spec.name}: all {len(plan.trials)} planned trials are already in {results}; nothing to run")
         return report
-    try:
-        fail = parse_fail_env(os.environ.get(FAIL_ENV), [p.pack_id for p in plan.packs])
-        oom = parse_fail_env(os.environ.get(FAIL_ENV), [p.pack_id for p in plan.packs], kind="oom")
-    except ValueError:
-        raise SpecError(f"{FAIL_ENV} must be '[oom:]<pack_id>|first|all:<times>'; got {os.environ.get(FAIL_ENV)!r}") from None
     res = spec.resources
     threads = spec.pack.threads or max(1, int(res.cpus))
     jobs = [PackJob(results, spec.name, p, max([finished.get(t.trial_id, ("", 0))[1] for t in p.trials]),
-                    spec.pack.device, threads, fail.get(p.pack_id, 0), oom.get(p.pack_id)) for p in plan.packs]
+                    spec.pack.device, threads) for p in plan.packs]
     echo(f"sweep {spec.name}: {len(plan.trials)} trials planned, {report.skipped} already done; running {pending} "
          f"models in {len(plan.packs)} packs -> {results}")
     started_ray = tune_adapter.ensure_ray(address)

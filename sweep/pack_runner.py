@@ -9,11 +9,8 @@ A pack that runs out of device memory is split in halves and each half trained o
 to single models (sweep/oom_split.py); all its rows are still committed as one part, each row's
 pack_size saying how many models actually trained together.
 
-Failure injection (tests only): the driver reads HPSWEEP_FAIL_PACKS and hands it to the packs.
-"<pack_id>|first|all:<times>": a matching pack raises before training on each of its first
-<times> attempts, so retries and failed packs can be tested with real Ray.
-"oom:<pack_id>|first|all:<models>": a matching pack raises torch.OutOfMemoryError whenever it
-tries to train more than <models> models at once (0: even one), so splitting can be tested on a CPU.
+Tests make packs fail or run out of memory through sweep/faults.py, which the runner asks at each
+attempt; the job itself carries no test field.
 """
 
 from __future__ import annotations
@@ -24,14 +21,11 @@ from typing import Callable
 
 import pyarrow as pa
 
+from hpsweep.sweep import faults
 from hpsweep.sweep.oom_split import train_splitting
 from hpsweep.sweep.plan import Pack
 from hpsweep.sweep.rows import curve_rows, now, trial_rows
 from hpsweep.sweep.store import ResultsStore
-
-FAIL_ENV = "HPSWEEP_FAIL_PACKS"
-OOM_KIND = "oom:"  # prefix of an injected out-of-memory in FAIL_ENV
-
 
 @dataclass(frozen=True)
 class PackJob:
@@ -43,23 +37,6 @@ class PackJob:
     base_attempt: int = 0  # highest attempt already recorded for these trials (retried failed trials)
     device: str = "auto"
     threads: int | None = None
-    fail_times: int = 0  # injected failures (tests only): raise on attempts 1..fail_times
-    oom_above: int | None = None  # injected out-of-memory (tests only): when training more models than this
-
-
-def parse_fail_env(value: str | None, pack_ids: list[str], kind: str = "raise") -> dict[str, int]:
-    """HPSWEEP_FAIL_PACKS -> {pack_id: times} (kind "raise") or {pack_id: models} (kind "oom");
-    empty when the variable holds the other kind. Test-only; malformed values raise ValueError."""
-    if not value or value.startswith(OOM_KIND) != (kind == "oom"):
-        return {}
-    value = value.removeprefix(OOM_KIND)
-    target, _, times = value.rpartition(":")
-    n = int(times)
-    if target == "first":
-        return {pack_ids[0]: n} if pack_ids else {}
-    if target == "all":
-        return {p: n for p in pack_ids}
-    return {target: n}
 
 
 _DATA: dict[tuple[str, int], object] = {}  # last task's tensors, kept for the next pack on this worker
@@ -88,7 +65,7 @@ def run_pack(job: PackJob, on_epoch: Callable[[dict], None] | None = None, in_ra
         train_seconds, model_steps_per_s, written.
 
     Raises:
-        RuntimeError: an injected failure (tests). Out-of-memory is not raised: the pack is split.
+        RuntimeError: an injected failure (tests, sweep/faults.py). Out-of-memory is not raised: the pack is split.
         Any error of the trainer or the store: Tune retries the pack, then the driver marks it failed.
     """
     import torch
@@ -100,8 +77,8 @@ def run_pack(job: PackJob, on_epoch: Callable[[dict], None] | None = None, in_ra
     store = ResultsStore(job.root)
     pack = job.pack
     tries = store.begin_attempt(job.sweep_id, pack.pack_id)
-    if tries <= job.fail_times:
-        raise RuntimeError(f"injected failure ({FAIL_ENV}) in pack {pack.pack_id}, attempt {tries}")
+    fault = faults.for_pack(pack.pack_id)
+    fault.before_attempt(pack.pack_id, tries)
     summary = {"models": len(pack.trials), "ok": 0, "diverged": 0, "failed": 0, "splits": 0, "best_val_score": None,
                "train_seconds": 0.0, "model_steps_per_s": 0.0, "written": False}
     if store.pack_committed(job.sweep_id, pack.task, pack.pack_id, job.base_attempt):
@@ -116,9 +93,7 @@ def run_pack(job: PackJob, on_epoch: Callable[[dict], None] | None = None, in_ra
             on_epoch({"epoch": e.epoch, "epochs": e.epochs, "best_val_score": max(scores) if scores else None})
 
     def train(group):
-        if job.oom_above is not None and len(group) > job.oom_above:
-            raise torch.OutOfMemoryError(f"injected out of memory ({FAIL_ENV}): {len(group)} models at once in pack "
-                                         f"{pack.pack_id}, at most {job.oom_above} fit")
+        fault.before_training(pack.pack_id, len(group))
         specs = [ModelSpec(data.input_dim, data.output_dim, t.hidden, Densities(*t.densities), t.seed, t.lr,
                            t.init_std) for t in group]
         return train_pack(data, specs, settings, on_epoch=report)

@@ -1,0 +1,84 @@
+"""Fault injection for tests: packs that raise, or run out of memory, on purpose.
+
+The production path carries nothing for this: the driver and the pack jobs know no test field.
+A test writes a fault plan with `install` into the file named by HPSWEEP_FAULTS (tests/conftest.py
+sets it for the whole session before Ray starts, so every Ray worker inherits it; a subprocess
+gets it in its environment). The pack runner asks `for_pack(pack_id)` at the start of each
+attempt; without the variable that is one environment lookup and nothing is read.
+
+The plan is JSON, by pack id:
+
+    {"<pack_id>": {"raise_times": 1, "oom_above": 2}, ...}
+
+`raise_times` n: the pack raises RuntimeError on its attempts 1..n (retries, failed packs).
+`oom_above` m: the pack raises torch.OutOfMemoryError whenever it trains more than m models at
+once (0: even one), so out-of-memory splitting is tested on a CPU.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+FAULTS_ENV = "HPSWEEP_FAULTS"
+
+
+@dataclass(frozen=True)
+class PackFault:
+    """What one pack is made to do wrong."""
+
+    raise_times: int = 0
+    oom_above: int | None = None
+
+    def before_attempt(self, pack_id: str, attempt: int) -> None:
+        """Raises RuntimeError on the pack's attempts 1..raise_times."""
+        if attempt <= self.raise_times:
+            raise RuntimeError(f"injected failure ({FAULTS_ENV}) in pack {pack_id}, attempt {attempt}")
+
+    def before_training(self, pack_id: str, models: int) -> None:
+        """Raises torch.OutOfMemoryError when more than oom_above models train at once."""
+        if self.oom_above is not None and models > self.oom_above:
+            import torch
+
+            raise torch.OutOfMemoryError(f"injected out of memory ({FAULTS_ENV}): {models} models at once in pack "
+                                         f"{pack_id}, at most {self.oom_above} fit")
+
+
+NO_FAULT = PackFault()
+
+
+def for_pack(pack_id: str) -> PackFault:
+    """The fault planned for this pack (NO_FAULT when none, or when no plan is installed)."""
+    path = os.environ.get(FAULTS_ENV)
+    if not path or not os.path.exists(path):
+        return NO_FAULT
+    plan = json.loads(Path(path).read_text() or "{}")
+    return PackFault(**plan[pack_id]) if pack_id in plan else NO_FAULT
+
+
+def install(faults: dict[str, PackFault], path: str | None = None) -> str:
+    """Write the fault plan (replacing any earlier one) where workers read it; returns the path.
+
+    Args:
+        faults: pack_id -> PackFault.
+        path: the plan file; default: the one HPSWEEP_FAULTS names.
+
+    Raises:
+        RuntimeError: no path given and HPSWEEP_FAULTS unset.
+    """
+    path = path or os.environ.get(FAULTS_ENV)
+    if not path:
+        raise RuntimeError(f"{FAULTS_ENV} is not set: set it before Ray starts (tests/conftest.py does)")
+    tmp = f"{path}.tmp"
+    Path(tmp).write_text(json.dumps({pid: vars(f) for pid, f in faults.items()}))
+    os.replace(tmp, path)  # a worker reading mid-write sees the old plan or the new one, never half
+    return path
+
+
+def clear(path: str | None = None) -> None:
+    """Remove the fault plan: every pack runs normally again."""
+    path = path or os.environ.get(FAULTS_ENV)
+    if path and os.path.exists(path):
+        os.remove(path)
