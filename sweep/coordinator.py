@@ -83,10 +83,13 @@ def check_resources(spec: SweepSpec, available: dict, where: str) -> None:
     """A pack that asks for more than the cluster has would wait forever: refuse it up front.
 
     Raises:
-        SpecError: resources.cpus or resources.gpus beyond what `available` holds.
+        SpecError: resources.cpus or resources.gpus beyond what `available` holds; pack.device cuda without GPUs.
     """
     res = spec.resources
     cpus, gpus = available.get("CPU", 0), available.get("GPU", 0)
+    if spec.pack.device == "cuda" and not gpus:  # else every pack would fail on its workers, one by one
+        raise SpecError(f"{spec.source}: pack.device is cuda, but {where} has no GPU; set pack.device: auto "
+                        f"(or cpu), or run on a cluster with GPUs with --address")
     if res.cpus > cpus:
         raise SpecError(f"{spec.source}: resources.cpus is {res.cpus:g} per pack, but {where} has {cpus:g} CPUs; "
                         f"lower it or run on a bigger cluster with --address")

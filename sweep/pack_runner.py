@@ -16,6 +16,7 @@ attempt; the job itself carries no test field.
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass, replace
 from typing import Callable
 
@@ -62,7 +63,7 @@ def run_pack(job: PackJob, on_epoch: Callable[[dict], None] | None = None, in_ra
 
     Returns:
         A small summary: models, ok, diverged, failed (out of memory even alone), splits, best_val_score,
-        train_seconds, model_steps_per_s, written.
+        train_seconds, model_steps_per_s, written, warning (a device warning, or None).
 
     Raises:
         RuntimeError: an injected failure (tests, sweep/faults.py). Out-of-memory is not raised: the pack is split.
@@ -83,6 +84,7 @@ def run_pack(job: PackJob, on_epoch: Callable[[dict], None] | None = None, in_ra
                "train_seconds": 0.0, "model_steps_per_s": 0.0, "written": False}
     if store.pack_committed(job.sweep_id, pack.task, pack.pack_id, job.base_attempt):
         return summary  # an earlier attempt committed just before it was lost
+    warning = _check_device(job, in_ray)
     started = now()
     data = _task_data(pack.task, pack.data_seed)
     settings = TrainSettings(pack.epochs, pack.batch_size, job.device, job.threads)
@@ -125,8 +127,38 @@ def run_pack(job: PackJob, on_epoch: Callable[[dict], None] | None = None, in_ra
     summary.update(ok=len(ok), diverged=len(models) - len(ok), failed=len(pack.trials) - len(models),
                    splits=len(pieces) - 1, best_val_score=max(scores) if scores else None,
                    train_seconds=train_seconds, model_steps_per_s=steps_per_s,
-                   wall_seconds=time.perf_counter() - t0, written=written)
+                   wall_seconds=time.perf_counter() - t0, written=written, warning=warning)
     return summary
+
+
+def _check_device(job: PackJob, in_ray: bool) -> str | None:
+    """A worker without a CUDA device: `device: cuda` fails the pack with one line; under `device: auto`
+    the pack trains on the CPU (its rows say device cpu) and a warning is returned when Ray had
+    reserved a GPU for it (a node that advertises GPUs it cannot use).
+
+    Raises:
+        RuntimeError: device cuda and no CUDA device visible here.
+    """
+    import torch
+
+    if torch.cuda.is_available() or job.device == "cpu":
+        return None
+    where = "this worker"
+    gpu_ids = []
+    if in_ray:
+        import ray
+
+        gpu_ids = ray.get_gpu_ids()
+        where = f"node {ray.get_runtime_context().get_node_id()[:12]}"
+    if job.device == "cuda":
+        raise RuntimeError(f"pack {job.pack.pack_id}: pack.device is cuda, but {where} sees no CUDA device "
+                           f"(Ray GPU ids {gpu_ids}); check the node's driver, or set pack.device: auto")
+    if not gpu_ids:
+        return None  # no GPU asked for: the CPU is the plan
+    message = (f"pack {job.pack.pack_id}: Ray reserved GPU {gpu_ids} on {where}, but torch sees no CUDA device; "
+               f"trained on the CPU (device column 'cpu')")
+    warnings.warn(message, RuntimeWarning, stacklevel=2)
+    return message
 
 
 def _release_memory() -> None:

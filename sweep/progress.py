@@ -85,6 +85,8 @@ class SweepProgress(Events):
         if score is not None and (self.best is None or score > self.best):
             self.best = score
         self._update()
+        if summary.get("warning"):
+            self._line(f"Warning: {summary['warning']}")
         if not self.live:
             self._line(f"packs {self.packs_done}/{self.total_packs}  models {self.models_done}/{self.total_models}  "
                        f"{self.rate:.1f} models/s  ETA {_eta(self.eta)}  best val {self._best()}  "
