@@ -6,6 +6,7 @@ it, so `import hpsweep` stays light and works on a machine that has only some of
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 
@@ -82,6 +83,8 @@ def run(spec: "str | Mapping[str, Any] | SweepSpec | None" = None, results: str 
         factors = parse_scale(scale)
         sweep_spec = scale_spec(sweep_spec, factors)
         say(f"scaled ({factors.describe()}): sweep {sweep_spec.name}")
+    if "://" not in results:  # Ray workers run in other directories: give them the absolute path
+        results = os.path.abspath(results)
     return run_sweep(sweep_spec, results, address=address, retry_failed=retry_failed, live=progress, echo=say)
 
 

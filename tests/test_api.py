@@ -27,13 +27,14 @@ def test_import_is_light_and_exports_what_it_documents():
         assert "Returns:" in fn.__doc__ and "Raises:" in fn.__doc__, fn.__name__
 
 
-def test_run_then_results_are_the_winning_rows(ray_local, tmp_path):
+def test_run_then_results_are_the_winning_rows(ray_local, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # a relative root, as a notebook gives it: the workers run elsewhere
     root = str(tmp_path / "r")
     lines = []
-    report = hs.run({**TINY, "name": "api"}, results=root, echo=lines.append)
+    report = hs.run({**TINY, "name": "api"}, results="r", echo=lines.append)
     assert (report.sweep_id, report.planned, report.skipped, report.packs, report.failed_packs) == ("api", 8, 0, 2, [])
     assert lines[0] == f"sweep api: 8 trials planned, 0 already done; running 8 models in 2 packs -> {root}"
-    trials, curves = hs.results(root)
+    trials, curves = hs.results("r")
     assert isinstance(trials, pl.LazyFrame) and isinstance(curves, pl.LazyFrame)
     t = trials.collect()
     assert t.height == 8 and t["trial_id"].n_unique() == 8 and set(t["status"]) == {"ok"}
