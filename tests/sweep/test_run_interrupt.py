@@ -70,6 +70,7 @@ def test_device_cuda_without_a_gpu_is_refused_before_ray_starts(tmp_path, capsys
         main(["run", spec, "--results", str(tmp_path / "r")])
     assert stop.value.code == 1
     err = capsys.readouterr().err.strip().splitlines()
-    assert err == [f"Error: spec.yaml: pack.device is cuda, but this machine has no GPU; set pack.device: auto "
+    where = "the connected Ray cluster" if was_up else "this machine"  # the session's Ray, when a test started it
+    assert err == [f"Error: spec.yaml: pack.device is cuda, but {where} has no GPU; set pack.device: auto "
                    f"(or cpu), or run on a cluster with GPUs with --address"]
     assert not (tmp_path / "r").exists() and ray.is_initialized() == was_up
