@@ -13,6 +13,9 @@ The plan is JSON, by pack id:
 `raise_times` n: the pack raises RuntimeError on its attempts 1..n (retries, failed packs).
 `oom_above` m: the pack raises torch.OutOfMemoryError whenever it trains more than m models at
 once (0: even one), so out-of-memory splitting is tested on a CPU.
+`hold` DIR: on its first attempt the pack writes DIR/<pack_id>@<node id> just before training and
+waits there until DIR/release exists, so a test can act while packs are known to be in flight
+(remove a node, kill a driver) and synchronise on that file instead of sleeping.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ class PackFault:
 
     raise_times: int = 0
     oom_above: int | None = None
+    hold: str | None = None
 
     def before_attempt(self, pack_id: str, attempt: int) -> None:
         """Raises RuntimeError on the pack's attempts 1..raise_times."""
@@ -44,6 +48,43 @@ class PackFault:
 
             raise torch.OutOfMemoryError(f"injected out of memory ({FAULTS_ENV}): {models} models at once in pack "
                                          f"{pack_id}, at most {self.oom_above} fit")
+
+
+    def hold_point(self, pack_id: str, attempt: int, timeout_s: float = 120.0) -> None:
+        """On attempt 1 with `hold` set: say where this pack is, then wait for DIR/release.
+
+        Raises:
+            TimeoutError: no release within timeout_s (a test that forgot to release).
+        """
+        if self.hold is None or attempt != 1:
+            return
+        import time
+
+        node = "local"
+        try:
+            import ray
+
+            if ray.is_initialized():
+                node = ray.get_runtime_context().get_node_id()
+        except ImportError:
+            pass
+        Path(self.hold, f"{pack_id}@{node}").touch()
+        deadline = time.monotonic() + timeout_s
+        release = Path(self.hold, "release")
+        while not release.exists():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"pack {pack_id} held for {timeout_s:g} s without release ({FAULTS_ENV})")
+            time.sleep(0.02)
+
+
+def held(hold: str) -> dict[str, str]:
+    """pack_id -> node id of the packs waiting at the hold point now (or that waited there)."""
+    return dict(p.name.split("@", 1) for p in Path(hold).glob("*@*"))
+
+
+def release(hold: str) -> None:
+    """Let every held pack go on (and later packs pass the hold point without stopping)."""
+    Path(hold, "release").touch()
 
 
 NO_FAULT = PackFault()

@@ -100,6 +100,7 @@ def run_pack(job: PackJob, on_epoch: Callable[[dict], None] | None = None, in_ra
                            t.init_std) for t in group]
         return train_pack(data, specs, settings, on_epoch=report)
 
+    fault.hold_point(pack.pack_id, tries)
     t0 = time.perf_counter()
     pieces = train_splitting(pack.trials, train, lambda e: isinstance(e, torch.OutOfMemoryError), _release_memory)
     shape, attempt = _Shape(data), job.base_attempt + tries

@@ -31,7 +31,7 @@ def test_ctrl_c_exits_130_and_the_printed_command_resumes(tmp_path):
     task = "teacher(x=8,y=4,t=10,n_train=1500,n_val=50,n_test=50)"  # packs of a few seconds: interrupted in flight
     doc = {**TINY, "name": "sigint", "tasks": [{**TINY["tasks"][0], "task": task, "hidden": [8, 12, 16]}],
            "training": {**TINY["training"], "epochs": 15}, "pack": {"max_models": 2}}
-    spec = spec_file(tmp_path, doc)
+    spec_file(tmp_path, doc)  # spec.yaml, run by its relative name from tmp_path
     env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
     results = str(tmp_path / "r")  # absolute: a relative root is issue 10's (Tune's trial dirs)
     proc = subprocess.Popen([sys.executable, "-m", "hpsweep.sweep.cli", "run", "spec.yaml", "--results", results,
