@@ -5,15 +5,15 @@
 
 <key> hashes the analysis options (filters, sample sizes, seed). The fingerprint lists every
 trials part with its size and mtime: a new part, a compacted or rewritten one changes it, and
-the models are refitted. Files are written under a temporary name and renamed, so a reader
-never sees half a model.
+the models are refitted. Files are written through the results layer's atomic put (local
+disks and object stores alike), so a reader never sees half a model.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
-import os
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -23,20 +23,27 @@ import sklearn
 from hpsweep.analysis.analyze import AnalysisOptions, AnalysisResult, analyze
 from hpsweep.analysis.load import fingerprint
 from hpsweep.analysis.metamodels import META_MODELS
+from hpsweep.workers.errors import StoreError
+from hpsweep.workers.results.storage import open_storage
 
 FORMAT = 1
 """Bump when what is saved changes shape; an older format is refitted, never misread."""
 
 
 def models_dir(root, options: AnalysisOptions) -> Path:
-    key = hashlib.sha256(json.dumps(options.key(), sort_keys=True).encode()).hexdigest()[:12]
-    return Path(root) / "models" / key
+    """root/models/<key> of a local root (see _models_path for any root)."""
+    return Path(root) / "models" / _key(options)
 
 
-def _write_atomic(path: Path, write) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    write(tmp)
-    os.replace(tmp, path)
+def _key(options: AnalysisOptions) -> str:
+    return hashlib.sha256(json.dumps(options.key(), sort_keys=True).encode()).hexdigest()[:12]
+
+
+def _models_path(root, options: AnalysisOptions):
+    """(storage, folder as its filesystem names it, folder as the user reads it) of a local path or URI."""
+    storage, base = open_storage(str(root))
+    shown = models_dir(root, options) if storage.local else f"{str(root).split('?')[0].rstrip('/')}/models/{_key(options)}"
+    return storage, f"{base}/models/{_key(options)}", shown
 
 
 def bundle_of(result: AnalysisResult) -> dict:
@@ -50,31 +57,30 @@ def bundle_of(result: AnalysisResult) -> dict:
 
 def save(root, options: AnalysisOptions, result: AnalysisResult, fp: dict | None = None) -> Path:
     """Save the fitted meta-models of `result` under root/models/<key>/; returns the folder."""
-    folder = models_dir(root, options)
-    folder.mkdir(parents=True, exist_ok=True)
+    storage, folder, shown = _models_path(root, options)
     manifest = {
         "format": FORMAT, "options": options.key(), "fingerprint": fp or fingerprint(root),
         "created_at": datetime.now(timezone.utc).isoformat(), "sklearn_version": sklearn.__version__,
         "chosen": result.chosen, "n_tasks": len(result.tasks), "n_rows": result.n_rows,
     }
-    _write_atomic(folder / "models.joblib", lambda p: joblib.dump(bundle_of(result), p))
-    _write_atomic(folder / "manifest.json", lambda p: p.write_text(json.dumps(manifest, indent=1)))
-    return folder
+    storage.put(f"{folder}/models.joblib", lambda f: joblib.dump(bundle_of(result), f))
+    storage.put_bytes(f"{folder}/manifest.json", json.dumps(manifest, indent=1).encode())
+    return shown
 
 
 def load_if_current(root, options: AnalysisOptions) -> dict | None:
     """The saved bundle when its manifest matches the results as they are now, else None."""
-    folder = models_dir(root, options)
+    storage, folder, _ = _models_path(root, options)
     try:
-        manifest = json.loads((folder / "manifest.json").read_text())
-    except (OSError, ValueError):
+        manifest = json.loads(storage.read_bytes(f"{folder}/manifest.json") or b"null") or {}
+    except (StoreError, ValueError):
         return None
     if (manifest.get("format") != FORMAT or manifest.get("sklearn_version") != sklearn.__version__
             or manifest.get("fingerprint") != fingerprint(root)):
         return None
     try:
-        return joblib.load(folder / "models.joblib")
-    except (OSError, EOFError, ValueError):
+        return joblib.load(io.BytesIO(storage.read_bytes(f"{folder}/models.joblib") or b""))
+    except (StoreError, OSError, EOFError, ValueError, KeyError):
         return None
 
 

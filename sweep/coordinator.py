@@ -121,6 +121,19 @@ def run_sweep(spec: SweepSpec, results: str, *, address: str | None = None, retr
         check_resources(spec, local_resources(), "this machine")
     store = ResultsStore(results)
     plan, finished = make_plan(spec, store, retry_failed)
+    with store.lease(spec.name, echo=echo):  # one driver per sweep (issue 13.6): a second one refuses here
+        return _run_plan(spec, results, store, plan, finished, address, live, echo, started)
+
+
+def _run_plan(spec, results, store, plan, finished, address, live, echo, started) -> RunReport:
+    """run_sweep's work once the sweep's lease is held."""
+    import time
+
+    from hpsweep.sweep.pack_runner import FAIL_ENV, PackJob, parse_fail_env
+    from hpsweep.sweep.progress import SweepProgress
+    from hpsweep.sweep.rows import trial_rows
+    from hpsweep.sweep import tune_adapter
+
     store.save_sweep(spec.name, spec.text, spec.spec_hash,
                      pa.table({"trial_id": [t.trial_id for t in plan.trials], "task": [t.task for t in plan.trials]}))
     pending = sum(len(p.trials) for p in plan.packs)

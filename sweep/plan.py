@@ -20,7 +20,7 @@ from typing import Callable, Iterable, Protocol
 
 import numpy as np
 
-from hpsweep.workers.descriptors import Densities, describe
+from hpsweep.workers.descriptors import Densities, describe, hidden_from_budget_exact
 from hpsweep.workers.errors import DescriptorError, SpecError
 
 from hpsweep.sweep.spec import DensityChoices, SweepSpec
@@ -103,9 +103,10 @@ def density_configs(choices: DensityChoices, draw_seed_salt: str = "") -> list[t
         out += [(Densities(*combo), None) for combo in itertools.product(*choices.grid)]
     if choices.random is not None:
         r = choices.random
-        # the salt (the task) keeps two tasks with the same seed from drawing identical configs
+        # the salt (the task) keeps two tasks with the same seed from drawing identical configs,
+        # unless the draws are shared: then every task gets the same candidate configs
         salt = int.from_bytes(hashlib.sha256(draw_seed_salt.encode()).digest()[:4], "little")
-        rng = np.random.default_rng([r.seed, salt])
+        rng = np.random.default_rng([r.seed] if r.shared else [r.seed, salt])
         for _ in range(r.count):
             d = np.clip(np.abs(rng.normal(0.5, 0.25, size=6)), 0.02, 1.0)
             lr = float(max(rng.normal(1e-3, 4e-4), 1e-6))
@@ -120,6 +121,18 @@ def density_configs(choices: DensityChoices, draw_seed_salt: str = "") -> list[t
 
 
 
+def fitting_budgets(ts, shape: TaskShape) -> tuple[float, ...]:
+    """The task's budgets, less those whose dense model gets |h| < min_dense_hidden (when set).
+
+    Any sparser config needs fewer weights for the same |h|, so a budget kept here fits every config.
+    """
+    if ts.min_dense_hidden is None:
+        return ts.budgets
+    dense = Densities.uniform(1.0)
+    return tuple(b for b in ts.budgets
+                 if hidden_from_budget_exact(shape.input_dim, shape.output_dim, b, dense) + 0.5 >= ts.min_dense_hidden)
+
+
 def expand_trials(spec: SweepSpec, shapes: dict) -> list[Trial]:
     """All trials of a spec, in a stable order, without duplicates.
 
@@ -129,9 +142,10 @@ def expand_trials(spec: SweepSpec, shapes: dict) -> list[Trial]:
     trials: dict[str, Trial] = {}
     for i, ts in enumerate(spec.tasks):
         shape = shapes[ts.task]
+        budgets = fitting_budgets(ts, shape)
         for dens, drawn_lr in density_configs(ts.densities, draw_seed_salt=ts.task):
             sizes: list[tuple[int, float | None]] = [(h, None) for h in ts.hidden]
-            for budget in ts.budgets:
+            for budget in budgets:
                 try:
                     m = describe(shape.input_dim, shape.output_dim, dens, budget=budget,
                                  round_densities=ts.round_densities)

@@ -135,10 +135,12 @@ def _raw_task(t: TaskSweep, factors: ScaleFactors) -> dict:
         dens["grid"] = {b: list(v) for b, v in zip(("hx", "hh", "hy", "yx", "yh", "yy"), d.grid)}
     if d.random is not None:
         dens["random"] = {"count": _near(d.random.count * factors.draws, 1), "method": d.random.method,
-                          "seed": d.random.seed}
+                          "seed": d.random.seed, "shared": d.random.shared}
     raw = {"task": scale_task_name(t.task, factors), "data_seed": t.data_seed, "densities": dens,
            "round_densities": t.round_densities, "lr": list(t.lr), "epochs": _near(t.epochs * factors.epochs, 1),
            "batch_size": t.batch_size}
+    if t.min_dense_hidden is not None:
+        raw["min_dense_hidden"] = t.min_dense_hidden
     if t.budgets:
         raw["budgets"] = [float(_near(b * factors.budget, 1)) for b in t.budgets]
     else:

@@ -36,6 +36,7 @@ class RandomDraws:
     count: int  # how many configurations to draw per task
     method: str = "paper"  # one of RANDOM_METHODS
     seed: int = 0  # seed of the draws (not of the models)
+    shared: bool = False  # true: the same draws on every task (seeded by seed alone, not by the task)
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,7 @@ class TaskSweep:
     lr: tuple[float, ...]  # Adam learning rates (task override of training.lr)
     epochs: int  # task override of training.epochs
     batch_size: int  # task override of training.batch_size
+    min_dense_hidden: int | None = None  # budgets giving the dense model fewer |h| are left out for this task
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,11 @@ class SweepSpec:
         out = asdict(self)
         for key in ("source", "spec_hash", "text"):
             out.pop(key)
+        for task in out["tasks"]:  # fields added later are left out at their defaults: old hashes stay
+            if task["min_dense_hidden"] is None:
+                del task["min_dense_hidden"]
+            if task["densities"]["random"] is not None and not task["densities"]["random"]["shared"]:
+                del task["densities"]["random"]["shared"]
         return out
 
 
@@ -207,7 +214,7 @@ def _task_name():
 
 # section tables: field -> (constraint, default, is_list). Defaults of None mean optional.
 _TOP = {"name": (_NAME, None, False), "tasks": (None, None, False), "training": (None, {}, False),
-        "pack": (None, {}, False), "resources": (None, {}, False)}
+        "pack": (None, {}, False), "resources": (None, {}, False), "densities": (None, None, False)}
 _TRAINING = {"lr": (_LR, Training.lr, True), "epochs": (_POS_INT, Training.epochs, False),
              "batch_size": (_POS_INT, Training.batch_size, False),
              "seeds": (_NONNEG_INT, Training.seeds, True), "init_std": (_number(0.0, True), Training.init_std, False)}
@@ -218,15 +225,18 @@ _PACK = {"max_models": (_POS_INT, PackSettings.max_models, False),
 _RESOURCES = {"cpus": (_number(0.0, False), Resources.cpus, False), "gpus": (_number(0.0, False), Resources.gpus, False),
               "max_concurrent": (_optional(_POS_INT), None, False),
               "max_failures": (_NONNEG_INT, Resources.max_failures, False)}
-_TASK = {"task": (_task_name(), None, False), "data_seed": (_NONNEG_INT, 0, False),
+_TASK = {"task": (_task_name(), None, False), "sample": (None, None, False), "data_seed": (_NONNEG_INT, 0, False),
          "budgets": (_number(0.0, True), None, True), "hidden": (_POS_INT, None, True),
          "densities": (None, None, False), "round_densities": (_bool(), False, False),
-         "lr": (_LR, None, True), "epochs": (_POS_INT, None, False), "batch_size": (_POS_INT, None, False)}
+         "lr": (_LR, None, True), "epochs": (_POS_INT, None, False), "batch_size": (_POS_INT, None, False),
+         "min_dense_hidden": (_optional(_POS_INT), None, False)}
 _DENSITIES = {"uniform": (_DENSITY, (), True), "codes": (_code(), (), True), "base": (_DENSITY, (0.2,), True),
               "grid": (None, None, False), "random": (None, None, False)}
 _GRID = {b: (_DENSITY, (1.0,), True) for b in BLOCKS}
 _RANDOM = {"count": (_POS_INT, None, False), "method": (_one_of(RANDOM_METHODS), "paper", False),
-           "seed": (_NONNEG_INT, 0, False)}
+           "seed": (_NONNEG_INT, 0, False), "shared": (_bool(), False, False)}
+_SAMPLE = {"family": (_task_name(), None, False), "count": (_POS_INT, None, False),
+           "seed": (_NONNEG_INT, 0, False), "params": (None, None, False)}
 
 
 class _Validator:
@@ -300,23 +310,43 @@ def _densities(v: _Validator, raw, path: str) -> DensityChoices:
     return DensityChoices(uniform=d["uniform"], codes=d["codes"], base=d["base"], grid=grid or (), random=random)
 
 
-def _task(v: _Validator, raw, path: str, training: Training, check_task: Callable[[str], str] | None) -> TaskSweep:
-    t = v.section(raw, path, _TASK, required=("task",))
+def _task_names(v: _Validator, raw: dict, t: dict, path: str, check_task) -> list[str]:
+    """The entry's task name, or the names its `sample` block draws (sweep/sampling.py)."""
+    if t["task"] is None and t["sample"] is None:
+        raise v.fail(f"{path}.task", "is required (or a sample: block that draws tasks)")
+    if t["task"] is not None and t["sample"] is not None:
+        raise v.fail(path, "must give exactly one of task and sample", {k: raw.get(k) for k in ("task", "sample")})
+    if t["sample"] is not None:
+        from hpsweep.sweep.sampling import SampleError, sample_tasks
+
+        s = v.section(t["sample"], f"{path}.sample", _SAMPLE, required=("family", "count"))
+        try:
+            return sample_tasks(s["family"], s["params"], s["count"], s["seed"])
+        except SampleError as e:
+            raise v.fail(f"{path}.sample.{e.where}", e.rule, e.value) from None
+    if check_task is None:
+        return [t["task"]]
+    try:
+        return [check_task(t["task"])]
+    except HpsweepError as e:
+        raise v.fail(f"{path}.task", f"is not a known task ({e})", raw["task"]) from None
+
+
+def _task(v: _Validator, raw, path: str, training: Training, check_task: Callable[[str], str] | None,
+          default_densities) -> list[TaskSweep]:
+    t = v.section(raw, path, _TASK)
+    names = _task_names(v, raw, t, path, check_task)
     if (t["budgets"] is None) == (t["hidden"] is None):
         raise v.fail(path, "must give exactly one of budgets and hidden", {k: raw.get(k) for k in ("budgets", "hidden")})
-    name = t["task"]
-    if check_task is not None:
-        try:
-            name = check_task(name)
-        except HpsweepError as e:
-            raise v.fail(f"{path}.task", f"is not a known task ({e})", raw["task"]) from None
-    dens = _densities(v, raw.get("densities"), f"{path}.densities")
-    return TaskSweep(
+    given = raw.get("densities")
+    dens = _densities(v, given if given is not None else default_densities,
+                      f"{path}.densities" if given is not None or default_densities is None else "densities")
+    return [TaskSweep(
         task=name, data_seed=t["data_seed"], budgets=t["budgets"] or (), hidden=t["hidden"] or (),
         densities=dens, round_densities=t["round_densities"],
         lr=t["lr"] or training.lr, epochs=t["epochs"] or training.epochs,
-        batch_size=t["batch_size"] or training.batch_size,
-    )
+        batch_size=t["batch_size"] or training.batch_size, min_dense_hidden=t["min_dense_hidden"],
+    ) for name in names]
 
 
 def _default_check_task(name: str) -> str:
@@ -347,7 +377,8 @@ def parse_spec(raw: Any, source: str = "spec", check_task: Callable[[str], str] 
     res = Resources(**v.section(top["resources"], "resources", _RESOURCES))
     if not isinstance(top["tasks"], list) or not top["tasks"]:
         raise v.fail("tasks", "must be a non-empty list of task entries", top["tasks"])
-    tasks = tuple(_task(v, t, f"tasks[{i}]", training, check_task) for i, t in enumerate(top["tasks"]))
+    tasks = tuple(ts for i, t in enumerate(top["tasks"])
+                  for ts in _task(v, t, f"tasks[{i}]", training, check_task, top["densities"]))
     spec = SweepSpec(name=top["name"], tasks=tasks, training=training, pack=pack, resources=res, source=source)
     canonical = spec.canonical()
     text = json.dumps(canonical, sort_keys=True, default=list)

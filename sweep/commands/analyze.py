@@ -11,8 +11,8 @@ import click
 
 
 @click.command("analyze")
-@click.argument("results", type=click.Path(file_okay=False))
-@click.option("--out", type=click.Path(file_okay=False), help="Report folder (default RESULTS/report/).")
+@click.argument("results")  # a path or URI (s3://...): the results layer opens it
+@click.option("--out", type=click.Path(file_okay=False), help="Report folder (default RESULTS/report/, ./hpsweep-report for a URI).")
 @click.option("--sweep", "sweeps", multiple=True, help="Only this sweep id (repeatable).")
 @click.option("--task", "tasks", multiple=True, help="Only this task (repeatable).")
 @click.option("--status", "statuses", multiple=True, type=click.Choice(["ok", "diverged", "failed"]),
@@ -29,6 +29,7 @@ def analyze(results, out, sweeps, tasks, statuses, max_rows_per_task, as_json):
     from hpsweep.analysis.load import fingerprint
     from hpsweep.analysis.report import models_table, write_report
     from hpsweep.analysis.saved import save
+    from hpsweep.workers.results.layout import default_report_dir
 
     start = time.perf_counter()
     options = AnalysisOptions(sweeps=tuple(sweeps), tasks=tuple(tasks), statuses=tuple(statuses) or ("ok",),
@@ -36,7 +37,7 @@ def analyze(results, out, sweeps, tasks, statuses, max_rows_per_task, as_json):
     fp = fingerprint(results)
     result = run_analysis(results, options)
     model_dir = save(results, options, result, fp)
-    report = write_report(result, Path(out) if out else Path(results) / "report", results)
+    report = write_report(result, Path(out or default_report_dir(results)), results)
     seconds = time.perf_counter() - start
     if as_json:
         click.echo(json.dumps({**result.metrics(), "report": str(report), "models_dir": str(model_dir),

@@ -11,11 +11,14 @@ import click
 def compact(results, sweep_id):
     """Rewrite each (table, sweep, task) partition of RESULTS as one Parquet file.
 
-    Rows stay the same (losing duplicate attempts, if any, are dropped for good). Do not compact a
-    sweep while it is running.
+    Rows stay the same (losing duplicate attempts, if any, are dropped for good); attempt markers
+    the sweep no longer needs are removed. A sweep that a driver is running is refused.
     """
+    from hpsweep.sweep.compaction import compact as compact_store
     from hpsweep.sweep.store import ResultsStore
 
-    stats = ResultsStore(results).compact(sweep_id)
+    store = ResultsStore(results)
+    store.require_root()
+    stats = compact_store(store, sweep_id, echo=click.echo)
     click.echo(f"compacted {stats.partitions} partition(s): {stats.files_before} -> {stats.files_after} files "
-               f"({stats.rows} rows rewritten)")
+               f"({stats.rows} rows rewritten, {stats.markers} attempt markers removed)")

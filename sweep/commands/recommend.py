@@ -11,7 +11,7 @@ import click
 @click.option("--input-dim", "-x", type=int, required=True, help="|x| of the new data set.")
 @click.option("--output-dim", "-y", type=int, required=True, help="|y| of the new data set.")
 @click.option("--budget", "-P", type=float, required=True, help="Trainable-weight budget; |h| is solved from it.")
-@click.option("--from", "results", type=click.Path(file_okay=False), required=True, help="Results root to learn from.")
+@click.option("--from", "results", required=True, help="Results root to learn from (a path or URI such as s3://...).")
 @click.option("--sweep", "sweeps", multiple=True, help="Learn only from this sweep id (repeatable).")
 @click.option("--task", "tasks", multiple=True, help="Learn only from this task (repeatable).")
 @click.option("--top", type=int, default=5, show_default=True, help="How many configs.")

@@ -6,6 +6,8 @@ import json
 
 import click
 
+COLUMNS = ("sweep", "planned", "ok", "diverged", "failed", "missing")
+
 
 @click.command("status")
 @click.argument("results")
@@ -14,17 +16,18 @@ import click
 def status(results, sweep_id, as_json):
     """Count the trials of every sweep in RESULTS (a directory or URI) by final status.
 
-    `missing` are planned trials with no final status yet: re-run the spec to finish them.
+    `missing` are planned trials with no final status yet, or trained trials whose curves part is
+    gone (`curves_missing` of them): re-run the spec to finish or repair them.
     """
-    from hpsweep.sweep.coordinator import sweep_status
     from hpsweep.sweep.store import ResultsStore
     from hpsweep.workers.errors import StoreError
 
     store = ResultsStore(results)
-    sweeps = [sweep_id] if sweep_id else store.sweeps()
+    store.require_root()
+    sweeps = [sweep_id] if sweep_id is not None else store.sweeps()
     if not sweeps:
-        raise StoreError(f"results {results!r} hold no sweeps; run one with: hpsweep run --results {results}")
-    rows = [sweep_status(store, s) for s in sweeps]
+        raise StoreError(f"results {results!r:.100} hold no sweeps; run one with: hpsweep run --results {results}")
+    rows = [store.status(s) for s in sweeps]
     if as_json:
         for r in rows:
             click.echo(json.dumps(r))
@@ -33,8 +36,12 @@ def status(results, sweep_id, as_json):
     from rich.table import Table
 
     table = Table(title=f"results {results}", title_justify="left")
-    for col in ("sweep", "planned", "ok", "diverged", "failed", "missing"):
+    for col in COLUMNS:
         table.add_column(col, justify="left" if col == "sweep" else "right")
     for r in rows:
-        table.add_row(*(str(r[c]) for c in ("sweep", "planned", "ok", "diverged", "failed", "missing")))
+        table.add_row(*(str(r[c]) for c in COLUMNS))
     Console(width=100).print(table)
+    for r in rows:
+        if r["curves_missing"]:
+            click.echo(f"sweep {r['sweep']}: {r['curves_missing']} trained trial(s) have no curves (a curves part "
+                       f"is missing); they count as missing: run the spec again to repair them")

@@ -84,7 +84,7 @@ def test_an_unreadable_part_is_one_store_error(tmp_path):
     write_part(tmp_path, make_table(TASK, 5), "s", TASK.name)
     (tmp_path / "trials" / "sweep=s" / "task=x" ).mkdir(parents=True)
     (tmp_path / "trials" / "sweep=s" / "task=x" / "part-bad.parquet").write_bytes(b"not parquet at all")
-    with pytest.raises(StoreError, match=r"cannot read the trials under .*trials: .*part-bad.parquet is not a readable Parquet file \(ArrowInvalid\); move the file away"):
+    with pytest.raises(StoreError, match=r"^trials/sweep=s/task=x/part-bad.parquet in results '.*' is not a readable Parquet file \(ArrowInvalid\): not a trials part hpsweep wrote; move it out of the results root$"):
         analyze(tmp_path)
 
 

@@ -7,6 +7,7 @@ import pytest
 
 from hpsweep.sweep.plan import density_configs, make_packs, plan_sweep
 from hpsweep.sweep.spec import parse_spec
+from hpsweep.workers.errors import SpecError
 from hpsweep.workers.descriptors import Densities
 
 SHAPES = {"a(x=1)": SimpleNamespace(input_dim=8, output_dim=4, seq_len=10, n_train=100),
@@ -90,3 +91,106 @@ def test_codes_with_several_bases_and_duplicates_collapse():
                                    "densities": {"uniform": [1.0], "codes": ["111111", "010000"], "base": [0.2, 0.5]}}]}
     configs = [d for d, _ in density_configs(parse_spec(doc, "spec.yaml", check_task=None).tasks[0].densities)]
     assert configs == [Densities.uniform(1.0), Densities(0.2, 1, 0.2, 0.2, 0.2, 0.2), Densities(0.5, 1, 0.5, 0.5, 0.5, 0.5)]
+
+
+# -- sampled tasks, shared draws, one candidate set for every task (issue 11.1) ------------------
+
+SAMPLED = {
+    "name": "m",
+    "densities": {"uniform": [1.0, 0.2], "random": {"count": 3, "seed": 5, "shared": True,
+                                                     "method": "paper-densities"}},
+    "training": {"lr": [0.001, 0.01]},
+    "tasks": [
+        {"sample": {"family": "teacher", "count": 12, "seed": 7,
+                    "params": {"x": {"log_uniform": [4, 512]}, "y": {"log_uniform": [2, 16]},
+                               "t": {"choice": [5, 10]}, "noise": {"uniform": [0, 0.3]}, "n_train": 50}},
+         "budgets": [2000, 20000], "min_dense_hidden": 4},
+        {"task": "lorenz(n=8)", "budgets": [2000], "densities": {"uniform": [0.5]}},
+    ],
+}
+
+
+def _sampled(doc=SAMPLED):
+    from hpsweep.sweep.coordinator import task_shapes
+
+    spec = parse_spec(doc, "m.yaml")
+    return spec, plan_sweep(spec, task_shapes(spec))
+
+
+def test_sampled_tasks_expand_deterministically_into_plain_names():
+    import re
+
+    spec, plan = _sampled()
+    names = [t.task for t in spec.tasks[:-1]]
+    assert len(names) == len(set(names)) == 12 and spec.tasks[-1].task == "lorenz"
+    for name in names:
+        m = re.fullmatch(r"teacher\(x=(\d+),y=(\d+),t=(5|10)(,noise=[\d.e-]+)?,n_train=50\)", name)
+        assert m, name
+        assert 4 <= int(m[1]) <= 512 and 2 <= int(m[2]) <= 16
+    again = parse_spec(SAMPLED, "again.yaml")
+    assert [t.task for t in again.tasks] == [t.task for t in spec.tasks] and again.spec_hash == spec.spec_hash
+    reseeded = {**SAMPLED, "tasks": [{**SAMPLED["tasks"][0], "sample": {**SAMPLED["tasks"][0]["sample"], "seed": 8}}]}
+    assert [t.task for t in parse_spec(reseeded, "m.yaml").tasks] != names
+
+
+def test_shared_candidate_set_is_the_same_on_every_task():
+    spec, plan = _sampled()
+    configs = {}
+    for t in plan.trials:
+        configs.setdefault(t.task, set()).add((t.densities, t.lr))
+    teacher = [c for task, c in configs.items() if task.startswith("teacher")]
+    assert all(c == teacher[0] for c in teacher)  # the same 5 configs x 2 lr everywhere
+    assert len(teacher[0]) == (2 + 3) * 2
+    assert configs["lorenz"] == {((0.5,) * 6, 0.001), ((0.5,) * 6, 0.01)}  # its own densities win
+    unshared = {**SAMPLED, "densities": {"random": {"count": 3, "seed": 5}}}
+    _, plan2 = _sampled(unshared)
+    per_task = {}
+    for t in plan2.trials:
+        per_task.setdefault(t.task, set()).add(t.densities)
+    draws = [c for task, c in per_task.items() if task.startswith("teacher")]
+    assert draws[0] != draws[1]  # seeded by the task too: the old behaviour, kept by default
+
+
+def test_min_dense_hidden_leaves_out_budgets_a_task_cannot_fill():
+    from hpsweep.workers.descriptors import describe
+    from hpsweep.workers.errors import DescriptorError
+
+    spec, plan = _sampled()
+    for ts in spec.tasks[:-1]:
+        s = plan.shapes[ts.task]
+        kept = {tr.budget for tr in plan.trials if tr.task == ts.task}
+        for b in (2000.0, 20000.0):
+            try:
+                hidden = describe(s.input_dim, s.output_dim, Densities.uniform(1.0), budget=b).hidden
+            except DescriptorError:
+                hidden = 0
+            assert (b in kept) == (hidden >= 4), (ts.task, b, hidden)
+    sizes = {len({tr.budget for tr in plan.trials if tr.task == ts.task}) for ts in spec.tasks[:-1]}
+    assert sizes == {1, 2}  # the sample spans tasks that fill both budgets and tasks that fill one
+
+
+@pytest.mark.parametrize("sample, message", [
+    ({"family": "mnist", "count": 2}, "tasks[0].sample.family must be one of rad, teacher, prototype, lorenz"),
+    ({"family": "teacher", "count": 2, "params": {"z": 1}}, "tasks[0].sample.params.z is not a parameter of teacher"),
+    ({"family": "teacher", "count": 2, "params": {"x": {"normal": [1, 2]}}},
+     "tasks[0].sample.params.x must be a value or one of {uniform: [low, high]}"),
+    ({"family": "teacher", "count": 2, "params": {"x": {"log_uniform": [0, 8]}}},
+     "tasks[0].sample.params.x.log_uniform must lie within the parameter's range (an int in [1, 100000])"),
+    ({"family": "teacher", "count": 2, "params": {"x": {"uniform": [8, 4]}}},
+     "tasks[0].sample.params.x.uniform must be [low, high] with low <= high; got [8, 4]"),
+    ({"family": "teacher", "count": 5, "params": {"x": {"uniform": [4, 5]}}},
+     "tasks[0].sample.count asks for more distinct tasks than the ranges hold (2 found)"),
+    ({"family": "teacher", "count": 2, "params": {"noise": {"choice": [-1]}}},
+     "tasks[0].sample.params gives a task that does not exist (task teacher: parameter 'noise' must be"),
+    ({"family": "teacher"}, "tasks[0].sample.count is required"),
+])
+def test_bad_sample_blocks_are_one_message(sample, message):
+    doc = {"name": "m", "tasks": [{"sample": sample, "budgets": [5000], "densities": {"uniform": 1}}]}
+    with pytest.raises(SpecError) as e:
+        parse_spec(doc, "m.yaml")
+    assert str(e.value).startswith("m.yaml: " + message), str(e.value)
+
+
+def test_an_entry_needs_a_task_or_a_sample():
+    with pytest.raises(SpecError, match=r"^m.yaml: tasks\[0\].task is required \(or a sample: block"):
+        parse_spec({"name": "m", "tasks": [{"budgets": [5000], "densities": {"uniform": 1}}]}, "m.yaml")

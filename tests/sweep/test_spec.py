@@ -136,3 +136,19 @@ def test_dry_run_prints_the_plan_and_writes_nothing(tmp_path, capsys):
     assert "120 trials, 120 to run in 6 packs of at most 20 models" in out
     assert out.rstrip().endswith("Dry run: nothing trained, nothing written.")
     assert not results.exists()
+
+
+def test_spec_hashes_of_existing_specs_do_not_move():
+    """Resume keys on the spec hash: these were computed before fields were added (issue 11, 12)."""
+    from hpsweep.sweep.scale import parse_scale, scale_spec
+    from tests.sweep.test_scale import DOC
+
+    pinned = {"dims": "8512486cebdacab6", "paper-hammer": "e822bc9811fc9587", "paper-rad": "ced4e3320c2574d7",
+              "quickstart": "31b008a288a2b50b"}
+    assert {n: load_spec(n, check_task=None).spec_hash for n in pinned} == pinned
+    assert parse_spec(GOOD, "s.yaml").spec_hash == "1b86049e3778949a"
+    doc = parse_spec(DOC, "s.yaml", check_task=None)
+    assert doc.spec_hash == "711190633d2f06dd"
+    assert scale_spec(doc, parse_scale("0.5,input=0.5,budget=0.5")).spec_hash == "9c7eea3b2ca5c0f9"
+    dims_local = scale_spec(load_spec("dims"), parse_scale("data=0.1,epochs=0.4,seeds=0.5,draws=0.2"))
+    assert dims_local.spec_hash == "45cc0255e92307ab"

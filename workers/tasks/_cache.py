@@ -1,9 +1,9 @@
 """On-disk cache of generated task data, safe when many workers fill it at once.
 
 Key: canonical task name + data seed + FORMAT_VERSION (+ a fingerprint of the source file for
-tasks that read one). A file is written under a unique temporary name, flushed and fsynced, then
-`os.replace`d into place: readers see a whole file or none, and two workers that race just
-both write the same bytes; the last rename wins.
+tasks that read one). A file is written by the results layer's one atomic-write helper
+(workers/results/storage.py: temporary name, fsync, rename, removed on failure): readers see a
+whole file or none, and two workers that race just both write the same bytes; the last rename wins.
 """
 
 from __future__ import annotations
@@ -11,12 +11,14 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import tempfile
 from pathlib import Path
 
+import pyarrow.fs as pafs
 import torch
 
 from hpsweep.workers.data import TaskData
+from hpsweep.workers.errors import StoreError
+from hpsweep.workers.results.storage import atomic_write
 
 FORMAT_VERSION = 1
 """Bump when the layout of the cached file or any task's generator changes."""
@@ -49,17 +51,14 @@ def read(path: Path) -> TaskData | None:
 
 
 def write(path: Path, data: TaskData) -> None:
-    """Write atomically: temp file in the same directory, fsync, os.replace."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write atomically (workers/results/storage.atomic_write).
+
+    Raises:
+        OSError: the cache folder refuses the write (full disk, read-only); callers regenerate instead.
+    """
     blob = {"name": data.name, "loss": data.loss, "params": dict(data.params),
             **{k: getattr(data, k).contiguous() for k in _TENSORS}}
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(blob, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        atomic_write(pafs.LocalFileSystem(), os.path.abspath(path), lambda f: torch.save(blob, f))
+    except StoreError as e:
+        raise OSError(str(e)) from None
