@@ -19,13 +19,23 @@ folders install beneath it as `hpsweep.sweep`, `hpsweep.workers` and `hpsweep.an
 
 from importlib.metadata import PackageNotFoundError, version as _version
 
-from hpsweep._api import DEFAULT_RESULTS, Results, analyze, describe, load_spec, recommend, results, run
+from hpsweep._api import DEFAULT_RESULTS, analyze, describe, load_spec, recommend, results, run
 from hpsweep.workers.errors import HpsweepError
 
 try:
     __version__ = _version("hpsweep")
 except PackageNotFoundError:  # running from a source tree that was never installed
     __version__ = "0+unknown"
+
+
+
+def __getattr__(name):
+    if name == "Results":  # the results layer's NamedTuple; imported on use (it brings Polars)
+        from hpsweep.workers.results import Results
+
+        return Results
+    raise AttributeError(f"module 'hpsweep' has no attribute {name!r}")
+
 
 __all__ = ["run", "results", "describe", "analyze", "recommend", "load_spec", "Results", "HpsweepError",
            "DEFAULT_RESULTS", "__version__"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Callable, NamedTuple
+from typing import TYPE_CHECKING, Any, Callable
 
 if TYPE_CHECKING:  # for the annotations only
     import polars as pl
@@ -17,15 +17,9 @@ if TYPE_CHECKING:  # for the annotations only
     from hpsweep.sweep.coordinator import RunReport
     from hpsweep.sweep.spec import SweepSpec
     from hpsweep.workers.descriptors import Densities, ModelDescriptor
+    from hpsweep.workers.results import Results
 
 DEFAULT_RESULTS = "hpsweep-results"
-
-
-class Results(NamedTuple):
-    """The winning rows of a results root (one row per trial: its highest attempt), as lazy queries."""
-
-    trials: "pl.LazyFrame"
-    curves: "pl.LazyFrame"
 
 
 def load_spec(spec: "str | Mapping[str, Any] | SweepSpec | None") -> "SweepSpec":
@@ -88,7 +82,7 @@ def run(spec: "str | Mapping[str, Any] | SweepSpec | None" = None, results: str 
     return run_sweep(sweep_spec, results, address=address, retry_failed=retry_failed, live=progress, echo=say)
 
 
-def results(root: str = DEFAULT_RESULTS, sweep: str | None = None) -> Results:
+def results(root: str = DEFAULT_RESULTS, sweep: str | None = None) -> "Results":
     """The trials and curves of a results root as Polars LazyFrames of the winning rows.
 
     Args:
@@ -96,16 +90,17 @@ def results(root: str = DEFAULT_RESULTS, sweep: str | None = None) -> Results:
         sweep: one sweep id; None reads every sweep in the root.
 
     Returns:
-        Results(trials, curves): LazyFrames in the schema of hpsweep.workers.schema; nothing is
-        read until you `.collect()`.
+        Results(trials, curves): LazyFrames in the schema of hpsweep.workers.schema (winning row per
+        trial: the results layer's rule, hpsweep.workers.results.read); nothing is read until
+        you `.collect()`.
 
     Raises:
-        StoreError: the root cannot be opened or a part cannot be read.
+        StoreError: the root cannot be opened, the sweep id is not a safe name, or a part is not
+            one hpsweep wrote (the results layer's one-line messages).
     """
-    from hpsweep.sweep.store import ResultsStore
+    from hpsweep.workers.results import results as read_results
 
-    store = ResultsStore(root)
-    return Results(store.scan("trials", sweep), store.scan("curves", sweep))
+    return read_results(root, sweep)
 
 
 def _densities(densities: "Densities | Sequence[float] | Mapping[str, float] | None", code: str | None,
