@@ -129,7 +129,7 @@ def _run_plan(spec, results, store, plan, finished, address, live, echo, started
     """run_sweep's work once the sweep's lease is held."""
     import time
 
-    from hpsweep.sweep.pack_runner import FAIL_ENV, PackJob, parse_fail_env
+    from hpsweep.sweep.pack_runner import PackJob
     from hpsweep.sweep.progress import SweepProgress
     from hpsweep.sweep.rows import trial_rows
     from hpsweep.sweep import tune_adapter
