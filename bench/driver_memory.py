@@ -3,7 +3,8 @@
     python bench/driver_memory.py --packs 1024            # 8,192 tiny models in 1,024 packs
     python bench/driver_memory.py --packs 4096 --cpus 8
 
-The driver is this process: it runs `hpsweep.run` on an embedded local Ray and records its own
+The driver is this process: it runs `hpsweep.run` on a new local Ray (address="local": never a
+cluster another process started) and records its own
 resident memory (/proc/self/status: VmRSS) each time a pack is reported done, plus the peak
 (VmHWM) and the RSS after the run returned. Growth per pack is the least-squares slope of RSS
 over packs done, from 10% of the packs on (Ray's and Tune's start-up allocations excluded).
@@ -69,7 +70,7 @@ def main() -> None:
         samples.append((done[0], rss_kib()))
 
     SweepProgress.on_pack_done = on_pack_done
-    ray.init(num_cpus=args.cpus, include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False)
+    ray.init(address="local", num_cpus=args.cpus, include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False)
     before = rss_kib()
     root = args.results or tempfile.mkdtemp(prefix="hpsweep-mem-")
     t0 = time.monotonic()

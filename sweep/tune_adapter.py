@@ -62,7 +62,9 @@ def ensure_ray(address: str | None, num_cpus: int | None = None) -> bool:
 
     if ray.is_initialized():
         return False
-    ray.init(address=address, num_cpus=num_cpus if address is None else None, include_dashboard=False,
+    if address is None and not os.environ.get("RAY_ADDRESS"):
+        address = "local"  # a new embedded Ray, never a cluster another process on this machine started
+    ray.init(address=address, num_cpus=num_cpus if address == "local" else None, include_dashboard=False,
              logging_level=logging.WARNING, log_to_driver=False, configure_logging=True)
     return True
 

@@ -19,7 +19,7 @@ TOP = ("sweep", "workers", "analysis")
 SCRIPT = """
 import json, logging, os, sys
 import ray
-ray.init(num_cpus=1, include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False,
+ray.init(address="local", num_cpus=1, include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False,
          runtime_env={"working_dir": "."})
 import hpsweep as hs
 
