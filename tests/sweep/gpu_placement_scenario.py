@@ -25,7 +25,7 @@ from hpsweep.sweep import faults
 from hpsweep.sweep.faults import PackFault
 
 
-def _wait_until_gpus_are_taken(hold: str, want: int, timeout_s: float = 150.0) -> dict:
+def _wait_until_gpus_are_taken(hold: str, want: int, timeout_s: float = 300.0) -> dict:
     """Wait for `want` packs at the hold point and no GPU left; returns {node: packs held}."""
     import ray
 
@@ -44,7 +44,7 @@ def _wait_until_gpus_are_taken(hold: str, want: int, timeout_s: float = 150.0) -
 def main(spec_path: str, results: str) -> None:
     import faulthandler
 
-    faulthandler.dump_traceback_later(240, exit=True)  # a hang shows where, before the test's timeout
+    faulthandler.dump_traceback_later(540, exit=True)  # a hang shows where, before the test's timeout
     import ray
     import yaml
     from ray.cluster_utils import Cluster
@@ -55,8 +55,11 @@ def main(spec_path: str, results: str) -> None:
 
     doc = yaml.safe_load(open(spec_path))
     spec = parse_spec(doc, "gpu.yaml")
-    cuda = parse_spec({**doc, "name": f"{doc['name']}-cuda", "pack": {**doc.get("pack", {}), "device": "cuda"}},
-                      "gpu-cuda.yaml")
+    # two packs are enough to see each fail (a failed pack's actor is replaced: seconds each on a busy machine)
+    one_hidden = [{**doc["tasks"][0], "hidden": doc["tasks"][0]["hidden"][:1]}]
+    cuda = parse_spec({**doc, "name": f"{doc['name']}-cuda", "tasks": one_hidden,
+                       "training": {**doc["training"], "seeds": doc["training"]["seeds"][:1]},
+                       "pack": {**doc.get("pack", {}), "device": "cuda"}}, "gpu-cuda.yaml")
     work = tempfile.mkdtemp(prefix="hpsweep-gpu-")
     os.environ[faults.FAULTS_ENV] = os.path.join(work, "faults.json")  # before the nodes start: they inherit it
     hold = os.path.join(work, "hold")

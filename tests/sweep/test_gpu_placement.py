@@ -37,7 +37,7 @@ def test_packs_land_only_on_gpu_nodes_four_per_gpu_and_say_when_cuda_is_missing(
     results = str(tmp_path / "r")
     env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
     done = subprocess.run([sys.executable, str(SCENARIO), str(spec), results], env=env, capture_output=True,
-                          text=True, timeout=300)
+                          text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     out = json.loads([ln for ln in done.stdout.splitlines() if ln.startswith("RESULT ")][-1].removeprefix("RESULT "))
     workers, head = out["workers"], out["head"]
@@ -59,9 +59,9 @@ def test_packs_land_only_on_gpu_nodes_four_per_gpu_and_say_when_cuda_is_missing(
                            f"device; trained on the CPU (device column 'cpu')") for ln in warnings)
 
     # device: cuda on the same nodes: every pack fails, each with one line saying why
-    assert len(out["cuda_failed_packs"]) == 12
+    assert len(out["cuda_failed_packs"]) == 2  # the scenario runs two packs of it
     failed = ResultsStore(results + "-cuda").scan("trials").collect()
-    assert failed.height == 12 and set(failed["status"]) == {"failed"}
+    assert failed.height == 2 and set(failed["status"]) == {"failed"}
     line = re.compile(r"RuntimeError: pack [0-9a-f]+: pack\.device is cuda, but node [0-9a-f]{12} sees no CUDA "
                       r"device \(Ray GPU ids \[0\]\); check the node's driver, or set pack\.device: auto")
     assert failed.filter(~pl.col("error").str.contains(line.pattern)).height == 0, failed["error"][0]
