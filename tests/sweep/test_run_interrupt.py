@@ -42,7 +42,7 @@ def test_ctrl_c_exits_130_and_the_printed_command_resumes(tmp_path):
             if "packs 1/6" in line:
                 proc.send_signal(signal.SIGINT)
                 break
-        out, err = proc.communicate(timeout=120)
+        out, err = proc.communicate(timeout=300)
     finally:
         proc.kill()
     assert proc.returncode == 130, out + err
@@ -53,7 +53,7 @@ def test_ctrl_c_exits_130_and_the_printed_command_resumes(tmp_path):
     assert 0 < sweep_status(store, "sigint")["ok"] < 12
     argv = shlex.split(resume)[1:]
     done = subprocess.run([sys.executable, "-m", "hpsweep.sweep.cli", *argv], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=180)
+                          capture_output=True, text=True, timeout=400)
     assert done.returncode == 0, done.stdout + done.stderr
     assert sweep_status(store, "sigint") == {"sweep": "sigint", "planned": 12, "ok": 12, "diverged": 0, "failed": 0,
                                              "missing": 0}
