@@ -43,8 +43,7 @@ def ray_local(task_cache, faults_file):
     ray = pytest.importorskip("ray")
     started = False
     if not ray.is_initialized():
-        ray.init(address="local", num_cpus=2, include_dashboard=False, logging_level=logging.WARNING,
-                 log_to_driver=False)  # "local": never a cluster another process on this machine started
+        ray.init(address="local", num_cpus=2, include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False)
         started = True
     yield ray
     if started:
