@@ -85,10 +85,13 @@ def check_resources(spec: SweepSpec, available: dict, where: str) -> None:
     """A pack that asks for more than the cluster has would wait forever: refuse it up front.
 
     Raises:
-        SpecError: resources.cpus or resources.gpus beyond what `available` holds.
+        SpecError: resources.cpus or resources.gpus beyond what `available` holds; pack.device cuda without GPUs.
     """
     res = spec.resources
     cpus, gpus = available.get("CPU", 0), available.get("GPU", 0)
+    if spec.pack.device == "cuda" and not gpus:  # else every pack would fail on its workers, one by one
+        raise SpecError(f"{spec.source}: pack.device is cuda, but {where} has no GPU; set pack.device: auto "
+                        f"(or cpu), or run on a cluster with GPUs with --address")
     if res.cpus > cpus:
         raise SpecError(f"{spec.source}: resources.cpus is {res.cpus:g} per pack, but {where} has {cpus:g} CPUs; "
                         f"lower it or run on a bigger cluster with --address")
@@ -127,7 +130,7 @@ def _run_plan(spec, results, store, plan, finished, address, live, echo, started
     """run_sweep's work once the sweep's lease is held."""
     import time
 
-    from hpsweep.sweep.pack_runner import FAIL_ENV, PackJob, parse_fail_env
+    from hpsweep.sweep.pack_runner import PackJob
     from hpsweep.sweep.progress import SweepProgress
     from hpsweep.sweep.rows import trial_rows
     from hpsweep.sweep import tune_adapter
@@ -139,15 +142,10 @@ def _run_plan(spec, results, store, plan, finished, address, live, echo, started
     if not plan.packs:
         echo(f"sweep {spec.name}: all {len(plan.trials)} planned trials are already in {results}; nothing to run")
         return report
-    try:
-        fail = parse_fail_env(os.environ.get(FAIL_ENV), [p.pack_id for p in plan.packs])
-        oom = parse_fail_env(os.environ.get(FAIL_ENV), [p.pack_id for p in plan.packs], kind="oom")
-    except ValueError:
-        raise SpecError(f"{FAIL_ENV} must be '[oom:]<pack_id>|first|all:<times>'; got {os.environ.get(FAIL_ENV)!r}") from None
     res = spec.resources
     threads = spec.pack.threads or max(1, int(res.cpus))
     jobs = [PackJob(results, spec.name, p, max([finished.get(t.trial_id, ("", 0))[1] for t in p.trials]),
-                    spec.pack.device, threads, fail.get(p.pack_id, 0), oom.get(p.pack_id)) for p in plan.packs]
+                    spec.pack.device, threads) for p in plan.packs]
     echo(f"sweep {spec.name}: {len(plan.trials)} trials planned, {report.skipped} already done; running {pending} "
          f"models in {len(plan.packs)} packs -> {results}")
     by_id = {j.pack.pack_id: j for j in jobs}

@@ -108,6 +108,8 @@ class SweepProgress(Events):
         if score is not None and (self.best is None or score > self.best):
             self.best = score
         self._update()
+        if summary.get("warning"):
+            self._line(f"Warning: {summary['warning']}")
         if not self.live:
             # one line within 100 columns: the pack id is shortened (its first 8 characters find it in the rows)
             self._line(f"packs {self.packs_done}/{self.total_packs}  models {self.models_done}/{self.total_models}  "

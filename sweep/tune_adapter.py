@@ -30,6 +30,8 @@ os.environ.setdefault("TUNE_RESULT_BUFFER_LENGTH", "1")
 os.environ.setdefault("RAY_CHDIR_TO_TRIAL_DIR", "0")
 # the legacy output engine honours verbose=0 fully (no experiment banner); progress is ours
 os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+# Ctrl-C raises KeyboardInterrupt in the driver (Tune's own handler would end the sweep as if Ray had gone)
+os.environ.setdefault("TUNE_DISABLE_SIGINT_HANDLER", "1")
 # with the loggers off, the result grid cannot find per-trial metrics files, and says so per trial
 logging.getLogger("ray.tune.analysis.experiment_analysis").setLevel(logging.ERROR)
 
@@ -144,7 +146,7 @@ class _Bridge(tune.Callback):
         if result.get("kind") == "epoch":
             _EVENTS[self.key].on_epoch(pid, {k: result.get(k) for k in ("epoch", "epochs", "best_val_score")})
         elif result.get("kind") == "done":
-            keys = ("models", "ok", "diverged", "best_val_score", "train_seconds", "written")
+            keys = ("models", "ok", "diverged", "best_val_score", "train_seconds", "written", "warning")
             _EVENTS[self.key].on_pack_done(pid, {k: result.get(k) for k in keys})
 
     def on_trial_recover(self, iteration, trials, trial, **info):

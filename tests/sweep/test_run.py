@@ -14,10 +14,12 @@ import pyarrow.parquet as pq
 import pytest
 
 from hpsweep.sweep.cli import main
+from hpsweep.sweep import faults
 from hpsweep.sweep.commands.run import INCOMPLETE_EXIT
 from hpsweep.sweep.coordinator import sweep_status
+from hpsweep.sweep.faults import PackFault
 from hpsweep.sweep.store import ResultsStore
-from tests.sweep.sweep_helpers import TINY, exactly_once, spec_file
+from tests.sweep.sweep_helpers import TINY, exactly_once, pack_ids, spec_file
 
 
 
@@ -59,12 +61,13 @@ def test_quickstart_end_to_end_then_resume(ray_local, tmp_path, capsys):
     assert json.loads(capsys.readouterr().out) == [{"h": trials["hidden"].max()}]
 
 
-def test_a_failing_pack_is_retried_and_succeeds(ray_local, tmp_path, capsys, monkeypatch):
-    monkeypatch.setenv("HPSWEEP_FAIL_PACKS", "first:1")
+def test_a_failing_pack_is_retried_and_succeeds(ray_local, tmp_path, capsys, inject):
+    spec = spec_file(tmp_path)
+    inject({pack_ids(spec)[0]: PackFault(raise_times=1)})
     results = str(tmp_path / "r")
-    main(["run", spec_file(tmp_path), "--results", results, "--progress", "lines"])
+    main(["run", spec, "--results", results, "--progress", "lines"])
     out = capsys.readouterr().out
-    assert "failed (RuntimeError: injected failure (HPSWEEP_FAIL_PACKS) in pack" in out and "; retrying" in out
+    assert "failed (RuntimeError: injected failure (HPSWEEP_FAULTS) in pack" in out and "; retrying" in out
     store = ResultsStore(results)
     assert sweep_status(store, "tiny") == {"sweep": "tiny", "planned": 8, "ok": 8, "diverged": 0, "failed": 0, "missing": 0}
     exactly_once(store, "tiny")
@@ -79,23 +82,24 @@ def _exit_code(args) -> int:
     return 0
 
 
-def test_a_pack_that_always_fails_ends_failed_with_its_error(ray_local, tmp_path, capsys, monkeypatch):
-    monkeypatch.setenv("HPSWEEP_FAIL_PACKS", "first:9")
+def test_a_pack_that_always_fails_ends_failed_with_its_error(ray_local, tmp_path, capsys, inject):
     results = str(tmp_path / "r")
     spec = spec_file(tmp_path)
+    inject({pack_ids(spec)[0]: PackFault(raise_times=9)})
     assert _exit_code(["run", spec, "--results", results, "--progress", "lines"]) == INCOMPLETE_EXIT
     out, err = capsys.readouterr()
     assert "failed after all retries" in out
     assert err == (f"sweep tiny: 4 failed and 0 missing of 8 planned; run them again with: "
-                   f"hpsweep run {spec} --results {results} --retry-failed\n")
+                   f"hpsweep run {spec} --results {results} --retry-failed
+")
     store = ResultsStore(results)
     assert sweep_status(store, "tiny")["failed"] == 4 and sweep_status(store, "tiny")["ok"] == 4
     failed = store.scan("trials").filter(pl.col("status") == "failed").collect()
-    assert failed["error"].str.starts_with("RuntimeError: injected failure (HPSWEEP_FAIL_PACKS)").all()
+    assert failed["error"].str.starts_with("RuntimeError: injected failure (HPSWEEP_FAULTS)").all()
     assert failed["attempt"].to_list() == [2] * 4  # max_failures=1: two attempts
     exactly_once(store, "tiny")
     # failed is final: a plain re-run skips it; --retry-failed runs it again and the new rows win
-    monkeypatch.delenv("HPSWEEP_FAIL_PACKS")
+    faults.clear()
     assert _exit_code(["run", spec, "--results", results, "--progress", "lines"]) == INCOMPLETE_EXIT
     assert "nothing to run" in capsys.readouterr().out
     assert _exit_code(["run", spec, "--results", results, "--progress", "lines", "--retry-failed"]) == 0
