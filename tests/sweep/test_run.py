@@ -90,8 +90,7 @@ def test_a_pack_that_always_fails_ends_failed_with_its_error(ray_local, tmp_path
     out, err = capsys.readouterr()
     assert "failed after all retries" in out
     assert err == (f"sweep tiny: 4 failed and 0 missing of 8 planned; run them again with: "
-                   f"hpsweep run {spec} --results {results} --retry-failed
-")
+                   f"hpsweep run {spec} --results {results} --retry-failed\n")
     store = ResultsStore(results)
     assert sweep_status(store, "tiny")["failed"] == 4 and sweep_status(store, "tiny")["ok"] == 4
     failed = store.scan("trials").filter(pl.col("status") == "failed").collect()
