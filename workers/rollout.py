@@ -138,14 +138,17 @@ def episode_seeds(model_seed: int, episodes: int) -> list[int]:
     return [int(s) for s in state]
 
 
-def normalize_obs(obs: np.ndarray, cfg: RolloutConfig, device) -> torch.Tensor:
-    """Environment observations -> network inputs, with the training split's arithmetic (float32)."""
-    x = torch.from_numpy(np.asarray(obs, dtype=np.float32).reshape(len(obs), -1)).to(device)
+def obs_normalizer(cfg: RolloutConfig, device):
+    """Environment observations -> network inputs with the training split's arithmetic (float32
+    observations, then (x - mean) / std); the statistics are moved to the device once."""
+    stats = None
     if cfg.obs_mean is not None:
-        mean = torch.tensor(cfg.obs_mean, dtype=torch.float32, device=device)
-        std = torch.tensor(cfg.obs_std, dtype=torch.float32, device=device)
-        x = (x - mean) / std
-    return x
+        stats = [torch.tensor(v, dtype=torch.float32, device=device) for v in (cfg.obs_mean, cfg.obs_std)]
+
+    def normalize(obs: np.ndarray) -> torch.Tensor:
+        x = torch.from_numpy(np.asarray(obs, dtype=np.float32).reshape(len(obs), -1)).to(device)
+        return x if stats is None else (x - stats[0]) / stats[1]
+    return normalize
 
 
 def packed_step(model, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
@@ -182,6 +185,7 @@ def rollout_returns(model, cfg: RolloutConfig, seeds: list[int], task: str, env_
     envs = gym.vector.SyncVectorEnv([lambda: make_env(cfg.env, cfg.steps, task) for _ in range(k * wave)])
     low, high = envs.single_action_space.low, envs.single_action_space.high
     all_seeds = [episode_seeds(s, cfg.episodes) for s in seeds]
+    normalize = obs_normalizer(cfg, device)
     returns = np.zeros((k, cfg.episodes))
     env_steps = 0
     try:
@@ -193,7 +197,7 @@ def rollout_returns(model, cfg: RolloutConfig, seeds: list[int], task: str, env_
             total = np.zeros(k * wave)
             done = np.zeros(k * wave, dtype=bool)
             for _ in range(cfg.steps):
-                z = packed_step(model, normalize_obs(obs, cfg, device).view(k, wave, -1), z)
+                z = packed_step(model, normalize(obs).view(k, wave, -1), z)
                 action = z[..., model.n_hidden:].reshape(k * wave, -1).cpu().numpy()
                 obs, reward, term, trunc, _ = envs.step(np.clip(action, low, high))
                 total += np.where(done, 0.0, reward)  # an ended episode's env resets on its next step

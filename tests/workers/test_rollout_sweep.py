@@ -3,6 +3,9 @@ through the worker's real path (run_pack: train, roll out, commit Parquet rows):
 hold finite returns and the normalised return is the score (issue 14)."""
 
 import math
+import os
+import subprocess
+import sys
 
 import pytest
 
@@ -65,3 +68,14 @@ def test_scale_shrinks_the_rollouts_not_the_data_set(hammer_task):
     assert scale_task_name(hammer_task, parse_scale("0.01")) == f"{hammer_task}(rollouts=10,rollout_steps=10)"
     assert scale_task_name(f"{hammer_task}(rollouts=2)", parse_scale("0.1")) == f"{hammer_task}(rollouts=2,rollout_steps=20)"
     assert scale_task_name(hammer_task, parse_scale("epochs=0.5")) == hammer_task
+
+
+def test_without_gymnasium_robotics_the_cli_says_which_extra_in_one_line(hammer_task):
+    """As a user without the hammer extra meets it: `hpsweep tasks` (and run, at planning) stops."""
+    blocked = "import sys; sys.modules['gymnasium_robotics'] = sys.modules['mujoco'] = None; "
+    done = subprocess.run([sys.executable, "-c", blocked + "from hpsweep.sweep.cli import main; main()", "tasks",
+                           hammer_task], capture_output=True, text=True, timeout=120, env=dict(os.environ))
+    assert done.returncode != 0
+    assert done.stderr.strip() == (
+        f"Error: task {hammer_task}: rollouts in AdroitHandHammer-v1 need gymnasium-robotics and mujoco "
+        "(gymnasium_robotics is missing): pip install 'hpsweep[hammer]', or rollouts=0 to score by r2 only")
