@@ -114,9 +114,17 @@ def _missing_module(error: BaseException | None) -> str | None:
     return None
 
 
-def check_env(env: str, task: str) -> None:
-    """Make (and close) one environment: a missing package stops a sweep at planning, in one line."""
-    make_env(env, 1, task).close()
+def check_env(env: str, task: str, input_dim: int, output_dim: int) -> None:
+    """Make (and close) one environment: a missing package or an environment whose spaces do not
+    fit the task's |x| and |y| stops a sweep at planning, in one line."""
+    made = make_env(env, 1, task)
+    try:
+        dims = (int(np.prod(made.observation_space.shape or (0,))), int(np.prod(made.action_space.shape or (0,))))
+    finally:
+        made.close()
+    if dims != (input_dim, output_dim):
+        raise TaskError(f"task {task}: environment {env_name(env)} observes {dims[0]} and acts with {dims[1]} values; "
+                        f"the data set has |x| = {input_dim}, |y| = {output_dim}; give env=<a matching id> or rollouts=0")
 
 
 def _registered(gym, env_id: str):

@@ -194,7 +194,8 @@ class MinariTask:
         if not self._env():
             return {}
         cfg = self.rollout_config()
-        check_env(cfg.env, self.name)
+        obs, act = self._episodes
+        check_env(cfg.env, self.name, obs[0].shape[1], act[0].shape[1])
         return {"rollout_env": env_name(cfg.env), "ref_return": cfg.ref_return, "ref_source": cfg.ref_source,
                 "score_name": "normalized_return" if cfg.ref_return else "return"}
 
