@@ -123,8 +123,9 @@ def check_env(env: str, task: str, input_dim: int, output_dim: int) -> None:
     finally:
         made.close()
     if dims != (input_dim, output_dim):
-        raise TaskError(f"task {task}: environment {env_name(env)} observes {dims[0]} and acts with {dims[1]} values; "
-                        f"the data set has |x| = {input_dim}, |y| = {output_dim}; give env=<a matching id> or rollouts=0")
+        raise TaskError(f"task {task}: environment {env_name(env)} observes {dims[0]} and acts with {dims[1]} "
+                        f"values; the data set has |x| = {input_dim}, |y| = {output_dim}; give env=<a matching id> "
+                        "or rollouts=0")
 
 
 def _registered(gym, env_id: str):

@@ -67,7 +67,8 @@ def test_scale_shrinks_the_rollouts_not_the_data_set(hammer_task):
 
     assert scale_task_name(hammer_task, parse_scale("0.1")) == f"{hammer_task}(rollouts=10,rollout_steps=20)"
     assert scale_task_name(hammer_task, parse_scale("0.01")) == f"{hammer_task}(rollouts=10,rollout_steps=10)"
-    assert scale_task_name(f"{hammer_task}(rollouts=2)", parse_scale("0.1")) == f"{hammer_task}(rollouts=2,rollout_steps=20)"
+    two = f"{hammer_task}(rollouts=2)"  # already below the floor of 10: kept
+    assert scale_task_name(two, parse_scale("0.1")) == f"{hammer_task}(rollouts=2,rollout_steps=20)"
     assert scale_task_name(hammer_task, parse_scale("epochs=0.5")) == hammer_task
 
 
