@@ -27,7 +27,6 @@ the copy acts well, where small errors compound over an episode.
 
 from __future__ import annotations
 
-import math
 import os
 from functools import cached_property
 from pathlib import Path
@@ -38,7 +37,7 @@ import torch
 from hpsweep.workers.data import TaskData
 from hpsweep.workers.errors import TaskError
 from hpsweep.workers.tasks._base import TaskInfo, make_generator
-from hpsweep.workers.tasks._params import Param, canonical, format_value, parse_split, split_counts
+from hpsweep.workers.tasks._params import DATA, Param, canonical, format_value, parse_split, split_counts
 
 DOWNLOAD_HINT = ("pip install 'hpsweep[minari]' then `minari download {id}` on a machine with network "
                  "(e.g. D4RL/hammer/expert-v2 for the paper's Adroit Hammer), and copy the folder under "
@@ -55,15 +54,12 @@ class MinariTask:
         Param("t", int, 0, "steps per sequence: episodes are cut to their first t steps (0 = the shortest episode)", 0, 10**6),
         Param("normalize", bool, True, "standardize observations with the training episodes' mean and std"),
         Param("rollouts", int, 100, "policy rollouts per model after training, in the environment (0 = none: score r2)",
-              0, 10**5),
-        Param("rollout_steps", int, 200, "steps per rollout (the paper's 200 for hammer)", 1, 10**6),
+              0, 10**5, scaling=DATA),
+        Param("rollout_steps", int, 200, "steps per rollout (the paper's 200 for hammer)", 1, 10**6, scaling=DATA),
         Param("ref_return", float, 0.0, "return that normalises the score (0 = the data set's ref_max_score, "
               "else its mean episode return)", 0.0, 1e12),
         Param("env", str, "", "gymnasium id to roll out in (default: the environment the data set names)"),
-    )
-    SCALED = {"rollouts": "data", "rollout_steps": "data"}
-    """How `--scale` shrinks the rollouts: both follow the data factor, never below min(value, 10)
-    (`scaled_name`; the data set itself is never cut)."""
+    )  # --scale shrinks the rollouts with the data factor (never below min(value, 10)); the data set is never cut
 
     def __init__(self, dataset_id: str, params: dict):
         self.dataset_id = dataset_id
@@ -71,13 +67,6 @@ class MinariTask:
         self.fractions = parse_split(self.family, params["split"])
         head = f"minari:{dataset_id}"
         self.name = canonical(head, self.PARAMS, params)
-
-    def scaled_name(self, factors) -> str:
-        """This task's name under `hpsweep run --scale` (sweep/scale.py): SCALED parameters multiplied."""
-        params = dict(self.params)
-        for key, quantity in self.SCALED.items():
-            params[key] = max(min(params[key], 10), math.floor(params[key] * getattr(factors, quantity) + 0.5))
-        return canonical(f"minari:{self.dataset_id}", self.PARAMS, params)
 
     @cached_property
     def _episodes(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
