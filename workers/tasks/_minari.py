@@ -16,8 +16,7 @@ given) and rollouts > 0, every trained model is also run as a policy in that env
 200 for hammer; the steps replace the environment's own episode limit). The score is then the
 normalised return, mean return / reference return (`ref_return`; else the data set's metadata
 `ref_max_score`; else the mean episode return of the data set itself, when positive), with r2
-kept beside it. Adroit needs
-gymnasium-robotics and mujoco: pip install 'hpsweep[hammer]'.
+kept beside it. Adroit needs gymnasium-robotics and mujoco: pip install 'hpsweep[hammer]'.
 
 Easy or hard: expert demonstrations are nearly a function of the current observation, so the
 task mostly asks for a wide input-to-output map; the long episodes test stability of the
