@@ -141,7 +141,7 @@ def main() -> None:
         return
     start = time.time()
     subprocess.run([HPSWEEP, "run", str(out / "verify.yaml"), "--results", str(out),
-                    "--progress", "lines"], check=True, stdout=sys.stderr)
+                    "--progress", "lines", "--address", "local"], check=True, stdout=sys.stderr)  # a Ray of its own: never another's
     train_s = time.time() - start
     table = build(collect(with_features(scan_trials(out)), out))
     rows = []
