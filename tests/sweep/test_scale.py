@@ -64,7 +64,7 @@ def test_bare_factor_scales_the_sweep_not_the_models(spec):
     assert rad.budgets == (60000.0,) and teacher.hidden == (16,)
     assert rad.densities.random.count == 2 and rad.densities.codes == ("011001",)
     assert teacher.task == "teacher(x=64,t=10,n_train=100,n_val=25,n_test=25)"
-    assert hammer.task == "minari:D4RL/hammer/expert-v2"  # minari data sets are not cut
+    assert hammer.task == "minari:D4RL/hammer/expert-v2(rollouts=10,rollout_steps=20)"  # data not cut; rollouts are
     assert out.training.seeds == (0,)
     assert out.training.lr == (0.001,) and out.training.batch_size == 16
     assert out.pack == spec.pack and out.resources == spec.resources
