@@ -6,7 +6,6 @@ it, so `import hpsweep` stays light and works on a machine that has only some of
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -22,12 +21,15 @@ if TYPE_CHECKING:  # for the annotations only
 DEFAULT_RESULTS = "hpsweep-results"
 
 
-def load_spec(spec: "str | Mapping[str, Any] | SweepSpec | None") -> "SweepSpec":
+def load_spec(spec: "str | Mapping[str, Any] | SweepSpec | None", scale: str | None = None,
+              echo: Callable[[str], None] | None = None) -> "SweepSpec":
     """A validated sweep spec from a YAML path, a shipped spec name, a dict, or a SweepSpec.
 
     Args:
         spec: a path to a YAML file, a shipped spec name (`quickstart`, `dims`, ...), the spec as a
             dict (what the YAML file would hold), an already loaded SweepSpec, or None (quickstart).
+        scale: run it smaller or larger, as `hpsweep run --scale` ("0.1", "data=0.5,epochs=2").
+        echo: where the one line naming the scaled sweep goes (None: nowhere).
 
     Returns:
         The frozen SweepSpec.
@@ -38,15 +40,26 @@ def load_spec(spec: "str | Mapping[str, Any] | SweepSpec | None") -> "SweepSpec"
     from hpsweep.sweep.spec import SweepSpec, load_spec as load, parse_spec
 
     if isinstance(spec, SweepSpec):
-        return spec
-    if isinstance(spec, Mapping):
-        return parse_spec(dict(spec), source="spec dict")
-    return load(str(spec) if spec is not None else "quickstart")
+        loaded = spec
+    elif isinstance(spec, Mapping):
+        loaded = parse_spec(dict(spec), source="spec dict")
+    else:
+        loaded = load(str(spec) if spec is not None else "quickstart")
+    if scale is None:
+        return loaded
+    from hpsweep.sweep.scale import parse_scale, scale_spec
+
+    factors = parse_scale(scale)
+    scaled = scale_spec(loaded, factors)
+    if echo is not None:
+        echo(f"scaled ({factors.describe()}): sweep {scaled.name}")
+    return scaled
 
 
 def run(spec: "str | Mapping[str, Any] | SweepSpec | None" = None, results: str = DEFAULT_RESULTS,
         address: str | None = None, *, retry_failed: bool = False, scale: str | None = None,
-        progress: bool | None = False, echo: Callable[[str], None] | None = print) -> "RunReport":
+        progress: bool | None = False, echo: Callable[[str], None] | None = print,
+        verbose: bool = False) -> "RunReport":
     """Run a sweep (or resume it: trials already in `results` are skipped) and wait for it.
 
     Args:
@@ -59,6 +72,7 @@ def run(spec: "str | Mapping[str, Any] | SweepSpec | None" = None, results: str 
         scale: run the spec smaller or larger, as `hpsweep run --scale` ("0.1", "data=0.5,epochs=2").
         progress: a live bar (True), log lines (False), or decide by whether stdout is a terminal (None).
         echo: where the run's own lines go (None: nowhere).
+        verbose: show Ray's own start-up messages (hidden otherwise).
 
     Returns:
         RunReport: sweep_id, planned, skipped, packs run now, failed_packs, pack_nodes, seconds.
@@ -68,18 +82,13 @@ def run(spec: "str | Mapping[str, Any] | SweepSpec | None" = None, results: str 
         KeyboardInterrupt: on Ctrl-C; every pack that finished is saved, and the same call resumes.
     """
     from hpsweep.sweep.coordinator import run_sweep
+    from hpsweep.sweep.locations import resolve_results
 
-    sweep_spec = load_spec(spec)
     say = echo or (lambda *_: None)
-    if scale is not None:
-        from hpsweep.sweep.scale import parse_scale, scale_spec
-
-        factors = parse_scale(scale)
-        sweep_spec = scale_spec(sweep_spec, factors)
-        say(f"scaled ({factors.describe()}): sweep {sweep_spec.name}")
-    if "://" not in results:  # Ray workers run in other directories: give them the absolute path
-        results = os.path.abspath(results)
-    return run_sweep(sweep_spec, results, address=address, retry_failed=retry_failed, live=progress, echo=say)
+    sweep_spec = load_spec(spec, scale, say)
+    # Ray workers run in other directories: they get the absolute path (URIs stay as they are)
+    return run_sweep(sweep_spec, resolve_results(results), address=address, retry_failed=retry_failed,
+                     live=progress, echo=say, verbose=verbose)
 
 
 def results(root: str = DEFAULT_RESULTS, sweep: str | None = None) -> "Results":

@@ -182,9 +182,3 @@ def _run_plan(spec, results, store, plan, finished, address, live, echo, started
     report.seconds = time.monotonic() - started
     return report
 
-
-def load_run_spec(spec_arg: str | None) -> SweepSpec:
-    """The spec of `hpsweep run [SPEC]`: a file, a shipped spec name, or the quickstart."""
-    from hpsweep.sweep.spec import load_spec
-
-    return load_spec(spec_arg or "quickstart")

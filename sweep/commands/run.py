@@ -119,7 +119,8 @@ def run(spec, results, address, dry_run, retry_failed, progress, scale, verbose)
     Re-running a spec resumes it: finished trials are skipped. Exit code 0 when every planned
     trial is ok or diverged, 3 when any is failed or missing (the last line says how to retry).
     """
-    from hpsweep.sweep.coordinator import load_run_spec, make_plan, run_sweep
+    import hpsweep
+    from hpsweep.sweep.coordinator import make_plan
     from hpsweep.sweep.locations import resolve_results
     from hpsweep.sweep.store import ResultsStore
 
@@ -127,21 +128,15 @@ def run(spec, results, address, dry_run, retry_failed, progress, scale, verbose)
         raise HpsweepError(f"--progress {progress[:100]!r} is not one of {', '.join(PROGRESS_MODES)}; "
                            f"'lines' suits logs and pipes")
     root = resolve_results(results)  # against this directory, before anything reaches Ray
-    sweep_spec = load_run_spec(spec)
-    if scale is not None:
-        from hpsweep.sweep.scale import parse_scale, scale_spec
-
-        factors = parse_scale(scale)
-        sweep_spec = scale_spec(sweep_spec, factors)
-        click.echo(f"scaled ({factors.describe()}): sweep {sweep_spec.name}")
+    sweep_spec = hpsweep.load_spec(spec, scale, click.echo)
     store = ResultsStore(root)
     if dry_run:
         plan, _ = make_plan(sweep_spec, store, retry_failed)
         print_plan(sweep_spec, plan, results)
         return
     live = PROGRESS_MODES[progress]
-    report = run_sweep(sweep_spec, root, address=address, retry_failed=retry_failed, live=live, echo=click.echo,
-                       verbose=verbose)
+    report = hpsweep.run(sweep_spec, root, address, retry_failed=retry_failed, progress=live, echo=click.echo,
+                         verbose=verbose)
     counts = print_summary(store, sweep_spec, report, results)
     if counts["failed"] or counts["missing"]:
         click.echo(f"sweep {sweep_spec.name}: {counts['failed']} failed and {counts['missing']} missing of "
