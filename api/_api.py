@@ -165,12 +165,13 @@ def describe(input_dim: int, output_dim: int, *, budget: float | None = None, hi
 
 
 def _options(sweeps: Sequence[str], tasks: Sequence[str], statuses: Sequence[str] = ("ok",),
-             max_rows_per_task: int = 4000):
+             max_rows_per_task: int = 4000, filters_hint: str | None = None):
     from hpsweep.analysis.analyze import AnalysisOptions
 
     one = (lambda v: (v,) if isinstance(v, str) else tuple(v))  # "a" means ("a",), not ("a",) per letter
+    hint = {} if filters_hint is None else {"filters_hint": filters_hint}  # how the caller names the filters
     return AnalysisOptions(sweeps=one(sweeps), tasks=one(tasks), statuses=one(statuses) or ("ok",),
-                           max_rows_per_task=max_rows_per_task)
+                           max_rows_per_task=max_rows_per_task, **hint)
 
 
 def analyze(root: str = DEFAULT_RESULTS, *, sweeps: Sequence[str] = (), tasks: Sequence[str] = (),
@@ -236,9 +237,24 @@ def recommend(root: str, input_dim: int, output_dim: int, budget: float, *, top:
         AnalysisError: too few tasks, or dims/budget far outside what was swept.
         DescriptorError: bad dims or budget.
     """
-    from hpsweep.analysis.recommend import recommend as run_recommend
+    return recommendation(root, input_dim, output_dim, budget, top=top, sweeps=sweeps, tasks=tasks, seq_len=seq_len,
+                          n_train=n_train, lr=lr, epochs=epochs)[0]
+
+
+def recommendation(root: str, input_dim: int, output_dim: int, budget: float, *, top: int = 5,
+                   sweeps: Sequence[str] = (), tasks: Sequence[str] = (), seq_len: int | None = None,
+                   n_train: int | None = None, lr: float | None = None, epochs: int | None = None,
+                   filters_hint: str | None = None) -> "tuple[pl.DataFrame, dict, bool]":
+    """`recommend` with what stands behind it: (table, the saved models' bundle, whether they were refitted).
+
+    The request is checked before anything is fitted (a zero or negative --lr, --n-train, --epochs or
+    --seq-len is one line, never NaN features). `hpsweep recommend` prints the bundle's held-out quality.
+    """
+    from hpsweep.analysis.recommend import check_request, recommend as run_recommend
     from hpsweep.analysis.saved import load_or_fit
 
-    bundle, _ = load_or_fit(root, _options(sweeps, tasks))
-    return run_recommend(bundle, input_dim, output_dim, budget, top=top, seq_len=seq_len, n_train=n_train,
-                         lr=lr, epochs=epochs)
+    check_request(input_dim, output_dim, budget, top=top, seq_len=seq_len, n_train=n_train, lr=lr, epochs=epochs)
+    bundle, refitted = load_or_fit(root, _options(sweeps, tasks, filters_hint=filters_hint))
+    table = run_recommend(bundle, input_dim, output_dim, budget, top=top, seq_len=seq_len, n_train=n_train,
+                          lr=lr, epochs=epochs)
+    return table, bundle, refitted

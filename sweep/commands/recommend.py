@@ -25,17 +25,13 @@ def recommend(input_dim, output_dim, budget, results, sweeps, tasks, top, seq_le
 
     Example: hpsweep recommend -x 300 -y 12 --budget 80000 --from hpsweep-results
     """
-    from hpsweep.analysis.analyze import AnalysisOptions
-    from hpsweep.analysis.recommend import check_request, quality_line, recommend as run_recommend
-    from hpsweep.analysis.saved import load_or_fit
+    from hpsweep._api import recommendation
+    from hpsweep.analysis.recommend import quality_line
 
-    check_request(input_dim, output_dim, budget, top=top, seq_len=seq_len, n_train=n_train, lr=lr,
-                  epochs=epochs)  # before any fitting
     # the same filters as an earlier `analyze` find its saved models; other filters fit their own
-    bundle, refitted = load_or_fit(results, AnalysisOptions(sweeps=tuple(sweeps), tasks=tuple(tasks),
-                                                            filters_hint="--sweep/--task"))
-    table = run_recommend(bundle, input_dim, output_dim, budget, top=top, seq_len=seq_len, n_train=n_train,
-                          lr=lr, epochs=epochs)
+    table, bundle, refitted = recommendation(results, input_dim, output_dim, budget, top=top, sweeps=sweeps,
+                                             tasks=tasks, seq_len=seq_len, n_train=n_train, lr=lr, epochs=epochs,
+                                             filters_hint="--sweep/--task")
     standing = bundle["band"]["kind"] == "standing"
     quality = quality_line(bundle)
     if as_json:
