@@ -385,3 +385,29 @@ def test_the_python_api_reads_winning_rows_of_any_root(store):
     trials, curves = results(store.root)
     assert trials.select("error").collect()["error"].to_list() == ["second"] * 3
     assert curves.collect().height == 0
+
+
+def test_analyze_and_recommend_read_an_s3_root(s3_server, tmp_path, capsys, monkeypatch):
+    """`hpsweep analyze s3://…` and `recommend --from s3://…` over the moto server: the same reader,
+    the meta-models saved beside the results in the bucket and reused by recommend."""
+    import pyarrow.fs as pafs
+
+    from hpsweep.analysis.synthetic import default_tasks, write_results
+    from hpsweep.sweep.cli import main
+
+    local = tmp_path / "local"
+    write_results(local, default_tasks(4, seed=1), 120, seed=1)
+    uri = f"s3://results/analyze{next(_counter)}?endpoint_override=127.0.0.1:{s3_server}&scheme=http"
+    fs, base = pafs.FileSystem.from_uri(uri)
+    pafs.copy_files(str(local), base, destination_filesystem=fs)
+    monkeypatch.chdir(tmp_path)
+    main(["analyze", uri, "--json"])
+    analysis = json.loads(capsys.readouterr().out)
+    assert analysis["n_tasks"] == 4 and analysis["n_rows"] == 480
+    assert analysis["report"] == "hpsweep-report/report.html" and (tmp_path / "hpsweep-report" / "report.html").exists()
+    assert analysis["models_dir"].startswith(uri.split("?")[0] + "/models/")
+    main(["recommend", "-x", "20", "-y", "4", "--budget", "2000", "--from", uri, "--top", "2", "--json"])
+    picked = json.loads(capsys.readouterr().out)
+    assert picked["refitted"] is False and len(picked["configs"]) == 2
+    assert [f.base_name for f in fs.get_file_info(pafs.FileSelector(f"{base}/models", recursive=True))
+            if f.is_file] == ["manifest.json", "models.joblib"]
