@@ -1,6 +1,7 @@
-"""The whole analysis of a results root: load, features, leave-one-task-out evaluation of the
-three meta-models, the balance-metric ranking, and final models fitted on every task for
-recommend. `hpsweep analyze` is a thin shell around `analyze()`.
+"""The whole analysis of a results root (issue 11): the meta-dataset, every meta-model on both
+targets evaluated leave-one-task-out and on a held-out region of the (|x|, |y|) plane, the
+baselines a user has without hpsweep, the noise ceiling, the learning curve, the balance-metric
+ranking, and final models fitted on every task for recommend. `hpsweep analyze` is a thin shell.
 """
 
 from __future__ import annotations
@@ -11,11 +12,14 @@ import numpy as np
 import polars as pl
 from threadpoolctl import threadpool_limits
 
+from hpsweep.analysis import metatable
 from hpsweep.analysis.balance import rank_balance_metrics
-from hpsweep.analysis.evaluate import held_out_predictions, per_task_metrics, residual_band, summary
-from hpsweep.analysis.features import GROUP, TARGET, per_task_sample, with_features
+from hpsweep.analysis.curve import learning_curve
+from hpsweep.analysis.evaluate import (BASELINES, held_out, loto_folds, per_task, region_folds, residual_band,
+                                       standing_band, summarise, unit_metrics)
+from hpsweep.analysis.features import GROUP, per_task_sample, with_features
 from hpsweep.analysis.load import collect, scan_trials
-from hpsweep.analysis.metamodels import META_MODELS, coefficients, spec_named
+from hpsweep.analysis.metamodels import ABOUT, all_models, coefficients, model_named
 from hpsweep.workers.errors import AnalysisError
 
 MIN_TASKS = 3
@@ -29,121 +33,159 @@ class AnalysisOptions:
     """What to analyse and how much of it to fit on."""
 
     sweeps: tuple[str, ...] = ()
-    """Sweep ids to keep (empty = all)."""
     tasks: tuple[str, ...] = ()
-    """Task names to keep (empty = all)."""
     statuses: tuple[str, ...] = ("ok",)
-    """Final statuses to keep; diverged and failed trials have no score."""
     max_rows_per_task: int = 4_000
-    """Rows per task the meta-models are fit and scored on (a random, seeded sample)."""
-    max_fit_rows: int = 20_000
-    """Rows a single cross-validation fold fits on, at most."""
+    """Trial rows per task read into the meta-dataset (a seeded sample; a shared candidate set
+    at a few budgets, lrs and seeds stays far below it)."""
     seed: int = 0
+    filters_hint: str = "--sweep/--task/--status"
+    """The filter flags the calling command has, named in the too-few-tasks message."""
+    curve: bool = True
+    """Compute the learning curve (the slowest part after the main evaluation)."""
 
     def key(self) -> dict:
         return {"sweeps": sorted(self.sweeps), "tasks": sorted(self.tasks), "statuses": sorted(self.statuses),
-                "max_rows_per_task": self.max_rows_per_task, "max_fit_rows": self.max_fit_rows, "seed": self.seed}
+                "max_rows_per_task": self.max_rows_per_task, "seed": self.seed}
 
 
 @dataclass
 class AnalysisResult:
-    """Metrics, per-task tables, held-out predictions and the final fitted meta-models."""
-
-    n_rows: int
-    n_rows_used: int
+    n_rows: int  # scored trials read
+    n_rows_used: int  # trials in the meta-dataset (after the per-task sample)
     tasks: list[str]
-    models: dict[str, dict]  # name -> summary metrics
-    per_task: pl.DataFrame  # model, task, n, r2, spearman, kendall, regret, best, picked
-    ranking: pl.DataFrame  # balance metrics, best first
+    excluded: list[str]  # near-chance tasks left out of every mean
+    models: dict[str, dict]  # "name/target" -> {about, loto, region, fit_rows}
+    baselines: dict[str, dict]
+    ceiling: dict  # seed-vs-seed Kendall tau over tasks
+    per_task: pl.DataFrame  # model, task, metrics (leave-one-task-out)
+    curve: pl.DataFrame
+    chosen: str
+    band: dict  # {"kind": "standing", "bins": [[lo, hi] x 10]} or {"kind": "score", "residual": [lo, hi]}
+    paper_coefficients: dict[str, dict[str, float]]
+    ranking: pl.DataFrame
     ranking_per_task: pl.DataFrame
-    paper_coefficients: dict[str, float]
-    chosen: str  # the model recommend uses
-    bands: dict[str, tuple[float, float]]  # model -> residual 5%/95%
-    swept: dict  # ranges and training settings seen in the results
-    data: pl.DataFrame = field(repr=False)  # the sample with held-out predictions, for plots
-    fitted: dict = field(repr=False, default_factory=dict)  # model name -> fitted Pipeline
+    swept: dict
+    table: pl.DataFrame = field(repr=False)  # the meta-dataset with held-out predictions, for plots
+    fitted: dict = field(repr=False, default_factory=dict)  # "name/target" -> MetaModel fitted on all tasks
 
     def warnings(self) -> list[str]:
+        out = []
         if len(self.tasks) < FEW_TASKS:
-            return [f"only {len(self.tasks)} tasks: every held-out metric rests on {len(self.tasks)} folds fit on "
-                    f"{len(self.tasks) - 1} tasks' dims and is rough; sweep {FEW_TASKS}+ tasks for firm answers"]
-        return []
+            out.append(f"only {len(self.tasks)} tasks: every held-out metric rests on {len(self.tasks)} folds fit on "
+                       f"{len(self.tasks) - 1} tasks' dims and is rough; sweep {FEW_TASKS}+ tasks for firm answers")
+        if self.excluded:
+            out.append(f"{len(self.excluded)} near-chance task(s) left out of the means (even their best config is "
+                       f"within {metatable.NEAR_CHANCE_MARGIN:g} of chance): {', '.join(self.excluded)[:300]}")
+        return out
 
     def metrics(self) -> dict:
-        """Everything a person or a script reads, as plain JSON-able values."""
+        """Everything a person or a script reads, as plain JSON-able values (keys: docs/analysis.md)."""
         return {
             "n_rows": self.n_rows, "n_rows_used": self.n_rows_used, "n_tasks": len(self.tasks),
-            "models": self.models, "chosen_model": self.chosen,
-            "bands": {k: list(v) for k, v in self.bands.items()},
-            "per_task": self.per_task.to_dicts(),
-            "balance_ranking": self.ranking.to_dicts(),
-            "balance_per_task": self.ranking_per_task.to_dicts(),
+            "n_groups": self.table[metatable.UNIT].n_unique(), "n_configs": self.table[metatable.CONFIG].n_unique(),
+            "excluded_tasks": self.excluded, "models": self.models, "baselines": self.baselines,
+            "ceiling": self.ceiling, "chosen_model": self.chosen, "band": self.band,
+            "per_task": self.per_task.to_dicts(), "learning_curve": self.curve.to_dicts(),
             "paper_coefficients": self.paper_coefficients,
+            "balance_ranking": self.ranking.to_dicts(), "balance_per_task": self.ranking_per_task.to_dicts(),
             "swept": self.swept, "warnings": self.warnings(),
         }
 
 
-def _swept(df: pl.DataFrame, full: pl.DataFrame) -> dict:
+def _swept(table: pl.DataFrame) -> dict:
+    counts = table.group_by(metatable.CONFIG).agg(pl.col(GROUP).n_unique().alias("n"))
+    n_tasks = table[GROUP].n_unique()
+    shared = sorted(counts.filter(pl.col("n") * 2 >= n_tasks)[metatable.CONFIG].to_list())
     return {
-        "input_dim": [int(full["input_dim"].min()), int(full["input_dim"].max())],
-        "output_dim": [int(full["output_dim"].min()), int(full["output_dim"].max())],
-        "budget": [float(np.exp(full["log_budget"].min())), float(np.exp(full["log_budget"].max()))],
-        "dims": sorted({(int(a), int(b)) for a, b in df.select("input_dim", "output_dim").unique().iter_rows()}),
-        "medians": {c: float(full[c].median()) for c in ("log_seq_len", "log_n_train", "log10_lr", "epochs")},
+        "input_dim": [int(table["input_dim"].min()), int(table["input_dim"].max())],
+        "output_dim": [int(table["output_dim"].min()), int(table["output_dim"].max())],
+        "budget": [float(np.exp(table["log_budget"].min())), float(np.exp(table["log_budget"].max()))],
+        "seq_len": [float(np.exp(table["log_seq_len"].min())), float(np.exp(table["log_seq_len"].max()))],
+        "n_train": [float(np.exp(table["log_n_train"].min())), float(np.exp(table["log_n_train"].max()))],
+        "dims": sorted({(int(a), int(b)) for a, b in table.select("input_dim", "output_dim").unique().iter_rows()}),
+        "medians": {c: float(table[c].median()) for c in ("log_seq_len", "log_n_train", "log10_lr", "epochs")},
+        "configs": shared,  # the shared candidate set: configs evaluated on at least half the tasks
+        "score_names": sorted({s for s in table["score_name"].to_list() if s}),
     }
 
 
 def analyze(root, options: AnalysisOptions | None = None, *, with_ranking: bool = True) -> AnalysisResult:
-    """Analyse the results under root (see _analyze). The fits run on one BLAS/OpenMP thread:
-    the models are small and many, and on a busy 2-core machine two OpenMP threads made a
-    15k-row gradient-boosting fit 46x slower (23.5 s against 0.51 s) by spinning on each other."""
-    with threadpool_limits(limits=1):
-        return _analyze(root, options, with_ranking=with_ranking)
-
-
-def _analyze(root, options: AnalysisOptions | None = None, *, with_ranking: bool = True) -> AnalysisResult:
-    """Analyse the results under root.
+    """Analyse the results under root. The fits run on one BLAS/OpenMP thread: the models are small and
+    many, and on a busy 2-core machine two OpenMP threads made one boosted-trees fit 46x slower.
 
     Raises:
         StoreError: no or unreadable trial parts.
         AnalysisError: fewer than MIN_TASKS tasks with scored trials after filtering.
     """
-    opt = options or AnalysisOptions()
+    with threadpool_limits(limits=1):
+        return _analyze(root, options or AnalysisOptions(), with_ranking)
+
+
+def _choose(models: dict) -> str:
+    """The model recommend uses: the best mean held-out Kendall tau (leave-one-task-out); ties go to the
+    lower median top-pick regret, then the name."""
+    def key(k):
+        loto = models[k]["loto"]
+        return (-round(loto.get("kendall", {}).get("mean", -1.0), 6),
+                round(loto.get("regret1", {}).get("median", 1.0), 6), k)
+    return min(models, key=key)
+
+
+def _analyze(root, opt: AnalysisOptions, with_ranking: bool) -> AnalysisResult:
     lf = with_features(scan_trials(root, sweeps=opt.sweeps, tasks=opt.tasks, statuses=opt.statuses))
-    full = collect(lf.select(GROUP, "input_dim", "output_dim", "log_budget", "log_seq_len", "log_n_train",
-                             "log10_lr", "epochs"), root)
-    n_tasks = full[GROUP].n_unique()
-    if n_tasks < MIN_TASKS:
+    n_rows = collect(lf.select(pl.len()), root).item()
+    trials = collect(per_task_sample(lf, opt.max_rows_per_task, opt.seed), root)
+    table = metatable.build(trials)
+    tasks = sorted(table[GROUP].unique().to_list())
+    if len(tasks) < MIN_TASKS:
         raise AnalysisError(
-            f"the results under {root} hold scored trials of {n_tasks} task(s) after filtering; "
-            f"the meta-models need at least {MIN_TASKS} tasks to hold one out: sweep more tasks or relax --sweep/--task/--status")
-    df = collect(per_task_sample(lf, opt.max_rows_per_task, opt.seed), root)
-    y, groups = df[TARGET].to_numpy(), df[GROUP].to_numpy()
-
-    def X_of(features):
-        return df.select(features).to_numpy()
-
-    models, per_task, bands, preds, fitted = {}, [], {}, {}, {}
-    for spec in META_MODELS:
-        pred = held_out_predictions(spec, X_of(spec.features), y, groups, max_fit_rows=opt.max_fit_rows, seed=opt.seed)
-        tasks = per_task_metrics(y, pred, groups)
-        models[spec.name] = summary(y, pred, tasks)
-        per_task.append(tasks.select(pl.lit(spec.name).alias("model"), pl.all()))
-        bands[spec.name] = residual_band(y, pred)
-        preds[spec.name] = pred
-        fit_rows = np.random.default_rng(opt.seed).permutation(len(y))[: opt.max_fit_rows]
-        fitted[spec.name] = spec.build(random_state=opt.seed).fit(X_of(spec.features)[fit_rows], y[fit_rows])
+            f"the results under {root} hold scored trials of {len(tasks)} task(s) after filtering; "
+            f"the meta-models need at least {MIN_TASKS} tasks to hold one out: sweep more tasks or relax {opt.filters_hint}")
+    info = metatable.unit_info(table)
+    near = info.group_by("task").agg(pl.col("near_chance").all())
+    excluded = set(near.filter(pl.col("near_chance"))["task"].to_list())
+    if len(excluded) == len(tasks):
+        excluded = set()  # nothing would be left: report everything rather than nothing
+    folds = {"loto": loto_folds(tasks), "region": region_folds(table)}
+    models, per_task_rows, preds = {}, [], {}
+    for model in all_models(opt.seed):
+        entry = {"about": ABOUT[model.name]}
+        for split, split_folds in folds.items():
+            pred, fit_rows = held_out(lambda m=model: model_named(m.key, opt.seed), table, split_folds)
+            tasks_df = per_task(unit_metrics(table, pred, info))
+            entry[split] = summarise(tasks_df, excluded, opt.seed)
+            entry[f"{split}_fit_rows"] = [min(fit_rows), max(fit_rows)]
+            if split == "loto":
+                preds[model.key] = pred
+                per_task_rows.append(tasks_df.select(pl.lit(model.key).alias("model"), pl.all()))
+        models[model.key] = entry
+    baselines = {}
+    for name in BASELINES:
+        tasks_df = per_task(unit_metrics(table, name, info))
+        baselines[name] = summarise(tasks_df, excluded, opt.seed)
+        per_task_rows.append(tasks_df.select(pl.lit(name).alias("model"), pl.all()))
+    ceiling_tasks = info.group_by("task").agg(pl.col("ceiling_tau").mean()).filter(~pl.col("task").is_in(sorted(excluded)))
+    ceiling = summarise(ceiling_tasks.rename({"ceiling_tau": "kendall"}).with_columns(
+        *[pl.lit(None, pl.Float64).alias(m) for m in ("ndcg5", "regret1", "regret5", "beats_dense", "ge_dense",
+                                                      "beats_uniform")]), set(), opt.seed)
+    chosen = _choose(models)
+    fitted = {m.key: m.fit(table) for m in all_models(opt.seed)}
+    if chosen.endswith(metatable.RELATIVE):
+        band = {"kind": "standing", "bins": standing_band(table, preds[chosen])}
+    else:
+        band = {"kind": "score", "residual": list(residual_band(table[metatable.ABSOLUTE].to_numpy(), preds[chosen]))}
+    curve_models = {k: (lambda k=k: model_named(k, opt.seed)) for k in dict.fromkeys([chosen, "gbt/score", "rank/standing"])}
+    curve = learning_curve(table, info, curve_models, excluded, seed=opt.seed) if opt.curve else pl.DataFrame()
     if with_ranking:
-        ranking, ranking_per_task = rank_balance_metrics(X_of, y, groups, max_fit_rows=opt.max_fit_rows, seed=opt.seed)
+        ranking, ranking_per_task = rank_balance_metrics(table, folds["loto"], seed=opt.seed)
     else:
         ranking = ranking_per_task = pl.DataFrame()
-    # recommend picks configs, so the model that picks best on held-out tasks is the one it uses
-    chosen = min(("paper", "gbt"), key=lambda m: (models[m]["regret_mean"], -models[m]["spearman_mean"]))
-    paper = spec_named("paper")
     return AnalysisResult(
-        n_rows=full.height, n_rows_used=df.height, tasks=sorted(set(groups.tolist())), models=models,
-        per_task=pl.concat(per_task), ranking=ranking, ranking_per_task=ranking_per_task,
-        paper_coefficients=coefficients(fitted["paper"], paper.features), chosen=chosen, bands=bands,
-        swept=_swept(df, full),
-        data=df.with_columns(**{f"pred_{k}": v for k, v in preds.items()}), fitted=fitted,
+        n_rows=n_rows, n_rows_used=trials.height, tasks=tasks, excluded=sorted(excluded), models=models,
+        baselines=baselines, ceiling=ceiling.get("kendall", {}) | {"n_tasks": ceiling["n_tasks"]},
+        per_task=pl.concat(per_task_rows, how="diagonal_relaxed"), curve=curve, chosen=chosen, band=band,
+        paper_coefficients={t: coefficients(fitted[f"paper/{t}"]) for t in metatable.TARGETS},
+        ranking=ranking, ranking_per_task=ranking_per_task, swept=_swept(table),
+        table=table.with_columns(**{f"pred_{k}": v for k, v in preds.items()}), fitted=fitted,
     )

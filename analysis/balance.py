@@ -5,7 +5,8 @@ meta-model (dims, weights, training settings); its gain is the held-out R² of b
 minus that of the baseline, under the same leave-one-task-out folds. Reported overall (pooled
 R² over all held-out rows, and the mean of within-task gains) and per task.
 
-The target here is the score centred within each task (score - the task's mean score). A balance
+The target here is the config's standing within its task and budget (analysis.metatable), centred
+within each task. A balance
 metric is a choice made inside a task; how easy a task is overall is the dims' business, and
 with few tasks the error in that level would drown every metric's contribution. Centring
 isolates what each metric explains about the choice, which is the question asked. The
@@ -19,8 +20,10 @@ import numpy as np
 import polars as pl
 from sklearn.metrics import r2_score
 
-from hpsweep.analysis.evaluate import held_out_predictions, per_task_metrics
+from hpsweep.analysis.evaluate import held_out
+from hpsweep.analysis.features import GROUP
 from hpsweep.analysis.metamodels import balance_spec
+from hpsweep.analysis.metatable import RELATIVE
 from hpsweep.workers.descriptors import BALANCE_METRICS
 
 
@@ -32,33 +35,34 @@ def _centred(y: np.ndarray, groups: np.ndarray) -> np.ndarray:
     return out
 
 
-def rank_balance_metrics(X_of, y: np.ndarray, groups: np.ndarray, *,
-                         max_fit_rows: int, seed: int = 0) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Rank the balance candidates by held-out R² gain over the baseline.
+def _task_r2(y: np.ndarray, pred: np.ndarray, groups: np.ndarray) -> dict[str, float]:
+    return {str(g): float(r2_score(y[groups == g], pred[groups == g])) if (groups == g).sum() > 1 else float("nan")
+            for g in np.unique(groups)}
 
-    Args:
-        X_of: callable mapping a feature tuple to the design matrix.
-        y, groups: scores and task of each row.
+
+def rank_balance_metrics(table: pl.DataFrame, folds: list[list[str]], *, seed: int = 0) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Rank the balance candidates by held-out R² gain over the baseline, on the standing target.
 
     Returns:
         (ranking, per_task): ranking has one row per metric (metric, r2_gain, r2_gain_task_mean,
         tasks_best, rank), best first; per_task has (task, metric, r2_gain).
     """
-    y = _centred(y, groups)
-    baseline_pred = _centred(held_out_predictions(balance_spec(None), X_of(balance_spec(None).features), y, groups,
-                                                  max_fit_rows=max_fit_rows, seed=seed), groups)
-    base_tasks = per_task_metrics(y, baseline_pred, groups).select("task", pl.col("r2").alias("r2_base"))
-    base_pooled = r2_score(y, baseline_pred)
+    groups = table[GROUP].to_numpy()
+    y = _centred(table[RELATIVE].to_numpy(), groups)
+
+    def centred_pred(metric):
+        pred, _ = held_out(lambda: balance_spec(metric), table, folds)
+        return _centred(pred, groups)
+
+    base = centred_pred(None)
+    base_tasks, base_pooled = _task_r2(y, base, groups), r2_score(y, base)
     overall, per_task = [], []
     for metric in BALANCE_METRICS:
-        spec = balance_spec(metric)
-        pred = _centred(held_out_predictions(spec, X_of(spec.features), y, groups, max_fit_rows=max_fit_rows,
-                                             seed=seed), groups)
-        tasks = (per_task_metrics(y, pred, groups).join(base_tasks, on="task")
-                 .select("task", pl.lit(metric).alias("metric"), (pl.col("r2") - pl.col("r2_base")).alias("r2_gain")))
-        per_task.append(tasks)
+        pred = centred_pred(metric)
+        gains = {t: r - base_tasks[t] for t, r in _task_r2(y, pred, groups).items()}
+        per_task.append(pl.DataFrame({"task": list(gains), "metric": metric, "r2_gain": list(gains.values())}))
         overall.append({"metric": metric, "r2_gain": float(r2_score(y, pred) - base_pooled),
-                        "r2_gain_task_mean": float(tasks["r2_gain"].mean())})
+                        "r2_gain_task_mean": float(np.nanmean(list(gains.values())))})
     per_task_df = pl.concat(per_task)
     best_per_task = (per_task_df.sort("r2_gain", descending=True).group_by("task").first()
                      .group_by("metric").len(name="tasks_best"))

@@ -31,6 +31,8 @@ def log_lr() -> pl.Expr:
 
 DIM_FEATURES = ("log_input_dim", "log_output_dim", "log_seq_len", "log_n_train")
 """What a new data set brings: its dims, sequence length and size."""
+DATASET_FEATURES = (*DIM_FEATURES, "log_budget")
+"""What describes the question a user asks: the data set and the weight budget."""
 TRAINING_FEATURES = ("log10_lr", "epochs")
 WEIGHT_FEATURES = ("log_budget", "log_total_weights")
 DENSITY_FEATURES = tuple(f"d_{b}" for b in BLOCKS)
@@ -98,7 +100,8 @@ def with_features(lf: pl.LazyFrame) -> pl.LazyFrame:
         .filter(pl.col(TARGET).is_finite())
         .select(
             pl.col(GROUP), pl.col("trial_id"), pl.col("input_dim"), pl.col("output_dim"), pl.col("budget"),
-            pl.col("hidden"), pl.col(TARGET).cast(pl.Float64), *feature_exprs(),
+            pl.col("hidden"), pl.col(TARGET).cast(pl.Float64), pl.col("val_score").cast(pl.Float64),
+            pl.col("seed"), pl.col("lr").cast(pl.Float64), pl.col("score_name"), *feature_exprs(),
         )
     )
 

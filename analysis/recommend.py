@@ -1,17 +1,24 @@
-"""Recommend densities for a data set's dims and a weight budget, before training (issue 5, item 6).
+"""Recommend densities for a data set's dims and a weight budget, before training (issues 5, 11).
 
-Candidates: every structure code (64) at base densities 0.05, 0.1, 0.2 and 0.5, uniform
-densities 0.05 ... 0.8, the dense model, and random draws as a random-search sweep makes them
-(PAPER.md §5). Each gets |h| from the budget through workers.descriptors.describe(); the saved
-meta-model chosen by analyze (lowest held-out regret) predicts its score; the band is that
-prediction plus the 5% / 95% quantiles of the model's residuals on held-out tasks.
+Candidates: the shared candidate set the results swept (configs evaluated on at least half the
+tasks), or, for results without one, every structure code at bases 0.05 / 0.1 / 0.2 / 0.5, uniform
+densities 0.05 ... 0.8, dense and 500 random draws (PAPER.md §5). Each gets |h| from the budget
+through workers.descriptors.describe(); the meta-model analyze chose (best held-out Kendall tau)
+orders them.
 
-Refusals (AnalysisError): results with fewer than MIN_TASKS tasks, and dims or a budget "far"
-outside what was swept: below min / FAR_FACTOR or above max x FAR_FACTOR of the swept values,
-per coordinate (|x|, |y|, budget), i.e. more than ln(FAR_FACTOR) beyond the swept box in log space.
+What is shown: for a standing model, the predicted standing (0 = the worst candidate, 1 = the
+best) and a band: the 5%..95% of the actual standing that configs placed this high by the model
+reached on held-out tasks. For a score model, the predicted score and the 5%..95% of its held-out
+residuals added to it, clipped to the score's possible range (accuracy in [0, 1], r2 <= 1).
+
+Refusals (AnalysisError): fewer than MIN_TASKS tasks; a non-positive setting; dims, budget,
+sequence length or training size far outside what was swept: below min / FAR_FACTOR or above
+max x FAR_FACTOR (more than ln FAR_FACTOR beyond the swept box in log space, per coordinate).
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import polars as pl
@@ -19,6 +26,7 @@ from threadpoolctl import threadpool_limits
 
 from hpsweep.analysis.analyze import MIN_TASKS
 from hpsweep.analysis.features import feature_exprs
+from hpsweep.analysis.metatable import RELATIVE, config_key
 from hpsweep.workers.descriptors import BLOCKS, Densities, describe
 from hpsweep.workers.errors import AnalysisError, DescriptorError
 
@@ -26,10 +34,24 @@ FAR_FACTOR = 2.0
 """How far beyond the swept range (as a ratio) recommend still answers."""
 BASES = (0.05, 0.1, 0.2, 0.5)
 UNIFORM = (0.05, 0.1, 0.2, 0.3, 0.5, 0.8)
+MIN_SHARED = 5
+"""Fewer shared configs than this and the results have no candidate set: recommend generates one."""
+
+
+def label_of(d: tuple[float, ...]) -> str:
+    """dense, uniform 0.2, code 011001 base 0.05, or the six densities."""
+    if all(v == 1.0 for v in d):
+        return "dense"
+    if len(set(d)) == 1:
+        return f"uniform {d[0]:g}"
+    low = {v for v in d if v != 1.0}
+    if len(low) == 1:
+        return f"code {''.join('1' if v == 1.0 else '0' for v in d)} base {low.pop():g}"
+    return "draw"  # a random draw: its densities are shown beside it
 
 
 def candidates(n_random: int = 500, seed: int = 0) -> list[tuple[str, Densities]]:
-    """(label, densities) of every candidate config, duplicates removed."""
+    """(label, densities) of every generated candidate config, duplicates removed."""
     # named families first, so a code that equals the dense or a uniform model keeps that name
     out = [("dense", (1.0,) * 6)]
     out += [(f"uniform {d:g}", (d,) * 6) for d in UNIFORM]
@@ -48,13 +70,44 @@ def candidates(n_random: int = 500, seed: int = 0) -> list[tuple[str, Densities]
     return unique
 
 
-def check_support(bundle: dict, input_dim: int, output_dim: int, budget: float) -> None:
+def candidate_set(bundle: dict) -> list[tuple[str, Densities]]:
+    shared = bundle["swept"].get("configs", [])
+    if len(shared) < MIN_SHARED:
+        return candidates()
+    return [(label_of(d), Densities(*d)) for d in (tuple(float(v) for v in c.split(",")) for c in shared)]
+
+
+def check_settings(**settings) -> None:
+    """Refuse a non-positive (or non-finite) planned setting: it would make NaN features."""
+    for name, value in settings.items():
+        if value is not None and (not math.isfinite(value) or value <= 0):
+            raise AnalysisError(f"--{name.replace('_', '-')} must be a positive number; got {value!r}: "
+                                f"give the value you will train with, or leave it out")
+
+
+def check_request(input_dim, output_dim, budget, *, top=5, **settings) -> None:
+    """Refuse what no results could answer (bad dims, budget, top or settings), before any fitting.
+
+    Raises:
+        DescriptorError: bad dims or budget. AnalysisError: bad top or setting.
+    """
+    describe(input_dim, output_dim, Densities.uniform(1.0), hidden=1)  # validates the dims
+    if isinstance(budget, bool) or not isinstance(budget, (int, float)) or not budget > 0 or not math.isfinite(budget):
+        raise DescriptorError(f"budget must be a positive number of weights; got {budget!r}")
+    if top < 1:
+        raise AnalysisError(f"--top must be at least 1; got {top}")
+    check_settings(**settings)
+
+
+def check_support(bundle: dict, **values) -> None:
     """Raise AnalysisError when the saved results cannot support a recommendation here."""
     if bundle["n_tasks"] < MIN_TASKS:
         raise AnalysisError(f"the results hold {bundle['n_tasks']} task(s); recommend needs at least {MIN_TASKS}: "
                             f"sweep more tasks")
     swept = bundle["swept"]
-    for name, value in (("input_dim", input_dim), ("output_dim", output_dim), ("budget", budget)):
+    for name, value in values.items():
+        if value is None or name not in swept:
+            continue
         lo, hi = swept[name]
         if value < lo / FAR_FACTOR or value > hi * FAR_FACTOR:
             raise AnalysisError(
@@ -62,36 +115,28 @@ def check_support(bundle: dict, input_dim: int, output_dim: int, budget: float) 
                 f"beyond it); the meta-models would extrapolate: sweep tasks nearer to it first")
 
 
-def _design(rows: list[dict]) -> pl.DataFrame:
-    return pl.DataFrame(rows).with_columns(*feature_exprs())
+def _bounds(bundle: dict) -> tuple[float, float]:
+    """The score's possible range: r2 <= 1 (no floor), accuracy in [0, 1]."""
+    names = set(bundle["swept"].get("score_names", []))
+    return (0.0 if names and names <= {"accuracy"} else -math.inf), 1.0
 
 
 def recommend(bundle: dict, input_dim: int, output_dim: int, budget: float, *, top: int = 5,
               seq_len: int | None = None, n_train: int | None = None, lr: float | None = None,
-              epochs: int | None = None, n_random: int = 500, seed: int = 0) -> pl.DataFrame:
-    """The `top` candidate configs by predicted score, best first.
-
-    Args:
-        bundle: saved meta-models (analysis.saved.load_or_fit).
-        input_dim, output_dim, budget: the new data set's dims and the trainable-weight budget.
-        top: how many configs to return.
-        seq_len, n_train, lr, epochs: the planned setting; None = the median of the swept trials.
+              epochs: int | None = None) -> pl.DataFrame:
+    """The `top` candidate configs, best first.
 
     Returns:
         One row per config: rank, config, d_hx..d_yy, hidden, total_weights, hidden_proportion,
-        predicted, low, high.
+        predicted, low, high (predicted standing or score and its band; see the module doc).
 
     Raises:
-        AnalysisError: too few tasks, dims or budget far outside the swept range, or no candidate
-        fits the budget.
+        AnalysisError: too few tasks, a non-positive setting, values far outside the swept range,
+        or no candidate fits the budget.
         DescriptorError: bad dims or budget.
     """
-    describe(input_dim, output_dim, Densities.uniform(1.0), hidden=1)  # validates the dims
-    if isinstance(budget, bool) or not isinstance(budget, (int, float)) or budget <= 0:
-        raise DescriptorError(f"budget must be a positive number of weights; got {budget!r}")
-    if top < 1:
-        raise AnalysisError(f"top must be at least 1; got {top}")
-    check_support(bundle, input_dim, output_dim, budget)
+    check_request(input_dim, output_dim, budget, top=top, seq_len=seq_len, n_train=n_train, lr=lr, epochs=epochs)
+    check_support(bundle, input_dim=input_dim, output_dim=output_dim, budget=budget, seq_len=seq_len, n_train=n_train)
     med = bundle["swept"]["medians"]
     setting = {
         "seq_len": seq_len or round(float(np.exp(med["log_seq_len"]))),
@@ -100,25 +145,50 @@ def recommend(bundle: dict, input_dim: int, output_dim: int, budget: float, *, t
         "epochs": epochs or round(med["epochs"]),
     }
     rows = []
-    for label, d in candidates(n_random, seed):
+    for label, d in candidate_set(bundle):
         try:
             m = describe(input_dim, output_dim, d, budget=budget)
         except DescriptorError:
             continue  # this config cannot fit the budget at these dims
-        rows.append({"config": label, **m.to_dict(), **setting})
+        rows.append({"label": label, **m.to_dict(), **setting})
     if not rows:
         raise AnalysisError(f"no candidate config fits budget {budget:g} at input_dim={input_dim}, "
                             f"output_dim={output_dim}; raise the budget")
-    df = _design(rows)
-    name = bundle["chosen"]
+    df = pl.DataFrame(rows).with_columns(*feature_exprs()).with_columns(config_key())
+    model = bundle["fitted"][bundle["chosen"]]
     with threadpool_limits(limits=1):
-        predicted = bundle["fitted"][name].predict(df.select(bundle["features"][name]).to_numpy())
-    low, high = bundle["bands"][name]
+        raw = model.predict(df)
+    if model.target == RELATIVE:
+        # where the model places each candidate among these candidates: 0 = last, 1 = first
+        order = pl.Series(raw).rank("average").to_numpy()
+        predicted = (order - 1) / max(len(raw) - 1, 1)
+        bins = bundle["band"]["bins"]
+        which = np.minimum((predicted * len(bins)).astype(int), len(bins) - 1)
+        low, high = np.array([bins[i][0] for i in which]), np.array([bins[i][1] for i in which])
+    else:
+        predicted = raw
+        lo, hi = _bounds(bundle)
+        r_lo, r_hi = bundle["band"]["residual"]
+        low, high = np.clip(raw + r_lo, lo, hi), np.clip(raw + r_hi, lo, hi)
     return (
-        df.with_columns(predicted=pl.Series(predicted), low=pl.Series(predicted + low), high=pl.Series(predicted + high))
-        .sort("predicted", descending=True)
+        df.with_columns(predicted=pl.Series(predicted), low=pl.Series(low), high=pl.Series(high), _raw=pl.Series(raw))
+        .sort(["_raw", "label"], descending=[True, False])
         .head(top)
         .with_row_index("rank", offset=1)
-        .select("rank", "config", *[f"d_{b}" for b in BLOCKS], "hidden", "total_weights", "hidden_proportion",
+        .select("rank", pl.col("label").alias("config"), *[f"d_{b}" for b in BLOCKS], "hidden", "total_weights", "hidden_proportion",
                 "predicted", "low", "high")
     )
+
+
+def quality_line(bundle: dict) -> str:
+    """One line: how the model recommend uses did on held-out tasks, and what it learned from."""
+    key = bundle["chosen"]
+    loto = bundle["models"][key]["loto"]
+    tau, regret = loto.get("kendall", {}), loto.get("regret1", {})
+    dense = bundle.get("baselines", {}).get("always-dense", {}).get("regret1", {})
+    ceiling = bundle.get("ceiling", {}).get("mean", float("nan"))
+    ci = tau.get("ci90", [float("nan")] * 2)
+    return (f"model {key}: on {loto.get('n_tasks', 0)} held-out tasks Kendall tau {tau.get('mean', float('nan')):.2f} "
+            f"(90% CI {ci[0]:.2f}..{ci[1]:.2f}; seeds agree to {ceiling:.2f}), median top-pick regret "
+            f"{regret.get('median', float('nan')):.2f} (always-dense {dense.get('median', float('nan')):.2f}); "
+            f"learned from {bundle['n_tasks']} tasks")

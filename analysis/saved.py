@@ -22,11 +22,10 @@ import sklearn
 
 from hpsweep.analysis.analyze import AnalysisOptions, AnalysisResult, analyze
 from hpsweep.analysis.load import fingerprint
-from hpsweep.analysis.metamodels import META_MODELS
 from hpsweep.workers.errors import StoreError
 from hpsweep.workers.results.storage import open_storage
 
-FORMAT = 1
+FORMAT = 2
 """Bump when what is saved changes shape; an older format is refitted, never misread."""
 
 
@@ -49,9 +48,9 @@ def _models_path(root, options: AnalysisOptions):
 def bundle_of(result: AnalysisResult) -> dict:
     """What recommend needs from an analysis."""
     return {
-        "fitted": result.fitted, "chosen": result.chosen, "bands": result.bands, "swept": result.swept,
-        "features": {m.name: m.features for m in META_MODELS}, "n_tasks": len(result.tasks),
-        "models": result.models,
+        "fitted": {result.chosen: result.fitted[result.chosen]}, "chosen": result.chosen, "band": result.band,
+        "swept": result.swept, "n_tasks": len(result.tasks), "models": result.models,
+        "baselines": result.baselines, "ceiling": result.ceiling,
     }
 
 
@@ -95,6 +94,9 @@ def load_or_fit(root, options: AnalysisOptions | None = None) -> tuple[dict, boo
     if bundle is not None:
         return bundle, False
     fp = fingerprint(root)
-    result = analyze(root, options, with_ranking=False)
+    from dataclasses import replace
+
+    # recommend needs the chosen model and its held-out numbers, not the learning curve
+    result = analyze(root, replace(options, curve=False), with_ranking=False)
     save(root, options, result, fp)
     return bundle_of(result), True

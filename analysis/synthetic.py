@@ -74,17 +74,28 @@ def _dense_weights(x, h, y):
     return h * x + h * h + 2 * h * y + y * x + y * y
 
 
-def draw_trials(task: SyntheticTask, n: int, rng: np.random.Generator, noise: float = 0.02) -> dict:
-    """Columns (numpy arrays / lists) of n trials on one task, drawn like a random sweep."""
-    x, y = task.input_dim, task.output_dim
+def paper_draws(n: int, rng: np.random.Generator) -> np.ndarray:
+    """n density configs (n x 6) drawn like a random sweep."""
     d = np.clip(np.abs(rng.normal(0.5, 0.25, size=(n, 6))), 0.02, 1.0)
     # A third of the draws thin W_hx and keep W_hh dense, so high HP is represented as in
     # the paper's varied configs; the rest are the plain random-search draws.
     varied = rng.random(n) < 0.33
     d[varied, 0] = rng.uniform(0.02, 0.3, varied.sum())
     d[varied, 1] = 1.0
-    base = _dense_weights(x, 32, y)
-    budget = base * rng.choice([1.0, 2.0, 4.0], size=n)
+    return d
+
+
+def draw_trials(task: SyntheticTask, n: int, rng: np.random.Generator, noise: float = 0.02) -> dict:
+    """Columns (numpy arrays / lists) of n trials on one task, drawn like a random sweep."""
+    d = paper_draws(n, rng)
+    budget = _dense_weights(task.input_dim, 32, task.output_dim) * rng.choice([1.0, 2.0, 4.0], size=n)
+    return trial_columns(task, d, budget, rng, noise, np.clip(rng.normal(1e-3, 4e-4, n), 1e-6, None))
+
+
+def trial_columns(task: SyntheticTask, d: np.ndarray, budget: np.ndarray, rng: np.random.Generator, noise: float,
+                  lr: np.ndarray) -> dict:
+    """Columns of one trial per row of d (densities) and budget, scored with the known function plus noise."""
+    x, y, n = task.input_dim, task.output_dim, len(d)
     dhx, dhh, dhy, dyx, dyh, dyy = d.T
     a, b, c = dhh, dhx * x + dhy * y + dyh * y, dyx * x * y + dyy * y * y - budget
     hidden = np.floor((-b + np.sqrt(b * b - 4 * a * c)) / (2 * a) + 0.5).astype(np.int64)
@@ -109,7 +120,7 @@ def draw_trials(task: SyntheticTask, n: int, rng: np.random.Generator, noise: fl
         "output_share": (nw["yx"] + nw["yh"] + nw["yy"]) / total,
         "overall_density": total / _dense_weights(x, h, y),
         "realised_hidden_proportion": hp,
-        "lr": np.clip(rng.normal(1e-3, 4e-4, n), 1e-6, None),
+        "lr": lr,
         "epochs": np.full(n, 25), "batch_size": np.full(n, 16), "init_std": np.full(n, 0.05),
         "test_score": score, "val_score": score + rng.normal(0.0, noise, n),
     }
@@ -165,3 +176,29 @@ def make_table(task: SyntheticTask, n: int, *, sweep_id: str = "synth", seed: in
                attempt: int = 1) -> pa.Table:
     """One task's synthetic trials as an Arrow table (tests edit it to fake retries, old schemas)."""
     return _table(task, sweep_id, draw_trials(task, n, np.random.default_rng(seed)), attempt)
+
+
+def shared_configs(n_random: int = 12, seed: int = 0) -> np.ndarray:
+    """A shared candidate set like the `meta` spec's: dense, uniform 0.5 / 0.2 / 0.1 and random draws."""
+    named = np.array([[1.0] * 6, [0.5] * 6, [0.2] * 6, [0.1] * 6])
+    return np.vstack([named, np.round(paper_draws(n_random, np.random.default_rng(seed)), 2)])
+
+
+def write_meta_results(root, tasks: list[SyntheticTask], *, configs: np.ndarray | None = None,
+                       budget_factors=(1.0, 3.0), seeds=(0, 1), lrs=(1e-3,), noise: float = 0.02,
+                       sweep_id: str = "meta", seed: int = 0) -> int:
+    """A meta-dataset: the same configs on every task at every budget, lr and seed; returns rows written.
+    A seed's noise is drawn per trial, so seeds disagree the way real seeds do."""
+    configs = shared_configs() if configs is None else configs
+    rng = np.random.default_rng(seed)
+    written = 0
+    for i, task in enumerate(tasks):
+        grid = [(c, f, lr, s) for f in budget_factors for lr in lrs for s in seeds for c in range(len(configs))]
+        d = configs[[g[0] for g in grid]]
+        budget = np.array([_dense_weights(task.input_dim, 32, task.output_dim) * g[1] for g in grid])
+        cols = trial_columns(task, d, budget, rng, noise, np.array([g[2] for g in grid]))
+        table = _table(task, sweep_id, cols)
+        table = table.set_column(table.schema.get_field_index("seed"), "seed", pa.array([g[3] for g in grid], pa.int64()))
+        write_part(root, table, sweep_id, task.name)
+        written += table.num_rows
+    return written

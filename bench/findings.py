@@ -167,18 +167,68 @@ def _dims_plot(frames: list[pl.DataFrame], table: pl.DataFrame, path: Path) -> N
     plt.close(fig)
 
 
-def analysis_section(path: str) -> str:
+def _stat(summary: dict, metric: str, stat: str = "mean") -> float | None:
+    v = summary.get(metric)
+    return None if v is None else v[stat]
+
+
+def _ci(summary: dict, metric: str) -> str:
+    v = summary.get(metric)
+    return "" if v is None else f"{v['ci90'][0]:.2f}..{v['ci90'][1]:.2f}"
+
+
+def analysis_section(path: str, png: Path | None = None) -> str:
+    """The held-out table (leave one task out and region), baselines, ceiling and learning curve of
+    an `hpsweep analyze --json` output."""
     m = json.loads(Path(path).read_text())
-    per = pl.DataFrame(m["per_task"])
-    models = pl.DataFrame(m["models"]) if isinstance(m["models"], list) else pl.DataFrame(
-        [{"model": k, **v} for k, v in m["models"].items()])
-    out = [f"{m['n_tasks']} tasks, {m['n_rows']} trials ({m['n_rows_used']} used); recommend uses "
-           f"`{m['chosen_model']}`. Warnings: {m['warnings'] or 'none'}.\n", _table(models, "{:.3f}")]
-    out.append("Balance metrics, held-out R² gain over the baseline:\n\n" + _table(pl.DataFrame(m["balance_ranking"]), "{:.4f}"))
-    worst = (per.group_by("model").agg(pl.col("regret").max().alias("regret_max"),
-                                       pl.col("task").sort_by("regret").last().alias("worst_task")))
-    worst = worst.with_columns(pl.col("worst_task").map_elements(_short, return_dtype=pl.String))
-    out.append("Worst held-out task per model:\n\n" + _table(worst.sort("model"), "{:.3f}"))
+    rows = []
+    for key, v in m["models"].items():
+        lo = v["loto"]
+        rows.append({"model": key + (" *" if key == m["chosen_model"] else ""), "tau": _stat(lo, "kendall"),
+                     "tau_ci90": _ci(lo, "kendall"), "ndcg5": _stat(lo, "ndcg5"),
+                     "regret_median": _stat(lo, "regret1", "median"), "regret_mean": _stat(lo, "regret1"),
+                     "regret_mean_ci90": _ci(lo, "regret1"), "top5_regret_median": _stat(lo, "regret5", "median"),
+                     "ge_dense": _stat(lo, "ge_dense"), "beats_uniform": _stat(lo, "beats_uniform"),
+                     "region_tau": _stat(v["region"], "kendall"), "region_regret_median": _stat(v["region"], "regret1", "median")})
+    for key, v in m["baselines"].items():
+        rows.append({"model": key, "tau": _stat(v, "kendall"), "tau_ci90": "", "ndcg5": None,
+                     "regret_median": _stat(v, "regret1", "median"), "regret_mean": _stat(v, "regret1"),
+                     "regret_mean_ci90": _ci(v, "regret1"), "top5_regret_median": _stat(v, "regret5", "median"),
+                     "ge_dense": _stat(v, "ge_dense"), "beats_uniform": _stat(v, "beats_uniform"),
+                     "region_tau": None, "region_regret_median": None})
+    c = m["ceiling"]
+    rows.append({"model": "seed vs seed", "tau": c.get("mean"), "tau_ci90": f"{c['ci90'][0]:.2f}..{c['ci90'][1]:.2f}", "regret_mean_ci90": ""})
+    table = pl.DataFrame(rows, infer_schema_length=None).fill_null(float("nan"))
+    fit = next(iter(m["models"].values()))["loto_fit_rows"]
+    out = [f"{m['n_tasks']} tasks ({len(m['excluded_tasks'])} near chance, left out: {', '.join(map(_short, m['excluded_tasks'])) or 'none'}), "
+           f"{m['n_groups']} task x budget groups, {m['n_configs']} configs, {m['n_rows']} trials; each "
+           f"leave-one-task-out fold fitted on {fit[0]}..{fit[1]} rows; recommend uses `{m['chosen_model']}`.\n",
+           _table(table, "{:.2f}").replace("nan", "")]
+    curve = pl.DataFrame(m["learning_curve"])
+    if curve.height:
+        wide = curve.pivot(on="model", index="n_train_tasks", values="kendall_mean").sort("n_train_tasks")
+        out.append("\nLearning curve, mean held-out Kendall tau by number of training tasks:\n\n" + _table(wide, "{:.2f}"))
+        wide = curve.pivot(on="model", index="n_train_tasks", values="regret1_median").sort("n_train_tasks")
+        out.append("\nLearning curve, median top-pick regret:\n\n" + _table(wide, "{:.3f}"))
+        if png is not None:
+            import matplotlib
+            matplotlib.use("Agg")
+            import matplotlib.pyplot as plt
+            fig, ax = plt.subplots(figsize=(5.5, 3.4))
+            for (model,), d in curve.group_by(["model"], maintain_order=True):
+                ax.plot(d["n_train_tasks"], d["kendall_mean"], marker="o", label=model)
+            ax.axhline(c.get("mean"), color="grey", ls="--", lw=1, label="seed vs seed")
+            ax.set_xlabel("training tasks")
+            ax.set_ylabel("mean Kendall tau, held-out tasks")
+            ax.legend(fontsize=7)
+            fig.savefig(png / "learning_curve.png", dpi=90, bbox_inches="tight")
+            plt.close(fig)
+    coef = m["paper_coefficients"]
+    terms = [t for t in coef["standing"] if "hidden_proportion" in t]
+    out.append("\n`paper` polynomial, HP terms (inputs standardised): " + "; ".join(
+        f"{t} {coef['standing'][t]:+.3f} (standing) / {coef['score'][t]:+.3f} (score)" for t in terms))
+    out.append("\nBalance metrics, held-out R² gain over the baseline (standing target):\n\n"
+               + _table(pl.DataFrame(m["balance_ranking"]), "{:.4f}"))
     return "\n".join(out)
 
 
@@ -244,7 +294,7 @@ def main() -> None:
     if frames:
         print("## Variance of the score that HP explains, per task\n\n" + hp_explains(frames, png))
     if a.analysis:
-        print("## Meta-models (hpsweep analyze)\n\n" + analysis_section(a.analysis))
+        print("## Meta-models (hpsweep analyze)\n\n" + analysis_section(a.analysis, png))
     if a.verify and a.recommend:
         print("## Recommendation checked\n\n" + verify_section(trials(a.results, a.verify), a.recommend))
 

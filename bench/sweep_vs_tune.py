@@ -119,7 +119,7 @@ def main():
     from hpsweep.sweep.plan import plan_sweep
     from hpsweep.sweep.coordinator import task_shapes
 
-    ray.init(num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False, logging_level="ERROR")
+    ray.init(address="local", num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False, logging_level="ERROR")
     root = tempfile.mkdtemp(prefix="bench-results-")
     quiet = lambda *a, **k: None  # noqa: E731
     run_sweep(spec_for(8, 1, "warmup", args.task), root, live=False, echo=quiet)  # imports, data cache, worker start

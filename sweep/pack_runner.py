@@ -95,6 +95,7 @@ def run_pack(job: PackJob, on_epoch: Callable[[dict], None] | None = None, in_ra
 
     from hpsweep.workers.descriptors import Densities
     from hpsweep.workers.packed import ModelSpec
+    from hpsweep.workers.rollout import roll_out
     from hpsweep.workers.trainer import TrainSettings, train_pack
 
     store = ResultsStore(job.root)
@@ -121,7 +122,7 @@ def run_pack(job: PackJob, on_epoch: Callable[[dict], None] | None = None, in_ra
                                          f"{pack.pack_id}, at most {job.oom_above} fit")
         specs = [ModelSpec(data.input_dim, data.output_dim, t.hidden, Densities(*t.densities), t.seed, t.lr,
                            t.init_std) for t in group]
-        return train_pack(data, specs, settings, on_epoch=report)
+        return roll_out(data, train_pack(data, specs, settings, on_epoch=report))  # rollouts: policy tasks only
 
     t0 = time.perf_counter()
     pieces = train_splitting(pack.trials, train, lambda e: isinstance(e, torch.OutOfMemoryError), _release_memory)
@@ -137,7 +138,8 @@ def run_pack(job: PackJob, on_epoch: Callable[[dict], None] | None = None, in_ra
         models += r.models
         trial_parts.append(trial_rows(job.sweep_id, sub, attempt, shape, results=r.models,
                                       train_seconds=r.train_seconds, device=r.device, score=data.score_name,
-                                      started_at=started, finished_at=now(), in_ray=in_ray))
+                                      started_at=started, finished_at=now(), in_ray=in_ray,
+                                      rollouts=r.rollouts, rollout_seconds=r.rollout_seconds))
         curve_parts.append(curve_rows(job.sweep_id, sub, r.models))
     curves = pa.concat_tables(curve_parts) if curve_parts else None
     written = store.write_pack(job.sweep_id, pack.task, pack.pack_id, attempt, pa.concat_tables(trial_parts),

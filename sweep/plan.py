@@ -14,13 +14,14 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import math
 from collections import defaultdict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Callable, Iterable, Protocol
 
 import numpy as np
 
-from hpsweep.workers.descriptors import Densities, describe, hidden_from_budget_exact
+from hpsweep.workers.descriptors import Densities, describe, hidden_from_budget, hidden_from_budget_exact
 from hpsweep.workers.errors import DescriptorError, SpecError
 
 from hpsweep.sweep.spec import DensityChoices, SweepSpec
@@ -54,11 +55,21 @@ class Trial:
     batch_size: int
     init_std: float
     seed: int
+    source_sha256: str = ""  # content of a file: task's source; "" for generated tasks
 
     def key(self) -> dict:
-        return {"task": self.task, "data_seed": self.data_seed, "hidden": self.hidden, "budget": self.budget,
-                "densities": list(self.densities), "lr": self.lr, "epochs": self.epochs,
-                "batch_size": self.batch_size, "init_std": self.init_std, "seed": self.seed}
+        return trial_key(self.task, self.data_seed, self.hidden, self.budget, self.densities, self.lr, self.epochs,
+                         self.batch_size, self.init_std, self.seed, self.source_sha256)
+
+
+def trial_key(task, data_seed, hidden, budget, densities, lr, epochs, batch_size, init_std, seed,
+              source_sha256="") -> dict:
+    """What determines a trial's result; its trial_id is the hash of this (the fields of Trial)."""
+    key = {"task": task, "data_seed": data_seed, "hidden": hidden, "budget": budget, "densities": list(densities),
+           "lr": lr, "epochs": epochs, "batch_size": batch_size, "init_std": init_std, "seed": seed}
+    if source_sha256:  # a regenerated file under the same name must not resume from old rows
+        key["source_sha256"] = source_sha256
+    return key
 
 
 @dataclass(frozen=True)
@@ -99,8 +110,8 @@ def density_configs(choices: DensityChoices, draw_seed_salt: str = "") -> list[t
     out: list[tuple[Densities, float | None]] = []
     out += [(Densities.uniform(u), None) for u in choices.uniform]
     out += [(Densities.from_code(c, b), None) for b in choices.base for c in choices.codes]
-    if choices.grid:
-        out += [(Densities(*combo), None) for combo in itertools.product(*choices.grid)]
+    if choices.grid is not None:
+        out += [(Densities(*combo), None) for combo in itertools.product(*choices.grid.axes())]
     if choices.random is not None:
         r = choices.random
         # the salt (the task) keeps two tasks with the same seed from drawing identical configs,
@@ -133,34 +144,76 @@ def fitting_budgets(ts, shape: TaskShape) -> tuple[float, ...]:
                  if hidden_from_budget_exact(shape.input_dim, shape.output_dim, b, dense) + 0.5 >= ts.min_dense_hidden)
 
 
+PLAN_SECONDS_PER_MILLION = 60  # measured bound (docs/sweep.md): what the max_trials message promises
+
+
+def plan_size_bound(spec: SweepSpec) -> int:
+    """Trials the spec can plan at most (before duplicates and unfit budgets drop out), counted
+    without expanding anything, so an oversized spec is refused at once."""
+    total = 0
+    for ts in spec.tasks:
+        d = ts.densities
+        fixed = len(d.uniform) + len(d.codes) * len(d.base) + (math.prod(map(len, d.grid.axes())) if d.grid else 0)
+        drawn = d.random.count if d.random is not None else 0
+        lrs_of_drawn = 1 if d.random is not None and d.random.method == "paper" else len(ts.lr)
+        sizes = len(ts.budgets) + len(ts.hidden)
+        total += (fixed * len(ts.lr) + drawn * lrs_of_drawn) * sizes * len(spec.training.seeds)
+    return total
+
+
+def check_plan_size(spec: SweepSpec) -> None:
+    """SpecError when the spec plans more than its max_trials (a typo in a count, or a scale too big)."""
+    bound = plan_size_bound(spec)
+    if bound > spec.max_trials:
+        raise SpecError(f"{spec.source}: the plan would hold up to {bound:,} trials, more than max_trials "
+                        f"({spec.max_trials:,}); if that is meant, set max_trials: {bound} in the spec "
+                        f"(planning takes up to {PLAN_SECONDS_PER_MILLION} s per million trials)")
+
+
 def expand_trials(spec: SweepSpec, shapes: dict) -> list[Trial]:
     """All trials of a spec, in a stable order, without duplicates.
 
     Raises:
-        SpecError: a budget that cannot give |h| >= 1 for a task's dims (names the task entry).
+        SpecError: a budget that cannot give |h| >= 1 for a task's dims (names the task entry), or
+            a plan larger than the spec's max_trials.
     """
+    check_plan_size(spec)
     trials: dict[str, Trial] = {}
     for i, ts in enumerate(spec.tasks):
         shape = shapes[ts.task]
+        source_sha = (getattr(shape, "params", None) or {}).get("content_sha256", "")
         budgets = fitting_budgets(ts, shape)
         for dens, drawn_lr in density_configs(ts.densities, draw_seed_salt=ts.task):
             sizes: list[tuple[int, float | None]] = [(h, None) for h in ts.hidden]
             for budget in budgets:
                 try:
-                    m = describe(shape.input_dim, shape.output_dim, dens, budget=budget,
-                                 round_densities=ts.round_densities)
+                    hidden = hidden_from_budget(shape.input_dim, shape.output_dim, budget, dens, ts.round_densities)
                 except DescriptorError as e:
                     raise SpecError(f"{spec.source}: tasks[{i}].budgets has {budget:g}, which does not fit "
                                     f"task {ts.task}: {e}") from None
-                sizes.append((m.hidden, float(budget)))
+                sizes.append((hidden, float(budget)))
+            densities = dens.as_tuple()
             for hidden, budget in sizes:
                 for lr in ([drawn_lr] if drawn_lr is not None else ts.lr):
+                    head, tail = _key_text(ts.task, ts.data_seed, hidden, budget, densities, float(lr), ts.epochs,
+                                           ts.batch_size, spec.training.init_std, source_sha)
                     for seed in spec.training.seeds:
-                        t = Trial("", ts.task, ts.data_seed, hidden, budget, dens.as_tuple(), float(lr),
-                                  ts.epochs, ts.batch_size, spec.training.init_std, seed)
-                        tid = short_hash(t.key())
-                        trials.setdefault(tid, replace(t, trial_id=tid))
+                        tid = hashlib.sha256(f"{head}{seed}{tail}".encode()).hexdigest()[:16]
+                        if tid not in trials:
+                            trials[tid] = Trial(tid, ts.task, ts.data_seed, hidden, budget, densities, float(lr),
+                                                ts.epochs, ts.batch_size, spec.training.init_std, seed, source_sha)
     return list(trials.values())
+
+
+def _key_text(task, data_seed, hidden, budget, densities, lr, epochs, batch_size, init_std, source_sha256):
+    """json.dumps(trial_key(...), sort_keys=True) around the seed, written out: hashing a million
+    trials through json.dumps took most of the planning time. A test checks both agree."""
+    head = (f'{{"batch_size": {batch_size}, "budget": {"null" if budget is None else repr(budget)}, '
+            f'"data_seed": {data_seed}, "densities": [{", ".join(map(repr, densities))}], "epochs": {epochs}, '
+            f'"hidden": {hidden}, "init_std": {init_std!r}, "lr": {lr!r}, "seed": ')
+    sha = f', "source_sha256": {json.dumps(source_sha256)}' if source_sha256 else ""
+    return head, f'{sha}, "task": {json.dumps(task)}}}'
+
 
 
 def max_pack_size(shape: TaskShape, hidden: int, batch_size: int, cap: int, memory_bytes: float,
@@ -247,20 +300,32 @@ def describe_trial(t: Trial, shape: TaskShape):
 
 
 def plan_summary(plan: Plan) -> list[dict]:
-    """Per task: trials, packs, hidden, weights and HP ranges (for --dry-run and the log)."""
+    """Per task: trials, packs, hidden, weights and HP ranges (for --dry-run and the log).
+
+    The expected weights are describe()'s (PAPER.md §2), computed for all trials of a task at once:
+    a million-trial plan summarises in seconds.
+    """
     rows = []
     by_task: dict[str, list[Trial]] = defaultdict(list)
     for t in plan.trials:
         by_task[t.task].append(t)
+    packs_of: dict[str, list[Pack]] = defaultdict(list)
+    for p in plan.packs:
+        packs_of[p.task].append(p)
     for task, trials in by_task.items():
         shape = plan.shapes[task]
-        ds = [describe_trial(t, shape) for t in trials]
-        packs = [p for p in plan.packs if p.task == task]
+        x, y = shape.input_dim, shape.output_dim
+        d = np.array([t.densities for t in trials], dtype=float)
+        h = np.array([t.hidden for t in trials], dtype=float)
+        n_hh = d[:, 1] * h * h
+        total = d[:, 0] * h * x + n_hh + d[:, 2] * h * y + d[:, 3] * y * x + d[:, 4] * y * h + d[:, 5] * y * y
+        hp = n_hh / total
+        packs = packs_of[task]
         rows.append({
-            "task": task, "x": shape.input_dim, "y": shape.output_dim, "trials": len(trials),
+            "task": task, "x": x, "y": y, "trials": len(trials),
             "pending": sum(len(p.trials) for p in packs), "packs": len(packs),
-            "hidden": (min(d.hidden for d in ds), max(d.hidden for d in ds)),
-            "weights": (min(d.total_weights for d in ds), max(d.total_weights for d in ds)),
-            "hp": (min(d.hidden_proportion for d in ds), max(d.hidden_proportion for d in ds)),
+            "hidden": (int(h.min()), int(h.max())),
+            "weights": (float(total.min()), float(total.max())),
+            "hp": (float(hp.min()), float(hp.max())),
         })
     return rows

@@ -45,12 +45,14 @@ def _last(values):
 def trial_rows(sweep_id: str, pack: Pack, attempt: int, shape, *, results=None, error: str | None = None,
                train_seconds: float | None = None, device: str | None = None, score: str | None = None,
                started_at: datetime | None = None, finished_at: datetime | None = None,
-               in_ray: bool = True) -> pa.Table:
+               in_ray: bool = True, rollouts=None, rollout_seconds: float | None = None) -> pa.Table:
     """One row per trial of the pack, in TRIALS_SCHEMA.
 
     Args:
         shape: the task's info (input_dim, output_dim, seq_len, n_train).
         results: ModelResult per trial (trained pack), or None for a failed pack (then `error` is required).
+        rollouts: per trial a ModelRollout (workers/rollout.py) or None, when the task has rollouts;
+            then test_score is the rollout's score and the offline score moves to test_offline_score.
     """
     assert results is not None or error is not None, "a pack row needs results or an error"
     common = {"schema_version": SCHEMA_VERSION, "sweep_id": sweep_id, "pack_id": pack.pack_id, "attempt": attempt,
@@ -72,13 +74,31 @@ def trial_rows(sweep_id: str, pack: Pack, attempt: int, shape, *, results=None, 
             realised = {b: int(r.realised.get(b, 0)) for b in BLOCKS} if r.realised else None
             row.update(status=r.status, error=r.error, diverged_epoch=r.diverged_epoch, epochs_run=r.epochs_run,
                        train_loss=_last(r.train_loss), val_loss=_last(r.val_loss), val_score=_last(r.val_score),
-                       test_loss=r.test_loss, test_score=r.test_score)
+                       test_loss=r.test_loss, test_score=r.test_score, test_offline_score=r.test_score)
+            if rollouts is not None:
+                row.update(rollout_columns(rollouts[i], rollout_seconds))
             if realised:
                 total = sum(realised.values())
                 row.update({f"realised_{b}": realised[b] for b in BLOCKS}, realised_weights=total,
                            realised_hidden_proportion=realised["hh"] / total if total else None)
         rows.append(row)
     return pa.Table.from_pylist(rows, schema=TRIALS_SCHEMA)
+
+
+def rollout_columns(rollout, seconds: float | None) -> dict:
+    """A trial's rollout columns; test_score becomes the normalised return (or the mean return when
+    there is no positive reference), null for a model that was not rolled out (diverged)."""
+    if rollout is None:
+        return {"rollout_seconds": seconds, "test_score": None}
+    normalized = rollout.normalized
+    return {"rollout_return_mean": rollout.return_mean, "rollout_return_std": rollout.return_std,
+            "rollout_normalized": normalized, "rollout_ref_return": rollout.ref_return,
+            "rollout_episodes": rollout.episodes, "rollout_steps": rollout.steps, "rollout_seconds": seconds,
+            "test_score": rollout.return_mean if normalized is None else normalized,
+            "score_name": ROLLOUT_SCORE_NAMES[normalized is not None]}
+
+
+ROLLOUT_SCORE_NAMES = {True: "normalized_return", False: "return"}
 
 
 def curve_rows(sweep_id: str, pack: Pack, results) -> pa.Table:

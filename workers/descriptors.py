@@ -13,6 +13,19 @@ from hpsweep.workers.errors import DescriptorError
 
 BLOCKS = ("hx", "hh", "hy", "yx", "yh", "yy")
 """The six weight blocks in the paper's order; structure codes and density lists use it."""
+MIN_DENSITY = 1e-6
+"""Smaller densities keep no weight of any block hpsweep can build, and overflow |h| from a budget."""
+MAX_DIM = 10_000_000  # |x|, |y|, |h|
+MAX_BUDGET = 1e12  # trainable weights
+
+
+def _check_density(name: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (0.0 < value <= 1.0):
+        raise DescriptorError(f"{name} must be in (0, 1]; got {value!r}")
+    if value < MIN_DENSITY:
+        raise DescriptorError(f"{name} must be in (0, 1] and at least {MIN_DENSITY:g} (a block would keep no "
+                              f"weight); got {value!r}")
+    return float(value)
 
 
 @dataclass(frozen=True)
@@ -28,10 +41,7 @@ class Densities:
 
     def __post_init__(self):
         for name in BLOCKS:
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not (0.0 < value <= 1.0):
-                raise DescriptorError(f"density {name} must be in (0, 1]; got {value!r}")
-            object.__setattr__(self, name, float(value))
+            object.__setattr__(self, name, _check_density(f"density {name}", getattr(self, name)))
 
     @classmethod
     def uniform(cls, density: float) -> "Densities":
@@ -52,9 +62,8 @@ class Densities:
         code = str(code)
         if len(code) != 6 or set(code) - {"0", "1"}:
             raise DescriptorError(f"a structure code must be six bits (0/1) in the order {','.join(BLOCKS)}; got {code!r}")
-        if isinstance(base, bool) or not isinstance(base, (int, float)) or not (0.0 < base <= 1.0):
-            raise DescriptorError(f"the base density of a structure code must be in (0, 1]; got {base!r}")
-        return cls(*(1.0 if bit == "1" else float(base) for bit in code))
+        base = _check_density("the base density of a structure code", base)
+        return cls(*(1.0 if bit == "1" else base for bit in code))
 
     def as_tuple(self) -> tuple[float, ...]:
         return tuple(getattr(self, b) for b in BLOCKS)
@@ -67,6 +76,8 @@ class Densities:
 def _check_dim(name: str, value) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise DescriptorError(f"{name} must be a positive integer; got {value!r}")
+    if value > MAX_DIM:
+        raise DescriptorError(f"{name} must be at most {MAX_DIM:,}; got {value!r}")
     return value
 
 
@@ -101,8 +112,10 @@ def hidden_from_budget(input_dim: int, output_dim: int, budget: float, d: Densit
     """
     _check_dim("input_dim", input_dim)
     _check_dim("output_dim", output_dim)
-    if isinstance(budget, bool) or not isinstance(budget, (int, float)) or budget <= 0:
+    if isinstance(budget, bool) or not isinstance(budget, (int, float)) or not budget > 0:
         raise DescriptorError(f"budget must be a positive number of weights; got {budget!r}")
+    if not math.isfinite(budget) or budget > MAX_BUDGET:
+        raise DescriptorError(f"budget must be a finite number of weights, at most {MAX_BUDGET:g}; got {budget!r}")
     if round_densities:
         d = d.rounded(2)
     exact = hidden_from_budget_exact(input_dim, output_dim, budget, d)

@@ -2,13 +2,18 @@
 
 Add columns freely; never rename or drop one, and bump SCHEMA_VERSION when adding. Readers
 (analysis/, `hpsweep query`) rely on these names. Pure pyarrow, no torch.
+
+Version 2 (issue 14) adds the rollout columns. When a trial's task has rollouts (minari: tasks
+whose data set names an environment), `test_score` is the normalised return (score_name
+"normalized_return"), or the mean return when no positive reference return is known (score_name
+"return"); the r2 on held-out episodes stays beside it in `test_offline_score`.
 """
 
 from __future__ import annotations
 
 import pyarrow as pa
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _f64, _i64, _str, _ts = pa.float64(), pa.int64(), pa.string(), pa.timestamp("us", tz="UTC")
 
@@ -57,7 +62,7 @@ TRIAL_COLUMNS = [
     ("test_loss", _f64, "test loss with the final weights"),
     ("val_score", _f64, "validation score (higher is better)"),
     ("test_score", _f64, "test score (higher is better)"),
-    ("score_name", _str, "accuracy or r2 (1 - MSE/Var)"),
+    ("score_name", _str, "accuracy, r2 (1 - MSE/Var), normalized_return or return (rollouts)"),
     # cost
     ("train_seconds", _f64, "wall time of the pack's training, shared by its models"),
     ("pack_size", _i64, "models trained together in the pack"),
@@ -69,6 +74,15 @@ TRIAL_COLUMNS = [
     ("hpsweep_version", _str, "hpsweep version"),
     ("torch_version", _str, "torch version"),
     ("ray_version", _str, "ray version, null outside Ray"),
+    # version 2: rollouts (policy tasks; null elsewhere)
+    ("test_offline_score", _f64, "test accuracy or r2 on held-out sequences, kept when test_score is a rollout's"),
+    ("rollout_return_mean", _f64, "mean return of the model's rollouts in the task's environment"),
+    ("rollout_return_std", _f64, "standard deviation of those returns (population)"),
+    ("rollout_normalized", _f64, "rollout_return_mean / rollout_ref_return"),
+    ("rollout_ref_return", _f64, "reference return: the task's ref_return, the data set's ref_max_score or mean return"),
+    ("rollout_episodes", _i64, "rollout episodes per model"),
+    ("rollout_steps", _i64, "steps per rollout episode (at most)"),
+    ("rollout_seconds", _f64, "wall time of the pack's rollouts, shared by its models"),
 ]
 
 # One row per model per epoch.

@@ -73,6 +73,9 @@ class PackResult:
     train_seconds: float
     device: str
     model_steps_per_s: float
+    lanes: list = field(default_factory=list, repr=False)  # (trained PackedBlockRNN, model indices) per chunk
+    rollouts: list | None = None  # per model, filled by workers/rollout.py when the task has rollouts
+    rollout_seconds: float | None = None
 
 
 def pack_memory_bytes(input_dim: int, output_dim: int, seq_len: int, hidden: int, batch_size: int,
@@ -346,4 +349,5 @@ def train_pack(data: TaskData, specs: list[ModelSpec], settings: TrainSettings,
             r.realised = trainer.model.realised[j]
             if r.status == "ok":
                 r.test_loss, r.test_score = _finite_or_none(float(test_loss[j])), _finite_or_none(float(test_score[j]))
-    return PackResult(results, train_seconds, device, total_steps / max(train_seconds, 1e-9))
+    return PackResult(results, train_seconds, device, total_steps / max(train_seconds, 1e-9),
+                      lanes=[(t.model, c) for t, c in zip(trainers, chunks)])

@@ -1,13 +1,63 @@
-"""`hpsweep analyze`: fit the meta-models on a results root, print the metrics, write the report."""
+"""`hpsweep analyze`: fit the meta-models on a results root, print the held-out metrics, write the report."""
 
 from __future__ import annotations
 
 import json
-import sys
 import time
 from pathlib import Path
 
 import click
+
+
+def _fmt(summary: dict, metric: str, stat: str = "mean") -> str:
+    v = summary.get(metric, {}).get(stat)
+    return "-" if v is None else f"{v:.2f}"
+
+
+def _ci(summary: dict, metric: str) -> str:
+    ci = summary.get(metric, {}).get("ci90")
+    return "-" if not ci else f"{ci[0]:.2f}..{ci[1]:.2f}"
+
+
+def print_tables(result, model_dir, report, seconds) -> None:
+    from hpsweep.analysis.text import text_table
+
+    m = result.metrics()
+    loto_rows = [v["loto_fit_rows"] for v in result.models.values()]
+    region_rows = [v["region_fit_rows"] for v in result.models.values()]
+    click.echo(f"{m['n_rows']:,} scored trials -> {m['n_groups']} task x budget groups of {len(result.tasks)} "
+               f"tasks, {m['n_configs']} configs (seeds averaged, each config at its best lr on validation).")
+    click.echo(f"Held out one task at a time, each fold fitted on {min(r[0] for r in loto_rows):,}.."
+               f"{max(r[1] for r in loto_rows):,} rows; region: a quadrant of the (|x|,|y|) plane held out, "
+               f"fitted on {min(r[0] for r in region_rows):,}..{max(r[1] for r in region_rows):,} rows.")
+    rows = []
+    for key, v in result.models.items():
+        rows.append([key + (" *" if key == result.chosen else ""), _fmt(v["loto"], "kendall"), _ci(v["loto"], "kendall"),
+                     _fmt(v["loto"], "ndcg5"), _fmt(v["loto"], "regret1", "median"), _fmt(v["loto"], "regret5", "median"),
+                     _fmt(v["loto"], "ge_dense"), _fmt(v["region"], "kendall")])
+    for name, v in result.baselines.items():
+        rows.append([name, _fmt(v, "kendall"), "-", "-", _fmt(v, "regret1", "median"), _fmt(v, "regret5", "median"),
+                     _fmt(v, "ge_dense"), "-"])
+    c = result.ceiling
+    rows.append(["seed vs seed", f"{c.get('mean', float('nan')):.2f}",
+                 f"{c['ci90'][0]:.2f}..{c['ci90'][1]:.2f}" if c.get("ci90") else "-", *["-"] * 5])
+    n = result.models[result.chosen]["loto"]["n_tasks"]
+    click.echo(text_table(["model/target", "tau", "tau 90% CI", "ndcg5", "regret", "top5", ">=dense", "region"],
+                          rows, f"\nHeld-out tasks ({n}; means over tasks, regrets are medians):"))
+    if result.curve.height:
+        click.echo(text_table(["model/target", "training tasks", "tau", "regret"],
+                              [[r["model"], str(r["n_train_tasks"]), f"{r['kendall_mean']:.2f}",
+                                f"{r['regret1_median']:.2f}"] for r in result.curve.iter_rows(named=True)],
+                              "\nLearning curve (5 folds of tasks, each model learning from n of the others):"))
+    click.echo("")
+    for warning in result.warnings():
+        click.echo(f"Warning: {warning}")
+    click.echo("* used by recommend (best held-out tau). tau: Kendall tau of predicted vs actual order within a "
+               "task and budget; regret: (best - picked) / (best - worst), top5: the best of the top 5; "
+               ">=dense: share of tasks where the pick is at least as good as dense within seed noise; "
+               "region: tau with a quadrant of the (|x|,|y|) plane held out.")
+    click.echo(f"Models: {model_dir}")
+    click.echo(f"Report: {report}  ({seconds:.1f} s)")
 
 
 @click.command("analyze")
@@ -18,16 +68,17 @@ import click
 @click.option("--status", "statuses", multiple=True, type=click.Choice(["ok", "diverged", "failed"]),
               help="Keep trials whose final status is this (repeatable; default ok).")
 @click.option("--max-rows-per-task", type=click.IntRange(min=50), default=4000, show_default=True,
-              help="Rows per task the meta-models are fit and scored on (seeded sample).")
-@click.option("--json", "as_json", is_flag=True, help="Print the metrics as one JSON object.")
+              help="Trial rows per task read into the meta-dataset (seeded sample).")
+@click.option("--json", "as_json", is_flag=True, help="Print the metrics as one JSON object (keys: docs/analysis.md).")
 def analyze(results, out, sweeps, tasks, statuses, max_rows_per_task, as_json):
-    """Leave-one-task-out evaluation of the meta-models and the balance-metric ranking.
+    """Held-out evaluation of the meta-models (leave-one-task-out and a held-out region), baselines,
+    noise ceiling, learning curve and the balance-metric ranking.
 
     Example: hpsweep analyze hpsweep-results --out report/
     """
     from hpsweep.analysis.analyze import AnalysisOptions, analyze as run_analysis
     from hpsweep.analysis.load import fingerprint
-    from hpsweep.analysis.report import models_table, write_report
+    from hpsweep.analysis.report import write_report
     from hpsweep.analysis.saved import save
     from hpsweep.workers.results.layout import default_report_dir
 
@@ -43,26 +94,4 @@ def analyze(results, out, sweeps, tasks, statuses, max_rows_per_task, as_json):
         click.echo(json.dumps({**result.metrics(), "report": str(report), "models_dir": str(model_dir),
                                "seconds": round(seconds, 3)}))
         return
-    from rich.console import Console
-    from rich.table import Table
-
-    console = Console()
-    table = Table(title=f"{result.n_rows:,} trials, {len(result.tasks)} tasks, each held out in turn "
-                        f"(fit on {result.n_rows_used:,})", title_justify="left")
-    columns = ("model", "r2_pooled", "r2_task_mean", "spearman_mean", "kendall_mean", "regret_mean", "regret_max")
-    for c in columns:
-        table.add_column(c, justify="left" if c == "model" else "right")
-    for row in models_table(result).select(columns).iter_rows():
-        table.add_row(row[0] + (" *" if row[0] == result.chosen else ""), *(f"{v:.4f}" for v in row[1:]))
-    console.print(table)
-    ranking = Table(title="balance metrics: held-out R² gain over the baseline", title_justify="left")
-    for c in ("rank", "metric", "r2_gain", "r2_gain_task_mean", "tasks_best"):
-        ranking.add_column(c, justify="left" if c == "metric" else "right")
-    for r in result.ranking.iter_rows(named=True):
-        ranking.add_row(str(r["rank"]), r["metric"], f"{r['r2_gain']:.4f}", f"{r['r2_gain_task_mean']:.4f}",
-                        str(r["tasks_best"]))
-    console.print(ranking)
-    for warning in result.warnings():
-        click.echo(f"Warning: {warning}")
-    click.echo(f"* used by recommend (lowest held-out regret). Models: {model_dir}")
-    click.echo(f"Report: {report}  ({seconds:.1f} s)", file=sys.stdout)
+    print_tables(result, model_dir, report, seconds)

@@ -15,38 +15,50 @@ import click
 @click.option("--sweep", "sweeps", multiple=True, help="Learn only from this sweep id (repeatable).")
 @click.option("--task", "tasks", multiple=True, help="Learn only from this task (repeatable).")
 @click.option("--top", type=int, default=5, show_default=True, help="How many configs.")
-@click.option("--seq-len", type=int, help="Steps per sequence (default: median of the swept trials).")
-@click.option("--n-train", type=int, help="Training sequences (default: median of the swept trials).")
-@click.option("--lr", type=float, help="Learning rate (default: median of the swept trials).")
-@click.option("--epochs", type=int, help="Epochs (default: median of the swept trials).")
+@click.option("--seq-len", type=int, help="Steps per sequence (default: median of the swept tasks).")
+@click.option("--n-train", type=int, help="Training sequences (default: median of the swept tasks).")
+@click.option("--lr", type=float, help="Learning rate you will train with (checked; configs are compared at their best lr).")
+@click.option("--epochs", type=int, help="Epochs you will train (checked; not a meta-model feature).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def recommend(input_dim, output_dim, budget, results, sweeps, tasks, top, seq_len, n_train, lr, epochs, as_json):
-    """Top configs (six densities, |h| from the budget, HP) with predicted score and a 90% band.
+    """Top configs (six densities, |h| from the budget, HP) with predicted standing and a 90% band.
 
     Example: hpsweep recommend -x 300 -y 12 --budget 80000 --from hpsweep-results
     """
     from hpsweep.analysis.analyze import AnalysisOptions
-    from hpsweep.analysis.recommend import recommend as run_recommend
+    from hpsweep.analysis.recommend import check_request, quality_line, recommend as run_recommend
     from hpsweep.analysis.saved import load_or_fit
 
+    check_request(input_dim, output_dim, budget, top=top, seq_len=seq_len, n_train=n_train, lr=lr,
+                  epochs=epochs)  # before any fitting
     # the same filters as an earlier `analyze` find its saved models; other filters fit their own
-    bundle, refitted = load_or_fit(results, AnalysisOptions(sweeps=tuple(sweeps), tasks=tuple(tasks)))
+    bundle, refitted = load_or_fit(results, AnalysisOptions(sweeps=tuple(sweeps), tasks=tuple(tasks),
+                                                            filters_hint="--sweep/--task"))
     table = run_recommend(bundle, input_dim, output_dim, budget, top=top, seq_len=seq_len, n_train=n_train,
                           lr=lr, epochs=epochs)
+    standing = bundle["band"]["kind"] == "standing"
+    quality = quality_line(bundle)
     if as_json:
         click.echo(json.dumps({"input_dim": input_dim, "output_dim": output_dim, "budget": budget,
-                               "model": bundle["chosen"], "refitted": refitted, "configs": table.to_dicts()}))
+                               "model": bundle["chosen"], "predicts": "standing" if standing else "score",
+                               "quality": quality, "held_out": bundle["models"][bundle["chosen"]]["loto"],
+                               "refitted": refitted, "configs": table.to_dicts()}))
         return
-    from rich.console import Console
-    from rich.table import Table
+    from hpsweep.analysis.text import text_table
 
-    out = Table(title=f"x={input_dim}  y={output_dim}  budget {budget:,.0f}: predicted by '{bundle['chosen']}'"
-                      f"{' (refitted)' if refitted else ''}; band = 5%..95% of held-out-task residuals",
-                title_justify="left")
-    for c in ("rank", "config", "hx", "hh", "hy", "yx", "yh", "yy", "hidden", "HP", "predicted", "band"):
-        out.add_column(c, justify="left" if c == "config" else "right")
-    for r in table.iter_rows(named=True):
-        out.add_row(str(r["rank"]), r["config"], *(f"{r[f'd_{b}']:g}" for b in ("hx", "hh", "hy", "yx", "yh", "yy")),
-                    str(r["hidden"]), f"{r['hidden_proportion']:.3f}", f"{r['predicted']:.4f}",
-                    f"{r['low']:.4f}..{r['high']:.4f}")
-    Console().print(out)
+    what = "standing" if standing else "score"
+    rows = [[str(r["rank"]), r["config"], ",".join(f"{r[f'd_{b}']:g}" for b in ("hx", "hh", "hy", "yx", "yh", "yy")),
+             str(r["hidden"]), f"{r['hidden_proportion']:.3f}", f"{r['predicted']:.2f}", f"{r['low']:.2f}..{r['high']:.2f}"]
+            for r in table.iter_rows(named=True)]
+    click.echo(text_table(["#", "config", "densities hx,hh,hy,yx,yh,yy", "|h|", "HP", what, "band"], rows,
+                          f"x={input_dim}  y={output_dim}  budget {budget:,.0f}: ranked by {bundle['chosen']}"
+                          f"{' (refitted)' if refitted else ''}"))
+    if standing:
+        click.echo("standing: where the model places the config among these candidates (1 = first, 0 = last); "
+                   "band: 5%..95% of the standing that configs placed this high reached on held-out tasks.")
+    else:
+        click.echo("score: predicted test score; band: 5%..95% of held-out-task errors added to it, within the "
+                   "score's possible range.")
+    if lr is not None or epochs is not None:
+        click.echo("note: --lr and --epochs do not change the ranking: configs were compared each at its best lr.")
+    click.echo(quality)

@@ -1,17 +1,22 @@
-"""Shared synthetic results: real Parquet in the results layout, analysed once per session."""
+"""Shared synthetic results: real Parquet in the results layout, analysed once per session.
+
+The session data is a meta-dataset like the `meta` spec's: one shared candidate set on every
+task at two budgets, two seeds, one lr."""
 
 import pytest
 
 from hpsweep.analysis.analyze import AnalysisOptions, analyze
-from hpsweep.analysis.synthetic import default_tasks, write_results
+from hpsweep.analysis.synthetic import default_tasks, shared_configs, write_meta_results
 
-N_TASKS, ROWS = 10, 300
+N_TASKS = 10
+N_CONFIGS = len(shared_configs())  # 16
+ROWS = N_TASKS * N_CONFIGS * 2 * 2  # tasks x configs x budgets x seeds
 
 
 @pytest.fixture(scope="session")
 def synth_root(tmp_path_factory):
     root = tmp_path_factory.mktemp("results")
-    write_results(root, default_tasks(N_TASKS, seed=3), ROWS, seed=3, parts_per_task=2)
+    write_meta_results(root, default_tasks(N_TASKS, seed=3), seed=3)
     return root
 
 

@@ -10,18 +10,23 @@ from hpsweep.sweep.cli import main
 def test_analyze_json_and_report(synth_root, tmp_path, capsys):
     main(["analyze", str(synth_root), "--out", str(tmp_path / "rep"), "--json"])
     out = json.loads(capsys.readouterr().out)
-    assert out["n_tasks"] == 10 and out["n_rows"] == 3000 and out["warnings"] == []
-    assert set(out["models"]) == {"paper", "gbt", "baseline"}
-    assert out["balance_ranking"][0]["metric"] == "hidden_proportion"
+    assert out["n_tasks"] == 10 and out["n_rows"] == 640 and out["n_groups"] == 20 and out["n_configs"] == 16
+    assert out["warnings"] == [] and out["excluded_tasks"] == []
+    assert set(out["baselines"]) == {"always-dense", "always-uniform-0.2", "random"}
+    chosen = out["models"][out["chosen_model"]]
+    assert chosen["loto_fit_rows"] == [288, 288] and chosen["loto"]["n_tasks"] == 10
+    assert set(chosen["loto"]["kendall"]) == {"mean", "median", "ci90"}
+    assert {r["n_train_tasks"] for r in out["learning_curve"]} == {5, 8}
     html = (tmp_path / "rep" / "report.html").read_text()
-    assert html.count("data:image/png;base64,") == 4 and "<script" not in html
+    assert html.count("data:image/png;base64,") == 4 and "<script" not in html and "Learning curve" in html
     assert json.loads((tmp_path / "rep" / "metrics.json").read_text())["chosen_model"] == out["chosen_model"]
 
 
-def test_analyze_prints_the_tables(synth_root, tmp_path, capsys):
+def test_analyze_prints_whole_cells_when_piped(synth_root, tmp_path, capsys):
     main(["analyze", str(synth_root), "--out", str(tmp_path)])
     out = capsys.readouterr().out
-    assert "spearman" in out and "hidden_proportion" in out and "Report:" in out
+    assert "…" not in out and "each fold fitted on 288..288 rows" in out and "seed vs seed" in out
+    assert "always-dense" in out and "Learning curve" in out and "Report:" in out
 
 
 def test_recommend_json_reuses_saved_models(synth_root, capsys):
@@ -31,8 +36,10 @@ def test_recommend_json_reuses_saved_models(synth_root, capsys):
     out = json.loads(capsys.readouterr().out)
     assert out["refitted"] is False and len(out["configs"]) == 2
     assert {"d_hx", "d_hh", "hidden", "hidden_proportion", "predicted", "low", "high"} <= set(out["configs"][0])
+    assert out["quality"].startswith(f"model {out['model']}: on 10 held-out tasks")
     main(["recommend", "-x", "200", "-y", "8", "--budget", "50000", "--from", str(synth_root)])
-    assert "band" in capsys.readouterr().out
+    text = capsys.readouterr().out
+    assert "band" in text and "…" not in text and "held-out tasks Kendall tau" in text
 
 
 @pytest.mark.parametrize("args, message", [

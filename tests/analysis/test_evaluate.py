@@ -1,82 +1,127 @@
-"""Within-task metrics on hand-made numbers, and the meta-models on known structure."""
+"""Held-out metrics on hand-made numbers, and the meta-models on known structure."""
 
 import numpy as np
+import polars as pl
 import pytest
 
-from hpsweep.analysis.evaluate import per_task_metrics, residual_band, summary
-from hpsweep.analysis.features import ALL_FEATURES, BASELINE_FEATURES
+from hpsweep.analysis.analyze import _choose
+from hpsweep.analysis.evaluate import (DENSE, UNIFORM_02, bootstrap_interval, per_task, region_folds, summarise,
+                                       unit_metrics)
+from hpsweep.analysis.features import BASELINE_FEATURES
+from hpsweep.analysis.metamodels import TREE_FEATURES
 from hpsweep.workers.descriptors import BALANCE_METRICS
 
 
-def test_per_task_metrics_by_hand():
-    y = np.array([0.1, 0.5, 0.3, 0.9, 0.2, 0.4])
-    pred = np.array([0.0, 0.2, 0.9, 0.4, 0.1, 0.2])  # task a: picks 0.3 (best 0.5); task b: perfect order
-    groups = np.array(["a", "a", "a", "b", "b", "b"])
-    m = per_task_metrics(y, pred, groups).sort("task")
-    assert m["regret"].to_list() == pytest.approx([0.2, 0.0])
-    assert m["spearman"].to_list() == pytest.approx([0.5, 1.0])
-    assert m["kendall"].to_list() == pytest.approx([1 / 3, 1.0])
-    assert m["n"].to_list() == [3, 3]
-    s = summary(y, pred, m)
-    assert s["regret_mean"] == pytest.approx(0.1) and s["regret_max"] == pytest.approx(0.2)
+def _group(unit, task, configs, scores):
+    lo, hi = min(scores), max(scores)
+    order = np.argsort(np.argsort(scores))
+    return [{"unit": unit, "task": task, "config": c, "score": s, "standing": o / (len(scores) - 1),
+             "normalised": (s - lo) / (hi - lo)} for c, s, o in zip(configs, scores, order)]
 
 
-def test_constant_prediction_has_zero_rank_correlation():
-    m = per_task_metrics(np.array([1.0, 2.0, 3.0]), np.zeros(3), np.array(["t"] * 3))
-    assert m["spearman"][0] == 0.0 and m["kendall"][0] == 0.0
+CONFIGS = [DENSE, UNIFORM_02, "a", "b", "c", "d"]
+TABLE = pl.DataFrame(_group("t1 @ 1", "t1", CONFIGS, [0.5, 0.3, 0.9, 0.1, 0.7, 0.6])
+                     + _group("t2 @ 1", "t2", CONFIGS, [0.8, 0.2, 0.4, 0.6, 0.0, 1.0]))
+INFO = pl.DataFrame({"unit": ["t1 @ 1", "t2 @ 1"], "seed_noise": [0.05, 0.3]})
 
 
-def test_residual_band_brackets_90_percent():
-    rng = np.random.default_rng(0)
-    y = rng.normal(size=10_000)
-    low, high = residual_band(y, np.zeros_like(y))
-    assert low == pytest.approx(-1.645, abs=0.06) and high == pytest.approx(1.645, abs=0.06)
+def test_unit_metrics_by_hand():
+    # t1: the model puts c (0.7) first, then a (0.9): regret (0.9 - 0.7) / 0.8; t2: a perfect order
+    pred = np.array([0.0, 0.1, 0.8, 0.2, 0.9, 0.3] + [0.8, 0.2, 0.4, 0.6, 0.0, 1.0])
+    m = unit_metrics(TABLE, pred, INFO).sort("unit")
+    assert m["regret1"].to_list() == pytest.approx([0.25, 0.0])
+    assert m["regret5"].to_list() == pytest.approx([0.0, 0.0])
+    assert m["kendall"][1] == pytest.approx(1.0) and m["ndcg5"][1] == pytest.approx(1.0)
+    assert m["beats_dense"].to_list() == [1.0, 1.0] and m["beats_uniform"].to_list() == [1.0, 1.0]
+    assert m["ge_dense"].to_list() == [1.0, 1.0]
+
+
+def test_baselines_by_hand():
+    dense = unit_metrics(TABLE, "always-dense", INFO).sort("unit")
+    assert dense["regret1"].to_list() == pytest.approx([1 - 0.5, 1 - 0.8])
+    uniform = unit_metrics(TABLE, "always-uniform-0.2", INFO).sort("unit")
+    assert uniform["regret1"].to_list() == pytest.approx([1 - 0.25, 1 - 0.2])
+    # t2's seed noise 0.3: uniform (0.2) is not within it of dense (0.8); t1: 0.3 vs 0.5 - 0.05 neither
+    assert uniform["ge_dense"].to_list() == [0.0, 0.0] and uniform["beats_dense"].to_list() == [0.0, 0.0]
+    rand = unit_metrics(TABLE, "random", INFO).sort("unit")
+    norm1 = (np.array([0.5, 0.3, 0.9, 0.1, 0.7, 0.6]) - 0.1) / 0.8
+    assert rand["regret1"][0] == pytest.approx(1 - norm1.mean())
+    # the best of 5 random configs out of 6 misses the best only when the best is left out: 1/6
+    assert rand["regret5"][0] == pytest.approx((1 / 6) * (1 - np.sort(norm1)[-2]))
+
+
+def test_summary_excludes_tasks_and_bootstraps():
+    tasks = per_task(unit_metrics(TABLE, "always-dense", INFO))
+    s = summarise(tasks, {"t2"})
+    assert s["n_tasks"] == 1 and s["n_excluded"] == 1 and s["regret1"]["mean"] == pytest.approx(0.5)
+    lo, hi = bootstrap_interval(np.arange(100.0))
+    assert 44 < lo < 49.5 < hi < 55
+
+
+def test_region_folds_hold_out_quadrants():
+    tasks = pl.DataFrame({"task": ["a", "b", "c", "d", "e"], "log_input_dim": [1.0, 1.0, 5.0, 5.0, 3.0],
+                          "log_output_dim": [1.0, 5.0, 1.0, 5.0, 3.0]})
+    assert sorted(region_folds(tasks)) == [["a", "e"], ["b"], ["c"], ["d"]]
 
 
 def test_no_post_training_column_is_a_feature():
-    leaks = ("score", "loss", "realised", "seconds", "epochs_run", "status", "diverged")
-    assert not [f for f in ALL_FEATURES if any(word in f for word in leaks)]
+    leaks = ("score", "loss", "realised", "seconds", "epochs_run", "status", "diverged", "lr", "seed", "task")
+    assert not [f for f in TREE_FEATURES if any(word in f for word in leaks)]
     assert not set(BASELINE_FEATURES) & set(BALANCE_METRICS)
-    assert not [f for f in BASELINE_FEATURES if f.startswith("d_")]
 
 
-def test_paper_model_recovers_the_known_structure(synth_result):
-    paper, gbt, base = (synth_result.models[k] for k in ("paper", "gbt", "baseline"))
-    # score = level(x, y) - 1.5 (HP - hp_opt(x, y))^2 + ...: exactly the paper model's form
-    assert paper["r2_pooled"] > 0.9 and paper["spearman_mean"] > 0.85 and paper["kendall_mean"] > 0.7
-    assert gbt["spearman_mean"] > 0.7
-    assert base["spearman_mean"] < 0.3  # without densities nothing ranks configs inside a task
-    assert paper["regret_mean"] < base["regret_mean"] / 2 and gbt["regret_mean"] < base["regret_mean"]
-    assert synth_result.paper_coefficients["hidden_proportion^2"] < 0  # an interior optimum in HP
-    assert synth_result.chosen in ("paper", "gbt")
-    assert synth_result.per_task.height == 3 * 10 and synth_result.n_rows == 3000
+def test_chosen_model_is_the_best_held_out_tau_whatever_it_is():
+    def entry(tau, regret):
+        return {"loto": {"kendall": {"mean": tau}, "regret1": {"median": regret}}}
+
+    assert _choose({"paper/score": entry(0.4, 0.1), "rank/standing": entry(0.6, 0.2), "gbt/standing": entry(0.5, 0.0)}) \
+        == "rank/standing"
+    assert _choose({"nearest/score": entry(0.6, 0.3), "gbt/score": entry(0.6, 0.1)}) == "gbt/score"  # tie: regret
+
+
+def test_meta_models_recover_the_known_structure(synth_result):
+    # score = level(x, y) - 1.5 (HP - hp_opt(x, y))^2 + noise: the paper polynomial's exact form
+    loto = {k: v["loto"] for k, v in synth_result.models.items()}
+    assert loto["paper/score"]["kendall"]["mean"] > 0.6 and loto["paper/standing"]["kendall"]["mean"] > 0.6
+    assert loto["paper/score"]["regret1"]["median"] < synth_result.baselines["random"]["regret1"]["median"] / 2
+    assert synth_result.paper_coefficients["score"]["hidden_proportion^2"] < 0  # an interior optimum in HP
+    # the chosen model is the one with the best mean held-out tau, here the true form
+    assert synth_result.chosen == max(loto, key=lambda k: loto[k]["kendall"]["mean"])
+    assert synth_result.chosen.startswith("paper/")
+    assert set(synth_result.models) == {"paper/standing", "paper/score", "gbt/standing", "gbt/score",
+                                        "rank/standing", "nearest/standing", "nearest/score"}
+    # 10 tasks x 2 budgets x 16 configs, 2 seeds each; every fold learns from 9 tasks' 288 rows
+    assert synth_result.table.height == 320 and synth_result.n_rows == 640
+    assert synth_result.models["gbt/score"]["loto_fit_rows"] == [288, 288]
+    assert 0.3 < synth_result.ceiling["mean"] < 1.0
+
+
+def test_learning_curve_sizes_and_tau_rise(synth_result):
+    curve = synth_result.curve
+    assert sorted(set(curve["n_train_tasks"].to_list())) == [5, 8]
+    assert set(curve["model"].to_list()) == {synth_result.chosen, "gbt/score", "rank/standing"}
+    assert (curve["n_tasks"] == 10).all()
 
 
 def test_balance_ranking_puts_the_true_metric_first(synth_result):
-    ranking = synth_result.ranking
-    assert ranking["metric"][0] == "hidden_proportion"
-    assert ranking["rank"].to_list() == [1, 2, 3, 4, 5]
-    assert ranking["r2_gain"][0] > 0.8
-    per_task_best = (synth_result.ranking_per_task.sort("r2_gain", descending=True)
-                     .group_by("task").first()["metric"].to_list())
-    assert per_task_best.count("hidden_proportion") >= 8
+    assert synth_result.ranking["metric"][0] == "hidden_proportion"
+    assert synth_result.ranking["rank"].to_list() == [1, 2, 3, 4, 5]
 
 
 def test_analysis_is_reproducible(synth_root):
     from hpsweep.analysis.analyze import AnalysisOptions, analyze
 
-    a = analyze(synth_root, AnalysisOptions(max_rows_per_task=120), with_ranking=False)
-    b = analyze(synth_root, AnalysisOptions(max_rows_per_task=120), with_ranking=False)
-    assert a.n_rows_used == 1200 and a.data["trial_id"].to_list() == b.data["trial_id"].to_list()
-    assert a.models == b.models
+    a = analyze(synth_root, AnalysisOptions(curve=False), with_ranking=False)
+    b = analyze(synth_root, AnalysisOptions(curve=False), with_ranking=False)
+    assert a.models == b.models and a.table["config"].to_list() == b.table["config"].to_list()
 
 
 def test_few_tasks_are_flagged(tmp_path):
-    from hpsweep.analysis.analyze import analyze
-    from hpsweep.analysis.synthetic import default_tasks, write_results
+    from hpsweep.analysis.analyze import AnalysisOptions, analyze
+    from hpsweep.analysis.synthetic import default_tasks, write_meta_results
 
-    write_results(tmp_path, default_tasks(3), 60)
-    result = analyze(tmp_path, with_ranking=False)
+    write_meta_results(tmp_path, default_tasks(3))
+    result = analyze(tmp_path, AnalysisOptions(curve=False), with_ranking=False)
     assert result.warnings() == ["only 3 tasks: every held-out metric rests on 3 folds fit on 2 tasks' dims and is "
                                  "rough; sweep 8+ tasks for firm answers"]
     assert result.metrics()["warnings"] == result.warnings()

@@ -85,7 +85,7 @@ def test_dry_run_by_name(name, scale, expect, tmp_path, capsys):
 def test_paper_hammer_without_the_data_set_says_how_to_get_it(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("MINARI_DATASETS_PATH", str(tmp_path / "empty"))
     spec = load_spec("paper-hammer")  # validation needs no data
-    assert spec.tasks[0].task == "minari:D4RL/hammer/expert-v2" and spec.tasks[0].batch_size == 64
+    assert spec.tasks[0].task == "minari:D4RL/hammer/expert-v2(ref_return=12388.345)" and spec.tasks[0].batch_size == 64
     assert spec.tasks[0].budgets == (10000.0, 50000.0, 100000.0, 400000.0, 1500000.0)
     with pytest.raises(SystemExit) as e:
         main(["run", "paper-hammer", "--dry-run", "--results", str(tmp_path / "r")])

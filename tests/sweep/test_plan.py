@@ -194,3 +194,53 @@ def test_bad_sample_blocks_are_one_message(sample, message):
 def test_an_entry_needs_a_task_or_a_sample():
     with pytest.raises(SpecError, match=r"^m.yaml: tasks\[0\].task is required \(or a sample: block"):
         parse_spec({"name": "m", "tasks": [{"budgets": [5000], "densities": {"uniform": 1}}]}, "m.yaml")
+
+
+def test_a_changed_file_task_gets_new_trial_ids(tmp_path):
+    """Resume must not reuse rows of an older file under the same name (issue 13.4)."""
+    import numpy as np
+
+    from hpsweep.sweep.coordinator import task_shapes
+
+    path = tmp_path / "seqs.npz"
+    doc = {"name": "f", "tasks": [{"task": f"file:{path}", "hidden": [4], "densities": {"uniform": [1.0]}}]}
+
+    def ids(x_scale: float) -> set[str]:
+        rng = np.random.default_rng(0)
+        np.savez(path, x=rng.normal(size=(20, 5, 3)) * x_scale, y=rng.normal(size=(20, 5, 2)))
+        spec = parse_spec(doc, "f.yaml")
+        return {t.trial_id for t in plan_sweep(spec, task_shapes(spec)).trials}
+
+    first, same, changed = ids(1.0), ids(1.0), ids(2.0)
+    assert first == same and len(first) == 1
+    assert changed.isdisjoint(first)
+
+
+def test_oversized_plans_are_refused_before_expanding():
+    from hpsweep.sweep.plan import check_plan_size, plan_size_bound
+
+    doc = {"name": "big", "training": {"seeds": [0, 1], "lr": [0.001, 0.01]}, "tasks": [
+        {"task": "a(x=1)", "budgets": [300, 900], "densities": {"uniform": [1.0, 0.5], "random": {"count": 30_000}}},
+        {"task": "b(x=2)", "hidden": [4], "densities": {"grid": {"hx": [0.5, 1], "hh": [0.25, 0.5, 1]},
+                                                          "random": {"count": 5, "method": "paper-densities"}}}]}
+    spec = parse_spec(doc, "big.yaml", check_task=None)
+    # a: (2 uniform x 2 lr + 30,000 paper draws x 1 drawn lr) x 2 budgets x 2 seeds; b: (6 + 5) x 2 lr x 1 x 2
+    assert plan_size_bound(spec) == (4 + 30_000) * 2 * 2 + 11 * 2 * 2 == 120_060
+    with pytest.raises(SpecError, match=r"^big.yaml: the plan would hold up to 120,060 trials, more than max_trials "
+                                        r"\(100,000\); if that is meant, set max_trials: 120060 in the spec"):
+        plan_sweep(spec, SHAPES)
+    check_plan_size(parse_spec({**doc, "max_trials": 120_060}, "big.yaml", check_task=None))  # lifted: no error
+
+
+@pytest.mark.parametrize("name", ["quickstart", "dims", "paper-rad"])
+def test_trial_ids_are_the_hash_of_the_trial_key(name):
+    """The planner writes the key's JSON out by hand for speed; it must equal json.dumps' (resume)."""
+    from hpsweep.sweep.coordinator import task_shapes
+    from hpsweep.sweep.plan import short_hash
+    from hpsweep.sweep.spec import load_spec
+
+    spec = load_spec(name)
+    trials = plan_sweep(spec, task_shapes(spec)).trials
+    assert all(short_hash(t.key()) == t.trial_id for t in trials)
+    assert short_hash([t.trial_id for t in trials]) == {
+        "quickstart": "02167a0af41da271", "dims": "7cb2f278f103e24f", "paper-rad": "a90a7ae569bbb70a"}[name]  # as before

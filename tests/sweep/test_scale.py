@@ -28,10 +28,10 @@ def spec():
 
 
 @pytest.mark.parametrize("text, expected", [
-    ("0.1", ScaleFactors(data=0.1, epochs=0.1, seeds=0.1, draws=0.1)),
+    ("0.1", ScaleFactors(data=0.1, epochs=0.1, seeds=0.1, draws=0.1, tasks=0.1)),
     ("data=0.05,epochs=0.4", ScaleFactors(data=0.05, epochs=0.4)),
-    ("0.5,epochs=2", ScaleFactors(data=0.5, epochs=2.0, seeds=0.5, draws=0.5)),
-    ("epochs=2, 0.5", ScaleFactors(data=0.5, epochs=2.0, seeds=0.5, draws=0.5)),  # named wins in any order
+    ("0.5,epochs=2", ScaleFactors(data=0.5, epochs=2.0, seeds=0.5, draws=0.5, tasks=0.5)),
+    ("epochs=2, 0.5", ScaleFactors(data=0.5, epochs=2.0, seeds=0.5, draws=0.5, tasks=0.5)),  # named wins in any order
     ("input=0.25,budget=0.3", ScaleFactors(input=0.25, budget=0.3)),
 ])
 def test_parse_scale(text, expected):
@@ -39,12 +39,15 @@ def test_parse_scale(text, expected):
 
 
 @pytest.mark.parametrize("text, message", [
-    ("speed=2", "--scale: unknown quantity 'speed'; valid quantities: data, epochs, seeds, draws, input, budget "
-                "(or a bare number for data, epochs, seeds, draws)"),
+    ("speed=2", "--scale: unknown quantity 'speed'; valid quantities: data, epochs, seeds, draws, input, budget, "
+                "tasks (or a bare number for data, epochs, seeds, draws, tasks)"),
+    ("1e300", "--scale: the factor must be at most 1000; got '1e300'"),
+    ("data=inf", "--scale: data must be a number > 0; got 'inf'"),
     ("0", "--scale: the factor must be a number > 0; got '0'"),
     ("epochs=fast", "--scale: epochs must be a number > 0; got 'fast'"),
     ("data=-1", "--scale: data must be a number > 0; got '-1'"),
-    ("", "--scale: give a number > 0 or quantity=factor pairs (data, epochs, seeds, draws, input, budget); got ''"),
+    ("", "--scale: give a number > 0 or quantity=factor pairs (data, epochs, seeds, draws, input, budget, tasks); "
+         "got ''"),
 ])
 def test_bad_scale_is_one_message(text, message):
     with pytest.raises(SpecError) as e:
@@ -61,7 +64,7 @@ def test_bare_factor_scales_the_sweep_not_the_models(spec):
     assert rad.budgets == (60000.0,) and teacher.hidden == (16,)
     assert rad.densities.random.count == 2 and rad.densities.codes == ("011001",)
     assert teacher.task == "teacher(x=64,t=10,n_train=100,n_val=25,n_test=25)"
-    assert hammer.task == "minari:D4RL/hammer/expert-v2"  # minari data sets are not cut
+    assert hammer.task == "minari:D4RL/hammer/expert-v2(rollouts=10,rollout_steps=20)"  # data not cut; rollouts are
     assert out.training.seeds == (0,)
     assert out.training.lr == (0.001,) and out.training.batch_size == 16
     assert out.pack == spec.pack and out.resources == spec.resources
@@ -126,7 +129,8 @@ def test_cli_dry_run_shows_the_scaled_plan(tmp_path, capsys):
         "training": {"seeds": [0, 1], "epochs": 4}}))
     main(["run", str(path), "--scale", "0.5", "--dry-run", "--results", str(tmp_path / "r")])
     out = capsys.readouterr().out
-    assert "scaled (data x0.5, epochs x0.5, seeds x0.5, draws x0.5): sweep q-scale-d0.5e0.5s0.5r0.5" in out
+    # tasks x0.5 applies to sample: entries only; this spec has none, so the name keeps no t0.5
+    assert "scaled (data x0.5, epochs x0.5, seeds x0.5, draws x0.5, tasks x0.5): sweep q-scale-d0.5e0.5s0.5r0.5" in out
     assert "teacher(x=8,y=4,t=10,n_train=200,n_val=125,n_test=125)" in out
     # (2 uniform + 5 draws) x 2 budgets x 1 seed
     assert "14 trials, 14 to run" in out
@@ -138,3 +142,26 @@ def test_cli_bad_scale_is_one_line(capsys):
         main(["run", "quickstart", "--scale", "fast", "--dry-run"])
     assert e.value.code == 1
     assert capsys.readouterr().err.strip() == "Error: --scale: the factor must be a number > 0; got 'fast'"
+
+
+def test_sampled_entries_scale_their_count_and_parameter_ranges():
+    doc = {"name": "m", "tasks": [{"sample": {"family": "teacher", "count": 6, "seed": 1, "params": {
+        "x": {"log_uniform": [8, 512]}, "y": {"choice": [2, 4]}, "n_train": 400, "t": {"choice": [10, 20]}}},
+        "budgets": [20000], "densities": {"random": {"count": 4, "shared": True}}}]}
+    spec = parse_spec(doc, "m.yaml")
+    assert len(spec.tasks) == 6
+    big = scale_spec(spec, parse_scale("2"))
+    assert big.name == "m-scale-d2e2s2r2t2" and len(big.tasks) == 12
+    assert all("n_train=800" in t.task for t in big.tasks) and big.tasks[0].densities.random.count == 8
+    small_x = scale_spec(spec, parse_scale("input=0.25"))
+    (entry,) = small_x.document.tasks
+    assert entry.sample.params["x"] == {"log_uniform": [2, 128]} and entry.sample.params["y"] == {"choice": [2, 4]}
+    assert entry.sample.params["t"] == {"choice": [10, 20]}  # t has no scaling: unchanged
+
+
+def test_families_declare_how_their_parameters_scale():
+    from hpsweep.workers.tasks import FAMILIES
+
+    scaled = {f: sorted(p.name for p in cls.PARAMS if p.scaling is not None) for f, cls in FAMILIES.items()}
+    assert scaled == {"rad": ["n_test", "n_train", "n_val", "side"], "teacher": ["n_test", "n_train", "n_val", "x"],
+                      "prototype": ["n_test", "n_train", "n_val", "x"], "lorenz": ["n_test", "n_train", "n_val"]}

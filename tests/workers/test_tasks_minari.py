@@ -5,11 +5,12 @@ import pytest
 import torch
 
 from tests.minari_helpers import make_pendulum_dataset
+from tests.workers.extras import require_extra
 from hpsweep.workers.errors import TaskError
 from hpsweep.workers.tasks import get_task, score_predictions
 
-minari = pytest.importorskip("minari", reason="minari is an optional extra: pip install 'hpsweep[minari]'")
-gym = pytest.importorskip("gymnasium")
+require_extra("minari", "gymnasium", extra="minari")
+import minari  # noqa: E402  (after the check: a skip outside CI, a failure in CI)
 
 DATASET_ID = "hpsweep/pendulum-tiny-v0"
 

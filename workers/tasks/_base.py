@@ -36,6 +36,8 @@ class TaskInfo:
 
     @property
     def score_name(self) -> str:
+        if self.params.get("score_name"):  # a task scored otherwise says so (minari: rollouts)
+            return self.params["score_name"]
         return "accuracy" if self.loss == "cross_entropy" else "r2"
 
     def to_dict(self) -> dict:

@@ -14,6 +14,7 @@ Integer targets train with cross-entropy over n_classes = max label + 1 (or `n_c
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from functools import cached_property
@@ -161,6 +162,15 @@ class FileTask:
             raise self._fail(f"column split gives no sequences to {', '.join(empty)}; each of train, val, test needs one")
         return presplit, None, None, steps
 
+    @cached_property
+    def content_sha256(self) -> str:
+        """The file's content hash: trial ids cover it, so a regenerated file never resumes old rows."""
+        digest = hashlib.sha256()
+        with open(self.path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+        return digest.hexdigest()[:16]
+
     def cache_token(self) -> str:
         st = self.path.stat()
         return f"{self.path.resolve()}|{st.st_size}|{st.st_mtime_ns}"
@@ -186,7 +196,8 @@ class FileTask:
             n_train, n_val, n_test = split_counts(self.family, len(x), self.fractions)
         return TaskInfo(name=self.name, input_dim=x.shape[2], output_dim=out_dim, seq_len=len(steps),
                         n_train=n_train, n_val=n_val, n_test=n_test, loss=loss,
-                        params={**self.params, "path": str(self.path)}, description=f"sequences from {self.path.name}")
+                        params={**self.params, "path": str(self.path), "content_sha256": self.content_sha256},
+                        description=f"sequences from {self.path.name}")
 
     def build(self, seed: int) -> TaskData:
         presplit, x, y, steps = self._arrays

@@ -46,7 +46,7 @@ class LorenzTask:
 
     family = "lorenz"
     PARAMS = (
-        Param("n", int, 8, "variables; |x| = |y| = n", 4, 10_000),
+        Param("n", int, 8, "variables; |x| = |y| = n", 4, 10_000),  # no scaling: input= would change |y| too
         Param("t", int, 20, "steps per sequence", 1, 10_000),
         Param("forcing", float, 8.0, "F; 8 is chaotic", 0.0, 100.0),
         Param("dt", float, 0.05, "time between steps", 0.001, 10.0),

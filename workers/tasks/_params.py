@@ -17,6 +17,37 @@ _KIND_WORDS = {int: "an int", float: "a number", bool: "a bool (true/false)", st
 
 
 @dataclass(frozen=True)
+class Scaling:
+    """How a parameter follows `hpsweep run --scale` (sweep/scale.py): the family declares it.
+
+    The scaled value is value x factor**power of the named quantity, rounded for int parameters;
+    `floor` keeps small values from vanishing (data: at least min(value, floor)); `clamp` keeps
+    the result inside the parameter's range instead of failing validation.
+    """
+
+    quantity: str  # the --scale quantity: "data" (sequences, episodes) or "input" (|x|)
+    power: float = 1.0  # rad's side scales by sqrt(f) because |x| = side^2
+    floor: int | None = None  # smallest result: min(value, floor); None: the parameter's low (or 1)
+    clamp: bool = False  # stay inside [low, high] rather than fail
+
+    def apply(self, param: "Param", value, factor: float):
+        raw = value * factor ** self.power
+        if param.kind is int:
+            raw = math.floor(raw + 0.5)
+        low = min(value, self.floor) if self.floor is not None else (param.low if param.low is not None else 1)
+        raw = max(low, raw)
+        if self.clamp and param.high is not None:
+            raw = min(param.high, raw)
+        return param.kind(raw)
+
+
+DATA = Scaling("data", floor=10)
+"""Sequences per split (and, for data sets, episodes): `--scale data=F`; never below min(n, 10)."""
+INPUT = Scaling("input", clamp=True)
+"""|x| itself: `--scale input=F`, kept inside the family's range."""
+
+
+@dataclass(frozen=True)
 class Param:
     """One task parameter: its name, type, default, allowed range or choices, and meaning."""
 
@@ -27,6 +58,7 @@ class Param:
     low: float | None = None
     high: float | None = None
     choices: tuple | None = None
+    scaling: Scaling | None = None  # how `--scale` changes it; None: never
 
     def rule(self) -> str:
         if self.choices is not None:
@@ -55,9 +87,9 @@ class Param:
 def split_sizes(train_meaning: str = "training sequences") -> tuple[Param, Param, Param]:
     """The n_train / n_val / n_test parameters every generated family takes."""
     return (
-        Param("n_train", int, 1000, train_meaning, 1, 10**7),
-        Param("n_val", int, 250, "validation sequences", 1, 10**7),
-        Param("n_test", int, 250, "test sequences", 1, 10**7),
+        Param("n_train", int, 1000, train_meaning, 1, 10**7, scaling=DATA),
+        Param("n_val", int, 250, "validation sequences", 1, 10**7, scaling=DATA),
+        Param("n_test", int, 250, "test sequences", 1, 10**7, scaling=DATA),
     )
 
 
@@ -120,6 +152,15 @@ def canonical(head: str, table: tuple[Param, ...], values: dict[str, Any]) -> st
     """`head(k=v,...)` with the non-default parameters in table order; just `head` if none."""
     parts = [f"{p.name}={format_value(values[p.name])}" for p in table if values[p.name] != p.default]
     return f"{head}({','.join(parts)})" if parts else head
+
+
+def scale_params(table: tuple[Param, ...], values: dict[str, Any], factors) -> dict[str, Any]:
+    """Every parameter with a Scaling multiplied by its quantity's factor (`factors.data`, ...)."""
+    out = dict(values)
+    for p in table:
+        if p.scaling is not None and p.name in out:
+            out[p.name] = p.scaling.apply(p, out[p.name], getattr(factors, p.scaling.quantity))
+    return out
 
 
 def parse_split(family: str, text: str) -> tuple[float, float, float]:

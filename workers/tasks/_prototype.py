@@ -16,7 +16,7 @@ import torch
 
 from hpsweep.workers.data import TaskData
 from hpsweep.workers.tasks._base import TaskInfo, make_generator
-from hpsweep.workers.tasks._params import Param, canonical, split_sizes
+from hpsweep.workers.tasks._params import INPUT, Param, canonical, split_sizes
 
 SPLITS = ("train", "val", "test")
 
@@ -26,7 +26,7 @@ class PrototypeTask:
 
     family = "prototype"
     PARAMS = (
-        Param("x", int, 64, "|x|, the dimension of the prototype vectors", 1, 100_000),
+        Param("x", int, 64, "|x|, the dimension of the prototype vectors", 1, 100_000, scaling=INPUT),
         Param("frames", int, 10, "frames per sequence before the blank one; |y| = frames", 2, 256),
         Param("protos", int, 10, "number of prototypes", 2, 100_000),
         Param("noise", float, 1.0, "std of the noise added to every coordinate of a frame", 0.0, 100.0),

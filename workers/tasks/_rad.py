@@ -21,7 +21,7 @@ from hpsweep.workers.data import TaskData
 from hpsweep.workers.errors import TaskError
 from hpsweep.workers.tasks._base import TaskInfo, make_generator
 from hpsweep.workers.tasks._images import digits_pools, mnist_pools, resize
-from hpsweep.workers.tasks._params import Param, canonical, split_sizes
+from hpsweep.workers.tasks._params import Param, Scaling, canonical, split_sizes
 from hpsweep.workers.tasks._transforms import TRANSFORM_NAMES, TRANSFORMS
 
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
@@ -35,7 +35,8 @@ class RadTask:
 
     family = "rad"
     PARAMS = (
-        Param("side", int, 50, "images are resized to side x side; |x| = side^2", 4, 256),
+        Param("side", int, 50, "images are resized to side x side; |x| = side^2", 4, 256,
+              scaling=Scaling("input", power=0.5, clamp=True)),  # |x| = side^2: side follows sqrt(f)
         Param("frames", int, 10, "image frames per sequence (the blank frame comes after); |y| = frames", 2, 64),
         *split_sizes("training sequences (the paper used about 30,000)"),
         Param("source", str, "digits", "image source: scikit-learn's 8x8 digits (offline) or local MNIST files",

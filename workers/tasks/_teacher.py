@@ -18,7 +18,7 @@ import torch
 
 from hpsweep.workers.data import TaskData
 from hpsweep.workers.tasks._base import TaskInfo, make_generator
-from hpsweep.workers.tasks._params import Param, canonical, split_sizes
+from hpsweep.workers.tasks._params import INPUT, Param, canonical, split_sizes
 
 SPLITS = ("train", "val", "test")
 
@@ -28,7 +28,7 @@ class TeacherTask:
 
     family = "teacher"
     PARAMS = (
-        Param("x", int, 32, "|x|, inputs per step", 1, 100_000),
+        Param("x", int, 32, "|x|, inputs per step", 1, 100_000, scaling=INPUT),
         Param("y", int, 8, "|y|, targets per step", 1, 10_000),
         Param("t", int, 20, "steps per sequence; the loss counts at every step", 1, 10_000),
         Param("h", int, 32, "hidden units of the teacher", 1, 10_000),

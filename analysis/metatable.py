@@ -1,0 +1,105 @@
+"""The meta-dataset: one row per (task, budget, config), seeds averaged, each config at its best lr.
+
+A recommendation answers "which densities, for this data set and budget"; so the unit the
+meta-models learn from and are judged on is a config within a task and budget, not a trial:
+
+- a config is its six densities (rounded to 4 decimals, so the same config planned twice is one);
+- a group is a task at one budget (ln budget rounded to 3 decimals): the configs a user would
+  choose between;
+- learning rate is a training setting, not part of the config: when a config was trained at
+  several learning rates, it is scored at the lr with the best validation score (mean over
+  seeds), and its test scores at that lr are what count. A config is then compared with the
+  others at its own best lr, which is the fair comparison a user who tunes lr would make;
+- `score` is the mean test score over seeds; `standing` is the config's rank percentile within
+  its group (0 = worst, 1 = best; ties share the mean rank); `normalised` is (score - worst) /
+  (best - worst) within the group, which the regret metrics use.
+
+The per-seed test scores stay in `seed_scores` (a list, seed order) for the noise ceiling.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+from hpsweep.analysis.features import DATASET_FEATURES, GROUP, TRAINING_FEATURES
+from hpsweep.workers.descriptors import BALANCE_METRICS, BLOCKS
+
+CONFIG = "config"
+UNIT = "unit"
+"""The group column: task and budget, one ranking question."""
+DENSITY_COLUMNS = tuple(f"d_{b}" for b in BLOCKS)
+CONFIG_FEATURES = (*DENSITY_COLUMNS, "log_hidden", "log_total_weights", *BALANCE_METRICS)
+"""What describes a config at a budget: its densities, |h|, weights and balance metrics."""
+RELATIVE, ABSOLUTE = "standing", "score"
+TARGETS = (RELATIVE, ABSOLUTE)
+
+
+def config_key() -> pl.Expr:
+    return pl.concat_str([pl.col(c).round(4).cast(pl.Utf8) for c in DENSITY_COLUMNS], separator=",").alias(CONFIG)
+
+
+def build(trials: pl.DataFrame) -> pl.DataFrame:
+    """The meta-dataset of a features frame (analysis.features.with_features, plus val_score, seed, lr,
+    score_name). One row per (task, budget, config); columns: task, unit, config, the a-priori
+    features, score, standing, normalised, n_seeds, seed_scores, lr (the chosen one), n_lrs,
+    score_name, input_dim, output_dim, budget."""
+    df = trials.with_columns(config_key(), pl.col("log_budget").round(3).alias("_b"),
+                             pl.col("val_score").fill_null(pl.col("test_score")).alias("_val"))
+    keys = [GROUP, "_b", CONFIG]
+    by_lr = (df.group_by([*keys, "lr"])
+             .agg(pl.col("_val").mean().alias("_val_mean"), pl.len().alias("_n")))
+    best_lr = (by_lr.sort([*keys, "_val_mean", "lr"], descending=[False, False, False, True, False])
+               .group_by(keys, maintain_order=True).agg(pl.col("lr").first().alias("_best_lr"),
+                                                        pl.col("lr").n_unique().alias("n_lrs")))
+    df = df.join(best_lr, on=keys).filter(pl.col("lr") == pl.col("_best_lr"))
+    firsts = [c for c in (*DATASET_FEATURES, *CONFIG_FEATURES, "input_dim", "output_dim", "budget", "score_name",
+                          "lr", *TRAINING_FEATURES) if c in df.columns]
+    table = (df.sort("seed").group_by(keys, maintain_order=True)
+             .agg(*[pl.col(c).first() for c in firsts], pl.col("n_lrs").first(),
+                  pl.col("test_score").mean().alias(ABSOLUTE), pl.col("test_score").alias("seed_scores"),
+                  pl.col("seed").n_unique().alias("n_seeds")))
+    unit = pl.concat_str([pl.col(GROUP), pl.lit(" @ "), pl.col("budget").fill_null(pl.col("_b").exp()).round(0)
+                          .cast(pl.Int64).cast(pl.Utf8)]).alias(UNIT)
+    rank = pl.col(ABSOLUTE).rank("average").over(UNIT)
+    size = pl.len().over(UNIT)
+    lo, hi = pl.col(ABSOLUTE).min().over(UNIT), pl.col(ABSOLUTE).max().over(UNIT)
+    return (table.with_columns(unit)
+            .filter(pl.len().over(UNIT) >= 2)  # a group of one config asks no question
+            .with_columns(((rank - 1) / (size - 1)).alias(RELATIVE),
+                          pl.when(hi > lo).then((pl.col(ABSOLUTE) - lo) / (hi - lo)).otherwise(1.0).alias("normalised"))
+            .drop("_b").sort(UNIT, CONFIG))
+
+
+def chance_level(score_name: str | None, output_dim: int) -> float:
+    """What a model that learned nothing scores: 1/|y| classes for accuracy, 0 for r2."""
+    return 1.0 / max(output_dim, 1) if score_name == "accuracy" else 0.0
+
+
+NEAR_CHANCE_MARGIN = 0.05
+"""A group is near chance when even its best config is within this of the chance level (score units)."""
+
+
+def unit_info(table: pl.DataFrame) -> pl.DataFrame:
+    """Per group: task, unit, n configs, the noise ceiling (seed-vs-seed Kendall tau, mean over seed
+    pairs; NaN with one seed), the seed noise (median over configs of the std between seeds), best
+    score, chance level and whether the group is near chance."""
+    from scipy.stats import kendalltau
+
+    rows = []
+    for (unit,), g in table.group_by([UNIT], maintain_order=True):
+        seeds = g["seed_scores"].to_list()
+        n_common = min(len(s) for s in seeds)
+        taus = []
+        for a in range(n_common):
+            for b in range(a + 1, n_common):
+                t = kendalltau([s[a] for s in seeds], [s[b] for s in seeds])[0]
+                taus.append(0.0 if not np.isfinite(t) else float(t))
+        stds = [float(np.std(s, ddof=1)) for s in seeds if len(s) > 1]
+        chance = chance_level(g["score_name"][0] if "score_name" in g.columns else None, int(g["output_dim"][0]))
+        best = float(g[ABSOLUTE].max())
+        rows.append({"unit": unit, "task": g[GROUP][0], "n_configs": g.height,
+                     "ceiling_tau": float(np.mean(taus)) if taus else float("nan"),
+                     "seed_noise": float(np.median(stds)) if stds else 0.0,
+                     "best": best, "chance": chance, "near_chance": best <= chance + NEAR_CHANCE_MARGIN})
+    return pl.DataFrame(rows)

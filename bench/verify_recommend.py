@@ -1,0 +1,176 @@
+"""Check `hpsweep recommend` on data sets nobody swept (issue 11, item 6).
+
+    python bench/verify_recommend.py --from META_RESULTS --out VERIFY_RESULTS [--seed 2026] [--random 20]
+
+How the held-out tasks are chosen (never tuned to the results): with numpy's PCG64 seeded by --seed
+alone, six tasks are drawn from the same parameter ranges the `meta` spec samples (|x| 4..256,
+|y| 2..32, 5..20 steps, the same noise ranges and split sizes): two teacher, one prototype, one
+lorenz, and two of `rad` (digit images, a family the meta-models never saw: |x| = side^2 with side
+4..16, |y| = frames 2..16). A draw whose name the meta results already hold is drawn again. Each
+task gets one budget, drawn among the meta spec's budgets for its |x| half (1,500 / 5,000 below
+|x| = 32, 5,000 / 20,000 above) that give the dense model at least 8 hidden units.
+
+For each task, `hpsweep recommend --json --top 5` (told the task's sequence length and training
+size) names five configs; they are trained with dense, uniform 0.2 and --random PAPER.md §5
+density draws (seeded by --seed, the same on every task), each at the --lr grid (default 0.003
+and 0.01, the meta spec's) and 3 seeds, the meta protocol: a config's score is its mean test score over seeds at its best lr on
+validation. The table gives each pick's rank among the trained configs and its normalised regret
+(best - picked) / (best - worst). Prints Markdown; writes OUT/verify.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import yaml
+
+from hpsweep.analysis.features import with_features
+from hpsweep.analysis.load import collect, scan_trials
+from hpsweep.analysis.metatable import build, config_key
+from hpsweep.workers.descriptors import BLOCKS, Densities, describe
+from hpsweep.workers.tasks import get_task
+
+META_BUDGETS = {"small": (1500, 5000), "large": (5000, 20000)}
+SPLITS = "n_train=500,n_val=250,n_test=500"
+HPSWEEP = str(Path(sys.executable).with_name("hpsweep"))
+"""The CLI beside this interpreter: recommend and run exactly as a user types them."""
+SEEN = {"teacher": True, "prototype": True, "lorenz": True, "rad": False}
+
+
+def _log_uniform(rng, lo, hi) -> int:
+    return int(round(math.exp(rng.uniform(math.log(lo), math.log(hi)))))
+
+
+def draw_task(rng, family: str) -> tuple[str, int, int, int]:
+    """(name, |x|, |y|, sequence length) of one task drawn from the meta spec's ranges."""
+    if family == "teacher":
+        x, y, t = _log_uniform(rng, 4, 256), _log_uniform(rng, 2, 32), int(round(rng.uniform(5, 20)))
+        return f"teacher(x={x},y={y},t={t},noise={rng.uniform(0, 0.2):.4g},{SPLITS})", x, y, t
+    if family == "prototype":
+        x, f = _log_uniform(rng, 4, 256), _log_uniform(rng, 2, 16)
+        return f"prototype(x={x},frames={f},noise={rng.uniform(0.5, 1.5):.4g},{SPLITS})", x, f, f + 1
+    if family == "lorenz":
+        n, t = _log_uniform(rng, 4, 48), int(round(rng.uniform(5, 20)))
+        return f"lorenz(n={n},t={t},noise={rng.uniform(0, 0.2):.4g},{SPLITS})", n, n, t
+    side, f = int(round(rng.uniform(4, 16))), _log_uniform(rng, 2, 16)
+    return f"rad(side={side},frames={f},{SPLITS})", side * side, f, f + 1
+
+
+def draw_tasks(seed: int, known: set[str]) -> list[dict]:
+    rng = np.random.default_rng(seed)
+    out = []
+    for family in ("teacher", "teacher", "prototype", "lorenz", "rad", "rad"):
+        while True:
+            name, x, y, t = draw_task(rng, family)
+            name = get_task(name).name  # canonical, as the results store it
+            budgets = [b for b in META_BUDGETS["small" if x < 32 else "large"]
+                       if describe(x, y, Densities.uniform(1.0), budget=b).hidden >= 8]
+            if name not in known and budgets and name not in {o["task"] for o in out}:
+                break
+        out.append({"task": name, "family": family, "x": x, "y": y, "seq_len": t,
+                    "budget": float(budgets[int(rng.integers(len(budgets)))])})
+    return out
+
+
+def random_draws(n: int, seed: int) -> list[tuple[float, ...]]:
+    rng = np.random.default_rng([seed, 1])
+    return [tuple(round(float(v), 2) for v in row) for row in np.clip(np.abs(rng.normal(0.5, 0.25, (n, 6))), 0.02, 1.0)]
+
+
+def recommend(meta: str, task: dict) -> dict:
+    cmd = [HPSWEEP, "recommend", "-x", str(task["x"]), "-y", str(task["y"]),
+           "--budget", str(task["budget"]), "--seq-len", str(task["seq_len"]), "--n-train", "500",
+           "--from", meta, "--top", "5", "--json"]
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    if done.returncode:
+        return {"error": done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit {done.returncode}"}
+    return json.loads(done.stdout)
+
+
+def spec_for(tasks: list[dict], seed: int, lrs: list[float]) -> dict:
+    entries = []
+    for t in tasks:
+        for d in t["configs"]:
+            entries.append({"task": t["task"], "budgets": [t["budget"]],
+                            "densities": {"grid": {b: [v] for b, v in zip(BLOCKS, d)}}})
+    return {"name": f"verify-{seed}", "tasks": entries,
+            "training": {"lr": lrs, "epochs": 10, "batch_size": 32, "seeds": [0, 1, 2]},
+            "pack": {"max_models": 32}, "resources": {"cpus": 1, "max_failures": 2}}
+
+
+def key_of(d) -> str:
+    return pl.DataFrame({f"d_{b}": [float(v)] for b, v in zip(BLOCKS, d)}).select(config_key()).item()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--from", dest="meta", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--seed", type=int, default=2026)
+    ap.add_argument("--random", type=int, default=20)
+    ap.add_argument("--lr", type=float, nargs="+", default=[0.003, 0.01],
+                    help="lr grid, as the meta results were trained (the calibration set: 0.003 alone).")
+    ap.add_argument("--plan-only", action="store_true", help="Draw, recommend, write the spec; train nothing.")
+    args = ap.parse_args()
+    out = Path(args.out).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    meta = str(Path(args.meta).resolve())
+    known = set(collect(scan_trials(meta).select("task").unique(), meta)["task"].to_list())
+    tasks = draw_tasks(args.seed, known)
+    draws = random_draws(args.random, args.seed)
+    for t in tasks:
+        t["recommend"] = recommend(meta, t)
+        picks = [tuple(c[f"d_{b}"] for b in BLOCKS) for c in t["recommend"].get("configs", [])]
+        t["picks"] = [key_of(p) for p in picks]
+        t["configs"] = list(dict.fromkeys([*picks, (1.0,) * 6, (0.2,) * 6, *draws]))
+    (out / "verify.yaml").write_text(yaml.safe_dump(spec_for(tasks, args.seed, args.lr), sort_keys=False))
+    if args.plan_only:
+        for t in tasks:
+            print(t["task"], t["budget"], t["recommend"].get("model", t["recommend"].get("error")), t["picks"])
+        return
+    start = time.time()
+    subprocess.run([HPSWEEP, "run", str(out / "verify.yaml"), "--results", str(out),
+                    "--progress", "lines"], check=True, stdout=sys.stderr)
+    train_s = time.time() - start
+    table = build(collect(with_features(scan_trials(out)), out))
+    rows = []
+    for t in tasks:
+        g = table.filter(pl.col("task") == t["task"]).sort("score", descending=True).with_row_index("rank", offset=1)
+        rank = dict(zip(g["config"], g["rank"]))
+        norm = dict(zip(g["config"], g["normalised"]))
+        picks = [p for p in t["picks"] if p in rank]
+        top = picks[0] if picks else None
+        rows.append({
+            "task": t["task"].split(",n_train")[0].rstrip(")") + ")", "family": t["family"] + ("" if SEEN[t["family"]] else " (unseen)"),
+            "x": t["x"], "y": t["y"], "budget": int(t["budget"]), "configs": g.height,
+            "pick_rank": rank.get(top), "pick_regret": round(1 - norm[top], 3) if top else None,
+            "top5_ranks": ",".join(str(rank[p]) for p in picks),
+            "top5_regret": round(1 - max(norm[p] for p in picks), 3) if picks else None,
+            "dense_rank": rank.get(key_of((1.0,) * 6)), "uniform02_rank": rank.get(key_of((0.2,) * 6)),
+            "pick_top20": bool(top and rank[top] <= math.ceil(0.2 * g.height)),
+            "model": t["recommend"].get("model", t["recommend"].get("error")),
+        })
+    result = pl.DataFrame(rows)
+    (out / "verify.json").write_text(json.dumps({"seed": args.seed, "train_seconds": round(train_s, 1),
+                                                 "tasks": tasks, "rows": rows}, indent=1, default=str))
+    cols = [c for c in result.columns if c != "model"]
+    print("| " + " | ".join(cols) + " |\n|" + "---|" * len(cols))
+    for r in result.select(cols).iter_rows():
+        print("| " + " | ".join("" if v is None else str(v) for v in r) + " |")
+    n_top = int(result["pick_top20"].sum())
+    regret = result["pick_regret"].drop_nulls()
+    print(f"\nTop pick in the top 20% of the trained configs on {n_top} of {result.height} tasks; "
+          f"median pick regret {regret.median() if regret.len() else float('nan'):.3f}; model {rows[0]['model']}; "
+          f"training took {train_s:.0f} s.")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,67 @@
+"""The meta-dataset: configs at their best lr, seeds averaged, standing within a task and budget."""
+
+import numpy as np
+import polars as pl
+import pytest
+
+from hpsweep.analysis.metatable import build, unit_info
+
+DENSE, SPARSE, THIN = [1.0] * 6, [0.2] * 6, [0.5, 1.0, 1.0, 0.5, 0.5, 1.0]
+
+
+def _trials(rows):
+    """rows: (task, budget, densities, lr, seed, val, test); a features-like frame."""
+    out = []
+    for task, budget, d, lr, seed, val, test in rows:
+        out.append({"task": task, "budget": float(budget), "log_budget": float(np.log(budget)), "lr": lr, "seed": seed,
+                    "val_score": val, "test_score": test, "input_dim": 8, "output_dim": 4, "score_name": "accuracy",
+                    **{f"d_{b}": v for b, v in zip(("hx", "hh", "hy", "yx", "yh", "yy"), d)},
+                    "log_input_dim": np.log(8), "log_output_dim": np.log(4), "log_seq_len": 2.0, "log_n_train": 6.0,
+                    "log_hidden": 3.0, "log_total_weights": 7.0, "hidden_proportion": 0.5, "hp_recurrent": 0.5,
+                    "input_share": 0.2, "output_share": 0.3, "overall_density": 0.9, "log10_lr": np.log10(lr),
+                    "epochs": 10.0})
+    return pl.DataFrame(out)
+
+
+def test_each_config_is_scored_at_its_best_validation_lr_with_seeds_averaged():
+    rows = [
+        # dense: lr 0.01 wins on mean validation (0.7 vs 0.6) although lr 0.003 has the better test
+        ("a", 1000, DENSE, 0.003, 0, 0.6, 0.9), ("a", 1000, DENSE, 0.003, 1, 0.6, 0.9),
+        ("a", 1000, DENSE, 0.01, 0, 0.7, 0.5), ("a", 1000, DENSE, 0.01, 1, 0.7, 0.7),
+        ("a", 1000, SPARSE, 0.003, 0, 0.8, 0.8), ("a", 1000, SPARSE, 0.003, 1, 0.8, 0.6),
+        ("a", 1000, SPARSE, 0.01, 0, 0.1, 0.1), ("a", 1000, SPARSE, 0.01, 1, 0.1, 0.1),
+        ("a", 1000, THIN, 0.003, 0, 0.5, 0.3), ("a", 1000, THIN, 0.003, 1, 0.5, 0.4),
+        ("a", 1000, THIN, 0.01, 0, 0.4, 0.2), ("a", 1000, THIN, 0.01, 1, 0.4, 0.2),
+    ]
+    t = build(_trials(rows)).sort("config")
+    assert t.height == 3 and t["unit"].unique().to_list() == ["a @ 1000"]
+    by = {c: r for c, r in zip(t["config"], t.iter_rows(named=True))}
+    dense, sparse, thin = by["1.0,1.0,1.0,1.0,1.0,1.0"], by["0.2,0.2,0.2,0.2,0.2,0.2"], by["0.5,1.0,1.0,0.5,0.5,1.0"]
+    assert (dense["lr"], dense["score"], dense["seed_scores"]) == (0.01, pytest.approx(0.6), [0.5, 0.7])
+    assert (sparse["lr"], sparse["score"]) == (0.003, pytest.approx(0.7))
+    assert (thin["lr"], thin["score"], thin["n_lrs"], thin["n_seeds"]) == (0.003, pytest.approx(0.35), 2, 2)
+    # standing: rank percentile in the group; normalised: (score - worst) / (best - worst)
+    assert (sparse["standing"], dense["standing"], thin["standing"]) == (1.0, 0.5, 0.0)
+    assert dense["normalised"] == pytest.approx((0.6 - 0.35) / (0.7 - 0.35))
+
+
+def test_groups_are_task_and_budget_and_singletons_are_dropped():
+    rows = [("a", 1000, DENSE, 0.01, 0, 0.5, 0.5), ("a", 1000, SPARSE, 0.01, 0, 0.5, 0.6),
+            ("a", 4000, DENSE, 0.01, 0, 0.5, 0.5), ("b", 1000, DENSE, 0.01, 0, 0.5, 0.4),
+            ("b", 1000, SPARSE, 0.01, 0, 0.5, 0.4)]
+    t = build(_trials(rows))
+    assert sorted(t["unit"].unique().to_list()) == ["a @ 1000", "b @ 1000"]
+    assert t.filter(pl.col("unit") == "b @ 1000")["standing"].to_list() == [0.5, 0.5]  # a tie shares the rank
+
+
+def test_noise_ceiling_and_near_chance():
+    rows = []
+    for i, d in enumerate((DENSE, SPARSE, THIN, [0.3] * 6)):
+        rows += [("clear", 1000, d, 0.01, 0, 0.5, 0.2 + 0.1 * i), ("clear", 1000, d, 0.01, 1, 0.5, 0.21 + 0.1 * i)]
+        # 4 classes: chance 0.25; every config within 0.05 of it, and the seeds disagree
+        rows += [("chance", 1000, d, 0.01, 0, 0.25, 0.25 + 0.01 * i), ("chance", 1000, d, 0.01, 1, 0.25, 0.29 - 0.01 * i)]
+    info = unit_info(build(_trials(rows))).sort("task")
+    assert info["task"].to_list() == ["chance", "clear"]
+    assert info["ceiling_tau"].to_list() == pytest.approx([-1.0, 1.0])
+    assert info["near_chance"].to_list() == [True, False]
+    assert info["chance"].to_list() == [0.25, 0.25]

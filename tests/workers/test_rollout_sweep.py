@@ -1,0 +1,67 @@
+"""A spec with a minari: task on a local AdroitHandHammer-v1 data set, planned and run pack by pack
+through the worker's real path (run_pack: train, roll out, commit Parquet rows): the trials rows
+hold finite returns and the normalised return is the score (issue 14)."""
+
+import math
+
+import pytest
+
+from tests.minari_helpers import make_hammer_dataset
+from tests.workers.extras import require_extra
+from hpsweep.sweep.coordinator import make_plan
+from hpsweep.sweep.pack_runner import PackJob, run_pack
+from hpsweep.sweep.spec import parse_spec
+from hpsweep.sweep.store import ResultsStore
+from hpsweep.workers.tasks import get_task
+
+require_extra("minari", "gymnasium_robotics", "mujoco", "jax", extra="hammer")
+
+REF = 50.0  # the data set's metadata ref_max_score (D4RL's data sets carry one)
+
+
+@pytest.fixture(scope="module")
+def hammer_task(tmp_path_factory):
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MINARI_DATASETS_PATH", str(tmp_path_factory.mktemp("minari")))
+        yield make_hammer_dataset("hpsweep/hammer-ref-v0", episodes=5, steps=20, ref_max_score=REF)
+
+
+def test_info_documents_the_rollouts(hammer_task):
+    params = get_task(f"{hammer_task}(rollouts=2,rollout_steps=20)").info().params
+    assert (params["rollouts"], params["rollout_steps"], params["rollout_env"]) == (2, 20, "AdroitHandHammer-v1")
+    assert (params["ref_return"], params["ref_source"]) == (REF, "metadata")
+    given = get_task(f"{hammer_task}(ref_return=12388.345)").info().params
+    assert (given["ref_return"], given["ref_source"]) == (12388.345, "param")
+
+
+def test_a_sweep_on_the_local_hammer_set_stores_finite_returns(hammer_task, tmp_path):
+    spec = parse_spec({
+        "name": "hammer-local",
+        "tasks": [{"task": f"{hammer_task}(split=3/1/1,rollouts=2,rollout_steps=20)", "hidden": [6, 10],
+                   "densities": {"uniform": [1.0, 0.5]}}],
+        "training": {"lr": [0.003], "epochs": 2, "batch_size": 2, "seeds": [0]},
+        "pack": {"max_models": 4}})
+    store = ResultsStore(str(tmp_path / "results"))
+    plan, _ = make_plan(spec, store)
+    assert [len(p.trials) for p in plan.packs] == [4]
+    summary = run_pack(PackJob(str(tmp_path / "results"), spec.name, plan.packs[0], device="cpu"), in_ray=False)
+    assert summary["written"] and summary["ok"] == 4
+    rows = store.read("trials", spec.name).to_pylist()
+    assert len(rows) == 4
+    for row in rows:
+        assert (row["rollout_episodes"], row["rollout_steps"], row["rollout_ref_return"]) == (2, 20, REF)
+        assert math.isfinite(row["rollout_return_mean"]) and math.isfinite(row["rollout_return_std"])
+        assert row["rollout_normalized"] == pytest.approx(row["rollout_return_mean"] / REF)
+        assert (row["score_name"], row["test_score"]) == ("normalized_return", row["rollout_normalized"])
+        assert math.isfinite(row["test_offline_score"]) and row["rollout_seconds"] > 0
+        assert row["schema_version"] == 2
+    assert len({row["rollout_seconds"] for row in rows}) == 1  # one pack, one rollout time
+
+
+def test_scale_shrinks_the_rollouts_not_the_data_set(hammer_task):
+    from hpsweep.sweep.scale import parse_scale, scale_task_name
+
+    assert scale_task_name(hammer_task, parse_scale("0.1")) == f"{hammer_task}(rollouts=10,rollout_steps=20)"
+    assert scale_task_name(hammer_task, parse_scale("0.01")) == f"{hammer_task}(rollouts=10,rollout_steps=10)"
+    assert scale_task_name(f"{hammer_task}(rollouts=2)", parse_scale("0.1")) == f"{hammer_task}(rollouts=2,rollout_steps=20)"
+    assert scale_task_name(hammer_task, parse_scale("epochs=0.5")) == hammer_task
