@@ -5,6 +5,7 @@ torch but neither ray nor polars (a bare GPU box)."""
 from __future__ import annotations
 
 import importlib
+import shlex
 import sys
 
 import click
@@ -35,12 +36,7 @@ class LazyGroup(click.Group):
         if name not in COMMANDS:
             return None
         module_name, _ = COMMANDS[name]
-        try:
-            module = importlib.import_module(f"hpsweep.sweep.commands.{module_name}")
-        except ModuleNotFoundError as e:
-            if e.name and e.name.startswith("hpsweep.sweep.commands"):
-                return _not_yet(name)
-            raise
+        module = importlib.import_module(f"hpsweep.sweep.commands.{module_name}")
         return getattr(module, name)
 
     def format_commands(self, ctx, formatter):
@@ -49,26 +45,28 @@ class LazyGroup(click.Group):
             formatter.write_dl(rows)
 
 
-def _not_yet(name):
-    @click.command(name, context_settings={"ignore_unknown_options": True})
-    @click.argument("args", nargs=-1, type=click.UNPROCESSED)
-    def stub(args):
-        raise click.ClickException(f"'hpsweep {name}' is not available in this version")
-    return stub
-
-
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="hpsweep")
 def cli():
     """hpsweep: sweep varied-sparsity RNNs on Ray and learn which model to build before training it."""
 
 
+def interrupted_message(argv: list[str]) -> str:
+    """What Ctrl-C prints: for `run`, the command that resumes the sweep (the same command)."""
+    if argv and argv[0] == "run":
+        return ("Interrupted: every pack that finished is saved; resume with: "
+                + shlex.join(["hpsweep", *argv]))
+    return "Interrupted."
+
+
 def main(argv=None):
-    """Console entry point: user errors (HpsweepError) become one line on stderr and exit 1."""
+    """Console entry point: user errors (HpsweepError) become one line on stderr and exit 1;
+    Ctrl-C exits 130 (128 + SIGINT), naming the command that resumes a sweep."""
+    argv = sys.argv[1:] if argv is None else list(argv)
     try:
         cli.main(args=argv, prog_name="hpsweep", standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("Aborted.", err=True)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        click.echo(interrupted_message(argv), err=True)
         sys.exit(130)
     except click.ClickException as e:
         e.show()

@@ -17,6 +17,7 @@ import pyarrow as pa
 from hpsweep.workers.errors import SpecError
 from hpsweep.workers.schema import FINAL_STATUSES
 
+from hpsweep.sweep.locations import resolve_path_env, resolve_results
 from hpsweep.sweep.plan import Plan, plan_sweep
 from hpsweep.sweep.spec import SweepSpec
 from hpsweep.sweep.store import ResultsStore
@@ -29,6 +30,7 @@ class RunReport:
     skipped: int  # already finished before this run
     packs: int  # packs run now
     failed_packs: list[str] = field(default_factory=list)
+    unseen_packs: list[str] = field(default_factory=list)  # reported done, but their rows are not in the store
     pack_nodes: dict[str, str] = field(default_factory=dict)  # pack_id -> Ray node id that finished it
     seconds: float = 0.0
 
@@ -83,10 +85,13 @@ def check_resources(spec: SweepSpec, available: dict, where: str) -> None:
     """A pack that asks for more than the cluster has would wait forever: refuse it up front.
 
     Raises:
-        SpecError: resources.cpus or resources.gpus beyond what `available` holds.
+        SpecError: resources.cpus or resources.gpus beyond what `available` holds; pack.device cuda without GPUs.
     """
     res = spec.resources
     cpus, gpus = available.get("CPU", 0), available.get("GPU", 0)
+    if spec.pack.device == "cuda" and not gpus:  # else every pack would fail on its workers, one by one
+        raise SpecError(f"{spec.source}: pack.device is cuda, but {where} has no GPU; set pack.device: auto "
+                        f"(or cpu), or run on a cluster with GPUs with --address")
     if res.cpus > cpus:
         raise SpecError(f"{spec.source}: resources.cpus is {res.cpus:g} per pack, but {where} has {cpus:g} CPUs; "
                         f"lower it or run on a bigger cluster with --address")
@@ -97,7 +102,7 @@ def check_resources(spec: SweepSpec, available: dict, where: str) -> None:
 
 
 def run_sweep(spec: SweepSpec, results: str, *, address: str | None = None, retry_failed: bool = False,
-              live: bool | None = None, echo=print) -> RunReport:
+              live: bool | None = None, echo=print, verbose: bool = False) -> RunReport:
     """Run (or resume) a sweep. Uses an already-connected Ray as is; otherwise connects to
     `address` (or RAY_ADDRESS) or starts an embedded local Ray, and stops only what it started.
 
@@ -106,12 +111,11 @@ def run_sweep(spec: SweepSpec, results: str, *, address: str | None = None, retr
     """
     import time
 
-    from hpsweep.sweep.pack_runner import FAIL_ENV, PackJob, parse_fail_env
-    from hpsweep.sweep.progress import SweepProgress
-    from hpsweep.sweep.rows import trial_rows
     from hpsweep.sweep import tune_adapter
 
     started = time.monotonic()
+    results = resolve_results(results)  # workers run in other directories: only absolute paths or URIs
+    resolve_path_env()
     if tune_adapter.ray_connected():  # a Ray this process already runs: its resources are what there is
         check_resources(spec, tune_adapter.cluster_resources(), "the connected Ray cluster")
     elif address is None and not os.environ.get("RAY_ADDRESS"):  # an autoscaling cluster may grow: no check
@@ -119,14 +123,14 @@ def run_sweep(spec: SweepSpec, results: str, *, address: str | None = None, retr
     store = ResultsStore(results)
     plan, finished = make_plan(spec, store, retry_failed)
     with store.lease(spec.name, echo=echo):  # one driver per sweep (issue 13.6): a second one refuses here
-        return _run_plan(spec, results, store, plan, finished, address, live, echo, started)
+        return _run_plan(spec, results, store, plan, finished, address, live, echo, started, verbose)
 
 
-def _run_plan(spec, results, store, plan, finished, address, live, echo, started) -> RunReport:
+def _run_plan(spec, results, store, plan, finished, address, live, echo, started, verbose) -> RunReport:
     """run_sweep's work once the sweep's lease is held."""
     import time
 
-    from hpsweep.sweep.pack_runner import FAIL_ENV, PackJob, parse_fail_env
+    from hpsweep.sweep.pack_runner import PackJob
     from hpsweep.sweep.progress import SweepProgress
     from hpsweep.sweep.rows import trial_rows
     from hpsweep.sweep import tune_adapter
@@ -138,20 +142,21 @@ def _run_plan(spec, results, store, plan, finished, address, live, echo, started
     if not plan.packs:
         echo(f"sweep {spec.name}: all {len(plan.trials)} planned trials are already in {results}; nothing to run")
         return report
-    try:
-        fail = parse_fail_env(os.environ.get(FAIL_ENV), [p.pack_id for p in plan.packs])
-        oom = parse_fail_env(os.environ.get(FAIL_ENV), [p.pack_id for p in plan.packs], kind="oom")
-    except ValueError:
-        raise SpecError(f"{FAIL_ENV} must be '[oom:]<pack_id>|first|all:<times>'; got {os.environ.get(FAIL_ENV)!r}") from None
     res = spec.resources
     threads = spec.pack.threads or max(1, int(res.cpus))
     jobs = [PackJob(results, spec.name, p, max([finished.get(t.trial_id, ("", 0))[1] for t in p.trials]),
-                    spec.pack.device, threads, fail.get(p.pack_id, 0), oom.get(p.pack_id)) for p in plan.packs]
+                    spec.pack.device, threads) for p in plan.packs]
     echo(f"sweep {spec.name}: {len(plan.trials)} trials planned, {report.skipped} already done; running {pending} "
          f"models in {len(plan.packs)} packs -> {results}")
-    started_ray = tune_adapter.ensure_ray(address)
+    by_id = {j.pack.pack_id: j for j in jobs}
+    started_ray = tune_adapter.ensure_ray(address, verbose=verbose)
     try:
-        progress = SweepProgress(len(jobs), pending, {p.pack_id: len(p.trials) for p in plan.packs}, live=live)
+        def visible(pack_id: str) -> bool:  # what a reader of `results` sees, not what the worker said
+            job = by_id[pack_id]
+            return store.pack_committed(spec.name, job.pack.task, pack_id, job.base_attempt)
+
+        progress = SweepProgress(len(jobs), pending, {p.pack_id: len(p.trials) for p in plan.packs}, live=live,
+                                 visible=visible, where=results)
         try:
             outcomes = tune_adapter.run_packs(jobs, cpus=res.cpus, gpus=res.gpus, max_concurrent=res.max_concurrent,
                                               max_failures=res.max_failures, events=progress)
@@ -160,7 +165,7 @@ def _run_plan(spec, results, store, plan, finished, address, live, echo, started
     finally:
         if started_ray:
             tune_adapter.shutdown_ray()
-    by_id = {j.pack.pack_id: j for j in jobs}
+    report.unseen_packs = list(progress.unseen)
     for outcome in outcomes:
         if outcome.summary and outcome.summary.get("node_id"):
             report.pack_nodes[outcome.pack_id] = outcome.summary["node_id"]

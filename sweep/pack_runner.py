@@ -9,29 +9,24 @@ A pack that runs out of device memory is split in halves and each half trained o
 to single models (sweep/oom_split.py); all its rows are still committed as one part, each row's
 pack_size saying how many models actually trained together.
 
-Failure injection (tests only): the driver reads HPSWEEP_FAIL_PACKS and hands it to the packs.
-"<pack_id>|first|all:<times>": a matching pack raises before training on each of its first
-<times> attempts, so retries and failed packs can be tested with real Ray.
-"oom:<pack_id>|first|all:<models>": a matching pack raises torch.OutOfMemoryError whenever it
-tries to train more than <models> models at once (0: even one), so splitting can be tested on a CPU.
+Tests make packs fail or run out of memory through sweep/faults.py, which the runner asks at each
+attempt; the job itself carries no test field.
 """
 
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass, replace
 from typing import Callable
 
 import pyarrow as pa
 
+from hpsweep.sweep import faults
 from hpsweep.sweep.oom_split import train_splitting
 from hpsweep.sweep.plan import Pack
 from hpsweep.sweep.rows import curve_rows, now, trial_rows
 from hpsweep.sweep.store import ResultsStore
-
-FAIL_ENV = "HPSWEEP_FAIL_PACKS"
-OOM_KIND = "oom:"  # prefix of an injected out-of-memory in FAIL_ENV
-
 
 @dataclass(frozen=True)
 class PackJob:
@@ -43,23 +38,6 @@ class PackJob:
     base_attempt: int = 0  # highest attempt already recorded for these trials (retried failed trials)
     device: str = "auto"
     threads: int | None = None
-    fail_times: int = 0  # injected failures (tests only): raise on attempts 1..fail_times
-    oom_above: int | None = None  # injected out-of-memory (tests only): when training more models than this
-
-
-def parse_fail_env(value: str | None, pack_ids: list[str], kind: str = "raise") -> dict[str, int]:
-    """HPSWEEP_FAIL_PACKS -> {pack_id: times} (kind "raise") or {pack_id: models} (kind "oom");
-    empty when the variable holds the other kind. Test-only; malformed values raise ValueError."""
-    if not value or value.startswith(OOM_KIND) != (kind == "oom"):
-        return {}
-    value = value.removeprefix(OOM_KIND)
-    target, _, times = value.rpartition(":")
-    n = int(times)
-    if target == "first":
-        return {pack_ids[0]: n} if pack_ids else {}
-    if target == "all":
-        return {p: n for p in pack_ids}
-    return {target: n}
 
 
 _DATA: dict[tuple[str, int], object] = {}  # last task's tensors, kept for the next pack on this worker
@@ -85,10 +63,10 @@ def run_pack(job: PackJob, on_epoch: Callable[[dict], None] | None = None, in_ra
 
     Returns:
         A small summary: models, ok, diverged, failed (out of memory even alone), splits, best_val_score,
-        train_seconds, model_steps_per_s, written.
+        train_seconds, model_steps_per_s, written, warning (a device warning, or None).
 
     Raises:
-        RuntimeError: an injected failure (tests). Out-of-memory is not raised: the pack is split.
+        RuntimeError: an injected failure (tests, sweep/faults.py). Out-of-memory is not raised: the pack is split.
         Any error of the trainer or the store: Tune retries the pack, then the driver marks it failed.
     """
     import torch
@@ -101,12 +79,13 @@ def run_pack(job: PackJob, on_epoch: Callable[[dict], None] | None = None, in_ra
     store = ResultsStore(job.root)
     pack = job.pack
     tries = store.begin_attempt(job.sweep_id, pack.pack_id)
-    if tries <= job.fail_times:
-        raise RuntimeError(f"injected failure ({FAIL_ENV}) in pack {pack.pack_id}, attempt {tries}")
+    fault = faults.for_pack(pack.pack_id)
+    fault.before_attempt(pack.pack_id, tries)
     summary = {"models": len(pack.trials), "ok": 0, "diverged": 0, "failed": 0, "splits": 0, "best_val_score": None,
                "train_seconds": 0.0, "model_steps_per_s": 0.0, "written": False}
     if store.pack_committed(job.sweep_id, pack.task, pack.pack_id, job.base_attempt):
         return summary  # an earlier attempt committed just before it was lost
+    warning = _check_device(job, in_ray)
     started = now()
     data = _task_data(pack.task, pack.data_seed)
     settings = TrainSettings(pack.epochs, pack.batch_size, job.device, job.threads)
@@ -117,13 +96,12 @@ def run_pack(job: PackJob, on_epoch: Callable[[dict], None] | None = None, in_ra
             on_epoch({"epoch": e.epoch, "epochs": e.epochs, "best_val_score": max(scores) if scores else None})
 
     def train(group):
-        if job.oom_above is not None and len(group) > job.oom_above:
-            raise torch.OutOfMemoryError(f"injected out of memory ({FAIL_ENV}): {len(group)} models at once in pack "
-                                         f"{pack.pack_id}, at most {job.oom_above} fit")
+        fault.before_training(pack.pack_id, len(group))
         specs = [ModelSpec(data.input_dim, data.output_dim, t.hidden, Densities(*t.densities), t.seed, t.lr,
                            t.init_std) for t in group]
         return roll_out(data, train_pack(data, specs, settings, on_epoch=report))  # rollouts: policy tasks only
 
+    fault.hold_point(pack.pack_id, tries)
     t0 = time.perf_counter()
     pieces = train_splitting(pack.trials, train, lambda e: isinstance(e, torch.OutOfMemoryError), _release_memory)
     shape, attempt = _Shape(data), job.base_attempt + tries
@@ -152,8 +130,38 @@ def run_pack(job: PackJob, on_epoch: Callable[[dict], None] | None = None, in_ra
     summary.update(ok=len(ok), diverged=len(models) - len(ok), failed=len(pack.trials) - len(models),
                    splits=len(pieces) - 1, best_val_score=max(scores) if scores else None,
                    train_seconds=train_seconds, model_steps_per_s=steps_per_s,
-                   wall_seconds=time.perf_counter() - t0, written=written)
+                   wall_seconds=time.perf_counter() - t0, written=written, warning=warning)
     return summary
+
+
+def _check_device(job: PackJob, in_ray: bool) -> str | None:
+    """A worker without a CUDA device: `device: cuda` fails the pack with one line; under `device: auto`
+    the pack trains on the CPU (its rows say device cpu) and a warning is returned when Ray had
+    reserved a GPU for it (a node that advertises GPUs it cannot use).
+
+    Raises:
+        RuntimeError: device cuda and no CUDA device visible here.
+    """
+    import torch
+
+    if torch.cuda.is_available() or job.device == "cpu":
+        return None
+    where = "this worker"
+    gpu_ids = []
+    if in_ray:
+        import ray
+
+        gpu_ids = ray.get_gpu_ids()
+        where = f"node {ray.get_runtime_context().get_node_id()[:12]}"
+    if job.device == "cuda":
+        raise RuntimeError(f"pack {job.pack.pack_id}: pack.device is cuda, but {where} sees no CUDA device "
+                           f"(Ray GPU ids {gpu_ids}); check the node's driver, or set pack.device: auto")
+    if not gpu_ids:
+        return None  # no GPU asked for: the CPU is the plan
+    message = (f"pack {job.pack.pack_id}: Ray reserved GPU {gpu_ids} on {where}, but torch sees no CUDA device; "
+               f"trained on the CPU (device column 'cpu')")
+    warnings.warn(message, RuntimeWarning, stacklevel=2)
+    return message
 
 
 def _release_memory() -> None:

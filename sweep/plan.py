@@ -189,8 +189,11 @@ def expand_trials(spec: SweepSpec, shapes: dict) -> list[Trial]:
                 try:
                     hidden = hidden_from_budget(shape.input_dim, shape.output_dim, budget, dens, ts.round_densities)
                 except DescriptorError as e:
-                    raise SpecError(f"{spec.source}: tasks[{i}].budgets has {budget:g}, which does not fit "
-                                    f"task {ts.task}: {e}") from None
+                    entry = spec.entries[i] if spec.entries else i
+                    sampled = spec.document is not None and spec.document.tasks[entry].sample is not None
+                    hint = "; min_dense_hidden: N leaves such budgets out of the tasks they do not fit" if sampled else ""
+                    raise SpecError(f"{spec.source}: tasks[{entry}].budgets has {budget:g}, which does not fit "
+                                    f"task {ts.task}: {e}{hint}") from None
                 sizes.append((hidden, float(budget)))
             densities = dens.as_tuple()
             for hidden, budget in sizes:

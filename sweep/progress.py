@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sys
 import time
+from typing import Callable
 
 from hpsweep.sweep.tune_adapter import Events
 
@@ -25,12 +26,19 @@ class SweepProgress(Events):
         packs, models: totals of this run (pending work only).
         pack_sizes: pack_id -> number of models.
         live: a live bar (True), plain lines (False), or None to decide by whether stdout is a TTY.
+        visible: pack_id -> whether the pack's rows are in the results store (checked in the driver
+            when a pack reports done); a pack whose rows are not is never counted or shown as ok.
+        where: the results root, named in the line about a pack whose rows are not visible.
     """
 
-    def __init__(self, packs: int, models: int, pack_sizes: dict[str, int], live: bool | None = None, stream=None):
+    def __init__(self, packs: int, models: int, pack_sizes: dict[str, int], live: bool | None = None, stream=None,
+                 visible: Callable[[str], bool] | None = None, where: str = "the results store"):
         self.stream = stream or sys.stdout
         self.total_packs, self.total_models, self.sizes = packs, models, pack_sizes
         self.packs_done = self.models_done = self.failed_packs = 0
+        self.visible, self.where = visible, where
+        self.unseen: list[str] = []  # packs that said done but whose rows a reader cannot see
+        self.training: dict[str, float] = {}  # pack_id -> models' worth of epochs done so far (the bar moves per epoch)
         self.best: float | None = None
         self.started = time.monotonic()
         self.live = self.stream.isatty() if live is None else live
@@ -41,11 +49,12 @@ class SweepProgress(Events):
             from rich.console import Console
 
             self._bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(),
-                                 TextColumn("packs {task.fields[packs]}  models {task.completed:.0f}/{task.total:.0f}"),
+                                 TextColumn("packs {task.fields[packs]}  models {task.fields[models]}/{task.total:.0f}"),
                                  TextColumn("{task.fields[rate]} models/s  best {task.fields[best]}"),
                                  TimeRemainingColumn(), transient=False,
                                  console=Console(file=self.stream, force_terminal=live is True or None))
-            self._task = self._bar.add_task("sweep", total=max(models, 1), packs=f"0/{packs}", rate="-", best="-")
+            self._task = self._bar.add_task("sweep", total=max(models, 1), packs=f"0/{packs}", models=0, rate="-",
+                                          best="-")
             self._bar.start()
 
     # -- numbers ---------------------------------------------------------------------------------
@@ -62,7 +71,10 @@ class SweepProgress(Events):
 
     def _update(self):
         if self._bar is not None:
-            self._bar.update(self._task, completed=self.models_done, packs=f"{self.packs_done}/{self.total_packs}",
+            completed = self.models_done + sum(self.training.values())
+            # the bar fills per epoch; the count says only models whose rows are in the store
+            self._bar.update(self._task, completed=completed, packs=f"{self.packs_done}/{self.total_packs}",
+                             models=self.models_done,
                              rate=f"{self.rate:.1f}", best=self._best())
 
     def _line(self, text: str):
@@ -76,24 +88,39 @@ class SweepProgress(Events):
         score = report.get("best_val_score")
         if score is not None and (self.best is None or score > self.best):
             self.best = score
-            self._update()
+        epoch, epochs = report.get("epoch"), report.get("epochs")
+        if epoch and epochs:  # a fraction of the pack: the bar moves while it trains, not only when it ends
+            self.training[pack_id] = self.sizes.get(pack_id, 0) * min(epoch / epochs, 1.0)
+        self._update()
 
     def on_pack_done(self, pack_id, summary):
+        self.training.pop(pack_id, None)
         self.packs_done += 1
-        self.models_done += self.sizes.get(pack_id, summary.get("models") or 0)
+        size = self.sizes.get(pack_id, summary.get("models") or 0)
+        if self.visible is not None and not self.visible(pack_id):
+            self.unseen.append(pack_id)
+            self._update()
+            self._line(f"pack {pack_id} trained {size} models but its rows are not in {self.where}; "
+                       f"they count as missing")
+            return
+        self.models_done += size
         score = summary.get("best_val_score")
         if score is not None and (self.best is None or score > self.best):
             self.best = score
         self._update()
+        if summary.get("warning"):
+            self._line(f"Warning: {summary['warning']}")
         if not self.live:
+            # one line within 100 columns: the pack id is shortened (its first 8 characters find it in the rows)
             self._line(f"packs {self.packs_done}/{self.total_packs}  models {self.models_done}/{self.total_models}  "
-                       f"{self.rate:.1f} models/s  ETA {_eta(self.eta)}  best val {self._best()}  "
-                       f"(pack {pack_id}: {summary.get('ok')} ok, {summary.get('diverged')} diverged)")
+                       f"{self.rate:.1f}/s  ETA {_eta(self.eta)}  best {self._best()}  "
+                       f"({pack_id[:8]}: {summary.get('ok')} ok, {summary.get('diverged')} diverged)")
 
     def on_pack_retry(self, pack_id, error):
         self._line(f"pack {pack_id} failed ({error}); retrying")
 
     def on_pack_failed(self, pack_id, error):
+        self.training.pop(pack_id, None)
         self.failed_packs += 1
         self.packs_done += 1
         self.models_done += self.sizes.get(pack_id, 0)

@@ -34,10 +34,6 @@ def now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def score_name(loss: str | None) -> str | None:
-    return {"cross_entropy": "accuracy", "mse": "r2"}.get(loss)
-
-
 def _last(values):
     return values[-1] if values else None
 

@@ -13,6 +13,7 @@ import os
 import shutil
 import tempfile
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from ray import tune
@@ -24,8 +25,13 @@ from hpsweep.workers.errors import HpsweepError
 os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")
 # no per-trial result buffering: the progress bar should move when a pack reports
 os.environ.setdefault("TUNE_RESULT_BUFFER_LENGTH", "1")
+# Tune would run each trainable in a per-trial working directory: a second line of defence against a
+# relative path reaching a worker (the driver already makes every local path absolute: sweep/locations.py)
+os.environ.setdefault("RAY_CHDIR_TO_TRIAL_DIR", "0")
 # the legacy output engine honours verbose=0 fully (no experiment banner); progress is ours
 os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+# Ctrl-C raises KeyboardInterrupt in the driver (Tune's own handler would end the sweep as if Ray had gone)
+os.environ.setdefault("TUNE_DISABLE_SIGINT_HANDLER", "1")
 # with the loggers off, the result grid cannot find per-trial metrics files, and says so per trial
 logging.getLogger("ray.tune.analysis.experiment_analysis").setLevel(logging.ERROR)
 
@@ -46,22 +52,58 @@ class Events:
     def on_pack_failed(self, pack_id: str, error: str) -> None: ...
 
 
-EPOCH_REPORT_EVERY_S = 2.0  # least time between a pack's progress reports
+EPOCH_REPORT_EVERY_S = 0.5  # least time between a pack's progress reports (the live bar moves per epoch)
 _EVENTS: dict[int, Events] = {}  # driver-side hooks of the running sweeps, by key
 
 
-def ensure_ray(address: str | None, num_cpus: int | None = None) -> bool:
+class _Held(logging.Handler):
+    """Keeps log records instead of printing them."""
+
+    def __init__(self):
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record):
+        self.records.append(record)
+
+
+@contextmanager
+def _quiet_ray_startup(verbose: bool):
+    """Ray's start-up messages (the token-authentication notice among them) would print above the
+    live bar: hold them while Ray starts and show them only when asked (--verbose) or when it fails."""
+    ray_log = logging.getLogger("ray")
+    if verbose:
+        yield
+        return
+    handlers, held = ray_log.handlers[:], _Held()
+    ray_log.handlers = [held]
+    try:
+        yield
+    except BaseException:
+        ray_log.handlers = handlers
+        for record in held.records:
+            ray_log.handle(record)
+        raise
+    ray_log.handlers = handlers
+
+
+def ensure_ray(address: str | None, num_cpus: int | None = None, verbose: bool = False) -> bool:
     """Connect to Ray unless already connected; returns True if this call started it (then stop it).
 
     `address` None starts an embedded local Ray unless RAY_ADDRESS is set; "auto" or
-    "ray://host:10001" connect to a cluster.
+    "ray://host:10001" connect to a cluster. Ray's own authentication is left as Ray sets it up.
     """
     import ray
 
     if ray.is_initialized():
         return False
-    ray.init(address=address, num_cpus=num_cpus if address is None else None, include_dashboard=False,
-             logging_level=logging.WARNING, log_to_driver=False, configure_logging=True)
+    # "local": a new embedded Ray. Without it ray.init() joins whatever cluster `ray start` last
+    # recorded on this machine (/tmp/ray/ray_current_cluster), someone else's included.
+    target = address or os.environ.get("RAY_ADDRESS") or "local"
+    with _quiet_ray_startup(verbose):
+        ray.init(address=target, num_cpus=num_cpus if target == "local" else None, include_dashboard=False,
+                 logging_level=logging.INFO if verbose else logging.WARNING, log_to_driver=verbose,
+                 configure_logging=True)
     return True
 
 
@@ -104,7 +146,7 @@ class _Bridge(tune.Callback):
         if result.get("kind") == "epoch":
             _EVENTS[self.key].on_epoch(pid, {k: result.get(k) for k in ("epoch", "epochs", "best_val_score")})
         elif result.get("kind") == "done":
-            keys = ("models", "ok", "diverged", "best_val_score", "train_seconds", "written")
+            keys = ("models", "ok", "diverged", "best_val_score", "train_seconds", "written", "warning")
             _EVENTS[self.key].on_pack_done(pid, {k: result.get(k) for k in keys})
 
     def on_trial_recover(self, iteration, trials, trial, **info):

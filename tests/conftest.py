@@ -20,8 +20,26 @@ def task_cache(tmp_path_factory):
         os.environ["HPSWEEP_CACHE"] = old
 
 
+@pytest.fixture(scope="session", autouse=True)
+def faults_file(tmp_path_factory):
+    """Where tests plan injected faults (hpsweep.sweep.faults); set before Ray starts so workers see it."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("HPSWEEP_FAULTS", str(tmp_path_factory.mktemp("faults") / "faults.json"))
+    yield os.environ["HPSWEEP_FAULTS"]
+    mp.undo()
+
+
+@pytest.fixture
+def inject(faults_file):
+    """inject({pack_id: PackFault(...)}): packs fail as planned until the test ends."""
+    from hpsweep.sweep import faults
+
+    yield faults.install
+    faults.clear()
+
+
 @pytest.fixture(scope="session")
-def ray_local(task_cache):
+def ray_local(task_cache, faults_file):
     ray = pytest.importorskip("ray")
     started = False
     if not ray.is_initialized():

@@ -196,3 +196,36 @@ def test_guide_uses_the_configs_results_location():
     for command in ("ray up cluster.yaml", "--address auto", "ray job submit --working-dir .",
                     "ray dashboard cluster.yaml", "hpsweep status", "ray down cluster.yaml"):
         assert command in guide, command
+
+
+INSTALL = re.compile(r"pip install (?:-e )?(\S+)")
+
+
+def install_sources(config: dict) -> list[tuple[str, str]]:
+    """(role, what pip installs hpsweep from) for the head's and the workers' setup commands."""
+    full = ray_validated(config)
+    return [(role, m.group(1)) for role in ("head_setup_commands", "worker_setup_commands")
+            for cmd in full[role] for m in INSTALL.finditer(cmd) if "hpsweep" in m.group(1)]
+
+
+@pytest.mark.parametrize("path", [CLOUD, ON_PREM], ids=["aws", "on-prem"])
+def test_every_node_installs_hpsweep_from_a_source_that_exists(path):
+    """Issue 10: `hpsweep==0.1.0` is on no package index. Each node installs the checkout that
+    file_mounts copies to it; `ray up` runs from the repository root, so "." must be this checkout."""
+    config = load(path)
+    sources = install_sources(config)
+    assert [role for role, _ in sources] == ["head_setup_commands", "worker_setup_commands"]
+    for role, source in sources:
+        assert source in config["file_mounts"], f"{role} installs {source}, which no file_mounts entry provides"
+        local = ROOT / config["file_mounts"][source]
+        project = (local / "pyproject.toml").read_text()
+        assert re.search(r'^name = "hpsweep"$', project, re.M), f"{local} is not the hpsweep project"
+    assert "hpsweep==" not in path.read_text()
+
+
+def test_an_install_from_the_index_is_caught():
+    config = load(CLOUD)
+    config["worker_setup_commands"] = ['pip install "hpsweep==0.1.0"']
+    sources = install_sources(config)
+    assert sources[-1] == ("worker_setup_commands", '"hpsweep==0.1.0"')
+    assert sources[-1][1] not in config["file_mounts"]

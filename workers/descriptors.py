@@ -7,7 +7,7 @@ Pure Python on purpose: specs are validated and models described without importi
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 
 from hpsweep.workers.errors import DescriptorError
 
@@ -169,8 +169,6 @@ class ModelDescriptor:
 
 BALANCE_METRICS = ("hidden_proportion", "hp_recurrent", "input_share", "output_share", "overall_density")
 """Balance candidates the analysis ranks; all are fields of ModelDescriptor."""
-
-DESCRIPTOR_FIELDS = tuple(f.name for f in fields(ModelDescriptor))
 
 
 def describe(input_dim: int, output_dim: int, densities: Densities, *, hidden: int | None = None,

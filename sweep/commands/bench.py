@@ -9,20 +9,24 @@ import click
 
 @click.command("bench")
 @click.option("--device", default="auto", show_default=True, help="cpu, cuda, cuda:1, or auto.")
-@click.option("--models", "-K", default=64, show_default=True, help="Models trained (K).")
+@click.option("--models", "-K", default=64, show_default=True, envvar="HPSWEEP_BENCH_MODELS", help="Models trained (K).")
 @click.option("--input-dim", default=8, show_default=True)
 @click.option("--hidden", default=32, show_default=True)
 @click.option("--output-dim", default=4, show_default=True)
 @click.option("--steps", "seq_len", default=20, show_default=True, help="Time steps per sequence.")
 @click.option("--batch", default=64, show_default=True, help="Sequences per training step.")
-@click.option("--iters", default=20, show_default=True, help="Timed training steps per model.")
+@click.option("--iters", default=20, show_default=True, envvar="HPSWEEP_BENCH_ITERS",
+              help="Timed training steps per model.")
 @click.option("--density", default=0.5, show_default=True, help="Density of every block.")
-@click.option("--threads", type=int, help="torch CPU threads (default: torch's).")
+@click.option("--threads", type=int, default=1, show_default=True,
+              help="torch CPU threads (one by default: more mostly measures the machine's load).")
+@click.option("--repeats", type=int, default=5, show_default=True, envvar="HPSWEEP_BENCH_REPEATS",
+              help="Interleaved repeats of both sides; the median ratio and its spread are printed.")
 @click.option("--sample", type=int, help="Time only this many one-at-a-time models and scale up.")
 @click.option("--no-graph", is_flag=True, help="Eager steps on CUDA instead of CUDA-graph replay.")
 @click.option("--tf32/--no-tf32", default=True, show_default=True, help="TF32 matmuls on CUDA.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def bench(device, models, input_dim, hidden, output_dim, seq_len, batch, iters, density, threads, sample,
+def bench(device, models, input_dim, hidden, output_dim, seq_len, batch, iters, density, threads, repeats, sample,
           no_graph, tf32, as_json):
     """Train the same K models one at a time and packed; print model-steps/s and the ratio.
 
@@ -30,16 +34,18 @@ def bench(device, models, input_dim, hidden, output_dim, seq_len, batch, iters, 
     """
     from hpsweep.workers.bench import BenchConfig, run_bench
 
-    if min(models, input_dim, hidden, output_dim, seq_len, batch, iters) < 1:
-        raise click.BadParameter("--models, dims, --steps, --batch and --iters must be >= 1")
+    if min(models, input_dim, hidden, output_dim, seq_len, batch, iters, repeats, threads) < 1:
+        raise click.BadParameter("--models, dims, --steps, --batch, --iters, --repeats and --threads must be >= 1")
     cfg = BenchConfig(models, input_dim, hidden, output_dim, seq_len, batch, iters, density, device, threads,
                       cuda_graph=not no_graph, tf32=tf32)
-    result = run_bench(cfg, sample)
+    result = run_bench(cfg, sample, repeats)
     if as_json:
         click.echo(json.dumps(result))
         return
-    click.echo(f"device {result['device']}  torch {result['torch']}  K={models} x={input_dim} h={hidden} "
-               f"y={output_dim} steps={seq_len} batch={batch} iters={iters}")
-    click.echo(f"one at a time  {result['one_at_a_time']:>12,.1f} model-steps/s")
-    click.echo(f"packed         {result['packed']:>12,.1f} model-steps/s")
-    click.echo(f"ratio          {result['ratio']:>12.2f}x")
+    click.echo(f"device {result['device']}  torch {result['torch']}  clock: {result['clock']}")
+    click.echo(f"K={models} x={input_dim} h={hidden} y={output_dim} steps={seq_len} batch={batch} iters={iters}")
+    click.echo(f"one at a time  {result['one_at_a_time']:>12,.1f} model-steps/s  (median)")
+    click.echo(f"packed         {result['packed']:>12,.1f} model-steps/s  (median)")
+    low, high = result["ratio_spread"]
+    click.echo(f"ratio          {result['ratio']:>12.2f}x  (median of {repeats} interleaved repeats; "
+               f"{low:.2f}x to {high:.2f}x)")

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
+from hpsweep.workers.errors import HpsweepError
+
 DEFAULT_RESULTS = "hpsweep-results"
+PROGRESS_MODES = {"auto": None, "bar": True, "lines": False}  # --progress -> live bar (None: when stdout is a TTY)
 
 
 def _range(lo, hi, fmt):
@@ -19,30 +24,36 @@ def print_plan(spec, plan, results: str) -> None:
     from hpsweep.sweep.plan import plan_summary
 
     rows = plan_summary(plan)
-    table = Table(title=f"sweep {spec.name} (spec {spec.spec_hash}) -> {results}", title_justify="left")
+    cells = [[r["task"], str(r["x"]), str(r["y"]), str(r["trials"]), str(r["pending"]), str(r["packs"]),
+              _range(*r["hidden"], "d"), _range(*r["weights"], ",.0f"), _range(*r["hp"], ".3f")] for r in rows]
+    click.echo(f"sweep {spec.name} (spec {spec.spec_hash}) -> {results}")
+    table = Table(box=None, pad_edge=False)  # no borders: the table fits 80 columns
     for col in ("task", "x", "y", "trials", "to run", "packs", "hidden", "weights", "HP"):
-        table.add_column(col, justify="left" if col == "task" else "right")
-    for r in rows:
-        table.add_row(r["task"], str(r["x"]), str(r["y"]), str(r["trials"]), str(r["pending"]), str(r["packs"]),
-                      _range(*r["hidden"], "d"), _range(*r["weights"], ",.0f"), _range(*r["hp"], ".3f"))
-    Console(width=140).print(table)
+        if col == "task":  # the one column that gives way at 80 columns: long names wrap, nothing is cut
+            table.add_column(col, overflow="fold", min_width=8)
+        else:  # numbers are never cut to '0.…': their column is as wide as its widest cell
+            table.add_column(col, justify="right", no_wrap=True)
+    for c in cells:
+        table.add_row(*c)
+    Console().print(table)
     pending = sum(r["pending"] for r in rows)
     res = spec.resources
     click.echo(f"{len(plan.trials)} trials, {pending} to run in {len(plan.packs)} packs of at most "
-               f"{spec.pack.max_models} models; {res.cpus:g} CPU + {res.gpus:g} GPU per pack, "
+               f"{spec.pack.max_models} models;\n{res.cpus:g} CPU + {res.gpus:g} GPU per pack, "
                f"{res.max_failures} retries. Dry run: nothing trained, nothing written.")
 
 
-def print_summary(store, spec, report, results: str) -> None:
-    """After a run: status counts, the best models, and what to run next."""
+def print_summary(store, spec, report, results: str) -> dict:
+    """After a run: status counts, the best models, and what to run next. Returns the counts, as a
+    reader of `results` sees them (the exit code is decided from these, never from what workers said)."""
     import polars as pl
 
     from hpsweep.sweep.coordinator import sweep_status
 
     s = sweep_status(store, spec.name)
     click.echo(f"\nsweep {spec.name}: {s['planned']} planned, {s['ok']} ok, {s['diverged']} diverged, "
-               f"{s['failed']} failed, {s['missing']} missing ({report.seconds:.0f} s this run, "
-               f"{report.skipped} were already done)")
+               f"{s['failed']} failed, {s['missing']} missing")
+    click.echo(f"({report.seconds:.0f} s this run; {report.skipped} were already done)")
     best = (store.scan("trials", spec.name)
             .filter(pl.col("status") == "ok")
             .sort("val_score", descending=True, nulls_last=True)
@@ -55,38 +66,67 @@ def print_summary(store, spec, report, results: str) -> None:
         click.echo("best model per task (by validation score; densities hx,hh,hy,yx,yh,yy):")
         for r in best.iter_rows(named=True):
             dens = ",".join(f"{r[f'd_{b}']:.2g}" for b in ("hx", "hh", "hy", "yx", "yh", "yy"))
-            click.echo(f"  {r['task']:<24} h={r['hidden']:<4} densities {dens:<24} HP={r['hidden_proportion']:.3f}  "
+            click.echo(f"  {r['task'][:96]}")
+            click.echo(f"    h={r['hidden']:<4} densities {dens:<24} HP={r['hidden_proportion']:.3f}  "
                        f"val {r['score_name']} {r['val_score']:.4f}  test {r['test_score']:.4f}")
     if report.failed_packs:
-        click.echo(f"{len(report.failed_packs)} pack(s) failed after all retries; see the error column: "
-                   f"hpsweep query {results} \"SELECT trial_id, error FROM trials WHERE status = 'failed'\"")
+        click.echo(f"{len(report.failed_packs)} pack(s) failed after all retries; their errors:")
+        click.echo(f"  hpsweep query {results} \"SELECT trial_id, error FROM trials WHERE status = 'failed'\"")
+    if report.unseen_packs:
+        click.echo(f"{len(report.unseen_packs)} pack(s) reported done but their rows are not in {results}: "
+                   f"a worker wrote somewhere else (a path only it can see?)")
     click.echo("next:")
     click.echo(f"  hpsweep status {results}")
-    click.echo(f"  hpsweep query {results} \"SELECT task, status, count(*) AS n, max(test_score) AS best FROM trials GROUP BY task, status\"")
+    click.echo(f"  hpsweep query {results} \"SELECT task, status, count(*) AS n FROM trials GROUP BY task, status\"")
     click.echo(f"  hpsweep analyze {results}")
+    return s
+
+
+INCOMPLETE_EXIT = 3
+"""Exit code of `hpsweep run` when a planned trial is failed or missing (docs/sweep.md, "Running")."""
+
+
+def retry_command(spec_arg: str | None, results: str, scale: str | None, failed: bool) -> str:
+    """The command line that runs the unfinished trials again (what the user typed, plus --retry-failed)."""
+    import shlex
+
+    args = ["hpsweep", "run", *([spec_arg] if spec_arg else [])]
+    if results != DEFAULT_RESULTS:
+        args += ["--results", results]
+    if scale:
+        args += ["--scale", scale]
+    return shlex.join(args + (["--retry-failed"] if failed else []))
 
 
 @click.command("run")
 @click.argument("spec", required=False)
 @click.option("--results", "-r", default=DEFAULT_RESULTS, show_default=True,
-              help="Results store: a local directory or a URI (s3://bucket/prefix, gs://..., file://...).")
+              help="Results store: a local directory (relative to where you run this) or a URI "
+                   "(s3://bucket/prefix, gs://..., file://...).")
 @click.option("--address", envvar="RAY_ADDRESS", default=None,
               help="Ray cluster to use ('auto', 'ray://head:10001'); default: RAY_ADDRESS or an embedded local Ray.")
 @click.option("--dry-run", is_flag=True, help="Validate the spec and print the plan; train nothing, write nothing.")
 @click.option("--retry-failed", is_flag=True, help="Run trials whose pack failed in an earlier run again.")
-@click.option("--progress", type=click.Choice(["auto", "bar", "lines"]), default="auto", show_default=True,
+@click.option("--progress", default="auto", show_default=True, metavar="auto|bar|lines",
               help="A live bar (terminal default) or plain log lines.")
-@click.option("--scale", default=None, metavar="F|QTY=F,...",
+@click.option("--scale", default=None, metavar="F|QTY=F,...", envvar="HPSWEEP_SCALE", show_envvar=True,
               help="Run the spec smaller or larger: a bare factor scales data, epochs, seeds and random draws; "
                    "data=, epochs=, seeds=, draws=, input=, budget= one by one (rules: sweep/scale.py).")
-def run(spec, results, address, dry_run, retry_failed, progress, scale):
+@click.option("--verbose", "-v", is_flag=True, help="Show Ray's own start-up messages (shown anyway when Ray fails).")
+def run(spec, results, address, dry_run, retry_failed, progress, scale, verbose):
     """Run SPEC (a YAML file or a shipped spec name) or, without SPEC, the quickstart sweep.
 
-    Re-running a spec resumes it: finished trials are skipped.
+    Re-running a spec resumes it: finished trials are skipped. Exit code 0 when every planned
+    trial is ok or diverged, 3 when any is failed or missing (the last line says how to retry).
     """
     from hpsweep.sweep.coordinator import load_run_spec, make_plan, run_sweep
+    from hpsweep.sweep.locations import resolve_results
     from hpsweep.sweep.store import ResultsStore
 
+    if progress not in PROGRESS_MODES:  # checked here, not by click, so the mistake is one line like the others
+        raise HpsweepError(f"--progress {progress[:100]!r} is not one of {', '.join(PROGRESS_MODES)}; "
+                           f"'lines' suits logs and pipes")
+    root = resolve_results(results)  # against this directory, before anything reaches Ray
     sweep_spec = load_run_spec(spec)
     if scale is not None:
         from hpsweep.sweep.scale import parse_scale, scale_spec
@@ -94,11 +134,17 @@ def run(spec, results, address, dry_run, retry_failed, progress, scale):
         factors = parse_scale(scale)
         sweep_spec = scale_spec(sweep_spec, factors)
         click.echo(f"scaled ({factors.describe()}): sweep {sweep_spec.name}")
-    store = ResultsStore(results)
+    store = ResultsStore(root)
     if dry_run:
         plan, _ = make_plan(sweep_spec, store, retry_failed)
         print_plan(sweep_spec, plan, results)
         return
-    live = {"auto": None, "bar": True, "lines": False}[progress]
-    report = run_sweep(sweep_spec, results, address=address, retry_failed=retry_failed, live=live, echo=click.echo)
-    print_summary(store, sweep_spec, report, results)
+    live = PROGRESS_MODES[progress]
+    report = run_sweep(sweep_spec, root, address=address, retry_failed=retry_failed, live=live, echo=click.echo,
+                       verbose=verbose)
+    counts = print_summary(store, sweep_spec, report, results)
+    if counts["failed"] or counts["missing"]:
+        click.echo(f"sweep {sweep_spec.name}: {counts['failed']} failed and {counts['missing']} missing of "
+                   f"{counts['planned']} planned; run them again with: "
+                   f"{retry_command(spec, results, scale, bool(counts['failed']))}", err=True)
+        sys.exit(INCOMPLETE_EXIT)  # not click.exceptions.Exit: click returns that code instead of exiting

@@ -39,6 +39,7 @@ class SweepSpec:
     max_trials: int  # plans above this size are refused
     source: str = "spec"  # file name used in messages
     document: SpecDocument | None = field(default=None, repr=False, compare=False)  # as written (for --scale)
+    entries: tuple[int, ...] = field(default=(), repr=False, compare=False)  # spec entry of each task (messages)
     spec_hash: str = ""
     text: str = ""  # the canonical YAML stored as sweeps/<name>/spec.yaml
 
@@ -60,10 +61,11 @@ def _task_canonical(t: TaskSweep) -> dict:
     return out
 
 
-def _expand(doc: SpecDocument, source: str) -> tuple[TaskSweep, ...]:
+def _expand(doc: SpecDocument, source: str) -> tuple[tuple[TaskSweep, ...], tuple[int, ...]]:
+    """(expanded tasks, index of the spec entry each came from)."""
     from hpsweep.sweep.spec.sampling import SampleError, sample_tasks
 
-    tr, tasks = doc.training, []
+    tr, tasks, entries = doc.training, [], []
     for i, entry in enumerate(doc.tasks):
         names = [entry.task]
         if entry.sample is not None:
@@ -76,16 +78,18 @@ def _expand(doc: SpecDocument, source: str) -> tuple[TaskSweep, ...]:
         update = {"sample": None, "densities": entry.densities or doc.densities, "lr": entry.lr or tr.lr,
                   "epochs": entry.epochs or tr.epochs, "batch_size": entry.batch_size or tr.batch_size}
         tasks += [entry.model_copy(update={**update, "task": name}) for name in names]
+        entries += [i] * len(names)
         if len(tasks) > MAX_TASKS:
             raise SpecError(f"{source}: tasks expand to more than {MAX_TASKS:,} tasks (at tasks[{i}]); "
                             f"lower the sample counts")
-    return tuple(tasks)
+    return tuple(tasks), tuple(entries)
 
 
 def build_spec(doc: SpecDocument, source: str) -> SweepSpec:
     """Expand a document into the SweepSpec with its hash and canonical text."""
-    spec = SweepSpec(name=doc.name, tasks=_expand(doc, source), training=doc.training, pack=doc.pack,
-                     resources=doc.resources, max_trials=doc.max_trials, source=source, document=doc)
+    tasks, entries = _expand(doc, source)
+    spec = SweepSpec(name=doc.name, tasks=tasks, training=doc.training, pack=doc.pack, resources=doc.resources,
+                     max_trials=doc.max_trials, source=source, document=doc, entries=entries)
     text = json.dumps(spec.canonical(), sort_keys=True, default=list)
     spec_hash = hashlib.sha256(text.encode()).hexdigest()[:16]
     body = yaml.safe_dump({"spec_version": SPEC_VERSION, "spec_hash": spec_hash, "spec": json.loads(text)},

@@ -114,6 +114,9 @@ CASES = [
              "tasks[0].sample.family must be one of rad, teacher, prototype, lorenz"),
     run_case("sample-range-outside", spec_doc(task__task=None, task__sample={
         "family": "teacher", "count": 2, "params": {"noise": {"uniform": [0, 1e9]}}}), "must lie within the parameter's range"),
+    run_case("sampled-budget-unfit", spec_doc(task__task=None, task__budgets=[300], task__sample={
+        "family": "teacher", "count": 3, "params": {"x": {"choice": [8, 64, 512]}, "y": 4}}),
+        "tasks[0].budgets has 300, which does not fit task teacher(x=512,y=4)"),
     run_case("task-and-sample", spec_doc(task__sample={"family": "teacher", "count": 2}), "must give exactly one of task and sample"),
     # names, shapes, words
     run_case("name-path", spec_doc(name="../../victim"), "name must be a name of letters"),

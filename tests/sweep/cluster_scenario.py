@@ -5,7 +5,8 @@ session's embedded Ray.
     python tests/sweep/cluster_scenario.py SCENARIO SPEC RESULTS
 
 SCENARIO: `spread` runs the sweep on a head with no CPUs and two 1-CPU worker nodes;
-`remove-node` also removes one worker node while both are training a pack. RESULTS is a local
+`remove-node` also removes one worker node while both hold a pack in flight (sweep/faults.py's
+hold point: the packs say when they are there, nothing waits on a clock). RESULTS is a local
 directory (the nodes share this machine's file system). Prints one line "RESULT " + JSON:
 {"head": node id, "workers": [node ids], "removed": node id or null, "pack_nodes": {pack_id: node id},
 "failed_packs": [...], "seconds": float}.
@@ -17,23 +18,34 @@ import json
 import logging
 import os
 import sys
+import tempfile
 import threading
-import time
+
+from hpsweep.sweep import faults
+from hpsweep.sweep.faults import PackFault
 
 
-def _remove_when_both_train(cluster, nodes, store, sweep_id, removed, stop):
-    """Remove the second worker node while two packs are in flight (started, not committed: one
-    on each 1-CPU node): the pack on that node dies mid-training and Tune must retry it on the other."""
-    attempts = os.path.join(store.root, "_attempts", sweep_id)
+def _remove_when_both_train(cluster, nodes, hold, removed, stop):
+    """Remove the second worker node while both nodes hold a pack in flight (started, data loaded,
+    not committed: each pack waits at the fault seam's hold point until released), then release.
+    The pack on the removed node dies with it and Tune must retry it on the other node."""
     while not stop.is_set():
-        started = set(os.listdir(attempts)) if os.path.isdir(attempts) else set()
-        committed = {os.path.basename(p).split("-")[1] for p in store.list_parts("trials", sweep_id)}
-        if len(started - committed) >= 2:
-            time.sleep(0.5)  # into training, past loading the data; a pack takes seconds
+        where = faults.held(hold)
+        if len(where) >= 2:  # one pack per 1-CPU node is waiting: the cluster is in the state we need
+            assert nodes[1].node_id in where.values(), where
             removed.append(nodes[1].node_id)
             cluster.remove_node(nodes[1])  # raylet stopped; its workers die with it
+            faults.release(hold)
             return
-        time.sleep(0.05)
+        stop.wait(0.02)  # polls the hold directory: the packs say when they are there
+
+
+def _pack_ids(spec):
+    from hpsweep.sweep.coordinator import make_plan
+    from hpsweep.sweep.store import ResultsStore
+
+    with tempfile.TemporaryDirectory() as empty:
+        return [p.pack_id for p in make_plan(spec, ResultsStore(empty))[0].packs]
 
 
 def main(scenario: str, spec_path: str, results: str) -> None:
@@ -45,8 +57,14 @@ def main(scenario: str, spec_path: str, results: str) -> None:
 
     from hpsweep.sweep.coordinator import run_sweep
     from hpsweep.sweep.spec import load_spec
-    from hpsweep.sweep.store import ResultsStore
 
+    spec = load_spec(spec_path)
+    work = tempfile.mkdtemp(prefix="hpsweep-cluster-")
+    os.environ[faults.FAULTS_ENV] = os.path.join(work, "faults.json")  # before the nodes start: they inherit it
+    hold = os.path.join(work, "hold")
+    if scenario == "remove-node":  # every pack's first attempt waits at the hold point until released
+        os.mkdir(hold)
+        faults.install({p: PackFault(hold=hold) for p in _pack_ids(spec)})
     cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 0})
     nodes = [cluster.add_node(num_cpus=1, resources={f"worker_{i}": 1}) for i in range(2)]
     cluster.wait_for_nodes()
@@ -54,11 +72,10 @@ def main(scenario: str, spec_path: str, results: str) -> None:
     ids = {"head": cluster.head_node.node_id, "workers": [n.node_id for n in nodes]}
     removed: list[str] = []
     stop = threading.Event()
-    spec = load_spec(spec_path)
     try:
         if scenario == "remove-node":
             threading.Thread(target=_remove_when_both_train, daemon=True,
-                             args=(cluster, nodes, ResultsStore(results), spec.name, removed, stop)).start()
+                             args=(cluster, nodes, hold, removed, stop)).start()
         report = run_sweep(spec, results, live=False, echo=lambda *a: None)
     finally:
         stop.set()

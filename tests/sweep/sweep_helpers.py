@@ -24,3 +24,15 @@ def exactly_once(store, sweep_id):
     raw = sorted(store.read("trials", sweep_id, dedupe=False)["trial_id"].to_pylist())
     assert raw == planned, "every planned trial must be in the files exactly once"
     return planned
+
+
+def pack_ids(spec_path):
+    """The spec's pack ids in plan order (what an empty results root would run)."""
+    import tempfile
+
+    from hpsweep.sweep.coordinator import make_plan
+    from hpsweep.sweep.spec import load_spec
+    from hpsweep.sweep.store import ResultsStore
+
+    with tempfile.TemporaryDirectory() as empty:
+        return [p.pack_id for p in make_plan(load_spec(spec_path), ResultsStore(empty))[0].packs]

@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import fields
 
 import polars as pl
 import pytest
@@ -22,10 +23,12 @@ import torch
 from hpsweep.sweep.cli import main
 from hpsweep.sweep.coordinator import make_plan, sweep_status
 from hpsweep.sweep.oom_split import Piece, train_splitting
-from hpsweep.sweep.pack_runner import PackJob, parse_fail_env, run_pack
+from hpsweep.sweep import faults
+from hpsweep.sweep.faults import PackFault
+from hpsweep.sweep.pack_runner import PackJob, run_pack
 from hpsweep.sweep.spec import load_spec
 from hpsweep.sweep.store import ResultsStore
-from tests.sweep.sweep_helpers import TINY, exactly_once, spec_file
+from tests.sweep.sweep_helpers import TINY, exactly_once, pack_ids, spec_file
 
 
 
@@ -75,29 +78,43 @@ def test_errors_other_than_oom_are_not_split_but_raised():
     assert calls == [(1, 2, 3, 4)]  # the pack fails whole: Tune retries it, then it is recorded failed
 
 
-def test_the_oom_kind_of_the_injection_variable():
-    ids = ["a", "b", "c"]
-    assert parse_fail_env("oom:first:2", ids, kind="oom") == {"a": 2}
-    assert parse_fail_env("oom:all:0", ids, kind="oom") == {"a": 0, "b": 0, "c": 0}
-    assert parse_fail_env("oom:b:1", ids) == {}  # not a raise injection
-    assert parse_fail_env("first:3", ids, kind="oom") == {}
-    assert parse_fail_env("first:3", ids) == {"a": 3}
-    with pytest.raises(ValueError):
-        parse_fail_env("oom:first:many", ids, kind="oom")
+def test_the_fault_seam_reads_only_the_installed_plan(tmp_path, monkeypatch):
+    plan = str(tmp_path / "plan.json")
+    monkeypatch.setenv("HPSWEEP_FAULTS", plan)
+    assert faults.for_pack("a") is faults.NO_FAULT  # no plan installed: nothing injected
+    faults.install({"a": PackFault(raise_times=2), "b": PackFault(oom_above=1)})
+    assert faults.for_pack("a") == PackFault(2, None) and faults.for_pack("c") is faults.NO_FAULT
+    with pytest.raises(RuntimeError, match=r"^injected failure \(HPSWEEP_FAULTS\) in pack a, attempt 2$"):
+        faults.for_pack("a").before_attempt("a", 2)
+    faults.for_pack("a").before_attempt("a", 3)  # attempts after raise_times run
+    faults.for_pack("b").before_training("b", 1)
+    with pytest.raises(torch.OutOfMemoryError, match="2 models at once in pack b, at most 1 fit"):
+        faults.for_pack("b").before_training("b", 2)
+    faults.clear()
+    assert faults.for_pack("a") is faults.NO_FAULT
+    monkeypatch.delenv("HPSWEEP_FAULTS")
+    assert faults.for_pack("a") is faults.NO_FAULT
+    with pytest.raises(RuntimeError, match="HPSWEEP_FAULTS is not set"):
+        faults.install({})
+
+
+def test_the_pack_job_carries_no_test_field():
+    assert [f.name for f in fields(PackJob)] == ["root", "sweep_id", "pack", "base_attempt", "device", "threads"]
 
 
 # -- run_pack on real Parquet, no Ray ------------------------------------------------------------
 
-def test_run_pack_splits_on_oom_and_commits_the_pack_once(tmp_path):
+def test_run_pack_splits_on_oom_and_commits_the_pack_once(tmp_path, inject):
     spec = load_spec(spec_file(tmp_path))
     root = str(tmp_path / "r")
     store = ResultsStore(root)
     plan, _ = make_plan(spec, store)
     assert [len(p.trials) for p in plan.packs] == [4, 4]
     fits_two, fits_none = plan.packs
-    summary = run_pack(PackJob(root, "tiny", fits_two, threads=1, oom_above=2), in_ray=False)
+    inject({fits_two.pack_id: PackFault(oom_above=2), fits_none.pack_id: PackFault(oom_above=0)})
+    summary = run_pack(PackJob(root, "tiny", fits_two, threads=1), in_ray=False)
     assert (summary["models"], summary["ok"], summary["failed"], summary["splits"], summary["written"]) == (4, 4, 0, 1, True)
-    summary = run_pack(PackJob(root, "tiny", fits_none, threads=1, oom_above=0), in_ray=False)
+    summary = run_pack(PackJob(root, "tiny", fits_none, threads=1), in_ray=False)
     assert (summary["models"], summary["ok"], summary["failed"], summary["splits"]) == (4, 0, 4, 3)
 
     trials = store.scan("trials").sort("pack_id", "trial_id").collect()
@@ -109,7 +126,7 @@ def test_run_pack_splits_on_oom_and_commits_the_pack_once(tmp_path):
     given_up = trials.filter(pl.col("pack_id") == fits_none.pack_id)
     assert given_up["status"].to_list() == ["failed"] * 4 and given_up["pack_size"].to_list() == [1] * 4
     assert given_up["error"].to_list() == [
-        f"OutOfMemoryError: injected out of memory (HPSWEEP_FAIL_PACKS): 1 models at once in pack "
+        f"OutOfMemoryError: injected out of memory (HPSWEEP_FAULTS): 1 models at once in pack "
         f"{fits_none.pack_id}, at most 0 fit"] * 4
     curves = store.read("curves", "tiny")
     assert sorted(set(curves["trial_id"].to_pylist())) == sorted(split["trial_id"])  # failed models have none
@@ -121,10 +138,11 @@ def test_run_pack_splits_on_oom_and_commits_the_pack_once(tmp_path):
 
 # -- a sweep on the local Ray ----------------------------------------------------------------------
 
-def test_an_oom_in_a_sweep_splits_the_pack_down_to_single_models(ray_local, tmp_path, capsys, monkeypatch):
-    monkeypatch.setenv("HPSWEEP_FAIL_PACKS", "oom:first:1")
+def test_an_oom_in_a_sweep_splits_the_pack_down_to_single_models(ray_local, tmp_path, capsys, inject):
+    spec = spec_file(tmp_path)
+    inject({pack_ids(spec)[0]: PackFault(oom_above=1)})
     results = str(tmp_path / "r")
-    main(["run", spec_file(tmp_path), "--results", results, "--progress", "lines"])
+    main(["run", spec, "--results", results, "--progress", "lines"])
     assert "sweep tiny: 8 planned, 8 ok, 0 diverged, 0 failed, 0 missing" in capsys.readouterr().out
     store = ResultsStore(results)
     exactly_once(store, "tiny")
@@ -133,14 +151,6 @@ def test_an_oom_in_a_sweep_splits_the_pack_down_to_single_models(ray_local, tmp_
     assert first.height == 4 and first["pack_id"].n_unique() == 1  # 4 -> 2 + 2 -> 1 + 1 + 1 + 1
     assert trials.filter(pl.col("pack_size") == 4).height == 4  # the other pack trained whole
     assert trials["attempt"].to_list() == [1] * 8  # split inside the attempt: no Tune retry spent
-
-
-def test_a_malformed_injection_is_one_line(ray_local, tmp_path, capsys, monkeypatch):
-    monkeypatch.setenv("HPSWEEP_FAIL_PACKS", "oom:first")
-    with pytest.raises(SystemExit):
-        main(["run", spec_file(tmp_path), "--results", str(tmp_path / "r")])
-    assert ("HPSWEEP_FAIL_PACKS must be '[oom:]<pack_id>|first|all:<times>'; got 'oom:first'"
-            in capsys.readouterr().err)
 
 
 # -- exactly once on S3 after a retried pack and a killed driver -----------------------------------
@@ -157,8 +167,9 @@ def test_s3_results_after_a_retried_pack_and_a_killed_driver(s3_server, tmp_path
     store = ResultsStore(uri)
     env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}  # AWS_* from the fixture, no files
     cmd = [sys.executable, "-m", "hpsweep.sweep.cli", "run", spec, "--results", uri, "--progress", "lines"]
-    first = make_plan(load_spec(spec), ResultsStore(str(tmp_path / "empty")))[0].packs[0].pack_id
-    proc = subprocess.Popen(cmd, env={**env, "HPSWEEP_FAIL_PACKS": "first:1"}, start_new_session=True,
+    first = pack_ids(spec)[0]
+    plan = faults.install({first: PackFault(raise_times=1)}, str(tmp_path / "faults.json"))
+    proc = subprocess.Popen(cmd, env={**env, "HPSWEEP_FAULTS": plan}, start_new_session=True,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 90
     try:  # kill as soon as the failing pack's retry has started (Tune queues a retry behind the other packs)
@@ -169,6 +180,7 @@ def test_s3_results_after_a_retried_pack_and_a_killed_driver(s3_server, tmp_path
         out = proc.communicate()[0].decode()
     before = sweep_status(store, "s3kill")
     assert before["planned"] == 12 and before["missing"] > 0, f"the kill came too late: {before}\n{out}"
+    faults.clear(plan)
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
     assert sweep_status(store, "s3kill") == {"sweep": "s3kill", "planned": 12, "ok": 12, "diverged": 0, "failed": 0,

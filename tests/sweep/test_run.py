@@ -14,9 +14,12 @@ import pyarrow.parquet as pq
 import pytest
 
 from hpsweep.sweep.cli import main
+from hpsweep.sweep import faults
+from hpsweep.sweep.commands.run import INCOMPLETE_EXIT
 from hpsweep.sweep.coordinator import sweep_status
+from hpsweep.sweep.faults import PackFault
 from hpsweep.sweep.store import ResultsStore
-from tests.sweep.sweep_helpers import TINY, exactly_once, spec_file
+from tests.sweep.sweep_helpers import TINY, exactly_once, pack_ids, spec_file
 
 
 
@@ -58,38 +61,80 @@ def test_quickstart_end_to_end_then_resume(ray_local, tmp_path, capsys):
     assert json.loads(capsys.readouterr().out) == [{"h": trials["hidden"].max()}]
 
 
-def test_a_failing_pack_is_retried_and_succeeds(ray_local, tmp_path, capsys, monkeypatch):
-    monkeypatch.setenv("HPSWEEP_FAIL_PACKS", "first:1")
+def test_a_failing_pack_is_retried_and_succeeds(ray_local, tmp_path, capsys, inject):
+    spec = spec_file(tmp_path)
+    inject({pack_ids(spec)[0]: PackFault(raise_times=1)})
     results = str(tmp_path / "r")
-    main(["run", spec_file(tmp_path), "--results", results, "--progress", "lines"])
+    main(["run", spec, "--results", results, "--progress", "lines"])
     out = capsys.readouterr().out
-    assert "failed (RuntimeError: injected failure (HPSWEEP_FAIL_PACKS) in pack" in out and "; retrying" in out
+    assert "failed (RuntimeError: injected failure (HPSWEEP_FAULTS) in pack" in out and "; retrying" in out
     store = ResultsStore(results)
     assert sweep_status(store, "tiny") == {"sweep": "tiny", "planned": 8, "ok": 8, "diverged": 0, "failed": 0, "missing": 0}
     exactly_once(store, "tiny")
     assert sorted(store.read("trials", "tiny")["attempt"].to_pylist()) == [1] * 4 + [2] * 4
 
 
-def test_a_pack_that_always_fails_ends_failed_with_its_error(ray_local, tmp_path, capsys, monkeypatch):
-    monkeypatch.setenv("HPSWEEP_FAIL_PACKS", "first:9")
+def _exit_code(args) -> int:
+    try:
+        main(args)
+    except SystemExit as e:
+        return e.code
+    return 0
+
+
+def test_a_pack_that_always_fails_ends_failed_with_its_error(ray_local, tmp_path, capsys, inject):
     results = str(tmp_path / "r")
     spec = spec_file(tmp_path)
-    main(["run", spec, "--results", results, "--progress", "lines"])
-    assert "failed after all retries" in capsys.readouterr().out
+    inject({pack_ids(spec)[0]: PackFault(raise_times=9)})
+    assert _exit_code(["run", spec, "--results", results, "--progress", "lines"]) == INCOMPLETE_EXIT
+    out, err = capsys.readouterr()
+    assert "failed after all retries" in out
+    assert err == (f"sweep tiny: 4 failed and 0 missing of 8 planned; run them again with: "
+                   f"hpsweep run {spec} --results {results} --retry-failed\n")
     store = ResultsStore(results)
     assert sweep_status(store, "tiny")["failed"] == 4 and sweep_status(store, "tiny")["ok"] == 4
     failed = store.scan("trials").filter(pl.col("status") == "failed").collect()
-    assert failed["error"].str.starts_with("RuntimeError: injected failure (HPSWEEP_FAIL_PACKS)").all()
+    assert failed["error"].str.starts_with("RuntimeError: injected failure (HPSWEEP_FAULTS)").all()
     assert failed["attempt"].to_list() == [2] * 4  # max_failures=1: two attempts
     exactly_once(store, "tiny")
     # failed is final: a plain re-run skips it; --retry-failed runs it again and the new rows win
-    monkeypatch.delenv("HPSWEEP_FAIL_PACKS")
-    main(["run", spec, "--results", results, "--progress", "lines"])
+    faults.clear()
+    assert _exit_code(["run", spec, "--results", results, "--progress", "lines"]) == INCOMPLETE_EXIT
     assert "nothing to run" in capsys.readouterr().out
-    main(["run", spec, "--results", results, "--progress", "lines", "--retry-failed"])
+    assert _exit_code(["run", spec, "--results", results, "--progress", "lines", "--retry-failed"]) == 0
     assert sweep_status(store, "tiny")["ok"] == 8
     assert store.read("trials", "tiny", dedupe=False).num_rows == 12  # old failed rows lose to higher attempts
     assert store.scan("trials").collect().height == 8
+
+
+def test_a_relative_results_path_lands_where_the_user_runs(ray_local, tmp_path, monkeypatch):
+    """Issue 10: the default relative --results must not follow Tune into a trial directory, even
+    when Tune is told to change into one (RAY_CHDIR_TO_TRIAL_DIR=1, Tune's own default)."""
+    monkeypatch.setenv("RAY_CHDIR_TO_TRIAL_DIR", "1")
+    spec = spec_file(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    assert _exit_code(["run", spec, "--results", "rel", "--progress", "lines"]) == 0
+    exactly_once(ResultsStore(str(tmp_path / "rel")), "tiny")
+
+
+def test_rows_a_reader_cannot_see_are_missing_and_exit_non_zero(ray_local, tmp_path, monkeypatch, capsys):
+    """The old bug, rebuilt on purpose: a worker that resolves the results path in its own working
+    directory. Its pack is never reported ok, the summary counts it missing, and the run exits 3."""
+    from hpsweep.sweep import coordinator, locations
+
+    monkeypatch.setenv("RAY_CHDIR_TO_TRIAL_DIR", "1")
+    for module in (coordinator, locations):
+        monkeypatch.setattr(module, "resolve_results", lambda results: results)
+    spec = spec_file(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    assert _exit_code(["run", spec, "--results", "rel", "--progress", "lines"]) == INCOMPLETE_EXIT
+    out, err = capsys.readouterr()
+    assert out.count("trained 4 models but its rows are not in rel; they count as missing") == 2
+    assert " ok, " not in out.split("\nsweep tiny:")[0]  # no progress line said ok
+    assert "sweep tiny: 8 planned, 0 ok, 0 diverged, 0 failed, 8 missing" in out
+    assert "2 pack(s) reported done but their rows are not in rel" in out
+    assert err == f"sweep tiny: 0 failed and 8 missing of 8 planned; run them again with: hpsweep run {spec} " \
+                  f"--results rel\n"
 
 
 def test_a_changed_spec_under_the_same_name_is_refused(ray_local, tmp_path, capsys):
@@ -118,16 +163,26 @@ def test_sigkill_of_the_driver_then_rerun_gives_every_trial_once(ray_local, tmp_
         while time.monotonic() < deadline and proc.poll() is None:
             files = list(results.glob("trials/**/*.parquet"))
             if files:
-                n_pl = pl.scan_parquet(files, hive_partitioning=False).select(pl.len()).collect().item()
+                # each reader finds the parts itself: pyarrow's dataset discovery and a Polars glob
                 n_pa = ds.dataset(str(results / "trials"), format="parquet", partitioning="hive").count_rows()
-                seen += [n_pl, n_pa]
-            if len(files) >= 3:
+                n_pl = pl.scan_parquet(str(results / "trials/**/*.parquet"), hive_partitioning=False) \
+                    .select(pl.len()).collect().item()
+                # a part is listed only once whole: each opens and holds its pack's 2 rows
+                sizes = [pq.ParquetFile(f).metadata.num_rows for f in files]
+                seen.append((sizes, n_pa, n_pl))
+            if len(files) >= 2:
                 break
             time.sleep(0.05)
     finally:
-        os.killpg(proc.pid, signal.SIGKILL)
+        if proc.poll() is None:  # a driver that already finished is caught below ("the kill came too late")
+            os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
-    assert seen and all(n % 2 == 0 for n in seen), "readers saw a partial pack"
+    # every pack is 2 models and one part: a part in the making (visible before its last byte was
+    # written) would fail to open or hold fewer rows; the readers' totals only grow
+    assert seen, "no part appeared before the deadline"
+    for sizes, n_pa, n_pl in seen:
+        assert set(sizes) == {2} and n_pa >= sum(sizes) and n_pl >= sum(sizes), seen
+    assert [n for _, n, _ in seen] == sorted(n for _, n, _ in seen), "rows disappeared while the sweep ran"
     store = ResultsStore(str(results))
     before = sweep_status(store, "kill")
     assert before["planned"] == 24 and before["missing"] > 0, f"the kill came too late: {before}"
@@ -144,7 +199,7 @@ def test_run_into_an_object_store(s3_server, tmp_path, capsys):
     uri = f"s3://results/e2e?endpoint_override=127.0.0.1:{s3_server}&scheme=http"
     env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
     done = subprocess.run([sys.executable, "-m", "hpsweep.sweep.cli", "run", spec_file(tmp_path), "--results", uri,
-                           "--progress", "lines"], env=env, capture_output=True, text=True, timeout=120)
+                           "--progress", "lines"], env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "sweep tiny: 8 planned, 8 ok" in done.stdout
     store = ResultsStore(uri)
@@ -152,3 +207,14 @@ def test_run_into_an_object_store(s3_server, tmp_path, capsys):
     assert store.read("curves", "tiny").num_rows == 8 * 2
     main(["query", uri, "SELECT count(*) AS n FROM trials WHERE status = 'ok'", "--format", "csv"])
     assert capsys.readouterr().out.split() == ["n", "8"]
+
+
+def test_the_plan_reads_whole_at_80_columns_when_piped(tmp_path, capsys, monkeypatch):
+    """Issue 10: piped output is 80 columns wide; no number may be cut to '0.…'."""
+    monkeypatch.setenv("COLUMNS", "80")
+    monkeypatch.chdir(tmp_path)
+    main(["run", "--dry-run"])
+    out = capsys.readouterr().out
+    assert "…" not in out and max(len(line) for line in out.splitlines()) <= 80
+    assert "0.280-0.799" in out and "1,472-3,060" in out  # teacher's HP range and prototype's weights, whole
+    assert not (tmp_path / "hpsweep-results").exists()

@@ -1,15 +1,13 @@
 """The packed model and fused trainer against K plain reference models (STYLE.md §2): random data,
 awkward sizes (odd K, ragged hidden sizes), outputs, gradients and whole training curves."""
 
-import math
-
 import pytest
 import torch
 import torch.nn.functional as F
 
 from hpsweep.workers.data import TaskData
 from hpsweep.workers.descriptors import BLOCKS, Densities
-from hpsweep.workers.model import BlockRNN, BlockRNNConfig
+from hpsweep.workers.model import BlockRNN
 from hpsweep.workers.packed import ModelSpec, PackedBlockRNN, Recurrence
 from hpsweep.workers.trainer import BatchOrder, TrainSettings, train_pack
 
@@ -53,11 +51,20 @@ def max_rel_err(a, b):
     return float((a - b).abs().max() / b.abs().max().clamp_min(1e-30))
 
 
+@pytest.fixture(autouse=True)
+def no_tf32():
+    """TF32 off for float32 tolerances on CUDA (the trainer sets the global flag from its settings),
+    and the flags put back afterwards so no other test inherits them."""
+    before = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = False
+    yield
+    torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = before
+
+
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("shared_x", [True, False])
 def test_packed_outputs_and_gradients_match_reference(shared_x, device):
     torch.manual_seed(0)
-    torch.backends.cuda.matmul.allow_tf32 = False
     specs = random_specs(5, x=6, y=3, hiddens=[9, 4, 13, 1, 7])
     packed = PackedBlockRNN(specs, device=device)
     refs = [BlockRNN(s.config()) for s in specs]
@@ -66,16 +73,22 @@ def test_packed_outputs_and_gradients_match_reference(shared_x, device):
     (out.square().sum() + out.sum()).backward()
     packed.mask_grads_()
     packed.cpu()
+    zero_blocks = 0
     for i, ref in enumerate(refs):
         y_ref = ref(xs[0] if shared_x else xs[i])  # (B, T, Y)
         assert max_rel_err(out[:, i].transpose(0, 1), y_ref) < 1e-5
         (y_ref.square().sum() + y_ref.sum()).backward()
         for name in BLOCKS:
             ref_grad = getattr(ref, f"w_{name}").grad
+            got = packed.block(i, name, grad=True)
             if ref_grad.abs().max() > 0:
-                assert max_rel_err(packed.block(i, name, grad=True), ref_grad) < 1e-5, name
+                assert max_rel_err(got, ref_grad) < 1e-5, name
+            else:  # a zero reference gradient (e.g. a block fully masked): the packed one is zero too
+                assert torch.equal(got, torch.zeros_like(got)), name
+                zero_blocks += 1
         b_h, b_y = packed.biases(i, grad=True)
         assert max_rel_err(b_h, ref.b_h.grad) < 1e-5 and max_rel_err(b_y, ref.b_y.grad) < 1e-5
+    assert zero_blocks > 0  # the |h| = 1 model's masked blocks: the zero case above is exercised
 
 
 def test_padded_and_masked_entries_are_inert():

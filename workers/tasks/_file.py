@@ -26,6 +26,7 @@ import torch
 from hpsweep.workers.data import TaskData
 from hpsweep.workers.errors import TaskError
 from hpsweep.workers.tasks._base import TaskInfo, make_generator
+from hpsweep.workers.tasks._images import absolute_source
 from hpsweep.workers.tasks._params import Param, canonical, parse_split, split_counts
 
 SPLITS = ("train", "val", "test")
@@ -45,10 +46,11 @@ class FileTask:
     )
 
     def __init__(self, path: str, params: dict):
-        self.path = Path(os.path.expanduser(path))
+        # absolute, against the user's working directory: a worker runs elsewhere (and the name says which file)
+        self.path = Path(absolute_source(path))
         self.params = params
         self.fractions = parse_split(self.family, params["split"])
-        self.name = canonical(f"file:{path}", self.PARAMS, params)
+        self.name = canonical(f"file:{self.path}", self.PARAMS, params)
         if not self.path.is_file():
             raise TaskError(f"task file: {path} does not exist or is not a file")
         if self.path.suffix not in (".parquet", ".npz"):

@@ -99,6 +99,12 @@ def _load_mnist_arrays(path: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     raise TaskError(f"task rad: path must be a directory of MNIST IDX files or an .npz file; got {str(path)!r}")
 
 
+def absolute_source(path: str) -> str:
+    """A task's local source (file or folder) as an absolute path, `~` expanded: task names carry it,
+    so a worker, whatever its working directory, reads what the user meant."""
+    return os.path.abspath(os.path.expanduser(path))
+
+
 def mnist_pools(path: str, g: torch.Generator) -> ImagePools:
     """MNIST (or any labelled grayscale images) from local files.
 

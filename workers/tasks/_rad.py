@@ -20,7 +20,7 @@ import torch
 from hpsweep.workers.data import TaskData
 from hpsweep.workers.errors import TaskError
 from hpsweep.workers.tasks._base import TaskInfo, make_generator
-from hpsweep.workers.tasks._images import digits_pools, mnist_pools, resize
+from hpsweep.workers.tasks._images import absolute_source, digits_pools, mnist_pools, resize
 from hpsweep.workers.tasks._params import Param, Scaling, canonical, split_sizes
 from hpsweep.workers.tasks._transforms import TRANSFORM_NAMES, TRANSFORMS
 
@@ -49,8 +49,8 @@ class RadTask:
             raise TaskError("task rad: source=mnist needs path=<directory of MNIST IDX files or an .npz file>")
         if params["source"] == "digits" and params["path"]:
             raise TaskError("task rad: path= only goes with source=mnist")
-        self.params = params
-        self.name = canonical(self.family, self.PARAMS, params)
+        self.params = {**params, "path": absolute_source(params["path"])} if params["path"] else params
+        self.name = canonical(self.family, self.PARAMS, self.params)
 
     def info(self) -> TaskInfo:
         p = self.params

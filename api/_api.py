@@ -1,0 +1,235 @@
+"""The Python API behind `import hpsweep as hs` (the CLI commands call the same functions).
+
+Everything heavy (Ray, torch, Polars, scikit-learn) is imported inside the function that needs
+it, so `import hpsweep` stays light and works on a machine that has only some of them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable
+
+if TYPE_CHECKING:  # for the annotations only
+    import polars as pl
+
+    from hpsweep.analysis.analyze import AnalysisResult
+    from hpsweep.sweep.coordinator import RunReport
+    from hpsweep.sweep.spec import SweepSpec
+    from hpsweep.workers.descriptors import Densities, ModelDescriptor
+    from hpsweep.workers.results import Results
+
+DEFAULT_RESULTS = "hpsweep-results"
+
+
+def load_spec(spec: "str | Mapping[str, Any] | SweepSpec | None") -> "SweepSpec":
+    """A validated sweep spec from a YAML path, a shipped spec name, a dict, or a SweepSpec.
+
+    Args:
+        spec: a path to a YAML file, a shipped spec name (`quickstart`, `dims`, ...), the spec as a
+            dict (what the YAML file would hold), an already loaded SweepSpec, or None (quickstart).
+
+    Returns:
+        The frozen SweepSpec.
+
+    Raises:
+        SpecError: the spec does not validate (one line naming the field and the value).
+    """
+    from hpsweep.sweep.spec import SweepSpec, load_spec as load, parse_spec
+
+    if isinstance(spec, SweepSpec):
+        return spec
+    if isinstance(spec, Mapping):
+        return parse_spec(dict(spec), source="spec dict")
+    return load(str(spec) if spec is not None else "quickstart")
+
+
+def run(spec: "str | Mapping[str, Any] | SweepSpec | None" = None, results: str = DEFAULT_RESULTS,
+        address: str | None = None, *, retry_failed: bool = False, scale: str | None = None,
+        progress: bool | None = False, echo: Callable[[str], None] | None = print) -> "RunReport":
+    """Run a sweep (or resume it: trials already in `results` are skipped) and wait for it.
+
+    Args:
+        spec: a YAML path, a shipped spec name, a dict, or a SweepSpec (see load_spec); None runs
+            the quickstart.
+        results: results root, a local directory or a URI (s3://bucket/prefix, gs://..., file://...).
+        address: Ray cluster ('auto', 'ray://head:10001'); None uses a Ray this process already
+            runs, else RAY_ADDRESS, else starts a local Ray and stops it afterwards.
+        retry_failed: run trials whose pack failed in an earlier run again.
+        scale: run the spec smaller or larger, as `hpsweep run --scale` ("0.1", "data=0.5,epochs=2").
+        progress: a live bar (True), log lines (False), or decide by whether stdout is a terminal (None).
+        echo: where the run's own lines go (None: nowhere).
+
+    Returns:
+        RunReport: sweep_id, planned, skipped, packs run now, failed_packs, pack_nodes, seconds.
+
+    Raises:
+        SpecError, TaskError, StoreError: user errors, raised before Ray starts.
+        KeyboardInterrupt: on Ctrl-C; every pack that finished is saved, and the same call resumes.
+    """
+    from hpsweep.sweep.coordinator import run_sweep
+
+    sweep_spec = load_spec(spec)
+    say = echo or (lambda *_: None)
+    if scale is not None:
+        from hpsweep.sweep.scale import parse_scale, scale_spec
+
+        factors = parse_scale(scale)
+        sweep_spec = scale_spec(sweep_spec, factors)
+        say(f"scaled ({factors.describe()}): sweep {sweep_spec.name}")
+    if "://" not in results:  # Ray workers run in other directories: give them the absolute path
+        results = os.path.abspath(results)
+    return run_sweep(sweep_spec, results, address=address, retry_failed=retry_failed, live=progress, echo=say)
+
+
+def results(root: str = DEFAULT_RESULTS, sweep: str | None = None) -> "Results":
+    """The trials and curves of a results root as Polars LazyFrames of the winning rows.
+
+    Args:
+        root: a local directory or a URI (s3://bucket/prefix?endpoint_override=..., gs://...).
+        sweep: one sweep id; None reads every sweep in the root.
+
+    Returns:
+        Results(trials, curves): LazyFrames in the schema of hpsweep.workers.schema (winning row per
+        trial: the results layer's rule, hpsweep.workers.results.read); nothing is read until
+        you `.collect()`.
+
+    Raises:
+        StoreError: the root cannot be opened, the sweep id is not a safe name, or a part is not
+            one hpsweep wrote (the results layer's one-line messages).
+    """
+    from hpsweep.workers.results import results as read_results
+
+    return read_results(root, sweep)
+
+
+def _densities(densities: "Densities | Sequence[float] | Mapping[str, float] | None", code: str | None,
+               base: float | None) -> "Densities":
+    from hpsweep.workers.descriptors import BLOCKS, Densities
+    from hpsweep.workers.errors import DescriptorError
+
+    if densities is not None and code is not None:
+        raise DescriptorError("give densities or code, not both")
+    if code is not None:
+        return Densities.from_code(code, 0.2 if base is None else base)
+    if base is not None:
+        raise DescriptorError("base only goes with code")
+    if densities is None:
+        return Densities.uniform(1.0)
+    if isinstance(densities, Densities):
+        return densities
+    if isinstance(densities, Mapping):
+        unknown = sorted(set(densities) - set(BLOCKS))
+        if unknown:
+            raise DescriptorError(f"densities has unknown block(s) {unknown}; the blocks are {', '.join(BLOCKS)}")
+        return Densities(**{b: float(densities.get(b, 1.0)) for b in BLOCKS})
+    return Densities.from_sequence([float(v) for v in densities])
+
+
+def describe(input_dim: int, output_dim: int, *, budget: float | None = None, hidden: int | None = None,
+             densities: "Densities | Sequence[float] | Mapping[str, float] | None" = None,
+             code: str | None = None, base: float | None = None,
+             round_densities: bool = False) -> "ModelDescriptor":
+    """Describe a block RNN before building it: hidden size, expected weights per block, balance metrics.
+
+    Args:
+        input_dim, output_dim: |x| and |y| of the data set.
+        budget: trainable-weight budget; |h| is solved from it (give this or `hidden`).
+        hidden: |h| directly.
+        densities: six densities hx, hh, hy, yx, yh, yy in (0, 1] (a sequence, or a dict by block name,
+            missing blocks dense); default dense.
+        code: a structure code instead, six bits hx..yy (1 dense, 0 `base`, default 0.2).
+        base: the density of the code's 0 bits.
+        round_densities: round densities to 2 decimals before solving |h|, as the paper's configs did.
+
+    Returns:
+        ModelDescriptor: hidden, d_*/n_* per block, total_weights, hidden_proportion, ...;
+        `.to_dict()` gives plain values.
+
+    Raises:
+        DescriptorError: bad dims, densities, budget, code, or both/neither of budget and hidden.
+    """
+    from hpsweep.workers.descriptors import describe as describe_model
+
+    return describe_model(input_dim, output_dim, _densities(densities, code, base), hidden=hidden, budget=budget,
+                          round_densities=round_densities)
+
+
+def _options(sweeps: Sequence[str], tasks: Sequence[str], statuses: Sequence[str] = ("ok",),
+             max_rows_per_task: int = 4000):
+    from hpsweep.analysis.analyze import AnalysisOptions
+
+    one = (lambda v: (v,) if isinstance(v, str) else tuple(v))  # "a" means ("a",), not ("a",) per letter
+    return AnalysisOptions(sweeps=one(sweeps), tasks=one(tasks), statuses=one(statuses) or ("ok",),
+                           max_rows_per_task=max_rows_per_task)
+
+
+def analyze(root: str = DEFAULT_RESULTS, *, sweeps: Sequence[str] = (), tasks: Sequence[str] = (),
+            statuses: Sequence[str] = ("ok",), max_rows_per_task: int = 4000, save: bool = True,
+            report: str | None = None) -> "AnalysisResult":
+    """Fit the meta-models on a results root and score them task by task (leave one task out).
+
+    Args:
+        root: results root (path or URI).
+        sweeps, tasks: keep only these sweep ids / tasks (empty: all).
+        statuses: final statuses to keep (default ok).
+        max_rows_per_task: rows per task the models are fit and scored on (a seeded sample).
+        save: save the fitted models under the root, where `recommend` finds them.
+        report: a folder to write the HTML report into (None: no report).
+
+    Returns:
+        AnalysisResult: `.metrics()` (plain dict), `.per_task`, `.ranking` (Polars), `.chosen`
+        (the model recommend uses), `.warnings()`.
+
+    Raises:
+        StoreError: no or unreadable results. AnalysisError: too few tasks after filtering.
+    """
+    from hpsweep.analysis.analyze import analyze as run_analysis
+    from hpsweep.analysis.load import fingerprint
+
+    options = _options(sweeps, tasks, statuses, max_rows_per_task)
+    fp = fingerprint(root) if save else None
+    result = run_analysis(root, options)
+    if save:
+        from hpsweep.analysis.saved import save as save_models
+
+        save_models(root, options, result, fp)
+    if report is not None:
+        from pathlib import Path
+
+        from hpsweep.analysis.report import write_report
+
+        write_report(result, Path(report), root)
+    return result
+
+
+def recommend(root: str, input_dim: int, output_dim: int, budget: float, *, top: int = 5,
+              sweeps: Sequence[str] = (), tasks: Sequence[str] = (), seq_len: int | None = None,
+              n_train: int | None = None, lr: float | None = None, epochs: int | None = None) -> "pl.DataFrame":
+    """The densities to build for a new data set and weight budget, predicted before training.
+
+    Uses the models an earlier `analyze` saved under `root` with the same sweeps/tasks; fits and
+    saves them first when they are missing or older than the results.
+
+    Args:
+        root: results root to learn from.
+        input_dim, output_dim: |x| and |y| of the new data set.
+        budget: trainable-weight budget; each config's |h| is solved from it.
+        top: how many configs.
+        sweeps, tasks: learn only from these (empty: all).
+        seq_len, n_train, lr, epochs: the planned setting (None: the median of the swept trials).
+
+    Returns:
+        A Polars DataFrame, best first: rank, config, d_hx..d_yy, hidden, total_weights,
+        hidden_proportion, predicted, low, high (a 90% band from held-out residuals).
+
+    Raises:
+        AnalysisError: too few tasks, or dims/budget far outside what was swept.
+        DescriptorError: bad dims or budget.
+    """
+    from hpsweep.analysis.recommend import recommend as run_recommend
+    from hpsweep.analysis.saved import load_or_fit
+
+    bundle, _ = load_or_fit(root, _options(sweeps, tasks))
+    return run_recommend(bundle, input_dim, output_dim, budget, top=top, seq_len=seq_len, n_train=n_train,
+                         lr=lr, epochs=epochs)
