@@ -12,6 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from hpsweep.analysis.synthetic import default_tasks, write_results
 from tests.fuzz.harness import Case, check_case
 
 SWEEP = "quickstart"
@@ -153,6 +154,7 @@ def read_only(tmp_path):
         if folder is None and os.geteuid() == 0:
             pytest.skip("root without mount permission: no read-only filesystem can be made here")
         root(work, "ro/r")
+        write_results(work / "ro" / "r", default_tasks(4, seed=1), 60, seed=1)  # enough for analyze
         if folder is not None:
             mounted.append(folder)
             subprocess.run(["mount", "-o", "remount,ro", str(folder)], check=True)
@@ -166,8 +168,9 @@ def read_only(tmp_path):
 
 
 @pytest.mark.parametrize("args", [["compact", "ro/r"], ["run", "quickstart", "-r", "ro/r"],
-                                  ["query", "ro/r", "SELECT 1 AS one", "-o", "ro/out.csv", "--format", "csv"]],
-                         ids=["compact", "run", "query-output"])
+                                  ["query", "ro/r", "SELECT 1 AS one", "-o", "ro/out.csv", "--format", "csv"],
+                                  ["analyze", "ro/r", "--out", "report"]],
+                         ids=["compact", "run", "query-output", "analyze"])
 def test_a_read_only_root_is_one_line(args, read_only, tmp_path, capfd):
     line = check_case(Case("read-only", args, "cannot write", setup=read_only), tmp_path, capfd)
     assert "read-only" in line or "permission denied" in line

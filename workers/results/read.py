@@ -102,6 +102,11 @@ def check_parts(storage: Storage, table: str, infos: list) -> None:
     Raises:
         StoreError: a part that is not a readable Parquet file of the table's schema.
     """
+    if len(infos) > 8:  # one footer read per part: overlap the reads (round trips on object stores)
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(16) as pool:
+            list(pool.map(lambda f: foreign_reason(storage, table, f), infos))
     bad = [(f.path, r) for f in infos if (r := foreign_reason(storage, table, f)) is not None]
     if bad:
         path, reason = bad[0]
