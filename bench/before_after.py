@@ -1,7 +1,7 @@
 """Before/after on the same data (issue 11, item 7): the analysis as it was at a git ref (default
 4ffb31b, main before issue 11) against today's, on the same meta results and the same verification.
 
-    python bench/before_after.py --from META_RESULTS --verify VERIFY_RESULTS [--ref 4ffb31b]
+    python bench/before_after.py --from META_RESULTS --verify VERIFY_RESULTS [--sweep ID] [--ref 4ffb31b]
 
 "Before" is that ref's analysis/ package, extracted with `git archive` into a temporary folder and
 imported under another name: its own leave-one-task-out metrics (Kendall tau over a task's trial
@@ -47,13 +47,15 @@ def main() -> None:
     ap.add_argument("--from", dest="meta", required=True)
     ap.add_argument("--verify", required=True)
     ap.add_argument("--ref", default="4ffb31b")
+    ap.add_argument("--sweep", help="the verify sweep id (verify-SEED-PICKS) when the root holds several")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         analyze_mod, features_mod = old_package(args.ref, Path(tmp))
         old = analyze_mod.analyze(args.meta, analyze_mod.AnalysisOptions(), with_ranking=False)
         print(f"before ({args.ref}): recommend used `{old.chosen}`; its own held-out metrics:")
         print(json.dumps({k: {m: round(v, 3) for m, v in s.items()} for k, s in old.models.items()}))
-        trials = collect(with_features(scan_trials(args.verify)), args.verify)
+        sweeps = [args.sweep] if args.sweep else None
+        trials = collect(with_features(scan_trials(args.verify, sweeps=sweeps)), args.verify)
         table = build(trials).sort("task", "config")
         model = old.fitted[old.chosen]
         names = {"paper": features_mod.PAPER_FEATURES, "gbt": features_mod.ALL_FEATURES}[old.chosen]

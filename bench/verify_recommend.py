@@ -21,6 +21,7 @@ validation. The table gives each pick's rank among the trained configs and its n
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import subprocess
@@ -101,7 +102,9 @@ def spec_for(tasks: list[dict], seed: int, lrs: list[float]) -> dict:
         for d in t["configs"]:
             entries.append({"task": t["task"], "budgets": [t["budget"]],
                             "densities": {"grid": {b: [v] for b, v in zip(BLOCKS, d)}}})
-    return {"name": f"verify-{seed}", "tasks": entries,
+    # the picks name the sweep: other models' picks are another sweep in the same results root
+    picks = hashlib.sha256(json.dumps([t["picks"] for t in tasks]).encode()).hexdigest()[:8]
+    return {"name": f"verify-{seed}-{picks}", "tasks": entries,
             "training": {"lr": lrs, "epochs": 10, "batch_size": 32, "seeds": [0, 1, 2]},
             "pack": {"max_models": 32}, "resources": {"cpus": 1, "max_failures": 2}}
 
@@ -138,14 +141,17 @@ def main() -> None:
         return
     start = time.time()
     subprocess.run([HPSWEEP, "run", str(out / "verify.yaml"), "--results", str(out),
-                    "--progress", "lines"], check=True, stdout=sys.stderr)
+                    "--progress", "lines", "--address", "local"], check=True, stdout=sys.stderr)  # a Ray of its own: never another's
     train_s = time.time() - start
     table = build(collect(with_features(scan_trials(out)), out))
     rows = []
     for t in tasks:
-        g = table.filter(pl.col("task") == t["task"]).sort("score", descending=True).with_row_index("rank", offset=1)
+        mine = [key_of(d) for d in t["configs"]]  # this run's candidates only, not an earlier run's picks
+        g = (table.filter((pl.col("task") == t["task"]) & pl.col("config").is_in(mine))
+             .sort("score", descending=True).with_row_index("rank", offset=1))
         rank = dict(zip(g["config"], g["rank"]))
-        norm = dict(zip(g["config"], g["normalised"]))
+        lo, hi = g["score"].min(), g["score"].max()
+        norm = dict(zip(g["config"], ((g["score"] - lo) / (hi - lo)) if hi > lo else [1.0] * g.height))
         picks = [p for p in t["picks"] if p in rank]
         top = picks[0] if picks else None
         rows.append({

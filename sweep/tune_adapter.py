@@ -8,6 +8,7 @@ directory that is removed afterwards. Each pack reports a few numbers per epoch 
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -143,6 +144,7 @@ class _Bridge(tune.Callback):
 
     def on_trial_result(self, iteration, trials, trial, result, **info):
         pid = trial.config["pack_id"]
+        result = _unpack(result)
         if result.get("kind") == "epoch":
             _EVENTS[self.key].on_epoch(pid, {k: result.get(k) for k in ("epoch", "epochs", "best_val_score")})
         elif result.get("kind") == "done":
@@ -165,12 +167,22 @@ def _pack_trainable(config, jobs=None):
         # each tune.report is a round trip to the driver: short packs only report when done
         if time.monotonic() - last[0] >= EPOCH_REPORT_EVERY_S:
             last[0] = time.monotonic()
-            tune.report({"kind": "epoch", **report})
+            tune.report(_pack("epoch", report))
 
     summary = run_pack(job, on_epoch=on_epoch)
     import ray  # the node that trained it: shows how packs spread over a cluster
 
-    tune.report({"kind": "done", **summary, "node_id": ray.get_runtime_context().get_node_id()})
+    tune.report(_pack("done", {**summary, "node_id": ray.get_runtime_context().get_node_id()}))
+
+
+def _pack(kind: str, report: dict) -> dict:
+    """A report as ONE string field: Tune keeps running statistics (and deques) per numeric field per
+    trial for the whole sweep, which made the driver grow ~73 KB per pack (bench/driver_memory.py)."""
+    return {"kind": kind, "report": json.dumps(report)}
+
+
+def _unpack(result: dict) -> dict:
+    return {"kind": result.get("kind"), **json.loads(result.get("report") or "{}")}
 
 
 def _trial_error(trial) -> str:
@@ -232,7 +244,7 @@ def run_packs(jobs: list[PackJob], *, cpus: float, gpus: float, max_concurrent: 
                                "that finished is saved: run the same command again to resume")
         for result in grid:
             pid = result.config["pack_id"]
-            metrics = result.metrics or {}
+            metrics = _unpack(result.metrics or {})
             done = metrics.get("kind") == "done"
             outcomes.append(PackOutcome(pid, None if result.error is None else _short_error(result.error),
                                         {k: metrics.get(k) for k in ("models", "ok", "diverged", "failed", "node_id")}

@@ -114,7 +114,7 @@ def hidden_from_budget(input_dim: int, output_dim: int, budget: float, d: Densit
     _check_dim("output_dim", output_dim)
     if isinstance(budget, bool) or not isinstance(budget, (int, float)) or not budget > 0:
         raise DescriptorError(f"budget must be a positive number of weights; got {budget!r}")
-    if not math.isfinite(budget) or budget > MAX_BUDGET:
+    if budget > MAX_BUDGET or not math.isfinite(budget):  # in this order: a huge int overflows isfinite
         raise DescriptorError(f"budget must be a finite number of weights, at most {MAX_BUDGET:g}; got {budget!r}")
     if round_densities:
         d = d.rounded(2)

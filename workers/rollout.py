@@ -114,9 +114,18 @@ def _missing_module(error: BaseException | None) -> str | None:
     return None
 
 
-def check_env(env: str, task: str) -> None:
-    """Make (and close) one environment: a missing package stops a sweep at planning, in one line."""
-    make_env(env, 1, task).close()
+def check_env(env: str, task: str, input_dim: int, output_dim: int) -> None:
+    """Make (and close) one environment: a missing package or an environment whose spaces do not
+    fit the task's |x| and |y| stops a sweep at planning, in one line."""
+    made = make_env(env, 1, task)
+    try:
+        dims = (int(np.prod(made.observation_space.shape or (0,))), int(np.prod(made.action_space.shape or (0,))))
+    finally:
+        made.close()
+    if dims != (input_dim, output_dim):
+        raise TaskError(f"task {task}: environment {env_name(env)} observes {dims[0]} and acts with {dims[1]} "
+                        f"values; the data set has |x| = {input_dim}, |y| = {output_dim}; give env=<a matching id> "
+                        "or rollouts=0")
 
 
 def _registered(gym, env_id: str):
@@ -138,14 +147,17 @@ def episode_seeds(model_seed: int, episodes: int) -> list[int]:
     return [int(s) for s in state]
 
 
-def normalize_obs(obs: np.ndarray, cfg: RolloutConfig, device) -> torch.Tensor:
-    """Environment observations -> network inputs, with the training split's arithmetic (float32)."""
-    x = torch.from_numpy(np.asarray(obs, dtype=np.float32).reshape(len(obs), -1)).to(device)
+def obs_normalizer(cfg: RolloutConfig, device):
+    """Environment observations -> network inputs with the training split's arithmetic (float32
+    observations, then (x - mean) / std); the statistics are moved to the device once."""
+    stats = None
     if cfg.obs_mean is not None:
-        mean = torch.tensor(cfg.obs_mean, dtype=torch.float32, device=device)
-        std = torch.tensor(cfg.obs_std, dtype=torch.float32, device=device)
-        x = (x - mean) / std
-    return x
+        stats = [torch.tensor(v, dtype=torch.float32, device=device) for v in (cfg.obs_mean, cfg.obs_std)]
+
+    def normalize(obs: np.ndarray) -> torch.Tensor:
+        x = torch.from_numpy(np.asarray(obs, dtype=np.float32).reshape(len(obs), -1)).to(device)
+        return x if stats is None else (x - stats[0]) / stats[1]
+    return normalize
 
 
 def packed_step(model, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
@@ -182,6 +194,7 @@ def rollout_returns(model, cfg: RolloutConfig, seeds: list[int], task: str, env_
     envs = gym.vector.SyncVectorEnv([lambda: make_env(cfg.env, cfg.steps, task) for _ in range(k * wave)])
     low, high = envs.single_action_space.low, envs.single_action_space.high
     all_seeds = [episode_seeds(s, cfg.episodes) for s in seeds]
+    normalize = obs_normalizer(cfg, device)
     returns = np.zeros((k, cfg.episodes))
     env_steps = 0
     try:
@@ -193,7 +206,7 @@ def rollout_returns(model, cfg: RolloutConfig, seeds: list[int], task: str, env_
             total = np.zeros(k * wave)
             done = np.zeros(k * wave, dtype=bool)
             for _ in range(cfg.steps):
-                z = packed_step(model, normalize_obs(obs, cfg, device).view(k, wave, -1), z)
+                z = packed_step(model, normalize(obs).view(k, wave, -1), z)
                 action = z[..., model.n_hidden:].reshape(k * wave, -1).cpu().numpy()
                 obs, reward, term, trunc, _ = envs.step(np.clip(action, low, high))
                 total += np.where(done, 0.0, reward)  # an ended episode's env resets on its next step

@@ -6,25 +6,18 @@ import json
 
 import click
 
-from hpsweep.workers.descriptors import BLOCKS, Densities, describe as describe_model
+from hpsweep.workers.descriptors import BLOCKS
 from hpsweep.workers.errors import DescriptorError
 
 
-def parse_densities(text: str | None, code: str | None, base: float | None) -> Densities:
-    """Densities from `--densities hx,hh,hy,yx,yh,yy` or `--code 011001 --base 0.2` (dense if neither)."""
-    if text is not None and code is not None:
-        raise DescriptorError("give --densities or --code, not both")
-    if code is not None:
-        return Densities.from_code(code, 0.2 if base is None else base)
-    if base is not None:
-        raise DescriptorError("--base only goes with --code")
+def parse_densities(text: str | None) -> list[float] | None:
+    """`--densities hx,hh,hy,yx,yh,yy` as six numbers (None when not given)."""
     if text is None:
-        return Densities.uniform(1.0)
+        return None
     try:
-        values = [float(v) for v in text.split(",")]
+        return [float(v) for v in text.split(",")]
     except ValueError:
         raise DescriptorError(f"--densities must be six numbers separated by commas ({','.join(BLOCKS)}); got {text!r}") from None
-    return Densities.from_sequence(values)
 
 
 @click.command("describe")
@@ -42,10 +35,16 @@ def describe(input_dim, output_dim, budget, hidden, densities, code, base, round
 
     Example: hpsweep describe -x 2500 -y 10 --budget 100000 --code 011001 --base 0.2
     """
+    import hpsweep
+
     if (budget is None) == (hidden is None):
         raise DescriptorError("give exactly one of --budget and --hidden")
-    d = parse_densities(densities, code, base)
-    m = describe_model(input_dim, output_dim, d, hidden=hidden, budget=budget, round_densities=round_densities)
+    if densities is not None and code is not None:
+        raise DescriptorError("give --densities or --code, not both")
+    if base is not None and code is None:
+        raise DescriptorError("--base only goes with --code")
+    m = hpsweep.describe(input_dim, output_dim, budget=budget, hidden=hidden, densities=parse_densities(densities),
+                         code=code, base=base, round_densities=round_densities)
     if as_json:
         click.echo(json.dumps(m.to_dict()))
         return

@@ -1,11 +1,12 @@
 """Field rules: each spec field's constraint, written once, as a pydantic validator with one message.
 
-A rule raises `SpecRuleError` (a pydantic custom error) carrying the rule text, the value and an
+A rule raises `fail(...)` (a pydantic custom error) carrying the rule text, the value and an
 optional path suffix; `errors.one_line` turns the first of them into the one-line message:
 
     spec.yaml: tasks[1].densities.grid.hh[1] must be a density in (0, 1]; got 1.5
 
-Every number is checked for finiteness and a sane range; the caps are in CAPS (docs/sweep.md).
+Every number is checked for finiteness and a sane range; the caps sit beside each field in
+models.py and are listed in docs/sweep.md ("Limits").
 """
 
 from __future__ import annotations
@@ -60,12 +61,14 @@ def number(low: float, low_open: bool, high: float) -> tuple[Callable, str]:
         v = _as_number(v)
         if isinstance(v, bool) or not isinstance(v, (int, float)) or v != v:
             raise _Bad
+        if isinstance(v, int) and v > high:  # first: a 400-digit integer does not fit a float
+            raise _Bad(f"must be at most {high:g}")
         if not math.isfinite(v):
             raise _Bad("must be a finite number")
-        if v <= low if low_open else v < low:
-            raise _Bad
         if v > high:
             raise _Bad(f"must be at most {high:g}")
+        if v <= low if low_open else v < low:
+            raise _Bad
         return float(v)
     return check, f"a number {'>' if low_open else '>='} {low:g}"
 

@@ -44,7 +44,7 @@ class SampleError(ValueError):
 
 
 def _number(where: str, v: Any) -> float:
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not -1e300 < v < 1e300:  # also NaN, huge ints
         raise SampleError(where, "must be a finite number", v)
     return float(v)
 

@@ -71,6 +71,10 @@ CASES = [
     # numbers: finite, in range
     run_case("budget-inf", spec_doc(task__budgets=[float("inf")]), "tasks[0].budgets[0] must be a finite number; got inf"),
     run_case("budget-huge", spec_doc(task__budgets=[1e300]), "tasks[0].budgets[0] must be at most 1e+12"),
+    run_case("budget-400-digits", spec_text(f"name: s\ntasks: [{{task: '{TASK}', budgets: [{'9' * 400}], "
+                                            f"densities: {{uniform: 1}}}}]\n"), "tasks[0].budgets[0] must be at most 1e+12"),
+    run_case("sample-bound-400-digits", spec_doc(task__task=None, task__sample={
+        "family": "teacher", "count": 2, "params": {"noise": {"uniform": [0, 10**400]}}}), "must be a finite number"),
     run_case("budget-nan", spec_doc(task__budgets=[float("nan")]), "tasks[0].budgets[0] must be a number > 0; got nan"),
     run_case("density-1e-300", spec_doc(task__densities={"uniform": [1e-300]}), "at least 1e-06"),
     run_case("grid-density-tiny", spec_doc(task__densities={"grid": {"hh": [1e-9]}}), "grid.hh[0] must be a density"),

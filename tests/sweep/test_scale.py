@@ -131,7 +131,8 @@ def test_cli_dry_run_shows_the_scaled_plan(tmp_path, capsys):
     out = capsys.readouterr().out
     # tasks x0.5 applies to sample: entries only; this spec has none, so the name keeps no t0.5
     assert "scaled (data x0.5, epochs x0.5, seeds x0.5, draws x0.5, tasks x0.5): sweep q-scale-d0.5e0.5s0.5r0.5" in out
-    assert "teacher(x=8,y=4,t=10,n_train=200,n_val=125,n_test=125)" in out
+    # the task column wraps at 80 columns: teacher(x=8,y=4,t=10,n_train=200,n_val=125,n_test=125) in pieces
+    assert all(part in out for part in ("teacher(x=8,y=4,t=10,", "n_train=200", "n_val=125", "n_test=125)"))
     # (2 uniform + 5 draws) x 2 budgets x 1 seed
     assert "14 trials, 14 to run" in out
     assert not (tmp_path / "r").exists()  # dry run writes nothing

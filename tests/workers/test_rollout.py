@@ -22,7 +22,8 @@ require_extra("minari", "gymnasium_robotics", "mujoco", "jax", extra="hammer")
 DATASET_ID = "hpsweep/hammer-tiny-v0"
 TASK = f"minari:{DATASET_ID}(split=4/1/1,rollouts=2,rollout_steps=20)"
 # three models of one task: different |h| (padding), densities and seeds, two sharing a seed
-SPECS = [ModelSpec(46, 26, 12, Densities.uniform(1.0), 0, 3e-3), ModelSpec(46, 26, 20, Densities(0.3, 1, 1, 0.2, 0.5, 1), 1, 3e-3),
+SPECS = [ModelSpec(46, 26, 12, Densities.uniform(1.0), 0, 3e-3),
+         ModelSpec(46, 26, 20, Densities(0.3, 1, 1, 0.2, 0.5, 1), 1, 3e-3),
          ModelSpec(46, 26, 7, Densities.uniform(0.5), 0, 1e-3)]
 
 

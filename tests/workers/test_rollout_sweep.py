@@ -3,6 +3,9 @@ through the worker's real path (run_pack: train, roll out, commit Parquet rows):
 hold finite returns and the normalised return is the score (issue 14)."""
 
 import math
+import os
+import subprocess
+import sys
 
 import pytest
 
@@ -12,6 +15,7 @@ from hpsweep.sweep.coordinator import make_plan
 from hpsweep.sweep.pack_runner import PackJob, run_pack
 from hpsweep.sweep.spec import parse_spec
 from hpsweep.sweep.store import ResultsStore
+from hpsweep.workers.errors import TaskError
 from hpsweep.workers.tasks import get_task
 
 require_extra("minari", "gymnasium_robotics", "mujoco", "jax", extra="hammer")
@@ -63,5 +67,31 @@ def test_scale_shrinks_the_rollouts_not_the_data_set(hammer_task):
 
     assert scale_task_name(hammer_task, parse_scale("0.1")) == f"{hammer_task}(rollouts=10,rollout_steps=20)"
     assert scale_task_name(hammer_task, parse_scale("0.01")) == f"{hammer_task}(rollouts=10,rollout_steps=10)"
-    assert scale_task_name(f"{hammer_task}(rollouts=2)", parse_scale("0.1")) == f"{hammer_task}(rollouts=2,rollout_steps=20)"
+    two = f"{hammer_task}(rollouts=2)"  # already below the floor of 10: kept
+    assert scale_task_name(two, parse_scale("0.1")) == f"{hammer_task}(rollouts=2,rollout_steps=20)"
     assert scale_task_name(hammer_task, parse_scale("epochs=0.5")) == hammer_task
+
+
+def test_without_gymnasium_robotics_the_cli_says_which_extra_in_one_line(hammer_task):
+    """As a user without the hammer extra meets it: `hpsweep tasks` (and run, at planning) stops."""
+    blocked = "import sys; sys.modules['gymnasium_robotics'] = sys.modules['mujoco'] = None; "
+    done = subprocess.run([sys.executable, "-c", blocked + "from hpsweep.sweep.cli import main; main()", "tasks",
+                           hammer_task], capture_output=True, text=True, timeout=120, env=dict(os.environ))
+    assert done.returncode != 0
+    assert done.stderr.strip() == (
+        f"Error: task {hammer_task}: rollouts in AdroitHandHammer-v1 need gymnasium-robotics and mujoco "
+        "(gymnasium_robotics is missing): pip install 'hpsweep[hammer]', or rollouts=0 to score by r2 only")
+
+
+def test_an_environment_named_explicitly(hammer_task):
+    params = get_task(f"{hammer_task}(env=gym:AdroitHandHammer-v1)").info().params
+    assert params["rollout_env"] == "AdroitHandHammer-v1" and params["env"] == "gym:AdroitHandHammer-v1"
+    with pytest.raises(TaskError, match=r"^task minari:hpsweep/hammer-ref-v0\(env=Pendulum-v1\): environment "
+                                        r"Pendulum-v1 observes 3 and acts with 1 values; the data set has \|x\| = 46, "
+                                        r"\|y\| = 26; give env=<a matching id> or rollouts=0$"):
+        get_task(f"{hammer_task}(env=Pendulum-v1)").info()
+    with pytest.raises(TaskError, match=r"^task minari:hpsweep/hammer-ref-v0\(env=NoSuchEnv-v0\): cannot make "
+                                        r"environment 'NoSuchEnv-v0' for rollouts: .*; give env=<gymnasium id> or "
+                                        r"rollouts=0$"):
+        get_task(f"{hammer_task}(env=NoSuchEnv-v0)").info()
+    assert "rollout_env" not in get_task(f"{hammer_task}(rollouts=0)").info().params

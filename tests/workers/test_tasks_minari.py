@@ -71,3 +71,20 @@ def test_t_longer_than_the_shortest_episode(minari_name):
     with pytest.raises(TaskError, match=r"^task minari:hpsweep/pendulum-tiny-v0: parameter 't' must be at most "
                                         r"the shortest episode \(25 steps\); got 30$"):
         get_task(f"{minari_name}(t=30)").info()
+
+
+@pytest.mark.parametrize("args, message", [
+    ("rollouts=-1", "parameter 'rollouts' must be an int in [0, 100000]; got '-1'"),
+    ("rollout_steps=0", "parameter 'rollout_steps' must be an int in [1, 1000000]; got '0'"),
+    ("ref_return=-5", "parameter 'ref_return' must be a number in [0, 1000000000000]; got '-5'"),
+])
+def test_rollout_parameters_out_of_range(args, message):
+    with pytest.raises(TaskError) as e:
+        get_task(f"minari:D4RL/hammer/expert-v2({args})")
+    assert str(e.value) == f"task minari: {message}"
+
+
+def test_a_data_set_whose_environment_is_given_explicitly_or_switched_off(minari_name):
+    assert get_task(f"{minari_name}(rollouts=0)").info().score_name == "r2"
+    info = get_task(f"{minari_name}(rollouts=3,env=Pendulum-v1)").info()
+    assert (info.params["rollout_env"], info.params["rollouts"], info.score_name) == ("Pendulum-v1", 3, "return")

@@ -13,10 +13,10 @@ mean and std (normalize=false keeps them raw). MSE and r2 at every step.
 Rollout scoring (issue 14): when the data set names an environment (or `env=<gymnasium id>` is
 given) and rollouts > 0, every trained model is also run as a policy in that environment
 (workers/rollout.py): `rollouts` episodes of `rollout_steps` steps (defaults: the paper's 100 x
-200 for hammer; the steps replace the environment's own episode limit). The score is then the normalised return, mean return /
-reference return (`ref_return`; else the data set's metadata `ref_max_score`; else the mean
-episode return of the data set itself, when positive), with r2 kept beside it. Adroit needs
-gymnasium-robotics and mujoco: pip install 'hpsweep[hammer]'.
+200 for hammer; the steps replace the environment's own episode limit). The score is then the
+normalised return, mean return / reference return (`ref_return`; else the data set's metadata
+`ref_max_score`; else the mean episode return of the data set itself, when positive), with r2
+kept beside it. Adroit needs gymnasium-robotics and mujoco: pip install 'hpsweep[hammer]'.
 
 Easy or hard: expert demonstrations are nearly a function of the current observation, so the
 task mostly asks for a wide input-to-output map; the long episodes test stability of the
@@ -44,7 +44,7 @@ DOWNLOAD_HINT = ("pip install 'hpsweep[minari]' then `minari download {id}` on a
 
 
 class MinariTask:
-    """`minari:<dataset_id>(split=90/5/5,t=0,normalize=true)`."""
+    """`minari:<dataset_id>(split=90/5/5,t=0,normalize=true,rollouts=100,rollout_steps=200,ref_return=0,env=)`."""
 
     family = "minari"
     example = "minari:D4RL/hammer/expert-v2"
@@ -171,9 +171,9 @@ class MinariTask:
             ref, source = facts["mean_return"], "dataset mean"
         else:
             ref, source = None, "none"
-        as_tuple = (lambda v: tuple(float(a) for a in v.tolist())) if stats else None
-        return RolloutConfig(env=env, episodes=self.params["rollouts"], steps=self.params["rollout_steps"], ref_return=ref, ref_source=source,
-                             obs_mean=as_tuple(stats[0]) if stats else None, obs_std=as_tuple(stats[1]) if stats else None)
+        mean, std = (tuple(v.tolist()) for v in stats) if stats else (None, None)  # float32 values, exactly
+        return RolloutConfig(env=env, episodes=self.params["rollouts"], steps=self.params["rollout_steps"],
+                             ref_return=ref, ref_source=source, obs_mean=mean, obs_std=std)
 
     def _rollout_info(self) -> dict:
         """What info() says of the rollouts; making one environment checks, at planning, that the
@@ -183,16 +183,17 @@ class MinariTask:
         if not self._env():
             return {}
         cfg = self.rollout_config()
-        check_env(cfg.env, self.name)
+        obs, act = self._episodes
+        check_env(cfg.env, self.name, obs[0].shape[1], act[0].shape[1])
         return {"rollout_env": env_name(cfg.env), "ref_return": cfg.ref_return, "ref_source": cfg.ref_source,
                 "score_name": "normalized_return" if cfg.ref_return else "return"}
 
     def _rollout_words(self) -> str:
+        from hpsweep.workers.rollout import env_name
+
         if not self._env():
             return "; scored by r2 (no rollouts)"
         cfg = self.rollout_config()
-        from hpsweep.workers.rollout import env_name
-
         ref = (f"return / {format_value(cfg.ref_return)} ({cfg.ref_source})" if cfg.ref_return
                else "return (no positive reference)")
         return (f"; scored by {cfg.episodes} rollouts x {cfg.steps} steps per model in {env_name(cfg.env)}: "
