@@ -194,23 +194,32 @@ def analyze(root: str = DEFAULT_RESULTS, *, sweeps: Sequence[str] = (), tasks: S
     Raises:
         StoreError: no or unreadable results. AnalysisError: too few tasks after filtering.
     """
+    return analysis(root, sweeps=sweeps, tasks=tasks, statuses=statuses, max_rows_per_task=max_rows_per_task,
+                    save=save, report=report)[0]
+
+
+def analysis(root: str = DEFAULT_RESULTS, *, sweeps: Sequence[str] = (), tasks: Sequence[str] = (),
+             statuses: Sequence[str] = ("ok",), max_rows_per_task: int = 4000, save: bool = True,
+             report: str | None = None) -> "tuple[AnalysisResult, str | None, str | None]":
+    """`analyze` with where it wrote: (result, the saved models' folder or None, the report or None)."""
     from hpsweep.analysis.analyze import analyze as run_analysis
     from hpsweep.analysis.load import fingerprint
 
     options = _options(sweeps, tasks, statuses, max_rows_per_task)
     fp = fingerprint(root) if save else None
     result = run_analysis(root, options)
+    model_dir = report_path = None
     if save:
         from hpsweep.analysis.saved import save as save_models
 
-        save_models(root, options, result, fp)
+        model_dir = save_models(root, options, result, fp)
     if report is not None:
         from pathlib import Path
 
         from hpsweep.analysis.report import write_report
 
-        write_report(result, Path(report), root)
-    return result
+        report_path = write_report(result, Path(report), root)
+    return result, model_dir, report_path
 
 
 def recommend(root: str, input_dim: int, output_dim: int, budget: float, *, top: int = 5,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 
 import click
 
@@ -76,19 +75,13 @@ def analyze(results, out, sweeps, tasks, statuses, max_rows_per_task, as_json):
 
     Example: hpsweep analyze hpsweep-results --out report/
     """
-    from hpsweep.analysis.analyze import AnalysisOptions, analyze as run_analysis
-    from hpsweep.analysis.load import fingerprint
-    from hpsweep.analysis.report import write_report
-    from hpsweep.analysis.saved import save
+    from hpsweep._api import analysis
     from hpsweep.workers.results.layout import default_report_dir
 
     start = time.perf_counter()
-    options = AnalysisOptions(sweeps=tuple(sweeps), tasks=tuple(tasks), statuses=tuple(statuses) or ("ok",),
-                              max_rows_per_task=max_rows_per_task)
-    fp = fingerprint(results)
-    result = run_analysis(results, options)
-    model_dir = save(results, options, result, fp)
-    report = write_report(result, Path(out or default_report_dir(results)), results)
+    result, model_dir, report = analysis(results, sweeps=sweeps, tasks=tasks, statuses=statuses,
+                                         max_rows_per_task=max_rows_per_task, save=True,
+                                         report=str(out or default_report_dir(results)))
     seconds = time.perf_counter() - start
     if as_json:
         click.echo(json.dumps({**result.metrics(), "report": str(report), "models_dir": str(model_dir),
