@@ -66,9 +66,12 @@ def print_summary(store, spec, report, results: str) -> dict:
         click.echo("best model per task (by validation score; densities hx,hh,hy,yx,yh,yy):")
         for r in best.iter_rows(named=True):
             dens = ",".join(f"{r[f'd_{b}']:.2g}" for b in ("hx", "hh", "hy", "yx", "yh", "yy"))
+            # rollout tasks score test by the policy's return, but validation stays r2 (workers/rollout.py)
+            val_name = "r2" if r["score_name"] in ("normalized_return", "return") else r["score_name"]
+            test_name = "" if val_name == r["score_name"] else f"{r['score_name']} "
             click.echo(f"  {r['task'][:96]}")
             click.echo(f"    h={r['hidden']:<4} densities {dens:<24} HP={r['hidden_proportion']:.3f}  "
-                       f"val {r['score_name']} {r['val_score']:.4f}  test {r['test_score']:.4f}")
+                       f"val {val_name} {r['val_score']:.4f}  test {test_name}{r['test_score']:.4f}")
     if report.failed_packs:
         click.echo(f"{len(report.failed_packs)} pack(s) failed after all retries; their errors:")
         click.echo(f"  hpsweep query {results} \"SELECT trial_id, error FROM trials WHERE status = 'failed'\"")
