@@ -197,9 +197,17 @@ def _trial_error(trial) -> str:
         return f"error text unavailable: {e!r}"
 
 
+TUNE_CHUNK = int(os.environ.get("HPSWEEP_TUNE_CHUNK", "256"))
+"""Most packs one Tuner runs. Tune keeps state per trial for the life of a Tuner (the Trial objects,
+metric statistics, a JSON copy for its experiment checkpoint), so one Tuner over N packs grows the
+driver with N; a fresh Tuner per chunk bounds the driver by one chunk's state (issue 13.8). A chunk
+boundary lets the last packs of a chunk finish before the next chunk starts: 256 keeps that tail
+small next to the chunk's length."""
+
+
 def run_packs(jobs: list[PackJob], *, cpus: float, gpus: float, max_concurrent: int | None, max_failures: int,
               events: Events | None = None) -> list[PackOutcome]:
-    """Run packs as Tune trials on the connected Ray; returns one outcome per job.
+    """Run packs as Tune trials on the connected Ray, TUNE_CHUNK packs per Tuner; one outcome per job.
 
     Args:
         jobs: the packs to run (ids must be unique).
@@ -208,11 +216,22 @@ def run_packs(jobs: list[PackJob], *, cpus: float, gpus: float, max_concurrent: 
         max_failures: retries per pack (Tune FailureConfig).
         events: progress hooks, called in the driver.
     """
+    import gc
+
     events = events or Events()
-    if not jobs:
-        return []
+    assert len({j.pack.pack_id for j in jobs}) == len(jobs), "pack ids must be unique"
+    outcomes: list[PackOutcome] = []
+    for start in range(0, len(jobs), TUNE_CHUNK):
+        outcomes += _run_chunk(jobs[start:start + TUNE_CHUNK], cpus=cpus, gpus=gpus, max_concurrent=max_concurrent,
+                               max_failures=max_failures, events=events)
+        gc.collect()  # the finished Tuner's trial state goes before the next one builds its own
+    return outcomes
+
+
+def _run_chunk(jobs: list[PackJob], *, cpus: float, gpus: float, max_concurrent: int | None, max_failures: int,
+               events: Events) -> list[PackOutcome]:
+    """One Tuner over some packs (see run_packs)."""
     by_id = {j.pack.pack_id: j for j in jobs}
-    assert len(by_id) == len(jobs), "pack ids must be unique"
 
     storage = tempfile.mkdtemp(prefix="hpsweep-tune-")
     key = id(events)
