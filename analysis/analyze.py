@@ -122,7 +122,7 @@ def analyze(root, options: AnalysisOptions | None = None, *, with_ranking: bool 
         return _analyze(root, options or AnalysisOptions(), with_ranking)
 
 
-def _choose(models: dict) -> str:
+def choose_model(models: dict) -> str:
     """The model recommend uses: the best mean held-out Kendall tau (leave-one-task-out); ties go to the
     lower median top-pick regret, then the name."""
     def key(k):
@@ -169,7 +169,7 @@ def _analyze(root, opt: AnalysisOptions, with_ranking: bool) -> AnalysisResult:
     ceiling = summarise(ceiling_tasks.rename({"ceiling_tau": "kendall"}).with_columns(
         *[pl.lit(None, pl.Float64).alias(m) for m in ("ndcg5", "regret1", "regret5", "beats_dense", "ge_dense",
                                                       "beats_uniform")]), set(), opt.seed)
-    chosen = _choose(models)
+    chosen = choose_model(models)
     fitted = {m.key: m.fit(table) for m in all_models(opt.seed)}
     if chosen.endswith(metatable.RELATIVE):
         band = {"kind": "standing", "bins": standing_band(table, preds[chosen])}

@@ -1,12 +1,13 @@
 """Check `hpsweep recommend` on data sets nobody swept (issue 11, item 6).
 
-    python bench/verify_recommend.py --from META_RESULTS --out VERIFY_RESULTS [--seed 2026] [--random 20]
+    python bench/verify_recommend.py --from META_RESULTS --out VERIFY_RESULTS [--seed 2026] [--random 20] [--rounds 1]
 
 How the held-out tasks are chosen (never tuned to the results): with numpy's PCG64 seeded by --seed
 alone, six tasks are drawn from the same parameter ranges the `meta` spec samples (|x| 4..256,
 |y| 2..32, 5..20 steps, the same noise ranges and split sizes): two teacher, one prototype, one
 lorenz, and two of `rad` (digit images, a family the meta-models never saw: |x| = side^2 with side
-4..16, |y| = frames 2..16). A draw whose name the meta results already hold is drawn again. Each
+4..16, |y| = frames 2..16); --rounds N draws that six N times from the same stream, so the first six
+are the same whatever N is. A draw whose name the meta results already hold is drawn again. Each
 task gets one budget, drawn among the meta spec's budgets for its |x| half (1,500 / 5,000 below
 |x| = 32, 5,000 / 20,000 above) that give the dense model at least 8 hidden units.
 
@@ -15,7 +16,8 @@ size) names five configs; they are trained with dense, uniform 0.2 and --random 
 density draws (seeded by --seed, the same on every task), each at the --lr grid (default 0.003
 and 0.01, the meta spec's) and 3 seeds, the meta protocol: a config's score is its mean test score over seeds at its best lr on
 validation. The table gives each pick's rank among the trained configs and its normalised regret
-(best - picked) / (best - worst). Prints Markdown; writes OUT/verify.json.
+(best - picked) / (best - worst); the summary puts dense and uniform 0.2 beside the pick, with
+bootstrap 90% intervals over tasks. Prints Markdown; writes OUT/verify.json.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ import numpy as np
 import polars as pl
 import yaml
 
+from hpsweep.analysis.evaluate import bootstrap_interval
 from hpsweep.analysis.features import with_features
 from hpsweep.analysis.load import collect, scan_trials
 from hpsweep.analysis.metatable import build, config_key
@@ -44,6 +47,7 @@ SPLITS = "n_train=500,n_val=250,n_test=500"
 HPSWEEP = str(Path(sys.executable).with_name("hpsweep"))
 """The CLI beside this interpreter: recommend and run exactly as a user types them."""
 SEEN = {"teacher": True, "prototype": True, "lorenz": True, "rad": False}
+FAMILIES = ("teacher", "teacher", "prototype", "lorenz", "rad", "rad")
 
 
 def _log_uniform(rng, lo, hi) -> int:
@@ -65,10 +69,10 @@ def draw_task(rng, family: str) -> tuple[str, int, int, int]:
     return f"rad(side={side},frames={f},{SPLITS})", side * side, f, f + 1
 
 
-def draw_tasks(seed: int, known: set[str]) -> list[dict]:
+def draw_tasks(seed: int, known: set[str], rounds: int = 1) -> list[dict]:
     rng = np.random.default_rng(seed)
     out = []
-    for family in ("teacher", "teacher", "prototype", "lorenz", "rad", "rad"):
+    for family in FAMILIES * rounds:
         while True:
             name, x, y, t = draw_task(rng, family)
             name = get_task(name).name  # canonical, as the results store it
@@ -115,19 +119,29 @@ def key_of(d) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--from", dest="meta", required=True)
+    ap.add_argument("--from", dest="meta", help="The meta results recommend learns from (not needed with --report).")
     ap.add_argument("--out", required=True)
     ap.add_argument("--seed", type=int, default=2026)
     ap.add_argument("--random", type=int, default=20)
+    ap.add_argument("--rounds", type=int, default=1, help="Draw the six families this many times (6 x N tasks).")
     ap.add_argument("--lr", type=float, nargs="+", default=[0.003, 0.01],
                     help="lr grid, as the meta results were trained (the calibration set: 0.003 alone).")
     ap.add_argument("--plan-only", action="store_true", help="Draw, recommend, write the spec; train nothing.")
+    ap.add_argument("--report", action="store_true",
+                    help="Train nothing: print the table and summary of OUT/verify.json (with --first N: its first N tasks).")
+    ap.add_argument("--first", type=int, help="With --report: only the first N tasks (the first round is 6).")
     args = ap.parse_args()
     out = Path(args.out).resolve()
+    if args.report:
+        done = json.loads((out / "verify.json").read_text())
+        report(done["rows"][: args.first], done["train_seconds"])
+        return
     out.mkdir(parents=True, exist_ok=True)
+    if not args.meta:
+        ap.error("--from META_RESULTS is required unless --report")
     meta = str(Path(args.meta).resolve())
     known = set(collect(scan_trials(meta).select("task").unique(), meta)["task"].to_list())
-    tasks = draw_tasks(args.seed, known)
+    tasks = draw_tasks(args.seed, known, args.rounds)
     draws = random_draws(args.random, args.seed)
     for t in tasks:
         t["recommend"] = recommend(meta, t)
@@ -160,22 +174,41 @@ def main() -> None:
             "pick_rank": rank.get(top), "pick_regret": round(1 - norm[top], 3) if top else None,
             "top5_ranks": ",".join(str(rank[p]) for p in picks),
             "top5_regret": round(1 - max(norm[p] for p in picks), 3) if picks else None,
-            "dense_rank": rank.get(key_of((1.0,) * 6)), "uniform02_rank": rank.get(key_of((0.2,) * 6)),
+            "dense_rank": rank.get(key_of((1.0,) * 6)), "dense_regret": round(1 - norm[key_of((1.0,) * 6)], 3),
+            "uniform02_rank": rank.get(key_of((0.2,) * 6)), "uniform02_regret": round(1 - norm[key_of((0.2,) * 6)], 3),
             "pick_top20": bool(top and rank[top] <= math.ceil(0.2 * g.height)),
             "model": t["recommend"].get("model", t["recommend"].get("error")),
         })
-    result = pl.DataFrame(rows)
     (out / "verify.json").write_text(json.dumps({"seed": args.seed, "train_seconds": round(train_s, 1),
                                                  "tasks": tasks, "rows": rows}, indent=1, default=str))
+    report(rows, train_s)
+
+
+def report(rows: list[dict], train_s: float) -> None:
+    """The per-task table and the summary, in Markdown."""
+    result = pl.DataFrame(rows)
     cols = [c for c in result.columns if c != "model"]
     print("| " + " | ".join(cols) + " |\n|" + "---|" * len(cols))
     for r in result.select(cols).iter_rows():
         print("| " + " | ".join("" if v is None else str(v) for v in r) + " |")
-    n_top = int(result["pick_top20"].sum())
-    regret = result["pick_regret"].drop_nulls()
-    print(f"\nTop pick in the top 20% of the trained configs on {n_top} of {result.height} tasks; "
-          f"median pick regret {regret.median() if regret.len() else float('nan'):.3f}; model {rows[0]['model']}; "
-          f"training took {train_s:.0f} s.")
+    print("\n" + summary(result, train_s))
+
+
+def summary(result: pl.DataFrame, train_s: float) -> str:
+    """The pick beside dense and uniform 0.2: how often each lands in the top 20%, and its regret."""
+    top = math.ceil(0.2 * result["configs"].max())
+    lines = [f"{result.height} unseen tasks, model {result['model'][0]}, {train_s:.0f} s of training. "
+             f"Top 20% = rank <= {top} of {result['configs'].max()}; intervals: bootstrap 90% over tasks.",
+             "| choice | in the top 20% | regret: median | regret: mean (90% CI) |", "|---|---|---|---|"]
+    for name, rank, regret in (("top pick", "pick_rank", "pick_regret"), ("always dense", "dense_rank", "dense_regret"),
+                               ("always uniform 0.2", "uniform02_rank", "uniform02_regret")):
+        hit = (result[rank] <= top).fill_null(False).to_numpy().astype(float)
+        r = result[regret].drop_nulls().to_numpy().astype(float)
+        hit_lo, hit_hi = bootstrap_interval(hit)
+        r_lo, r_hi = bootstrap_interval(r)
+        lines.append(f"| {name} | {int(hit.sum())} of {len(hit)} ({hit_lo:.0%}..{hit_hi:.0%}) | {np.median(r):.3f} "
+                     f"| {r.mean():.3f} ({r_lo:.3f}..{r_hi:.3f}) |")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from hpsweep.analysis.analyze import _choose
+from hpsweep.analysis.analyze import choose_model
 from hpsweep.analysis.evaluate import (DENSE, UNIFORM_02, bootstrap_interval, per_task, region_folds, summarise,
                                        unit_metrics)
 from hpsweep.analysis.features import BASELINE_FEATURES
@@ -74,9 +74,9 @@ def test_chosen_model_is_the_best_held_out_tau_whatever_it_is():
     def entry(tau, regret):
         return {"loto": {"kendall": {"mean": tau}, "regret1": {"median": regret}}}
 
-    assert _choose({"paper/score": entry(0.4, 0.1), "rank/standing": entry(0.6, 0.2), "gbt/standing": entry(0.5, 0.0)}) \
+    assert choose_model({"paper/score": entry(0.4, 0.1), "rank/standing": entry(0.6, 0.2), "gbt/standing": entry(0.5, 0.0)}) \
         == "rank/standing"
-    assert _choose({"nearest/score": entry(0.6, 0.3), "gbt/score": entry(0.6, 0.1)}) == "gbt/score"  # tie: regret
+    assert choose_model({"nearest/score": entry(0.6, 0.3), "gbt/score": entry(0.6, 0.1)}) == "gbt/score"  # tie: regret
 
 
 def test_meta_models_recover_the_known_structure(synth_result):
