@@ -16,6 +16,21 @@ def _range(lo, hi, fmt):
     return format(lo, fmt) if lo == hi else f"{format(lo, fmt)}-{format(hi, fmt)}"
 
 
+PLAN_COLUMNS = ("task", "x", "y", "trials", "to run", "packs", "hidden", "weights", "HP")
+
+
+def _stacked_plan(cells: list[list[str]], widths: list[int]) -> list[str]:
+    """The plan when names and numbers do not fit one line: each task's name whole on its own line (a
+    sampled task's name is its parameters, and a name folded mid-word cannot be copied), its numbers
+    indented under it."""
+    def numbers(values):
+        return "    " + "  ".join(v.rjust(w) for v, w in zip(values, widths))
+    lines = ["task", numbers(PLAN_COLUMNS[1:])]
+    for c in cells:
+        lines += [c[0], numbers(c[1:])]
+    return lines
+
+
 def print_plan(spec, plan, results: str) -> None:
     """The --dry-run view: per task trials, packs, hidden sizes, weights and HP range."""
     from rich.console import Console
@@ -27,15 +42,17 @@ def print_plan(spec, plan, results: str) -> None:
     cells = [[r["task"], str(r["x"]), str(r["y"]), str(r["trials"]), str(r["pending"]), str(r["packs"]),
               _range(*r["hidden"], "d"), _range(*r["weights"], ",.0f"), _range(*r["hp"], ".3f")] for r in rows]
     click.echo(f"sweep {spec.name} (spec {spec.spec_hash}) -> {results}")
-    table = Table(box=None, pad_edge=False)  # no borders: the table fits 80 columns
-    for col in ("task", "x", "y", "trials", "to run", "packs", "hidden", "weights", "HP"):
-        if col == "task":  # the one column that gives way at 80 columns: long names wrap, nothing is cut
-            table.add_column(col, overflow="fold", min_width=8)
-        else:  # numbers are never cut to '0.…': their column is as wide as its widest cell
-            table.add_column(col, justify="right", no_wrap=True)
-    for c in cells:
-        table.add_row(*c)
-    Console().print(table)
+    console = Console()
+    numbers = [max(len(col), *(len(c[i]) for c in cells)) for i, col in enumerate(PLAN_COLUMNS) if i]
+    if max(len(c[0]) for c in cells) + sum(numbers) + 2 * len(numbers) > console.width:  # 2 spaces between columns
+        click.echo("\n".join(_stacked_plan(cells, numbers)))  # sampled tasks' long names: one line each
+    else:
+        table = Table(box=None, pad_edge=False)  # no borders: the table fits 80 columns
+        for col in PLAN_COLUMNS:  # numbers are never cut to '0.…': each column as wide as its widest cell
+            table.add_column(col, justify="left" if col == "task" else "right", no_wrap=True)
+        for c in cells:
+            table.add_row(*c)
+        console.print(table)
     pending = sum(r["pending"] for r in rows)
     res = spec.resources
     click.echo(f"{len(plan.trials)} trials, {pending} to run in {len(plan.packs)} packs of at most "

@@ -18,6 +18,7 @@ from hpsweep.sweep import faults
 from hpsweep.sweep.commands.run import INCOMPLETE_EXIT
 from hpsweep.sweep.coordinator import sweep_status
 from hpsweep.sweep.faults import PackFault
+from hpsweep.sweep.spec import load_spec
 from hpsweep.sweep.store import ResultsStore
 from tests.sweep.sweep_helpers import TINY, exactly_once, pack_ids, spec_file
 
@@ -207,6 +208,19 @@ def test_run_into_an_object_store(s3_server, tmp_path, capsys):
     assert store.read("curves", "tiny").num_rows == 8 * 2
     main(["query", uri, "SELECT count(*) AS n FROM trials WHERE status = 'ok'", "--format", "csv"])
     assert capsys.readouterr().out.split() == ["n", "8"]
+
+
+def test_sampled_task_names_stay_whole_in_the_plan_at_80_columns(tmp_path, capsys, monkeypatch):
+    """Issue 11: a sampled task's name is its parameters; folded mid-word it could not be copied into
+    --task. Too long to share a line with the numbers, each name gets a line of its own."""
+    monkeypatch.setenv("COLUMNS", "80")
+    main(["run", "meta", "--dry-run", "--results", str(tmp_path / "r")])
+    lines = capsys.readouterr().out.splitlines()
+    names = [t.task for t in load_spec("meta").tasks]
+    assert len(names) == 30 and all(name in lines for name in names)
+    below = lines[lines.index(names[0]) + 1].split()
+    assert below[:5] == ["28", "5", "128", "128", "4"]  # x, y, trials, to run, packs of that task
+    assert max(len(line) for line in lines[1:]) <= 80  # the first names the (long) results path
 
 
 def test_the_plan_reads_whole_at_80_columns_when_piped(tmp_path, capsys, monkeypatch):
