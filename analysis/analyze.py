@@ -61,7 +61,7 @@ class AnalysisResult:
     per_task: pl.DataFrame  # model, task, metrics (leave-one-task-out)
     curve: pl.DataFrame
     chosen: str
-    band: dict  # {"kind": "standing", "bins": [[lo, hi] x 10]} or {"kind": "score", "residual": [lo, hi]}
+    band: dict  # {"kind": "standing" | "score", "bins": [[lo, hi] x 10]}, plus "residual": [lo, hi] for a score model
     paper_coefficients: dict[str, dict[str, float]]
     ranking: pl.DataFrame
     ranking_per_task: pl.DataFrame
@@ -132,6 +132,17 @@ def choose_model(models: dict) -> str:
     return min(models, key=key)
 
 
+def recommend_band(table: pl.DataFrame, pred: np.ndarray, key: str) -> dict:
+    """What recommend shows beside a pick, from the model's held-out predictions: for every model the
+    band of standing that configs it placed this high reached (`bins`); for a score model also the
+    5%..95% of its held-out residuals (`residual`), for the predicted score."""
+    kind = metatable.RELATIVE if key.endswith(metatable.RELATIVE) else metatable.ABSOLUTE
+    band = {"kind": kind, "bins": standing_band(table, pred)}
+    if kind == metatable.ABSOLUTE:
+        band["residual"] = list(residual_band(table[metatable.ABSOLUTE].to_numpy(), pred))
+    return band
+
+
 def _analyze(root, opt: AnalysisOptions, with_ranking: bool) -> AnalysisResult:
     lf = with_features(scan_trials(root, sweeps=opt.sweeps, tasks=opt.tasks, statuses=opt.statuses))
     n_rows = collect(lf.select(pl.len()), root).item()
@@ -171,10 +182,7 @@ def _analyze(root, opt: AnalysisOptions, with_ranking: bool) -> AnalysisResult:
                                                       "beats_uniform")]), set(), opt.seed)
     chosen = choose_model(models)
     fitted = {m.key: m.fit(table) for m in all_models(opt.seed)}
-    if chosen.endswith(metatable.RELATIVE):
-        band = {"kind": "standing", "bins": standing_band(table, preds[chosen])}
-    else:
-        band = {"kind": "score", "residual": list(residual_band(table[metatable.ABSOLUTE].to_numpy(), preds[chosen]))}
+    band = recommend_band(table, preds[chosen], chosen)
     curve_models = {k: (lambda k=k: model_named(k, opt.seed)) for k in dict.fromkeys([chosen, "gbt/score", "rank/standing"])}
     curve = learning_curve(table, info, curve_models, excluded, seed=opt.seed) if opt.curve else pl.DataFrame()
     if with_ranking:

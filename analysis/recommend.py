@@ -6,10 +6,12 @@ densities 0.05 ... 0.8, dense and 500 random draws (PAPER.md §5). Each gets |h|
 through workers.descriptors.describe(); the meta-model analyze chose (best held-out Kendall tau)
 orders them.
 
-What is shown: for a standing model, the predicted standing (0 = the worst candidate, 1 = the
-best) and a band: the 5%..95% of the actual standing that configs placed this high by the model
-reached on held-out tasks. For a score model, the predicted score and the 5%..95% of its held-out
-residuals added to it, clipped to the score's possible range (accuracy in [0, 1], r2 <= 1).
+What is shown, whatever the model: the predicted standing (where the model places the config among
+these candidates: 0 = the last, 1 = the first) and a band: the 5%..95% of the actual standing that
+configs placed this high by the model reached on held-out tasks. A score model also gives its
+predicted score (`score`) with the 5%..95% of its held-out residuals added (`score_low`,
+`score_high`), clipped to the score's possible range (accuracy in [0, 1], r2 <= 1): a new task's
+score level is what meta-models predict worst, so the standing leads.
 
 Refusals (AnalysisError): fewer than MIN_TASKS tasks; a non-positive setting; dims, budget,
 sequence length or training size far outside what was swept: below min / FAR_FACTOR or above
@@ -128,7 +130,8 @@ def recommend(bundle: dict, input_dim: int, output_dim: int, budget: float, *, t
 
     Returns:
         One row per config: rank, config, d_hx..d_yy, hidden, total_weights, hidden_proportion,
-        predicted, low, high (predicted standing or score and its band; see the module doc).
+        predicted, low, high (predicted standing and its band) and, from a score model, score,
+        score_low, score_high (see the module doc).
 
     Raises:
         AnalysisError: too few tasks, a non-positive setting, values far outside the swept range,
@@ -158,25 +161,24 @@ def recommend(bundle: dict, input_dim: int, output_dim: int, budget: float, *, t
     model = bundle["fitted"][bundle["chosen"]]
     with threadpool_limits(limits=1):
         raw = model.predict(df)
-    if model.target == RELATIVE:
-        # where the model places each candidate among these candidates: 0 = last, 1 = first
-        order = pl.Series(raw).rank("average").to_numpy()
-        predicted = (order - 1) / max(len(raw) - 1, 1)
-        bins = bundle["band"]["bins"]
-        which = np.minimum((predicted * len(bins)).astype(int), len(bins) - 1)
-        low, high = np.array([bins[i][0] for i in which]), np.array([bins[i][1] for i in which])
-    else:
-        predicted = raw
+    # where the model places each candidate among these candidates: 0 = last, 1 = first
+    order = pl.Series(raw).rank("average").to_numpy()
+    predicted = (order - 1) / max(len(raw) - 1, 1)
+    bins = bundle["band"]["bins"]
+    which = np.minimum((predicted * len(bins)).astype(int), len(bins) - 1)
+    shown = {"predicted": predicted, "low": [bins[i][0] for i in which], "high": [bins[i][1] for i in which]}
+    if model.target != RELATIVE:
         lo, hi = _bounds(bundle)
         r_lo, r_hi = bundle["band"]["residual"]
-        low, high = np.clip(raw + r_lo, lo, hi), np.clip(raw + r_hi, lo, hi)
+        shown |= {"score": np.clip(raw, lo, hi), "score_low": np.clip(raw + r_lo, lo, hi),
+                  "score_high": np.clip(raw + r_hi, lo, hi)}
     return (
-        df.with_columns(predicted=pl.Series(predicted), low=pl.Series(low), high=pl.Series(high), _raw=pl.Series(raw))
+        df.with_columns(_raw=pl.Series(raw), **{k: pl.Series(v, dtype=pl.Float64) for k, v in shown.items()})
         .sort(["_raw", "label"], descending=[True, False])
         .head(top)
         .with_row_index("rank", offset=1)
         .select("rank", pl.col("label").alias("config"), *[f"d_{b}" for b in BLOCKS], "hidden", "total_weights", "hidden_proportion",
-                "predicted", "low", "high")
+                *shown)
     )
 
 

@@ -25,7 +25,7 @@ from hpsweep.analysis.load import fingerprint
 from hpsweep.workers.errors import StoreError
 from hpsweep.workers.results.storage import open_storage
 
-FORMAT = 2
+FORMAT = 3
 """Bump when what is saved changes shape; an older format is refitted, never misread."""
 
 

@@ -42,19 +42,18 @@ def recommend(input_dim, output_dim, budget, results, sweeps, tasks, top, seq_le
         return
     from hpsweep.analysis.text import text_table
 
-    what = "standing" if standing else "score"
     rows = [[str(r["rank"]), r["config"], ",".join(f"{r[f'd_{b}']:g}" for b in ("hx", "hh", "hy", "yx", "yh", "yy")),
              str(r["hidden"]), f"{r['hidden_proportion']:.3f}", f"{r['predicted']:.2f}", f"{r['low']:.2f}..{r['high']:.2f}"]
             for r in table.iter_rows(named=True)]
-    click.echo(text_table(["#", "config", "densities hx,hh,hy,yx,yh,yy", "|h|", "HP", what, "band"], rows,
+    click.echo(text_table(["#", "config", "hx,hh,hy,yx,yh,yy", "|h|", "HP", "standing", "band"], rows,
                           f"x={input_dim}  y={output_dim}  budget {budget:,.0f}: ranked by {bundle['chosen']}"
                           f"{' (refitted)' if refitted else ''}"))
-    if standing:
-        click.echo("standing: where the model places the config among these candidates (1 = first, 0 = last); "
-                   "band: 5%..95% of the standing that configs placed this high reached on held-out tasks.")
-    else:
-        click.echo("score: predicted test score; band: 5%..95% of held-out-task errors added to it, within the "
-                   "score's possible range.")
+    click.echo("hx..yy: the six blocks' densities; standing: where the model places the config among these "
+               "candidates (1 = first, 0 = last); band: 5%..95% of the standing that configs placed this high "
+               "reached on held-out tasks.")
+    if not standing:
+        click.echo(f"{bundle['chosen']} orders by predicted test score; --json gives it with its held-out band "
+                   "(score, score_low, score_high).")
     if lr is not None or epochs is not None:
         click.echo("note: --lr and --epochs do not change the ranking: configs were compared each at its best lr.")
     click.echo(quality)

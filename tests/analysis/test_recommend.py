@@ -5,9 +5,9 @@ import json
 
 import pytest
 
-from hpsweep.analysis.analyze import AnalysisOptions
+from hpsweep.analysis.analyze import AnalysisOptions, recommend_band
 from hpsweep.analysis.recommend import candidate_set, candidates, label_of, quality_line, recommend
-from hpsweep.analysis.saved import load_or_fit, models_dir
+from hpsweep.analysis.saved import bundle_of, load_or_fit, models_dir
 from hpsweep.analysis.synthetic import SyntheticTask, default_tasks, make_table, true_score, write_meta_results, write_part
 from hpsweep.workers.descriptors import Densities, describe
 from hpsweep.workers.errors import AnalysisError, DescriptorError
@@ -32,6 +32,24 @@ def test_top_pick_is_near_the_known_optimum_of_the_swept_candidates(bundle, x, y
     row = top.row(0, named=True)
     d = Densities(*(row[f"d_{b}"] for b in ("hx", "hh", "hy", "yx", "yh", "yy")))
     assert describe(x, y, d, budget=budget).hidden == row["hidden"]  # |h| from the budget
+
+
+@pytest.mark.parametrize("key", ["paper/score", "gbt/standing", "nearest/score"])
+def test_every_model_shows_predicted_standing_and_a_score_model_its_score_too(synth_result, key):
+    """Issue 11.5: the top k with predicted standing and an honest band, whichever model won; a score
+    model's predicted score (a new task's level, the hard part) comes beside it, not instead."""
+    pred = synth_result.table[f"pred_{key}"].to_numpy()
+    bundle = bundle_of(synth_result) | {"chosen": key, "fitted": {key: synth_result.fitted[key]},
+                                        "band": recommend_band(synth_result.table, pred, key)}
+    every = recommend(bundle, 120, 6, 60_000, top=100)
+    assert every.height == 16 and every["predicted"].to_list() == sorted(every["predicted"], reverse=True)
+    assert every["predicted"][0] == 1.0 and every["predicted"][-1] == 0.0  # first and last among the candidates
+    assert ((0 <= every["low"]) & (every["low"] <= every["high"]) & (every["high"] <= 1)).all()
+    if key.endswith("/score"):
+        assert ((every["score_low"] <= every["score"]) & (every["score"] <= every["score_high"])).all()
+        assert every["score"].is_sorted(descending=True)
+    else:
+        assert "score" not in every.columns
 
 
 def test_candidates_are_the_swept_shared_set(bundle):
