@@ -190,7 +190,8 @@ def quality_line(bundle: dict) -> str:
     dense = bundle.get("baselines", {}).get("always-dense", {}).get("regret1", {})
     ceiling = bundle.get("ceiling", {}).get("mean", float("nan"))
     ci = tau.get("ci90", [float("nan")] * 2)
+    agree = f"seeds agree to {ceiling:.2f}" if math.isfinite(ceiling) else "one seed: no noise ceiling"
     return (f"model {key}: on {loto.get('n_tasks', 0)} held-out tasks Kendall tau {tau.get('mean', float('nan')):.2f} "
-            f"(90% CI {ci[0]:.2f}..{ci[1]:.2f}; seeds agree to {ceiling:.2f}), median top-pick regret "
+            f"(90% CI {ci[0]:.2f}..{ci[1]:.2f}; {agree}), median top-pick regret "
             f"{regret.get('median', float('nan')):.2f} (always-dense {dense.get('median', float('nan')):.2f}); "
             f"learned from {bundle['n_tasks']} tasks")

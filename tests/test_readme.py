@@ -72,3 +72,38 @@ def test_readme_tour_from_a_fresh_directory(ray_local, tmp_path, monkeypatch):
     # a second run has nothing left to do
     again = _hpsweep(["hpsweep", "run"], cwd, env)
     assert again.returncode == 0 and "nothing to run" in again.stdout, again.stdout + again.stderr
+
+
+def meta_commands() -> list[list[str]]:
+    """The argv of each line of the README's "Which model to build for a new data set" block."""
+    section = README.read_text().split("\n## Which model to build for a new data set\n", 1)[1]
+    block = re.search(r"```bash\n(.*?)```", section, re.S).group(1)
+    return [shlex.split(line, comments=True) for line in block.splitlines() if line.strip()]
+
+
+def test_the_meta_block_is_run_meta_analyze_recommend():
+    assert [c[:3] for c in meta_commands()] == [["hpsweep", "run", "meta"], ["hpsweep", "analyze", "meta-results"],
+                                                ["hpsweep", "recommend", "-x"]]
+
+
+@pytest.mark.slow
+def test_readme_meta_block_from_a_fresh_directory(ray_local, tmp_path):
+    """Issue 11: the meta-dataset path as typed (shrunk by HPSWEEP_SCALE: 6 tasks, one seed), with its
+    relative results folder: the sweep lands there, analyze judges every model on it, and recommend
+    answers or refuses in one line (n_train 500 is far from the shrunk tasks' 25)."""
+    import os
+
+    env = {**os.environ, "HPSWEEP_SCALE": "0.05", "RAY_ADDRESS": ray_local.get_runtime_context().gcs_address}
+    cwd = tmp_path / "fresh"
+    cwd.mkdir()
+    run, analyze, recommend = (_hpsweep(args, cwd, env) for args in meta_commands())
+    assert run.returncode == 0, run.stdout + run.stderr
+    status = json.loads(_hpsweep(["hpsweep", "status", "meta-results", "--json"], cwd, env).stdout)
+    assert status["planned"] == status["ok"] + status["diverged"] > 0 and status["sweep"].startswith("meta-scale-")
+    assert analyze.returncode == 0, analyze.stdout + analyze.stderr
+    assert "6 tasks" in analyze.stdout and "needs 2 seeds" in analyze.stdout and "nan" not in analyze.stdout
+    assert (cwd / "meta-results" / "report" / "report.html").is_file()
+    if recommend.returncode:
+        assert recommend.stderr.startswith("Error: ") and recommend.stderr.count("\n") == 1, recommend.stderr
+    else:
+        assert "held-out tasks Kendall tau" in recommend.stdout

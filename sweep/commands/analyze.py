@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import time
 
 import click
@@ -38,8 +39,10 @@ def print_tables(result, model_dir, report, seconds) -> None:
         rows.append([name, _fmt(v, "kendall"), "-", "-", _fmt(v, "regret1", "median"), _fmt(v, "regret5", "median"),
                      _fmt(v, "ge_dense"), "-"])
     c = result.ceiling
-    rows.append(["seed vs seed", f"{c.get('mean', float('nan')):.2f}",
-                 f"{c['ci90'][0]:.2f}..{c['ci90'][1]:.2f}" if c.get("ci90") else "-", *["-"] * 5])
+    if math.isfinite(c.get("mean", float("nan"))):
+        rows.append(["seed vs seed", f"{c['mean']:.2f}", f"{c['ci90'][0]:.2f}..{c['ci90'][1]:.2f}", *["-"] * 5])
+    else:  # one seed per config: nothing to compare it with
+        rows.append(["seed vs seed", "-", "needs 2 seeds", *["-"] * 5])
     n = result.models[result.chosen]["loto"]["n_tasks"]
     click.echo(text_table(["model/target", "tau", "tau 90% CI", "ndcg5", "regret", "top5", ">=dense", "region"],
                           rows, f"\nHeld-out tasks ({n}; means over tasks, regrets are medians):"))
