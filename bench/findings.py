@@ -204,6 +204,7 @@ def analysis_section(path: str, png: Path | None = None) -> str:
            f"{m['n_groups']} task x budget groups, {m['n_configs']} configs, {m['n_rows']} trials; each "
            f"leave-one-task-out fold fitted on {fit[0]}..{fit[1]} rows; recommend uses `{m['chosen_model']}`.\n",
            _table(table, "{:.2f}").replace("nan", "")]
+    out.append("\n" + paired_with_dense(m))
     curve = pl.DataFrame(m["learning_curve"])
     if curve.height:
         wide = curve.pivot(on="model", index="n_train_tasks", values="kendall_mean").sort("n_train_tasks")
@@ -230,6 +231,21 @@ def analysis_section(path: str, png: Path | None = None) -> str:
     out.append("\nBalance metrics, held-out R² gain over the baseline (standing target):\n\n"
                + _table(pl.DataFrame(m["balance_ranking"]), "{:.4f}"))
     return "\n".join(out)
+
+
+def paired_with_dense(m: dict) -> str:
+    """The chosen model's top-pick regret minus always-dense's on the same held-out tasks: paired per
+    task, so the tasks' own difficulty cancels (the two unpaired intervals overlap far more)."""
+    from hpsweep.analysis.evaluate import bootstrap_interval
+
+    per = pl.DataFrame(m["per_task"]).filter(~pl.col("task").is_in(m["excluded_tasks"]))
+    wide = per.filter(pl.col("model").is_in([m["chosen_model"], "always-dense"])).pivot(
+        on="model", index="task", values="regret1").drop_nulls()
+    diff = (wide[m["chosen_model"]] - wide["always-dense"]).to_numpy()
+    lo, hi = bootstrap_interval(diff)
+    return (f"Top-pick regret of `{m['chosen_model']}` minus always-dense's, paired over {len(diff)} held-out "
+            f"tasks: mean {diff.mean():+.3f} (90% CI {lo:+.3f}..{hi:+.3f}); the pick is better on "
+            f"{int((diff < 0).sum())}, worse on {int((diff > 0).sum())}, equal on {int((diff == 0).sum())}.")
 
 
 def verify_section(df: pl.DataFrame, rec_path: str) -> str:
