@@ -219,6 +219,7 @@ def analysis_section(path: str, png: Path | None = None) -> str:
             for (model,), d in curve.group_by(["model"], maintain_order=True):
                 ax.plot(d["n_train_tasks"], d["kendall_mean"], marker="o", label=model)
             ax.axhline(c.get("mean"), color="grey", ls="--", lw=1, label="seed vs seed")
+            ax.set_xscale("log")  # the sizes double: 5, 10, 20, 40, ...
             ax.set_xlabel("training tasks")
             ax.set_ylabel("mean Kendall tau, held-out tasks")
             ax.legend(fontsize=7)
