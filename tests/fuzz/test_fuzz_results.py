@@ -130,7 +130,7 @@ CASES = [
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
 def test_bad_input(case, tmp_path, capfd):
-    check_case(case, tmp_path, capfd)
+    assert check_case(case, tmp_path, capfd).startswith("Error: ")  # one line, exit != 0, nothing written: see check_case
 
 
 def _mount_read_only(folder: Path):

@@ -43,4 +43,4 @@ ENV = {  # environment per case, beyond the test session's
 def test_bad_input(case, tmp_path, capfd, monkeypatch):
     for name, value in ENV.get(case.id, {}).items():
         monkeypatch.setenv(name, value)
-    check_case(case, tmp_path, capfd)
+    assert check_case(case, tmp_path, capfd).startswith("Error: ")  # one line, exit != 0, nothing written: see check_case
