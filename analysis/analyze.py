@@ -154,8 +154,7 @@ def _analyze(root, opt: AnalysisOptions, with_ranking: bool) -> AnalysisResult:
             f"the results under {root} hold scored trials of {len(tasks)} task(s) after filtering; "
             f"the meta-models need at least {MIN_TASKS} tasks to hold one out: sweep more tasks or relax {opt.filters_hint}")
     info = metatable.unit_info(table)
-    near = info.group_by("task").agg(pl.col("near_chance").all())
-    excluded = set(near.filter(pl.col("near_chance"))["task"].to_list())
+    excluded = metatable.near_chance_tasks(info)
     if len(excluded) == len(tasks):
         excluded = set()  # nothing would be left: report everything rather than nothing
     folds = {"loto": loto_folds(tasks), "region": region_folds(table)}

@@ -103,3 +103,8 @@ def unit_info(table: pl.DataFrame) -> pl.DataFrame:
                      "seed_noise": float(np.median(stds)) if stds else 0.0,
                      "best": best, "chance": chance, "near_chance": best <= chance + NEAR_CHANCE_MARGIN})
     return pl.DataFrame(rows)
+
+
+def near_chance_tasks(info: pl.DataFrame) -> set[str]:
+    """Tasks whose every group is near chance (from unit_info): left out of the held-out means."""
+    return set(info.group_by("task").agg(pl.col("near_chance").all()).filter(pl.col("near_chance"))["task"].to_list())

@@ -8,8 +8,8 @@ a little optimistic. Here the choice itself is held out. For each task T in turn
 are compared leave-one-task-out on the other tasks alone, the winner is fitted on them and ranks
 T's configs; the metrics of T are kept. Their mean over tasks (near-chance tasks left out, as
 analyze does) with bootstrap 90% intervals is what a user of recommend can expect on a new task
-drawn like these, beside always-dense on the same tasks. About 30 x 7 x 29 fits: ~10 min on 2 cores
-for the `meta` results.
+drawn like these, beside always-dense on the same tasks. About 30 x 7 x 29 fits: 333 s on 2 cores
+for the `meta` results (quadratic in the number of tasks).
 """
 
 from __future__ import annotations
@@ -51,8 +51,7 @@ def main() -> None:
     start = time.time()
     table = metatable.build(collect(with_features(scan_trials(args.results)), args.results))
     info = metatable.unit_info(table)
-    near = info.group_by("task").agg(pl.col("near_chance").all())
-    excluded = set(near.filter(pl.col("near_chance"))["task"].to_list())
+    excluded = metatable.near_chance_tasks(info)
     tasks = sorted(table[GROUP].unique().to_list())
     rows, picks = [], Counter()
     with threadpool_limits(limits=1):

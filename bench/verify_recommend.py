@@ -133,12 +133,14 @@ def main() -> None:
     args = ap.parse_args()
     out = Path(args.out).resolve()
     if args.report:
+        if not (out / "verify.json").is_file():
+            ap.error(f"no {out / 'verify.json'}: run without --report first")
         done = json.loads((out / "verify.json").read_text())
         report(done["rows"][: args.first], done["train_seconds"])
         return
-    out.mkdir(parents=True, exist_ok=True)
     if not args.meta:
         ap.error("--from META_RESULTS is required unless --report")
+    out.mkdir(parents=True, exist_ok=True)
     meta = str(Path(args.meta).resolve())
     known = set(collect(scan_trials(meta).select("task").unique(), meta)["task"].to_list())
     tasks = draw_tasks(args.seed, known, args.rounds)
