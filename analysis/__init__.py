@@ -1,4 +1,4 @@
-"""Analysis of sweep results (issue 5): load the trials with Polars, fit and evaluate meta-models
+"""Analysis of sweep results: load the trials with Polars, fit and evaluate meta-models
 leave-one-task-out, rank the balance metrics, recommend densities for new dims, write the report.
 
 Modules: load (lazy scan, final row per trial), features (a-priori pl.Expr), metamodels

@@ -1,4 +1,4 @@
-"""The whole analysis of a results root (issue 11): the meta-dataset, every meta-model on both
+"""The whole analysis of a results root: the meta-dataset, every meta-model on both
 targets evaluated leave-one-task-out and on a held-out region of the (|x|, |y|) plane, the
 baselines a user has without hpsweep, the noise ceiling, the learning curve, the balance-metric
 ranking, and final models fitted on every task for recommend. `hpsweep analyze` is a thin shell.

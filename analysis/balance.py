@@ -1,4 +1,4 @@
-"""Which balance metric explains performance best (issue 5, item 4).
+"""Which balance metric explains performance best.
 
 Each candidate of workers.descriptors.BALANCE_METRICS is added, alone, to the baseline
 meta-model (dims, weights, training settings); its gain is the held-out R² of baseline+metric

@@ -1,4 +1,4 @@
-"""Held-out evaluation of the meta-models on the user's question (issue 11, item 4).
+"""Held-out evaluation of the meta-models on the user's question.
 
 A fold holds some tasks out (every budget of a task goes with it), fits a model on the others and
 predicts the held-out groups. Per held-out group (task x budget) we measure:

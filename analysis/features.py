@@ -1,4 +1,4 @@
-"""A-priori features of a trial: what is known before training (issue 5, item 2).
+"""A-priori features of a trial: what is known before training.
 
 Every feature is a small function returning a `pl.Expr`, so each is defined once and the same
 expressions serve the analysis (over the trials table) and recommend (over candidate configs).
@@ -54,7 +54,7 @@ _BLOCK_SIZE = {"hx": ("hidden", "input_dim"), "hh": ("hidden", "hidden"), "hy": 
 
 
 def expected_weights(block: str) -> pl.Expr:
-    """n_<block>, or density x block size where an older part lacks it (PAPER.md §2)."""
+    """n_<block>, or density x block size where an older part lacks it (docs/method.md §2)."""
     rows, cols = _BLOCK_SIZE[block]
     return pl.coalesce(pl.col(f"n_{block}"), pl.col(f"d_{block}") * pl.col(rows) * pl.col(cols)).cast(pl.Float64)
 

@@ -4,7 +4,7 @@ Every model reads the meta-dataset (analysis.metatable: one row per task x budge
 predicts one number per row; within a group (task x budget) a higher number means a better
 config. Each is fitted on one of two targets: `standing` (the config's rank percentile inside
 its group: comparable across tasks whatever their score level or kind) or `score` (the seed-mean
-test score: what the meta-models regressed before issue 11).
+test score: what the first meta-models regressed).
 
 - paper:   degree-2 polynomial of HP, ln|x|, ln|y|, ln budget, small ridge: the paper-style
            regression, its coefficients are the readable result.

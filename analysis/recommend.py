@@ -2,7 +2,7 @@
 
 Candidates: the shared candidate set the results swept (configs evaluated on at least half the
 tasks), or, for results without one, every structure code at bases 0.05 / 0.1 / 0.2 / 0.5, uniform
-densities 0.05 ... 0.8, dense and 500 random draws (PAPER.md §5). Each gets |h| from the budget
+densities 0.05 ... 0.8, dense and 500 random draws (docs/method.md §5). Each gets |h| from the budget
 through workers.descriptors.describe(); the meta-model analyze chose (best held-out Kendall tau)
 orders them.
 

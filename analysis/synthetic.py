@@ -1,6 +1,6 @@
 """Synthetic results with a known structure, for tests and the benchmark.
 
-Configs are drawn the way a random-search sweep draws them (PAPER.md §5): per-block densities
+Configs are drawn the way a random-search sweep draws them (docs/method.md §5): per-block densities
 clip(|N(0.5, 0.25)|, 0.02, 1), learning rate clip(N(1e-3, 4e-4), >= 1e-6), |h| from the budget.
 The score is a known function of hidden proportion (HP) and the task's dims plus noise:
 

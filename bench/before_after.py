@@ -1,5 +1,5 @@
-"""Before/after on the same data (issue 11, item 7): the analysis as it was at a git ref (default
-4ffb31b, main before issue 11) against today's, on the same meta results and the same verification.
+"""Before/after on the same data: the analysis as it was at a git ref (default
+4ffb31b, main before the meta-dataset rework) against today's, on the same meta results and the same verification.
 
     python bench/before_after.py --from META_RESULTS --verify VERIFY_RESULTS [--sweep ID] [--ref 4ffb31b]
 

@@ -1,4 +1,4 @@
-"""The driver's memory over a sweep of many tiny packs (issue 13.8): peak RSS and growth per pack.
+"""The driver's memory over a sweep of many tiny packs: peak RSS and growth per pack.
 
     python bench/driver_memory.py --packs 1024            # 8,192 tiny models in 1,024 packs
     python bench/driver_memory.py --packs 4096 --cpus 8

@@ -1,22 +1,27 @@
 #!/usr/bin/env bash
 # One GPU session's checks, in order: the card, packed-vs-reference equivalence on CUDA, the fusion
-# anchor at its four flag settings, then `hpsweep bench` at the issue's GPU target configuration.
+# anchor at its four flag settings (when ANCHOR names it: the anchor is an independent fused-bmm
+# baseline kept outside this repository), then `hpsweep bench` at the GPU target configuration.
 # Usage (repo root, torch installed, ray/polars not needed):
-#   ANCHOR=path/to/fusion_anchor.py bash bench/gpu_check.sh 2>&1 | tee gpu.log
+#   [ANCHOR=path/to/fusion_anchor.py] bash bench/gpu_check.sh 2>&1 | tee gpu.log
 set -u
 . bench/source_tree.sh  # hpsweep importable from this checkout, installed or not
 export PYTHONUNBUFFERED=1
-ANCHOR=${ANCHOR:-../shared/bench/fusion_anchor.py}
+ANCHOR=${ANCHOR:-}
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
 python3 -c "import torch; print('torch', torch.__version__, torch.cuda.get_device_name())"
 echo "== equivalence on CUDA"
 python3 -m pytest -q --noconftest -p no:cacheprovider tests/workers/test_packed.py
-echo "== fusion anchor (M models fused; take the best of the four settings at M=256)"
-IFS=',' read -r -a ANCHOR_SETS <<< "${ANCHOR_SETS:- ,--tf32,--graph,--graph --tf32}"  # comma-separated flag sets
-for flags in "${ANCHOR_SETS[@]}"; do
-  echo "-- anchor $flags"
-  python3 "$ANCHOR" --ms 1,256,1024 --steps 30 $flags | grep -v '^\[{'
-done
+if [ -n "$ANCHOR" ] && [ -f "$ANCHOR" ]; then
+  echo "== fusion anchor (M models fused; take the best of the four settings at M=256)"
+  IFS=',' read -r -a ANCHOR_SETS <<< "${ANCHOR_SETS:- ,--tf32,--graph,--graph --tf32}"  # comma-separated flag sets
+  for flags in "${ANCHOR_SETS[@]}"; do
+    echo "-- anchor $flags"
+    python3 "$ANCHOR" --ms 1,256,1024 --steps 30 $flags | grep -v '^\[{'
+  done
+else
+  echo "== fusion anchor skipped (set ANCHOR=path/to/fusion_anchor.py to compare against it)"
+fi
 GPU_TARGET="--device cuda -K 256 --input-dim 16 --hidden 128 --output-dim 8 --batch 256 --steps 20 --iters 30 --sample 4"
 echo "== hpsweep bench, GPU target config (TF32, CUDA graph)"
 python3 -m hpsweep.sweep.cli bench $GPU_TARGET

@@ -1,4 +1,4 @@
-"""recommend's whole procedure judged on tasks it never saw: model choice included (issue 11).
+"""recommend's whole procedure judged on tasks it never saw: model choice included.
 
     python bench/nested_selection.py META_RESULTS [--json OUT.json]
 

@@ -1,4 +1,4 @@
-"""Environment steps per second of packed rollouts in AdroitHandHammer-v1 (issue 14, docs/tasks.md).
+"""Environment steps per second of packed rollouts in AdroitHandHammer-v1 (docs/tasks.md).
 
     python bench/rollout_speed.py --models 64 --episodes 4 --steps 50 --threads 2
 

@@ -1,4 +1,4 @@
-"""Check `hpsweep recommend` on data sets nobody swept (issue 11, item 6).
+"""Check `hpsweep recommend` on data sets nobody swept.
 
     python bench/verify_recommend.py --from META_RESULTS --out VERIFY_RESULTS [--seed 2026] [--random 20] [--rounds 1]
 
@@ -12,7 +12,7 @@ task gets one budget, drawn among the meta spec's budgets for its |x| half (1,50
 |x| = 32, 5,000 / 20,000 above) that give the dense model at least 8 hidden units.
 
 For each task, `hpsweep recommend --json --top 5` (told the task's sequence length and training
-size) names five configs; they are trained with dense, uniform 0.2 and --random PAPER.md §5
+size) names five configs; they are trained with dense, uniform 0.2 and --random docs/method.md §5
 density draws (seeded by --seed, the same on every task), each at the --lr grid (default 0.003
 and 0.01, the meta spec's) and 3 seeds, the meta protocol: a config's score is its mean test score over seeds at its best lr on
 validation. The table gives each pick's rank among the trained configs and its normalised regret

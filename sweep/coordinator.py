@@ -122,7 +122,7 @@ def run_sweep(spec: SweepSpec, results: str, *, address: str | None = None, retr
         check_resources(spec, local_resources(), "this machine")
     store = ResultsStore(results)
     plan, finished = make_plan(spec, store, retry_failed)
-    with store.lease(spec.name, echo=echo):  # one driver per sweep (issue 13.6): a second one refuses here
+    with store.lease(spec.name, echo=echo):  # one driver per sweep: a second one refuses here
         return _run_plan(spec, results, store, plan, finished, address, live, echo, started, verbose)
 
 

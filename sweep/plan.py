@@ -305,7 +305,7 @@ def describe_trial(t: Trial, shape: TaskShape):
 def plan_summary(plan: Plan) -> list[dict]:
     """Per task: trials, packs, hidden, weights and HP ranges (for --dry-run and the log).
 
-    The expected weights are describe()'s (PAPER.md §2), computed for all trials of a task at once:
+    The expected weights are describe()'s (docs/method.md §2), computed for all trials of a task at once:
     a million-trial plan summarises in seconds.
     """
     rows = []

@@ -1,4 +1,4 @@
-"""The one module that speaks Ray Tune (STYLE.md §14). The rest of sweep/ speaks packs and results.
+"""The one module that speaks Ray Tune, so a Tune upgrade touches one file. The rest of sweep/ speaks packs and results.
 
 One Tune trial = one pack. The pack jobs travel through Ray's object store (`tune.with_parameters`),
 so Tune's own config and experiment state hold only pack ids: nothing Tune writes grows per model.
@@ -200,7 +200,7 @@ def _trial_error(trial) -> str:
 TUNE_CHUNK = int(os.environ.get("HPSWEEP_TUNE_CHUNK", "256"))
 """Most packs one Tuner runs. Tune keeps state per trial for the life of a Tuner (the Trial objects,
 metric statistics, a JSON copy for its experiment checkpoint), so one Tuner over N packs grows the
-driver with N; a fresh Tuner per chunk bounds the driver by one chunk's state (issue 13.8). A chunk
+driver with N; a fresh Tuner per chunk bounds the driver by one chunk's state. A chunk
 boundary lets the last packs of a chunk finish before the next chunk starts: 256 keeps that tail
 small next to the chunk's length."""
 

@@ -210,7 +210,7 @@ def install_sources(config: dict) -> list[tuple[str, str]]:
 
 @pytest.mark.parametrize("path", [CLOUD, ON_PREM], ids=["aws", "on-prem"])
 def test_every_node_installs_hpsweep_from_a_source_that_exists(path):
-    """Issue 10: `hpsweep==0.1.0` is on no package index. Each node installs the checkout that
+    """`hpsweep==0.1.0` is on no package index. Each node installs the checkout that
     file_mounts copies to it; `ray up` runs from the repository root, so "." must be this checkout."""
     config = load(path)
     sources = install_sources(config)

@@ -1,4 +1,4 @@
-"""Every third-party module the package imports is declared in pyproject.toml (issue 12.6): a
+"""Every third-party module the package imports is declared in pyproject.toml: a
 dependency that arrives only through another one's dependencies breaks when that one drops it."""
 
 import ast

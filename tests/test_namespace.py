@@ -1,4 +1,4 @@
-"""One installed namespace (issue 12.1): hpsweep installs sweep/, workers/ and analysis/ beneath
+"""One installed namespace: hpsweep installs sweep/, workers/ and analysis/ beneath
 `hpsweep`, so nothing imports a top-level `sweep`, `workers` or `analysis`, and a lab repository
 with folders of those names (shipped to every node by `ray job submit --working-dir .`) cannot
 shadow ours: not in the driver, not in a Ray worker, not in the sweep's packs."""

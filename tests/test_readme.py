@@ -88,7 +88,7 @@ def test_the_meta_block_is_run_meta_analyze_recommend():
 
 @pytest.mark.slow
 def test_readme_meta_block_from_a_fresh_directory(ray_local, tmp_path):
-    """Issue 11: the meta-dataset path as typed (shrunk by HPSWEEP_SCALE: 6 tasks, one seed), with its
+    """The meta-dataset path as typed (shrunk by HPSWEEP_SCALE: 6 tasks, one seed), with its
     relative results folder: the sweep lands there, analyze judges every model on it, and recommend
     answers or refuses in one line (n_train 500 is far from the shrunk tasks' 25)."""
     import os

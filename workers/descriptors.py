@@ -1,4 +1,4 @@
-"""A-priori descriptors of a block RNN (PAPER.md §2-3): hidden size from a weight budget,
+"""A-priori descriptors of a block RNN (docs/method.md §2-3): hidden size from a weight budget,
 expected weights per block, and the balance metrics (hidden proportion and its candidates).
 
 Pure Python on purpose: specs are validated and models described without importing torch.
@@ -82,7 +82,7 @@ def _check_dim(name: str, value) -> int:
 
 
 def expected_weights(input_dim: int, hidden: int, output_dim: int, d: Densities) -> dict[str, float]:
-    """Expected trainable weights per block: density x block size (PAPER.md §2)."""
+    """Expected trainable weights per block: density x block size (docs/method.md §2)."""
     x, h, y = input_dim, hidden, output_dim
     return {
         "n_hx": d.hx * h * x,

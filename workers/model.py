@@ -1,4 +1,4 @@
-"""The reference block RNN of PAPER.md §1, one model, in plain torch.
+"""The reference block RNN of docs/method.md §1, one model, in plain torch.
 
 This is the slow path that the packed model (workers/packed.py) is proven against. Read it beside
 the paper: the state is z = [x | h | y]; each step writes x_{t+1} and applies one map
@@ -26,7 +26,7 @@ class BlockRNNConfig:
     hidden: int  # |h|, given or solved from a budget (workers.descriptors)
     output_dim: int  # |y|, from the task
     densities: Densities = field(default_factory=lambda: Densities.uniform(1.0))  # dense unless told
-    init_std: float = 0.05  # PAPER.md §1: kept entries start from N(0, 0.05^2)
+    init_std: float = 0.05  # docs/method.md §1: kept entries start from N(0, 0.05^2)
     seed: int = 0  # masks and initial weights come from this seed alone
 
     def block_shape(self, block: str) -> tuple[int, int]:
@@ -51,7 +51,7 @@ def init_blocks(cfg: BlockRNNConfig) -> dict[str, tuple[torch.Tensor, torch.Tens
 
 
 class BlockRNN(nn.Module):
-    """One generalized block RNN with masked weights (PAPER.md §1)."""
+    """One generalized block RNN with masked weights (docs/method.md §1)."""
 
     def __init__(self, cfg: BlockRNNConfig):
         super().__init__()

@@ -8,7 +8,7 @@ zero, so they stay exactly zero and change nothing. With the blocks stacked as
     W_rec = [[W_hh, W_hy], [W_yh, W_yy]]  (K, S, S)
     b     = [b_h, b_y]                  (K, S)
 
-one step of PAPER.md §1 for all K models is  z_{t+1} = act(W_in x_{t+1} + W_rec z_t + b), with relu
+one step of docs/method.md §1 for all K models is  z_{t+1} = act(W_in x_{t+1} + W_rec z_t + b), with relu
 on the hidden slots and identity on the output slots.
 
 States are laid out (T, B, K, S): time, batch, model, slot. With a batch shared by the pack, the

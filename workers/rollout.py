@@ -1,11 +1,11 @@
-"""Policy rollouts: the trained models of a pack act in their task's environment (issue 14).
+"""Policy rollouts: the trained models of a pack act in their task's environment.
 
 The paper scores behaviour cloning on Adroit Hammer by the return of the cloned policy, not by
-the fit of its actions (PAPER.md §4). After training, every model of a pack is a policy:
+the fit of its actions (docs/method.md §4). After training, every model of a pack is a policy:
 observation in, action out, its recurrent state carried through the episode. All K models act in
 lock-step: one batched step of the packed model (workers/packed.py) per environment step, over
 K x E environments (E episodes per model) held in one gymnasium SyncVectorEnv. The step keeps
-the model's semantics (PAPER.md §1): z_{t+1} = act(W_in x_{t+1} + W_rec z_t + b), so the action
+the model's semantics (docs/method.md §1): z_{t+1} = act(W_in x_{t+1} + W_rec z_t + b), so the action
 y_{t+1} reads the previous hidden state h_t, exactly as in training.
 
 - Observations are standardized with the training split's mean and std, as in training; the
@@ -164,7 +164,7 @@ def packed_step(model, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
     """One step of every model of a packed model: x (K, B, X), z_t (K, B, S) -> z_{t+1} (K, B, S).
 
     z_{t+1} = act(W_in x_{t+1} + W_rec z_t + b): relu on the hidden slots, identity on the outputs,
-    so the outputs read the previous hidden state (PAPER.md §1), as in `recurrence_forward`.
+    so the outputs read the previous hidden state (docs/method.md §1), as in `recurrence_forward`.
     """
     u = torch.baddbmm(model.bias.unsqueeze(1), x, model.w_in.transpose(1, 2))
     u.baddbmm_(z, model.w_rec.transpose(1, 2))

@@ -1,9 +1,9 @@
-"""The results-dataset contract (DESIGN.md): the columns of `trials` and `curves`.
+"""The results-dataset contract: the columns of `trials` and `curves`.
 
 Add columns freely; never rename or drop one, and bump SCHEMA_VERSION when adding. Readers
 (analysis/, `hpsweep query`) rely on these names. Pure pyarrow, no torch.
 
-Version 2 (issue 14) adds the rollout columns. When a trial's task has rollouts (minari: tasks
+Version 2 adds the rollout columns. When a trial's task has rollouts (minari: tasks
 whose data set names an environment), `test_score` is the normalised return (score_name
 "normalized_return"), or the mean return when no positive reference return is known (score_name
 "return"); the r2 on held-out episodes stays beside it in `test_offline_score`.

@@ -31,7 +31,7 @@ def parse_densities(text: str | None) -> list[float] | None:
 @click.option("--round-densities", is_flag=True, help="Round densities to 2 decimals before solving, as the original configs did.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def describe(input_dim, output_dim, budget, hidden, densities, code, base, round_densities, as_json):
-    """Describe a block RNN before building it (PAPER.md §2-3).
+    """Describe a block RNN before building it (docs/method.md §2-3).
 
     Example: hpsweep describe -x 2500 -y 10 --budget 100000 --code 011001 --base 0.2
     """

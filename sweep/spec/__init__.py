@@ -5,7 +5,7 @@ one message of one shape, naming the file, the field path and the value:
 
     spec.yaml: tasks[1].densities.grid.hh must be a density in (0, 1]; got 1.5
 
-The word `sparsity` is refused everywhere (PAPER.md §1): we only speak of density.
+The word `sparsity` is refused everywhere (docs/method.md §1): we only speak of density.
 Modules: rules (field constraints), models (the fields), errors (one line), loading (safe
 YAML), sampling (sampled tasks), build (expansion, hash).
 """

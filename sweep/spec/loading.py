@@ -1,5 +1,5 @@
 """Reading a spec file safely: UTF-8 text, bounded size and nesting, no duplicate keys, and YAML
-aliases that cannot expand a small file into a huge document (issue 13: a 313-byte spec once
+aliases that cannot expand a small file into a huge document (a 313-byte spec once
 expanded into a 312 MB error line)."""
 
 from __future__ import annotations

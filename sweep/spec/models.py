@@ -17,7 +17,7 @@ from hpsweep.workers.descriptors import BLOCKS
 from hpsweep.workers.errors import HpsweepError
 
 RANDOM_METHODS = ("paper", "paper-densities")
-"""`paper`: densities clip(|N(0.5, 0.25)|, 0.02, 1) and lr clip(N(1e-3, 4e-4), >= 1e-6) (PAPER.md §5);
+"""`paper`: densities clip(|N(0.5, 0.25)|, 0.02, 1) and lr clip(N(1e-3, 4e-4), >= 1e-6) (docs/method.md §5);
 `paper-densities`: the same densities, learning rates from the lr list."""
 SPARSITY = ("is not accepted: hpsweep speaks of density (the share of weights kept, 1.0 = dense); "
             "rename it to a density field")
@@ -149,7 +149,7 @@ class Training(Section):
     batch_size: PosInt = 32
     seeds: Annotated[tuple[int, ...], many(integer(0, SEED_MAX, " (seeds must fit the RNG: 32 bits)"))] = (0,)
     # ^ model seeds: masks, initial weights, batch order
-    init_std: Annotated[float, one(number(0.0, True, 10.0))] = 0.05  # std of kept entries at init (PAPER.md §1)
+    init_std: Annotated[float, one(number(0.0, True, 10.0))] = 0.05  # std of kept entries at init (docs/method.md §1)
 
 
 class PackSettings(Section):

@@ -1,4 +1,4 @@
-"""The shipped `meta` spec builds a meta-dataset for transfer (issue 11, item 1): many tasks over the
+"""The shipped `meta` spec builds a meta-dataset for transfer: many tasks over the
 (|x|, |y|) plane in three families, one shared candidate set on every task at every budget, an lr
 grid, two seeds, and sequence lengths that overlap across families."""
 

@@ -36,7 +36,7 @@ def test_top_pick_is_near_the_known_optimum_of_the_swept_candidates(bundle, x, y
 
 @pytest.mark.parametrize("key", ["paper/score", "gbt/standing", "nearest/score"])
 def test_every_model_shows_predicted_standing_and_a_score_model_its_score_too(synth_result, key):
-    """Issue 11.5: the top k with predicted standing and an honest band, whichever model won; a score
+    """The top k with predicted standing and an honest band, whichever model won; a score
     model's predicted score (a new task's level, the hard part) comes beside it, not instead."""
     pred = synth_result.table[f"pred_{key}"].to_numpy()
     bundle = bundle_of(synth_result) | {"chosen": key, "fitted": {key: synth_result.fitted[key]},

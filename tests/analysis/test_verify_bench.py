@@ -1,4 +1,4 @@
-"""bench/verify_recommend.py: the held-out tasks it draws and the summary it prints (issue 11.6).
+"""bench/verify_recommend.py: the held-out tasks it draws and the summary it prints.
 
 The script trains for minutes, so only its pure parts run here: the draw must not depend on how
 many rounds are asked for (the first six are the pre-registered ones), must skip tasks the meta

@@ -1,4 +1,4 @@
-"""The shape every fuzz table shares (issue 13): a bad input is one `Case`, and `check_case` runs it
+"""The shape every fuzz table shares: a bad input is one `Case`, and `check_case` runs it
 through the real CLI entry point in a fresh working directory and asserts what a user must see:
 a non-zero exit, exactly one line on stderr that starts with "Error:" and holds the expected
 fragment, no traceback, and nothing written (the directory tree is the same before and after,

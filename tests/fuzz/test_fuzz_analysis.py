@@ -1,4 +1,4 @@
-"""Bad inputs to `recommend` and `analyze` (issue 13.4): one line, non-zero exit, nothing written."""
+"""Bad inputs to `recommend` and `analyze`: one line, non-zero exit, nothing written."""
 
 import functools
 import shutil

@@ -1,4 +1,4 @@
-"""Damaged results roots, hostile ids and queries (issue 13.1-13.4, store side): each is one line,
+"""Damaged results roots, hostile ids and queries: each is one line,
 a non-zero exit, and nothing written anywhere in the working directory, which also holds a
 `victim/` folder outside the results root that no command may read, write or delete."""
 

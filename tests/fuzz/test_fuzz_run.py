@@ -1,4 +1,4 @@
-"""Bad inputs to `hpsweep run` (issue 10's paths and options): one line, non-zero exit, nothing written.
+"""Bad inputs to `hpsweep run` (paths and options): one line, non-zero exit, nothing written.
 All run with --dry-run where the mistake is found before Ray starts, so none needs a Ray."""
 
 from pathlib import Path

@@ -1,4 +1,4 @@
-"""Bad specs, `describe` arguments and `--scale` factors (issue 13): each is one line `Error: ...`,
+"""Bad specs, `describe` arguments and `--scale` factors: each is one line `Error: ...`,
 a non-zero exit, no traceback and nothing written (tests/fuzz/harness.py)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""GPU placement, tested without a GPU (issue 13.9): a CPU-only head and two worker nodes that
+"""GPU placement, tested without a GPU: a CPU-only head and two worker nodes that
 declare one GPU each (tests/sweep/gpu_placement_scenario.py, in its own process). With
 `resources.gpus: 0.25` packs land only on the GPU nodes, four at once per declared GPU, never on
 the head; on those nodes torch finds no CUDA device, so under `device: auto` the packs train on

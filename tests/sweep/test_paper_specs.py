@@ -35,7 +35,7 @@ def test_paper_rad_full_size_is_the_paper_setting():
     assert (1.0,) * 6 in configs and (0.2,) * 6 in configs
     assert (0.09, 1.0, 1.0, 0.1, 0.1, 1.0) in configs  # the paper's balanced example
     dense = describe(2500, 10, Densities.uniform(1.0), budget=100000)
-    assert dense.hidden == 29 and dense.hidden_proportion == pytest.approx(0.0085, abs=1e-4)  # PAPER.md §3 table
+    assert dense.hidden == 29 and dense.hidden_proportion == pytest.approx(0.0085, abs=1e-4)  # docs/method.md §3 table
     balanced = describe(2500, 10, Densities(0.09, 1, 1, 0.1, 0.1, 1), budget=100000)
     assert balanced.hidden == 216 and balanced.hidden_proportion == pytest.approx(0.4655, abs=1e-3)
 
@@ -65,7 +65,7 @@ def test_dims_spans_the_dims_and_budgets_of_the_issue():
     assert all(t.densities.random.method == "paper" and not t.densities.uniform for t in spec.tasks)
     trials = _trials(spec)
     dens = np.array([t.densities for t in trials])
-    assert dens.min() >= 0.02 and dens.max() <= 1.0  # PAPER.md §5's clip
+    assert dens.min() >= 0.02 and dens.max() <= 1.0  # docs/method.md §5's clip
     assert len({t.lr for t in trials}) > 100  # drawn learning rates
 
 

@@ -93,7 +93,7 @@ def test_codes_with_several_bases_and_duplicates_collapse():
     assert configs == [Densities.uniform(1.0), Densities(0.2, 1, 0.2, 0.2, 0.2, 0.2), Densities(0.5, 1, 0.5, 0.5, 0.5, 0.5)]
 
 
-# -- sampled tasks, shared draws, one candidate set for every task (issue 11.1) ------------------
+# -- sampled tasks, shared draws, one candidate set for every task ------------------
 
 SAMPLED = {
     "name": "m",
@@ -197,7 +197,7 @@ def test_an_entry_needs_a_task_or_a_sample():
 
 
 def test_a_changed_file_task_gets_new_trial_ids(tmp_path):
-    """Resume must not reuse rows of an older file under the same name (issue 13.4)."""
+    """Resume must not reuse rows of an older file under the same name."""
     import numpy as np
 
     from hpsweep.sweep.coordinator import task_shapes

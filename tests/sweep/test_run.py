@@ -109,7 +109,7 @@ def test_a_pack_that_always_fails_ends_failed_with_its_error(ray_local, tmp_path
 
 
 def test_a_relative_results_path_lands_where_the_user_runs(ray_local, tmp_path, monkeypatch):
-    """Issue 10: the default relative --results must not follow Tune into a trial directory, even
+    """The default relative --results must not follow Tune into a trial directory, even
     when Tune is told to change into one (RAY_CHDIR_TO_TRIAL_DIR=1, Tune's own default)."""
     monkeypatch.setenv("RAY_CHDIR_TO_TRIAL_DIR", "1")
     spec = spec_file(tmp_path)
@@ -211,7 +211,7 @@ def test_run_into_an_object_store(s3_server, tmp_path, capsys):
 
 
 def test_sampled_task_names_stay_whole_in_the_plan_at_80_columns(tmp_path, capsys, monkeypatch):
-    """Issue 11: a sampled task's name is its parameters; folded mid-word it could not be copied into
+    """A sampled task's name is its parameters; folded mid-word it could not be copied into
     --task. Too long to share a line with the numbers, each name gets a line of its own."""
     monkeypatch.setenv("COLUMNS", "80")
     main(["run", "meta", "--dry-run", "--results", str(tmp_path / "r")])
@@ -224,7 +224,7 @@ def test_sampled_task_names_stay_whole_in_the_plan_at_80_columns(tmp_path, capsy
 
 
 def test_the_plan_reads_whole_at_80_columns_when_piped(tmp_path, capsys, monkeypatch):
-    """Issue 10: piped output is 80 columns wide; no number may be cut to '0.…'."""
+    """Piped output is 80 columns wide; no number may be cut to '0.…'."""
     monkeypatch.setenv("COLUMNS", "80")
     monkeypatch.chdir(tmp_path)
     main(["run", "--dry-run"])

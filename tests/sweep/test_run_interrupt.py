@@ -1,4 +1,4 @@
-"""`hpsweep run` stopped by Ctrl-C, and a device that is not there (issue 13.4).
+"""`hpsweep run` stopped by Ctrl-C, and a device that is not there.
 
 Ctrl-C is a real SIGINT sent to a real `hpsweep run` subprocess once its output shows a pack
 done (no sleep): it must exit 130, print the command that resumes, and that command must finish
@@ -33,7 +33,7 @@ def test_ctrl_c_exits_130_and_the_printed_command_resumes(tmp_path):
            "training": {**TINY["training"], "epochs": 15}, "pack": {"max_models": 2}}
     spec_file(tmp_path, doc)  # spec.yaml, run by its relative name from tmp_path
     env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
-    results = str(tmp_path / "r")  # absolute: a relative root is issue 10's (Tune's trial dirs)
+    results = str(tmp_path / "r")  # absolute: relative roots under Tune's trial dirs are test_run.py's
     proc = subprocess.Popen([sys.executable, "-m", "hpsweep.sweep.cli", "run", "spec.yaml", "--results", results,
                              "--progress", "lines"], cwd=tmp_path, env=env, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)

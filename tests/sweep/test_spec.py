@@ -150,18 +150,18 @@ def test_dry_run_prints_the_plan_and_writes_nothing(tmp_path, capsys):
 
 
 def test_spec_hashes_of_existing_specs_do_not_move():
-    """Resume keys on the spec hash: these were computed before fields were added (issue 11, 12)."""
+    """Resume keys on the spec hash: these were computed before later fields were added."""
     from hpsweep.sweep.scale import parse_scale, scale_spec
     from tests.sweep.test_scale import DOC
 
-    # paper-hammer's own task changed on purpose (issue 14: rollout scoring, ref_return), so its hash moved
+    # paper-hammer's own task changed on purpose (rollout scoring and ref_return were added), so its hash moved
     pinned = {"dims": "8512486cebdacab6", "paper-hammer": "4f64ff7594e6df07", "paper-rad": "ced4e3320c2574d7",
               "quickstart": "31b008a288a2b50b"}
     assert {n: load_spec(n, check_task=None).spec_hash for n in pinned} == pinned
     assert parse_spec(GOOD, "s.yaml").spec_hash == "1b86049e3778949a"
     doc = parse_spec(DOC, "s.yaml", check_task=None)
     assert doc.spec_hash == "711190633d2f06dd"
-    # DOC holds a minari: task, whose rollouts now shrink with --scale (issue 14): that scaled hash moved
+    # DOC holds a minari: task, whose rollouts now shrink with --scale: that scaled hash moved
     assert scale_spec(doc, parse_scale("0.5,input=0.5,budget=0.5")).spec_hash == "20616523a1163ba8"
     dims_local = scale_spec(load_spec("dims"), parse_scale("data=0.1,epochs=0.4,seeds=0.5,draws=0.2"))
     assert dims_local.spec_hash == "45cc0255e92307ab"

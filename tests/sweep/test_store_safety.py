@@ -1,4 +1,4 @@
-"""The store's hardening (issue 13): confinement to the root, writer leases (local and moto S3),
+"""The store's hardening: confinement to the root, writer leases (local and moto S3),
 damaged roots, faults, compaction's clean-up, and URIs end to end (analyze / recommend on S3)."""
 
 import json

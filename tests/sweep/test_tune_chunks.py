@@ -1,4 +1,4 @@
-"""Packs run as chunks of Tune trials, one Tuner per chunk (issue 13.8: the driver's memory is
+"""Packs run as chunks of Tune trials, one Tuner per chunk (so the driver's memory is
 bounded by one chunk's Tune state): every planned trial still ends up exactly once."""
 
 from hpsweep.sweep import tune_adapter

@@ -1,7 +1,7 @@
 """Optional extras in tests: a skip where the extra is simply not installed, a failure in CI.
 
 CI installs `.[test]`, which holds every extra the tests use; there a missing module is a broken
-install or a broken import, and a skip would hide it (issue 12.7). CI is recognised by the `CI`
+install or a broken import, and a skip would hide it. CI is recognised by the `CI`
 variable that CI services set (GitHub Actions, GitLab, ...), or HPSWEEP_REQUIRE_EXTRAS=1.
 """
 

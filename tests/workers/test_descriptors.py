@@ -1,4 +1,4 @@
-"""PAPER.md §2-3 worked examples and the descriptor error messages."""
+"""docs/method.md §2-3 worked examples and the descriptor error messages."""
 
 import json
 

@@ -1,5 +1,5 @@
-"""The packed model and fused trainer against K plain reference models (STYLE.md §2): random data,
-awkward sizes (odd K, ragged hidden sizes), outputs, gradients and whole training curves."""
+"""The packed model and fused trainer against K plain reference models, an independent
+re-implementation that serves as the oracle: random data, awkward sizes (odd K, ragged hidden sizes), outputs, gradients and whole training curves."""
 
 import pytest
 import torch

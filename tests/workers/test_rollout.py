@@ -1,4 +1,4 @@
-"""Policy rollouts in the real AdroitHandHammer-v1 (issue 14), offline: a tiny Minari data set recorded
+"""Policy rollouts in the real AdroitHandHammer-v1, offline: a tiny Minari data set recorded
 here with Minari's DataCollector, a trained pack, 2 episodes x 20 steps per model."""
 
 import sys

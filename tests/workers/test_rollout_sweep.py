@@ -1,6 +1,6 @@
 """A spec with a minari: task on a local AdroitHandHammer-v1 data set, planned and run pack by pack
 through the worker's real path (run_pack: train, roll out, commit Parquet rows): the trials rows
-hold finite returns and the normalised return is the score (issue 14)."""
+hold finite returns and the normalised return is the score."""
 
 import math
 import os

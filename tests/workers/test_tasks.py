@@ -1,4 +1,4 @@
-"""One contract suite over every task (STYLE.md §6): determinism, shapes and dims against
+"""One contract suite over every task (a new family is covered by adding one row): determinism, shapes and dims against
 info(), loss steps, score definitions, the disk cache and a concurrent cache fill."""
 
 import os

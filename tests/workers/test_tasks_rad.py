@@ -1,4 +1,4 @@
-"""Random Anomaly Detection specifics (PAPER.md §4): the target is the anomaly's position, the
+"""Random Anomaly Detection specifics (docs/method.md §4): the target is the anomaly's position, the
 last frame is blank, the two transforms differ; the transforms and the MNIST source."""
 
 import gzip

@@ -9,7 +9,7 @@
 
 Every path the store builds goes through `Layout`: each component is checked (no separator, no
 `..`, no absolute path, bounded length) and the result must lie under the root, so a hostile
-sweep id such as `x/../../victim` is refused before any file is opened (issue 13.1).
+sweep id such as `x/../../victim` is refused before any file is opened.
 """
 
 from __future__ import annotations

@@ -1,8 +1,7 @@
 """What every task is: a `Task` protocol (a name, `info()`, `build(seed)`) and its `TaskInfo`.
 
-Tasks share no code beyond this, so the interface is a `typing.Protocol`, not a base class
-(STYLE.md §7). Each family lives in its own private module and declares its parameters as a
-table (workers/tasks/_params.py) so that names, defaults and messages come from one place.
+Tasks share no code beyond this, so the interface is a `typing.Protocol`, not a base class. Each
+family lives in its own private module and declares its parameters as a table (workers/tasks/_params.py) so that names, defaults and messages come from one place.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ data seed (default 90/5/5). Episodes are cut to `t` steps (default: the shortest
 every sequence has the same length; observations are standardized with the training episodes'
 mean and std (normalize=false keeps them raw). MSE and r2 at every step.
 
-Rollout scoring (issue 14): when the data set names an environment (or `env=<gymnasium id>` is
+Rollout scoring: when the data set names an environment (or `env=<gymnasium id>` is
 given) and rollouts > 0, every trained model is also run as a policy in that environment
 (workers/rollout.py): `rollouts` episodes of `rollout_steps` steps (defaults: the paper's 100 x
 200 for hammer; the steps replace the environment's own episode limit). The score is then the
@@ -111,7 +111,7 @@ class MinariTask:
     def cache_token(self) -> str:
         root = Path(os.environ.get("MINARI_DATASETS_PATH", Path.home() / ".minari" / "datasets"))
         meta = root / self.dataset_id / "data" / "metadata.json"
-        # "r1": the cached params carry the rollout configuration since issue 14
+        # "r1": the cached params carry the rollout configuration since rollout scoring was added
         return f"{root}|{meta.stat().st_mtime_ns if meta.exists() else 0}|r1"
 
     def info(self) -> TaskInfo:

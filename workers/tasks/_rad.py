@@ -1,4 +1,4 @@
-"""Random Anomaly Detection (PAPER.md §4).
+"""Random Anomaly Detection (docs/method.md §4).
 
 One sequence: a digit class and two distinct transforms; `frames` images of that class under the
 first transform, one position (uniform) replaced by another image of the same class under the
@@ -57,7 +57,7 @@ class RadTask:
         return TaskInfo(
             name=self.name, input_dim=p["side"] ** 2, output_dim=p["frames"], seq_len=p["frames"] + 1,
             n_train=p["n_train"], n_val=p["n_val"], n_test=p["n_test"], loss="cross_entropy",
-            params=dict(p), description="anomaly position in a sequence of transformed digit images (PAPER.md §4)",
+            params=dict(p), description="anomaly position in a sequence of transformed digit images (docs/method.md §4)",
         )
 
     def cache_token(self) -> str:

@@ -1,4 +1,4 @@
-"""The score of a task, higher is better everywhere (DESIGN.md: tasks can be compared).
+"""The score of a task, higher is better everywhere, so scores of different tasks can be compared.
 
 cross_entropy tasks: accuracy of the argmax over the counted steps.
 mse tasks: r2 = 1 - MSE / Var(target), both over the counted steps of that split, where Var is

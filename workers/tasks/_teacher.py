@@ -1,6 +1,6 @@
 """Regression on the outputs of a random sparse teacher RNN.
 
-The teacher has the block structure of PAPER.md §1 (its output reads the input now and the
+The teacher has the block structure of docs/method.md §1 (its output reads the input now and the
 hidden state of the step before), a tanh hidden layer of `h` units, every weight block kept with
 probability `density`, and W_hh scaled to spectral radius `rho`. Inputs are i.i.d. N(0, 1);
 targets are standardized with the training split's statistics, then `noise` x N(0, 1) is added.

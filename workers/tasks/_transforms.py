@@ -1,4 +1,4 @@
-"""The eight image transforms of Random Anomaly Detection (PAPER.md §4), in plain torch.
+"""The eight image transforms of Random Anomaly Detection (docs/method.md §4), in plain torch.
 
 Each takes a batch (B, 1, S, S) of images in [0, 1] and a torch.Generator and returns a new
 batch of the same shape, drawing its own random parameters per image. They follow the
