@@ -1,6 +1,6 @@
-"""Tables and plots of docs/findings.md, regenerated from a results root (bench/reproduce.sh runs it).
+"""Tables and plots of docs/findings.md, regenerated from a results root (research/reproduce.sh runs it).
 
-    python bench/findings.py RESULTS --rad SWEEP --dims SWEEP --verify SWEEP [--analysis METRICS.json]
+    python -m research.findings RESULTS --rad SWEEP --dims SWEEP --verify SWEEP [--analysis METRICS.json]
         [--recommend RECOMMEND.json] [--png-dir docs/findings]
 
 Prints Markdown tables on stdout and writes small PNGs. Reads only the winning rows of the results

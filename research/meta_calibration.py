@@ -1,6 +1,6 @@
 """The calibration meta-dataset of docs/findings.md §5, as a spec in today's syntax (explicit tasks).
 
-    python bench/meta_calibration.py [PER_FAMILY=5] [SEED=11] > calib.yaml
+    python -m research.meta_calibration [PER_FAMILY=5] [SEED=11] > calib.yaml
     hpsweep run calib.yaml --results "$PWD/calib-results"     # 1,080 models at the defaults
 
 PER_FAMILY teacher, prototype and lorenz tasks with |x| and |y| drawn log-uniformly (teacher x 8..512,

@@ -1,24 +1,18 @@
-"""bench/verify_recommend.py: the held-out tasks it draws and the summary it prints.
+"""research/verify_recommend.py: the held-out tasks it draws and the summary it prints.
 
 The script trains for minutes, so only its pure parts run here: the draw must not depend on how
 many rounds are asked for (the first six are the pre-registered ones), must skip tasks the meta
 results hold, and the summary must count the top 20% and regrets of the pick, dense and uniform."""
 
-import importlib.util
-from pathlib import Path
-
 import polars as pl
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "bench" / "verify_recommend.py"
+from research import verify_recommend
 
 
 @pytest.fixture(scope="module")
 def verify():
-    spec = importlib.util.spec_from_file_location("verify_recommend", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return verify_recommend
 
 
 def test_more_rounds_keep_the_first_six(verify):

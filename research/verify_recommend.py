@@ -1,6 +1,6 @@
 """Check `hpsweep recommend` on data sets nobody swept.
 
-    python bench/verify_recommend.py --from META_RESULTS --out VERIFY_RESULTS [--seed 2026] [--random 20] [--rounds 1]
+    python -m research.verify_recommend --from META_RESULTS --out VERIFY_RESULTS [--seed 2026] [--random 20] [--rounds 1]
 
 How the held-out tasks are chosen (never tuned to the results): with numpy's PCG64 seeded by --seed
 alone, six tasks are drawn from the same parameter ranges the `meta` spec samples (|x| 4..256,

@@ -1,12 +1,12 @@
 """Before/after on the same data: the analysis as it was at a git ref (default
 4ffb31b, main before the meta-dataset rework) against today's, on the same meta results and the same verification.
 
-    python bench/before_after.py --from META_RESULTS --verify VERIFY_RESULTS [--sweep ID] [--ref 4ffb31b]
+    python -m research.before_after --from META_RESULTS --verify VERIFY_RESULTS [--sweep ID] [--ref 4ffb31b]
 
 "Before" is that ref's analysis/ package, extracted with `git archive` into a temporary folder and
 imported under another name: its own leave-one-task-out metrics (Kendall tau over a task's trial
 rows, regret in score units), and its recommend model (absolute score, trial rows, lr a feature)
-used to rank the configs bench/verify_recommend.py trained on each unseen task: the rank of its top
+used to rank the configs research/verify_recommend.py trained on each unseen task: the rank of its top
 pick among them (by seed-mean test score at the best validation lr, as verify_recommend ranks).
 """
 

@@ -1,6 +1,6 @@
 """recommend's whole procedure judged on tasks it never saw: model choice included.
 
-    python bench/nested_selection.py META_RESULTS [--json OUT.json]
+    python -m research.nested_selection META_RESULTS [--json OUT.json]
 
 `hpsweep analyze` reports every meta-model leave-one-task-out and recommend then uses the one with
 the best held-out tau. The chosen model's figure is therefore the best of seven on the same folds:

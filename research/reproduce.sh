@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # Regenerates every number and plot in docs/findings.md (about 17 minutes on 2 CPU cores).
 #
-#   bash bench/reproduce.sh [RESULTS]         # default: hpsweep-results/paper (git-ignored)
-#   RAD_SCALE=1 DIMS_SCALE=1 VERIFY_SCALE=1 OUT=paper-out bash bench/reproduce.sh /shared/paper  # full size
+#   bash research/reproduce.sh [RESULTS]         # default: hpsweep-results/paper (git-ignored)
+#   RAD_SCALE=1 DIMS_SCALE=1 VERIFY_SCALE=1 OUT=paper-out bash research/reproduce.sh /shared/paper  # full size
 #                                             # on a cluster: add RAY_ADDRESS=auto (docs/cluster.md)
 #
 # Each step resumes: re-running skips trials already in RESULTS and retries failed packs (on a
 # shared machine, where other programs may stop the embedded Ray mid-run, just run it again).
 # Stages: the RAD sweep, the dims sweep, `hpsweep analyze` over both, `hpsweep recommend` for
 # dims nobody swept (x=300, y=12), a small sweep at those dims with the recommended config in it,
-# then bench/findings.py (tables on stdout, PNGs in docs/findings/). OUT (default RESULTS; must be
+# then research/findings.py (tables on stdout, PNGs in docs/findings/). OUT (default RESULTS; must be
 # a local folder) receives analysis.json, recommend.json, verify.yaml, the report and the tables.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -62,6 +62,6 @@ EOF
 hpsweep run "$OUT/verify.yaml" --scale "$VERIFY_SCALE" --results "$RESULTS" --progress lines --retry-failed
 VERIFY=$(name_of "$OUT/verify.yaml" "$VERIFY_SCALE")
 
-python bench/findings.py "$RESULTS" --rad "$RAD" --dims "$DIMS" --verify "$VERIFY" \
+python -m research.findings "$RESULTS" --rad "$RAD" --dims "$DIMS" --verify "$VERIFY" \
     --analysis "$OUT/analysis.json" --recommend "$OUT/recommend.json" --png-dir docs/findings \
     | tee "$OUT/findings-tables.md"
