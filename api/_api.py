@@ -1,4 +1,5 @@
-"""The Python API behind `import hpsweep as hs` (the CLI commands call the same functions).
+"""The Python API behind `import hpsweep as hs`: documented entries to the same layer functions the
+CLI commands call (sweep.scale.load_scaled, sweep.coordinator.run_sweep, analysis.pipeline, ...).
 
 Everything heavy (Ray, torch, Polars, scikit-learn) is imported inside the function that needs
 it, so `import hpsweep` stays light and works on a machine that has only some of them.
@@ -9,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Callable
 
+from hpsweep.sweep.locations import DEFAULT_RESULTS
+
 if TYPE_CHECKING:  # for the annotations only
     import polars as pl
 
@@ -17,8 +20,6 @@ if TYPE_CHECKING:  # for the annotations only
     from hpsweep.sweep.spec import SweepSpec
     from hpsweep.workers.descriptors import Densities, ModelDescriptor
     from hpsweep.workers.results import Results
-
-DEFAULT_RESULTS = "hpsweep-results"
 
 
 def load_spec(spec: "str | Mapping[str, Any] | SweepSpec | None", scale: str | None = None,
@@ -37,23 +38,9 @@ def load_spec(spec: "str | Mapping[str, Any] | SweepSpec | None", scale: str | N
     Raises:
         SpecError: the spec does not validate (one line naming the field and the value).
     """
-    from hpsweep.sweep.spec import SweepSpec, load_spec as load, parse_spec
+    from hpsweep.sweep.scale import load_scaled
 
-    if isinstance(spec, SweepSpec):
-        loaded = spec
-    elif isinstance(spec, Mapping):
-        loaded = parse_spec(dict(spec), source="spec dict")
-    else:
-        loaded = load(str(spec) if spec is not None else "quickstart")
-    if scale is None:
-        return loaded
-    from hpsweep.sweep.scale import parse_scale, scale_spec
-
-    factors = parse_scale(scale)
-    scaled = scale_spec(loaded, factors)
-    if echo is not None:
-        echo(f"scaled ({factors.describe()}): sweep {scaled.name}")
-    return scaled
+    return load_scaled(spec, scale, echo)
 
 
 def run(spec: "str | Mapping[str, Any] | SweepSpec | None" = None, results: str = DEFAULT_RESULTS,
@@ -112,29 +99,6 @@ def results(root: str = DEFAULT_RESULTS, sweep: str | None = None) -> "Results":
     return read_results(root, sweep)
 
 
-def _densities(densities: "Densities | Sequence[float] | Mapping[str, float] | None", code: str | None,
-               base: float | None) -> "Densities":
-    from hpsweep.workers.descriptors import BLOCKS, Densities
-    from hpsweep.workers.errors import DescriptorError
-
-    if densities is not None and code is not None:
-        raise DescriptorError("give densities or code, not both")
-    if code is not None:
-        return Densities.from_code(code, 0.2 if base is None else base)
-    if base is not None:
-        raise DescriptorError("base only goes with code")
-    if densities is None:
-        return Densities.uniform(1.0)
-    if isinstance(densities, Densities):
-        return densities
-    if isinstance(densities, Mapping):
-        unknown = sorted(set(densities) - set(BLOCKS))
-        if unknown:
-            raise DescriptorError(f"densities has unknown block(s) {unknown}; the blocks are {', '.join(BLOCKS)}")
-        return Densities(**{b: float(densities.get(b, 1.0)) for b in BLOCKS})
-    return Densities.from_sequence([float(v) for v in densities])
-
-
 def describe(input_dim: int, output_dim: int, *, budget: float | None = None, hidden: int | None = None,
              densities: "Densities | Sequence[float] | Mapping[str, float] | None" = None,
              code: str | None = None, base: float | None = None,
@@ -158,20 +122,10 @@ def describe(input_dim: int, output_dim: int, *, budget: float | None = None, hi
     Raises:
         DescriptorError: bad dims, densities, budget, code, or both/neither of budget and hidden.
     """
-    from hpsweep.workers.descriptors import describe as describe_model
+    from hpsweep.workers.descriptors import Densities, describe as describe_model
 
-    return describe_model(input_dim, output_dim, _densities(densities, code, base), hidden=hidden, budget=budget,
-                          round_densities=round_densities)
-
-
-def _options(sweeps: Sequence[str], tasks: Sequence[str], statuses: Sequence[str] = ("ok",),
-             max_rows_per_task: int = 4000, filters_hint: str | None = None):
-    from hpsweep.analysis.analyze import AnalysisOptions
-
-    one = (lambda v: (v,) if isinstance(v, str) else tuple(v))  # "a" means ("a",), not ("a",) per letter
-    hint = {} if filters_hint is None else {"filters_hint": filters_hint}  # how the caller names the filters
-    return AnalysisOptions(sweeps=one(sweeps), tasks=one(tasks), statuses=one(statuses) or ("ok",),
-                           max_rows_per_task=max_rows_per_task, **hint)
+    return describe_model(input_dim, output_dim, Densities.parse(densities, code, base), hidden=hidden,
+                          budget=budget, round_densities=round_densities)
 
 
 def analyze(root: str = DEFAULT_RESULTS, *, sweeps: Sequence[str] = (), tasks: Sequence[str] = (),
@@ -194,32 +148,9 @@ def analyze(root: str = DEFAULT_RESULTS, *, sweeps: Sequence[str] = (), tasks: S
     Raises:
         StoreError: no or unreadable results. AnalysisError: too few tasks after filtering.
     """
-    return analysis(root, sweeps=sweeps, tasks=tasks, statuses=statuses, max_rows_per_task=max_rows_per_task,
-                    save=save, report=report)[0]
+    from hpsweep.analysis.pipeline import analyze_root, options
 
-
-def analysis(root: str = DEFAULT_RESULTS, *, sweeps: Sequence[str] = (), tasks: Sequence[str] = (),
-             statuses: Sequence[str] = ("ok",), max_rows_per_task: int = 4000, save: bool = True,
-             report: str | None = None) -> "tuple[AnalysisResult, str | None, str | None]":
-    """`analyze` with where it wrote: (result, the saved models' folder or None, the report or None)."""
-    from hpsweep.analysis.analyze import analyze as run_analysis
-    from hpsweep.analysis.load import fingerprint
-
-    options = _options(sweeps, tasks, statuses, max_rows_per_task)
-    fp = fingerprint(root) if save else None
-    result = run_analysis(root, options)
-    model_dir = report_path = None
-    if save:
-        from hpsweep.analysis.saved import save as save_models
-
-        model_dir = save_models(root, options, result, fp)
-    if report is not None:
-        from pathlib import Path
-
-        from hpsweep.analysis.report import write_report
-
-        report_path = write_report(result, Path(report), root)
-    return result, model_dir, report_path
+    return analyze_root(root, options(sweeps, tasks, statuses, max_rows_per_task), save=save, report=report)[0]
 
 
 def recommend(root: str, input_dim: int, output_dim: int, budget: float, *, top: int = 5,
@@ -248,24 +179,8 @@ def recommend(root: str, input_dim: int, output_dim: int, budget: float, *, top:
         AnalysisError: too few tasks, or dims/budget far outside what was swept.
         DescriptorError: bad dims or budget.
     """
-    return recommendation(root, input_dim, output_dim, budget, top=top, sweeps=sweeps, tasks=tasks, seq_len=seq_len,
-                          n_train=n_train, lr=lr, epochs=epochs)[0]
+    from hpsweep.analysis.pipeline import options, recommend_for
 
-
-def recommendation(root: str, input_dim: int, output_dim: int, budget: float, *, top: int = 5,
-                   sweeps: Sequence[str] = (), tasks: Sequence[str] = (), seq_len: int | None = None,
-                   n_train: int | None = None, lr: float | None = None, epochs: int | None = None,
-                   filters_hint: str | None = None) -> "tuple[pl.DataFrame, dict, bool]":
-    """`recommend` with what stands behind it: (table, the saved models' bundle, whether they were refitted).
-
-    The request is checked before anything is fitted (a zero or negative --lr, --n-train, --epochs or
-    --seq-len is one line, never NaN features). `hpsweep recommend` prints the bundle's held-out quality.
-    """
-    from hpsweep.analysis.recommend import check_request, recommend as run_recommend
-    from hpsweep.analysis.saved import load_or_fit
-
-    check_request(input_dim, output_dim, budget, top=top, seq_len=seq_len, n_train=n_train, lr=lr, epochs=epochs)
-    bundle, refitted = load_or_fit(root, _options(sweeps, tasks, filters_hint=filters_hint))
-    table = run_recommend(bundle, input_dim, output_dim, budget, top=top, seq_len=seq_len, n_train=n_train,
-                          lr=lr, epochs=epochs)
-    return table, bundle, refitted
+    # the request is checked before anything is fitted (a zero --lr is one line, never NaN features)
+    return recommend_for(root, options(sweeps, tasks), input_dim, output_dim, budget, top=top, seq_len=seq_len,
+                         n_train=n_train, lr=lr, epochs=epochs)[0]

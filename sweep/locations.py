@@ -13,6 +13,9 @@ import os
 
 from hpsweep.workers.errors import StoreError
 
+DEFAULT_RESULTS = "hpsweep-results"
+"""The results root when none is given, relative to where the user runs hpsweep (CLI and API)."""
+
 PATH_ENV_VARS = ("HPSWEEP_CACHE", "MINARI_DATASETS_PATH")
 """Environment variables holding local directories that workers read (they inherit the driver's
 environment on an embedded local Ray)."""

@@ -38,7 +38,9 @@ import hashlib
 import math
 from dataclasses import dataclass
 
-from hpsweep.sweep.spec import SweepSpec, parse_spec
+from collections.abc import Callable, Mapping
+
+from hpsweep.sweep.spec import SweepSpec, load_spec, parse_spec
 from hpsweep.workers.errors import HpsweepError, SpecError
 
 QUANTITIES = ("data", "epochs", "seeds", "draws", "input", "budget", "tasks")
@@ -207,3 +209,22 @@ def scale_spec(spec: SweepSpec, factors: ScaleFactors) -> SweepSpec:
 
 __all__ = ["QUANTITIES", "SIZE_QUANTITIES", "MAX_FACTOR", "ScaleFactors", "parse_scale", "scale_spec",
            "scale_task_name", "scaled_name"]
+
+
+def load_scaled(spec: "str | Mapping | SweepSpec | None", scale: str | None = None,
+                echo: Callable[[str], None] | None = None) -> SweepSpec:
+    """A validated spec from a YAML path, a shipped name, a dict, a SweepSpec or None (quickstart),
+    scaled by `scale` (the `--scale` syntax) when given; `echo` gets the scaled sweep's name."""
+    if isinstance(spec, SweepSpec):
+        loaded = spec
+    elif isinstance(spec, Mapping):
+        loaded = parse_spec(dict(spec), source="spec dict")
+    else:
+        loaded = load_spec(str(spec) if spec is not None else "quickstart")
+    if scale is None:
+        return loaded
+    factors = parse_scale(scale)
+    scaled = scale_spec(loaded, factors)
+    if echo is not None:
+        echo(f"scaled ({factors.describe()}): sweep {scaled.name}")
+    return scaled

@@ -7,6 +7,7 @@ Pure Python on purpose: specs are validated and models described without importi
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 
 from hpsweep.workers.errors import DescriptorError
@@ -64,6 +65,30 @@ class Densities:
             raise DescriptorError(f"a structure code must be six bits (0/1) in the order {','.join(BLOCKS)}; got {code!r}")
         base = _check_density("the base density of a structure code", base)
         return cls(*(1.0 if bit == "1" else base for bit in code))
+
+    @classmethod
+    def parse(cls, densities=None, code: str | None = None, base: float | None = None) -> "Densities":
+        """The one parser of a user's density setting, for the API and the CLI alike.
+
+        `densities`: a Densities, six numbers in BLOCKS order, a dict by block name (missing blocks
+        dense), or None (dense); or `code` (a structure code) with `base` (default 0.2), not both.
+        """
+        if densities is not None and code is not None:
+            raise DescriptorError("give densities or code, not both")
+        if code is not None:
+            return cls.from_code(code, 0.2 if base is None else base)
+        if base is not None:
+            raise DescriptorError("base only goes with code")
+        if densities is None:
+            return cls.uniform(1.0)
+        if isinstance(densities, cls):
+            return densities
+        if isinstance(densities, Mapping):
+            unknown = sorted(set(densities) - set(BLOCKS))
+            if unknown:
+                raise DescriptorError(f"densities has unknown block(s) {unknown}; the blocks are {', '.join(BLOCKS)}")
+            return cls(**{b: float(densities.get(b, 1.0)) for b in BLOCKS})
+        return cls.from_sequence([float(v) for v in densities])
 
     def as_tuple(self) -> tuple[float, ...]:
         return tuple(getattr(self, b) for b in BLOCKS)

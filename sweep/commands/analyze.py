@@ -78,13 +78,12 @@ def analyze(results, out, sweeps, tasks, statuses, max_rows_per_task, as_json):
 
     Example: hpsweep analyze hpsweep-results --out report/
     """
-    from hpsweep._api import analysis
+    from hpsweep.analysis.pipeline import analyze_root, options
     from hpsweep.workers.results.layout import default_report_dir
 
     start = time.perf_counter()
-    result, model_dir, report = analysis(results, sweeps=sweeps, tasks=tasks, statuses=statuses,
-                                         max_rows_per_task=max_rows_per_task, save=True,
-                                         report=str(out or default_report_dir(results)))
+    result, model_dir, report = analyze_root(results, options(sweeps, tasks, statuses, max_rows_per_task), save=True,
+                                             report=str(out or default_report_dir(results)))
     seconds = time.perf_counter() - start
     if as_json:
         click.echo(json.dumps({**result.metrics(), "report": str(report), "models_dir": str(model_dir),

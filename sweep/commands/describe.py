@@ -35,7 +35,7 @@ def describe(input_dim, output_dim, budget, hidden, densities, code, base, round
 
     Example: hpsweep describe -x 2500 -y 10 --budget 100000 --code 011001 --base 0.2
     """
-    import hpsweep
+    from hpsweep.workers.descriptors import Densities, describe as describe_model
 
     if (budget is None) == (hidden is None):
         raise DescriptorError("give exactly one of --budget and --hidden")
@@ -43,8 +43,8 @@ def describe(input_dim, output_dim, budget, hidden, densities, code, base, round
         raise DescriptorError("give --densities or --code, not both")
     if base is not None and code is None:
         raise DescriptorError("--base only goes with --code")
-    m = hpsweep.describe(input_dim, output_dim, budget=budget, hidden=hidden, densities=parse_densities(densities),
-                         code=code, base=base, round_densities=round_densities)
+    m = describe_model(input_dim, output_dim, Densities.parse(parse_densities(densities), code, base), hidden=hidden,
+                       budget=budget, round_densities=round_densities)
     if as_json:
         click.echo(json.dumps(m.to_dict()))
         return

@@ -25,13 +25,13 @@ def recommend(input_dim, output_dim, budget, results, sweeps, tasks, top, seq_le
 
     Example: hpsweep recommend -x 300 -y 12 --budget 80000 --from hpsweep-results
     """
-    from hpsweep._api import recommendation
+    from hpsweep.analysis.pipeline import options, recommend_for
     from hpsweep.analysis.recommend import quality_line
 
     # the same filters as an earlier `analyze` find its saved models; other filters fit their own
-    table, bundle, refitted = recommendation(results, input_dim, output_dim, budget, top=top, sweeps=sweeps,
-                                             tasks=tasks, seq_len=seq_len, n_train=n_train, lr=lr, epochs=epochs,
-                                             filters_hint="--sweep/--task")
+    table, bundle, refitted = recommend_for(results, options(sweeps, tasks, filters_hint="--sweep/--task"), input_dim,
+                                            output_dim, budget, top=top, seq_len=seq_len, n_train=n_train, lr=lr,
+                                            epochs=epochs)
     standing = bundle["band"]["kind"] == "standing"
     quality = quality_line(bundle)
     if as_json:

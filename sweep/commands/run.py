@@ -6,9 +6,9 @@ import sys
 
 import click
 
+from hpsweep.sweep.locations import DEFAULT_RESULTS
 from hpsweep.workers.errors import HpsweepError
 
-DEFAULT_RESULTS = "hpsweep-results"
 PROGRESS_MODES = {"auto": None, "bar": True, "lines": False}  # --progress -> live bar (None: when stdout is a TTY)
 
 
@@ -139,24 +139,24 @@ def run(spec, results, address, dry_run, retry_failed, progress, scale, verbose)
     Re-running a spec resumes it: finished trials are skipped. Exit code 0 when every planned
     trial is ok or diverged, 3 when any is failed or missing (the last line says how to retry).
     """
-    import hpsweep
-    from hpsweep.sweep.coordinator import make_plan
+    from hpsweep.sweep.coordinator import make_plan, run_sweep
     from hpsweep.sweep.locations import resolve_results
+    from hpsweep.sweep.scale import load_scaled
     from hpsweep.sweep.store import ResultsStore
 
     if progress not in PROGRESS_MODES:  # checked here, not by click, so the mistake is one line like the others
         raise HpsweepError(f"--progress {progress[:100]!r} is not one of {', '.join(PROGRESS_MODES)}; "
                            f"'lines' suits logs and pipes")
     root = resolve_results(results)  # against this directory, before anything reaches Ray
-    sweep_spec = hpsweep.load_spec(spec, scale, click.echo)
+    sweep_spec = load_scaled(spec, scale, click.echo)
     store = ResultsStore(root)
     if dry_run:
         plan, _ = make_plan(sweep_spec, store, retry_failed)
         print_plan(sweep_spec, plan, results)
         return
     live = PROGRESS_MODES[progress]
-    report = hpsweep.run(sweep_spec, root, address, retry_failed=retry_failed, progress=live, echo=click.echo,
-                         verbose=verbose)
+    report = run_sweep(sweep_spec, root, address=address, retry_failed=retry_failed, live=live, echo=click.echo,
+                       verbose=verbose)
     counts = print_summary(store, sweep_spec, report, results)
     if counts["failed"] or counts["missing"]:
         click.echo(f"sweep {sweep_spec.name}: {counts['failed']} failed and {counts['missing']} missing of "
