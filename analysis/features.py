@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from hpsweep.workers.descriptors import BALANCE_METRICS, BLOCKS
+from hpsweep.workers.descriptors import BALANCE_METRICS, BLOCKS, balance_metrics, block_weights
 
 TARGET = "test_score"
 GROUP = "task"
@@ -49,30 +49,22 @@ REQUIRED_COLUMNS = ("input_dim", "output_dim", "seq_len", "n_train", "hidden", "
 """Inputs the features need (balance metrics and total weights are filled a priori first)."""
 
 
-_BLOCK_SIZE = {"hx": ("hidden", "input_dim"), "hh": ("hidden", "hidden"), "hy": ("hidden", "output_dim"),
-               "yx": ("output_dim", "input_dim"), "yh": ("output_dim", "hidden"), "yy": ("output_dim", "output_dim")}
+def _dims() -> tuple[pl.Expr, pl.Expr, pl.Expr]:
+    return tuple(pl.col(c).cast(pl.Float64) for c in ("input_dim", "hidden", "output_dim"))
 
 
 def expected_weights(block: str) -> pl.Expr:
-    """n_<block>, or density x block size where an older part lacks it (docs/method.md §2)."""
-    rows, cols = _BLOCK_SIZE[block]
-    return pl.coalesce(pl.col(f"n_{block}"), pl.col(f"d_{block}") * pl.col(rows) * pl.col(cols)).cast(pl.Float64)
+    """n_<block>, or density x block size where an older part lacks it (workers.descriptors.block_weights)."""
+    derived = block_weights(*_dims(), {b: pl.col(f"d_{b}") for b in BLOCKS})[f"n_{block}"]
+    return pl.coalesce(pl.col(f"n_{block}"), derived).cast(pl.Float64)
 
 
 def balance_metric_exprs() -> dict[str, pl.Expr]:
-    """The balance candidates as stored, filled from the expected counts where a part lacks them.
-    Same definitions as workers.descriptors.describe (a test checks they agree)."""
-    n = {b: expected_weights(b) for b in BLOCKS}
-    total = sum(n.values())
-    h, x, y = (pl.col(c).cast(pl.Float64) for c in ("hidden", "input_dim", "output_dim"))
-    derived = {
-        "hidden_proportion": n["hh"] / total,
-        "hp_recurrent": n["hh"] / (n["hx"] + n["hh"]),
-        "input_share": n["hx"] / total,
-        "output_share": (n["yx"] + n["yh"] + n["yy"]) / total,
-        "overall_density": total / (h * x + h * h + 2 * h * y + y * x + y * y),
-    }
-    assert set(derived) == set(BALANCE_METRICS), "a balance metric without a definition here"
+    """The balance candidates as stored, filled from the expected counts where a part lacks them
+    (the formulas are workers.descriptors.balance_metrics)."""
+    n = {f"n_{b}": expected_weights(b) for b in BLOCKS}
+    x, h, y = _dims()
+    derived = balance_metrics(n, x, h, y)
     return {m: pl.coalesce(pl.col(m).cast(pl.Float64), derived[m]).alias(m) for m in BALANCE_METRICS}
 
 

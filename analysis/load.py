@@ -8,12 +8,11 @@ trials part hpsweep wrote) is refused with one line naming it, never skipped sil
 
 from __future__ import annotations
 
-import hashlib
-import json
 
 import polars as pl
 
 from hpsweep.workers.errors import AnalysisError, StoreError
+from hpsweep.workers.hashing import short_hash
 from hpsweep.workers.results import read as reader
 from hpsweep.workers.results.layout import Layout
 from hpsweep.workers.results.storage import open_storage
@@ -44,7 +43,7 @@ def fingerprint(root) -> dict:
 
 
 def fingerprint_key(fp: dict) -> str:
-    return hashlib.sha256(json.dumps(fp, sort_keys=True).encode()).hexdigest()[:16]
+    return short_hash(fp)
 
 
 def scan_trials(root, *, sweeps=None, tasks=None, statuses=("ok",)) -> pl.LazyFrame:

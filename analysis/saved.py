@@ -11,7 +11,6 @@ disks and object stores alike), so a reader never sees half a model.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 from datetime import datetime, timezone
@@ -23,6 +22,7 @@ import sklearn
 from hpsweep.analysis.analyze import AnalysisOptions, AnalysisResult, analyze
 from hpsweep.analysis.load import fingerprint
 from hpsweep.workers.errors import StoreError
+from hpsweep.workers.hashing import short_hash
 from hpsweep.workers.results.storage import open_storage
 
 FORMAT = 3
@@ -35,7 +35,7 @@ def models_dir(root, options: AnalysisOptions) -> Path:
 
 
 def _key(options: AnalysisOptions) -> str:
-    return hashlib.sha256(json.dumps(options.key(), sort_keys=True).encode()).hexdigest()[:12]
+    return short_hash(options.key(), 12)
 
 
 def _models_path(root, options: AnalysisOptions):

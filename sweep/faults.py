@@ -112,9 +112,13 @@ def install(faults: dict[str, PackFault], path: str | None = None) -> str:
     path = path or os.environ.get(FAULTS_ENV)
     if not path:
         raise RuntimeError(f"{FAULTS_ENV} is not set: set it before Ray starts (tests/conftest.py does)")
-    tmp = f"{path}.tmp"
-    Path(tmp).write_text(json.dumps({pid: vars(f) for pid, f in faults.items()}))
-    os.replace(tmp, path)  # a worker reading mid-write sees the old plan or the new one, never half
+    import pyarrow.fs as pafs
+
+    from hpsweep.workers.results.storage import atomic_write
+
+    plan = json.dumps({pid: vars(f) for pid, f in faults.items()}).encode()
+    # a worker reading mid-write sees the old plan or the new one, never half
+    atomic_write(pafs.LocalFileSystem(), os.path.abspath(path), lambda f: f.write(plan))
     return path
 
 

@@ -21,8 +21,10 @@ from typing import Callable, Iterable, Protocol
 
 import numpy as np
 
-from hpsweep.workers.descriptors import Densities, describe, hidden_from_budget, hidden_from_budget_exact
+from hpsweep.workers.descriptors import (BLOCKS, Densities, balance_metrics, block_weights, describe,
+                                         hidden_from_budget, hidden_from_budget_exact)
 from hpsweep.workers.errors import DescriptorError, SpecError
+from hpsweep.workers.hashing import short_hash, text_hash
 
 from hpsweep.sweep.spec import DensityChoices, SweepSpec
 
@@ -64,12 +66,24 @@ class Trial:
 
 def trial_key(task, data_seed, hidden, budget, densities, lr, epochs, batch_size, init_std, seed,
               source_sha256="") -> dict:
-    """What determines a trial's result; its trial_id is the hash of this (the fields of Trial)."""
-    key = {"task": task, "data_seed": data_seed, "hidden": hidden, "budget": budget, "densities": list(densities),
-           "lr": lr, "epochs": epochs, "batch_size": batch_size, "init_std": init_std, "seed": seed}
-    if source_sha256:  # a regenerated file under the same name must not resume from old rows
-        key["source_sha256"] = source_sha256
-    return key
+    """What determines a trial's result (the fields of Trial); its trial_id is the hash of this."""
+    head, tail = trial_key_text(task, data_seed, hidden, budget, densities, lr, epochs, batch_size, init_std,
+                                source_sha256)
+    return json.loads(f"{head}{seed}{tail}")
+
+
+def trial_key_text(task, data_seed, hidden, budget, densities, lr, epochs, batch_size, init_std,
+                   source_sha256="") -> tuple[str, str]:
+    """The canonical JSON of a trial's key, as the text before and after its seed: the key's one writer.
+
+    Written out rather than built with json.dumps because hashing a million trials through json.dumps
+    took most of the planning time; a test checks the text is canonical_json of the parsed key."""
+    head = (f'{{"batch_size": {batch_size}, "budget": {"null" if budget is None else repr(budget)}, '
+            f'"data_seed": {data_seed}, "densities": [{", ".join(map(repr, densities))}], "epochs": {epochs}, '
+            f'"hidden": {hidden}, "init_std": {init_std!r}, "lr": {lr!r}, "seed": ')
+    # a regenerated file under the same name must not resume from old rows
+    sha = f', "source_sha256": {json.dumps(source_sha256)}' if source_sha256 else ""
+    return head, f'{sha}, "task": {json.dumps(task)}}}'
 
 
 @dataclass(frozen=True)
@@ -99,10 +113,6 @@ class Plan:
     shapes: dict  # task -> TaskShape
     max_models: int  # pack.max_models of the spec
     memory_bytes: float  # memory budget of one pack
-
-
-def short_hash(obj) -> str:
-    return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def density_configs(choices: DensityChoices, draw_seed_salt: str = "") -> list[tuple[Densities, float | None]]:
@@ -198,24 +208,14 @@ def expand_trials(spec: SweepSpec, shapes: dict) -> list[Trial]:
             densities = dens.as_tuple()
             for hidden, budget in sizes:
                 for lr in ([drawn_lr] if drawn_lr is not None else ts.lr):
-                    head, tail = _key_text(ts.task, ts.data_seed, hidden, budget, densities, float(lr), ts.epochs,
+                    head, tail = trial_key_text(ts.task, ts.data_seed, hidden, budget, densities, float(lr), ts.epochs,
                                            ts.batch_size, spec.training.init_std, source_sha)
                     for seed in spec.training.seeds:
-                        tid = hashlib.sha256(f"{head}{seed}{tail}".encode()).hexdigest()[:16]
+                        tid = text_hash(f"{head}{seed}{tail}")
                         if tid not in trials:
                             trials[tid] = Trial(tid, ts.task, ts.data_seed, hidden, budget, densities, float(lr),
                                                 ts.epochs, ts.batch_size, spec.training.init_std, seed, source_sha)
     return list(trials.values())
-
-
-def _key_text(task, data_seed, hidden, budget, densities, lr, epochs, batch_size, init_std, source_sha256):
-    """json.dumps(trial_key(...), sort_keys=True) around the seed, written out: hashing a million
-    trials through json.dumps took most of the planning time. A test checks both agree."""
-    head = (f'{{"batch_size": {batch_size}, "budget": {"null" if budget is None else repr(budget)}, '
-            f'"data_seed": {data_seed}, "densities": [{", ".join(map(repr, densities))}], "epochs": {epochs}, '
-            f'"hidden": {hidden}, "init_std": {init_std!r}, "lr": {lr!r}, "seed": ')
-    sha = f', "source_sha256": {json.dumps(source_sha256)}' if source_sha256 else ""
-    return head, f'{sha}, "task": {json.dumps(task)}}}'
 
 
 
@@ -320,9 +320,9 @@ def plan_summary(plan: Plan) -> list[dict]:
         x, y = shape.input_dim, shape.output_dim
         d = np.array([t.densities for t in trials], dtype=float)
         h = np.array([t.hidden for t in trials], dtype=float)
-        n_hh = d[:, 1] * h * h
-        total = d[:, 0] * h * x + n_hh + d[:, 2] * h * y + d[:, 3] * y * x + d[:, 4] * y * h + d[:, 5] * y * y
-        hp = n_hh / total
+        n = block_weights(x, h, y, {b: d[:, i] for i, b in enumerate(BLOCKS)})
+        total = sum(n.values())
+        hp = balance_metrics(n, x, h, y)["hidden_proportion"]
         packs = packs_of[task]
         rows.append({
             "task": task, "x": x, "y": y, "trials": len(trials),

@@ -34,7 +34,6 @@ never mix in one sweep id and resuming a scaled run works as for any spec.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import math
 from dataclasses import dataclass
 
@@ -42,6 +41,7 @@ from collections.abc import Callable, Mapping
 
 from hpsweep.sweep.spec import SweepSpec, load_spec, parse_spec
 from hpsweep.workers.errors import HpsweepError, SpecError
+from hpsweep.workers.hashing import text_hash
 
 QUANTITIES = ("data", "epochs", "seeds", "draws", "input", "budget", "tasks")
 SIZE_QUANTITIES = ("data", "epochs", "seeds", "draws", "tasks")
@@ -160,7 +160,7 @@ def scaled_name(name: str, factors: ScaleFactors) -> str:
     full = f"{name}-scale-{factors.tag()}"
     if len(full) <= 64:
         return full
-    return f"{name[:40]}-scale-{hashlib.sha256(factors.tag().encode()).hexdigest()[:8]}"
+    return f"{name[:40]}-scale-{text_hash(factors.tag(), 8)}"
 
 
 def scale_spec(spec: SweepSpec, factors: ScaleFactors) -> SweepSpec:

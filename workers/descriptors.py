@@ -20,12 +20,20 @@ MAX_DIM = 10_000_000  # |x|, |y|, |h|
 MAX_BUDGET = 1e12  # trainable weights
 
 
-def _check_density(name: str, value) -> float:
+def density_problem(value) -> str | None:
+    """What a density must be, when `value` is not one (None when it is): the one rule, for the
+    descriptors, the API and the spec alike."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not (0.0 < value <= 1.0):
-        raise DescriptorError(f"{name} must be in (0, 1]; got {value!r}")
+        return "in (0, 1]"
     if value < MIN_DENSITY:
-        raise DescriptorError(f"{name} must be in (0, 1] and at least {MIN_DENSITY:g} (a block would keep no "
-                              f"weight); got {value!r}")
+        return f"in (0, 1] and at least {MIN_DENSITY:g} (a block would keep no weight)"
+    return None
+
+
+def _check_density(name: str, value) -> float:
+    problem = density_problem(value)
+    if problem:
+        raise DescriptorError(f"{name} must be {problem}; got {value!r}")
     return float(value)
 
 
@@ -106,17 +114,37 @@ def _check_dim(name: str, value) -> int:
     return value
 
 
-def expected_weights(input_dim: int, hidden: int, output_dim: int, d: Densities) -> dict[str, float]:
-    """Expected trainable weights per block: density x block size (docs/method.md §2)."""
-    x, h, y = input_dim, hidden, output_dim
+BLOCK_SHAPE = {"hx": ("h", "x"), "hh": ("h", "h"), "hy": ("h", "y"), "yx": ("y", "x"), "yh": ("y", "h"),
+               "yy": ("y", "y")}
+"""Rows and columns of each block, in |h|, |x|, |y|."""
+
+
+def block_weights(x, h, y, density: Mapping) -> dict:
+    """Expected weights per block, n_<block> = density x rows x columns (docs/method.md §2).
+
+    Arithmetic only, so x, h, y and the densities (a mapping by block name) may be numbers, numpy
+    arrays or Polars expressions: the planner's summary and the analysis use this same formula."""
+    size = {"x": x, "h": h, "y": y}
+    return {f"n_{b}": density[b] * size[rows] * size[cols] for b, (rows, cols) in BLOCK_SHAPE.items()}
+
+
+def balance_metrics(n: Mapping, x, h, y) -> dict:
+    """The balance candidates (docs/method.md §3) from expected weights per block `n` (n_<block>);
+    arithmetic only, like block_weights."""
+    total = n["n_hx"] + n["n_hh"] + n["n_hy"] + n["n_yx"] + n["n_yh"] + n["n_yy"]
+    dense = block_weights(x, h, y, dict.fromkeys(BLOCKS, 1.0))
     return {
-        "n_hx": d.hx * h * x,
-        "n_hh": d.hh * h * h,
-        "n_hy": d.hy * h * y,
-        "n_yx": d.yx * y * x,
-        "n_yh": d.yh * y * h,
-        "n_yy": d.yy * y * y,
+        "hidden_proportion": n["n_hh"] / total,
+        "hp_recurrent": n["n_hh"] / (n["n_hx"] + n["n_hh"]),
+        "input_share": n["n_hx"] / total,
+        "output_share": (n["n_yx"] + n["n_yh"] + n["n_yy"]) / total,
+        "overall_density": total / sum(dense.values()),
     }
+
+
+def expected_weights(input_dim: int, hidden: int, output_dim: int, d: Densities) -> dict[str, float]:
+    """Expected trainable weights per block of one model: density x block size (docs/method.md §2)."""
+    return block_weights(input_dim, hidden, output_dim, {b: getattr(d, b) for b in BLOCKS})
 
 
 def hidden_from_budget_exact(input_dim: int, output_dim: int, budget: float, d: Densities) -> float:
@@ -213,18 +241,12 @@ def describe(input_dim: int, output_dim: int, densities: Densities, *, hidden: i
         hidden = hidden_from_budget(input_dim, output_dim, budget, densities, round_densities)
     _check_dim("hidden", hidden)
     n = expected_weights(input_dim, hidden, output_dim, densities)
-    total = sum(n.values())
     x, h, y = input_dim, hidden, output_dim
-    dense_total = h * x + h * h + h * y + y * x + y * h + y * y
     return ModelDescriptor(
         input_dim=x, hidden=h, output_dim=y, budget=None if budget is None else float(budget),
         **{f"d_{b}": getattr(densities, b) for b in BLOCKS},
         **n,
-        total_weights=total,
+        total_weights=sum(n.values()),
         bias_count=h + y,
-        hidden_proportion=n["n_hh"] / total,
-        hp_recurrent=n["n_hh"] / (n["n_hx"] + n["n_hh"]),
-        input_share=n["n_hx"] / total,
-        output_share=(n["n_yx"] + n["n_yh"] + n["n_yy"]) / total,
-        overall_density=total / dense_total,
+        **balance_metrics(n, x, h, y),
     )

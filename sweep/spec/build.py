@@ -8,7 +8,6 @@ left out at their defaults, so existing specs keep their hashes (tests pin them)
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -19,6 +18,7 @@ from pydantic import ValidationError
 from hpsweep.sweep.spec.errors import field_path, one_line, quote
 from hpsweep.sweep.spec.models import (PackSettings, Resources, SpecDocument, TaskEntry, Training)
 from hpsweep.workers.errors import SpecError
+from hpsweep.workers.hashing import text_hash
 
 SPEC_VERSION = 1
 MAX_TASKS = 100_000  # tasks after sampling
@@ -91,7 +91,7 @@ def build_spec(doc: SpecDocument, source: str) -> SweepSpec:
     spec = SweepSpec(name=doc.name, tasks=tasks, training=doc.training, pack=doc.pack, resources=doc.resources,
                      max_trials=doc.max_trials, source=source, document=doc, entries=entries)
     text = json.dumps(spec.canonical(), sort_keys=True, default=list)
-    spec_hash = hashlib.sha256(text.encode()).hexdigest()[:16]
+    spec_hash = text_hash(text)
     body = yaml.safe_dump({"spec_version": SPEC_VERSION, "spec_hash": spec_hash, "spec": json.loads(text)},
                           sort_keys=False)
     return SweepSpec(**{**spec.__dict__, "spec_hash": spec_hash, "text": body})

@@ -18,7 +18,7 @@ from typing import Annotated, Any, Callable
 from pydantic import PlainValidator
 from pydantic_core import PydanticCustomError
 
-from hpsweep.workers.descriptors import BLOCKS, MIN_DENSITY
+from hpsweep.workers.descriptors import BLOCKS, density_problem
 
 SEED_MAX = 2**32 - 1  # numpy and torch seed from 32-bit words; the results columns are int64
 _YAML_FLOAT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
@@ -75,10 +75,9 @@ def number(low: float, low_open: bool, high: float) -> tuple[Callable, str]:
 
 def _density_check(v):
     v = _as_number(v)
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0.0 < v <= 1.0:
-        raise _Bad
-    if v < MIN_DENSITY:
-        raise _Bad(f"must be a density in (0, 1] of at least {MIN_DENSITY:g} (a block would keep no weight)")
+    problem = density_problem(v)
+    if problem:
+        raise _Bad(f"must be a density {problem}")
     return float(v)
 
 

@@ -234,9 +234,9 @@ def test_oversized_plans_are_refused_before_expanding():
 
 @pytest.mark.parametrize("name", ["quickstart", "dims", "paper-rad"])
 def test_trial_ids_are_the_hash_of_the_trial_key(name):
-    """The planner writes the key's JSON out by hand for speed; it must equal json.dumps' (resume)."""
+    """The planner writes the key's JSON out by hand for speed; it must be canonical JSON (resume)."""
     from hpsweep.sweep.coordinator import task_shapes
-    from hpsweep.sweep.plan import short_hash
+    from hpsweep.workers.hashing import short_hash
     from hpsweep.sweep.spec import load_spec
 
     spec = load_spec(name)
