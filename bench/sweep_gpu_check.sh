@@ -23,7 +23,7 @@ from hpsweep.sweep.pack_runner import PackJob, run_pack
 from hpsweep.sweep.plan import plan_sweep
 from hpsweep.sweep.spec import load_spec
 from hpsweep.sweep.store import ResultsStore
-from hpsweep.workers.trainer import pack_memory_bytes
+from hpsweep.workers.pack_memory import pack_memory_bytes
 
 spec = load_spec("bench/sweep_gpu_check.yaml")
 plan = plan_sweep(spec, task_shapes(spec), estimate=pack_memory_bytes)

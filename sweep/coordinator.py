@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 
 from hpsweep.workers.errors import SpecError
+from hpsweep.workers.pack_memory import pack_memory_bytes
 from hpsweep.workers.schema import FINAL_STATUSES
 
 from hpsweep.sweep.locations import resolve_path_env, resolve_results
@@ -51,8 +52,6 @@ def make_plan(spec: SweepSpec, store: ResultsStore, retry_failed: bool = False) 
     Raises:
         SpecError: a budget too small for a task. StoreError: another spec under this name.
     """
-    from hpsweep.workers.trainer import pack_memory_bytes
-
     known = store.check_sweep(spec.name, spec.spec_hash)
     finished = store.finished(spec.name) if known is not None else {}
     done = {t for t, (s, _) in finished.items() if s != "failed" or not retry_failed}

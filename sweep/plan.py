@@ -280,7 +280,7 @@ def plan_sweep(spec: SweepSpec, shapes: dict, *, finished: Iterable[str] = (),
         spec: a validated spec.
         shapes: task name -> TaskShape for every task of the spec.
         finished: trial ids already in the store with a final status (skipped).
-        estimate: pack memory estimator (workers.trainer.pack_memory_bytes); None: no memory cap.
+        estimate: pack memory estimator (workers.pack_memory.pack_memory_bytes); None: no memory cap.
         memory_bytes: memory budget of one pack; None: default_memory_bytes(spec).
 
     Returns:

@@ -2,42 +2,36 @@
 
 One training step for K models is one input-projection matmul, one batched matmul per time step
 forward and backward (workers/packed.py), per-model losses, and one Adam update for all stacked
-weights with a learning rate per model. Models stay independent: model k's numbers never depend
-on another model's, so a model that diverges (NaN/inf loss) is frozen and marked and the others
-go on exactly as if it had not.
+weights with a learning rate per model (workers/pack_adam.py). Models stay independent: model k's
+numbers never depend on another model's, so a model that diverges (NaN/inf loss) is frozen and
+marked and the others go on exactly as if it had not.
 
 Batches: each model draws its own batch order from its seed (drop-last, at least one batch per
 epoch), so a model trains on the same batches whether it is packed with others or alone. When all
 models of a pack share a seed, the batch is gathered once and shared (the fast path).
+
+Read top to bottom: the settings and results, `train_pack` (the epoch loop), then the pieces it
+uses in the order it uses them: lanes (chunks of a pack), one chunk's trainer and its batch order.
 """
 
 from __future__ import annotations
 
 import math
 import time
-import warnings
 from dataclasses import dataclass, field
 from typing import Callable
 
 import torch
 
+from hpsweep.workers.cuda_graph import capture_step
 from hpsweep.workers.data import TaskData
+from hpsweep.workers.pack_adam import PackAdam
+from hpsweep.workers.pack_memory import cpu_chunk_width
 from hpsweep.workers.packed import ModelSpec, PackedBlockRNN, recurrence_backward, recurrence_forward
-
-ADAM_BETAS = (0.9, 0.999)  # PAPER.md §5: plain Adam, no weight decay, no schedule, no clipping
-ADAM_EPS = 1e-8
-
-
-def resolve_device(name: str = "auto") -> str:
-    """'auto' -> 'cuda' when a GPU is visible, else 'cpu'; anything else is passed through."""
-    if name == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return name
-
 
 @dataclass(frozen=True)
 class TrainSettings:
-    epochs: int  # PAPER.md §5 used 25
+    epochs: int  # the paper trained 25 (docs/method.md §5)
     batch_size: int  # sequences per step (16 for RAD, 64 for hammer in the paper)
     device: str = "auto"  # "auto" picks CUDA when available
     threads: int | None = None  # torch CPU threads; None leaves torch's default
@@ -78,62 +72,115 @@ class PackResult:
     rollout_seconds: float | None = None
 
 
-def pack_memory_bytes(input_dim: int, output_dim: int, seq_len: int, hidden: int, batch_size: int,
-                      k: int, n_train: int) -> int:
-    """Rough device bytes a pack needs: weights with grads, masks and Adam moments, the step's
-    activations, a per-model batch copy, and the task's tensors (train, plus as much again for
-    validation and test)."""
-    s = hidden + output_dim
-    weights = k * (s * input_dim + s * s + s)
-    activations = 6 * seq_len * k * batch_size * s
-    batch_copy = k * batch_size * seq_len * input_dim
-    data = 2 * n_train * seq_len * (input_dim + output_dim)
-    return 4 * (7 * weights + activations + batch_copy + data)
+def train_pack(data: TaskData, specs: list[ModelSpec], settings: TrainSettings,
+               on_epoch: Callable[[EpochReport], None] | None = None) -> PackResult:
+    """Train K models of one task together; results in the order of `specs`.
 
-
-class PackAdam:
-    """Adam over the pack's stacked weights with one learning rate per model (dim 0 of every tensor).
-
-    Follows torch.optim.Adam's arithmetic; the step count and bias corrections are tensors so the
-    update can be captured in a CUDA graph. Models with alive=False are not moved.
+    Raises:
+        ValueError: if the specs do not match the task's dims or the settings are impossible.
     """
-
-    def __init__(self, params: list[torch.Tensor], lrs: list[float]):
-        self.params = params
-        device = params[0].device
-        self.lr = torch.tensor(lrs, dtype=torch.float64, device=device)
-        self.step_count = torch.zeros((), dtype=torch.float64, device=device)
-        self.exp_avg = [torch.zeros_like(p) for p in params]
-        self.exp_avg_sq = [torch.zeros_like(p) for p in params]
-
-    @torch.no_grad()
-    def step(self, grads: list[torch.Tensor], alive: torch.Tensor):
-        beta1, beta2 = ADAM_BETAS
-        self.step_count += 1
-        bias_correction1 = 1 - beta1**self.step_count
-        bias_correction2_sqrt = (1 - beta2**self.step_count).sqrt()
-        step_size = (self.lr * alive / bias_correction1).float()  # (K,)
-        for p, g, m, v in zip(self.params, grads, self.exp_avg, self.exp_avg_sq):
-            shape = (-1,) + (1,) * (p.dim() - 1)
-            g = torch.where(alive.view(shape), g, 0.0)
-            m.lerp_(g, 1 - beta1)
-            v.mul_(beta2).addcmul_(g, g, value=1 - beta2)
-            denom = (v.sqrt() / bias_correction2_sqrt.float()).add_(ADAM_EPS)
-            p.sub_(step_size.view(shape) * m / denom)
+    check_pack(data, specs, settings)
+    device = resolve_device(settings.device)
+    apply_backend_settings(settings, device)
+    lanes = make_lanes(data, specs, settings, device)
+    results = [ModelResult(status="ok", error=None, diverged_epoch=None, epochs_run=0) for _ in specs]
+    started = time.perf_counter()
+    total_steps = 0
+    for epoch in range(1, settings.epochs + 1):
+        t0 = time.perf_counter()
+        for trainer, order, step, _ in lanes:
+            total_steps += train_epoch(trainer, order, step)
+        val_scores = []
+        for trainer, order, _, chunk in lanes:
+            val_scores += record_epoch(trainer, order, [results[i] for i in chunk], epoch)
+        if on_epoch is not None:
+            on_epoch(EpochReport(epoch, settings.epochs, val_scores, time.perf_counter() - t0))
+    train_seconds = time.perf_counter() - started
+    for trainer, _, _, chunk in lanes:
+        record_test(trainer, [results[i] for i in chunk])
+    return PackResult(results, train_seconds, device, total_steps / max(train_seconds, 1e-9),
+                      lanes=[(t.model, c) for t, _, _, c in lanes])
 
 
-def loss_and_grad(out: torch.Tensor, target: torch.Tensor, loss: str) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-model mean losses (K,) and d(sum_k loss_k)/d out, written out for the fused step.
-    out (Tc, K, B, Y); target (Tc, 1 or K, B[, Y])."""
-    tc, k, b, c = out.shape
-    if loss == "mse":
-        diff = out - target
-        return diff.square().mean(dim=(0, 2, 3)), diff * (2.0 / (tc * b * c))
-    log_p = torch.log_softmax(out, dim=-1)
-    target = target.expand(tc, k, b).unsqueeze(-1)
-    losses = -log_p.gather(-1, target).squeeze(-1).mean(dim=(0, 2))
-    grad = log_p.exp_().scatter_add_(-1, target, torch.full_like(target, -1, dtype=out.dtype))
-    return losses, grad.mul_(1.0 / (tc * b))
+def check_pack(data: TaskData, specs: list[ModelSpec], settings: TrainSettings) -> None:
+    """ValueError when a model's dims are not the task's, or epochs / batch size are below 1."""
+    for s in specs:
+        if (s.input_dim, s.output_dim) != (data.input_dim, data.output_dim):
+            raise ValueError(f"model dims ({s.input_dim}, {s.output_dim}) do not match task {data.name} "
+                             f"({data.input_dim}, {data.output_dim})")
+    if settings.epochs < 1 or settings.batch_size < 1:
+        raise ValueError(f"epochs and batch_size must be >= 1; got {settings.epochs}, {settings.batch_size}")
+
+
+def train_epoch(trainer: PackTrainer, order: BatchOrder, step: Callable[[torch.Tensor], None]) -> int:
+    """One epoch of one chunk; returns the model-steps it ran."""
+    trainer.loss_sum.zero_()
+    batches = order.epoch()
+    for idx in batches:
+        step(idx.to(trainer.device, non_blocking=True))
+    return len(batches) * len(trainer.specs)
+
+
+def record_epoch(trainer: PackTrainer, order: BatchOrder, results: list[ModelResult], epoch: int) -> list[float]:
+    """Append a chunk's epoch (train loss, validation loss and score) to its models' results and
+    mark the models whose loss turned NaN/inf; returns the chunk's validation scores."""
+    train_loss = (trainer.loss_sum / order.steps_per_epoch).cpu()
+    alive = trainer.alive.cpu()
+    val_loss, val_score = trainer.evaluate("val")
+    for j, r in enumerate(results):
+        if r.status == "diverged":
+            continue
+        r.epochs_run = epoch
+        if not alive[j]:
+            r.status, r.diverged_epoch = "diverged", epoch
+            r.error = f"loss became NaN/inf in epoch {epoch}; model frozen"
+            continue
+        r.train_loss.append(float(train_loss[j]))
+        r.val_loss.append(float(val_loss[j]))
+        r.val_score.append(float(val_score[j]))
+    return [float(v) for v in val_score]
+
+
+def record_test(trainer: PackTrainer, results: list[ModelResult]) -> None:
+    """Test loss and score of a chunk's final weights, and its realised mask counts."""
+    test_loss, test_score = trainer.evaluate("test")
+    for j, r in enumerate(results):
+        r.realised = trainer.model.realised[j]
+        if r.status == "ok":
+            r.test_loss, r.test_score = _finite_or_none(float(test_loss[j])), _finite_or_none(float(test_score[j]))
+
+
+def _finite_or_none(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
+def resolve_device(name: str = "auto") -> str:
+    """'auto' -> 'cuda' when a GPU is visible, else 'cpu'; anything else is passed through."""
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return name
+
+
+def apply_backend_settings(settings: TrainSettings, device: str):
+    """Process-wide torch switches a worker sets before training (threads, TF32)."""
+    if settings.threads:
+        torch.set_num_threads(settings.threads)
+    if device.startswith("cuda"):
+        torch.backends.cuda.matmul.allow_tf32 = settings.tf32
+
+
+def make_lanes(data: TaskData, specs: list[ModelSpec], settings: TrainSettings, device: str):
+    """Split a pack into chunks run in lock-step (several on a CPU, one on a GPU); per chunk its
+    trainer, batch order, step function (CUDA graph where possible) and model indices."""
+    width = cpu_chunk_width(data, specs, settings.batch_size) if device == "cpu" else len(specs)
+    lanes = []
+    for start in range(0, len(specs), width):
+        chunk = list(range(start, min(start + width, len(specs))))
+        trainer = PackTrainer(data, [specs[i] for i in chunk], device)
+        order = BatchOrder([specs[i].seed for i in chunk], data.n_train, settings.batch_size)
+        step = trainer.compiled_step(order.batch_shape) if settings.cuda_graph else trainer.step
+        lanes.append((trainer, order, step, chunk))
+    return lanes
 
 
 class PackTrainer:
@@ -204,36 +251,7 @@ class PackTrainer:
 
     def compiled_step(self, idx_shape: tuple[int, ...]) -> Callable[[torch.Tensor], None]:
         """`step` captured as one CUDA graph (replayed per batch), or `step` itself off CUDA."""
-        if self.device.type != "cuda":
-            return self.step
-        static_idx = torch.zeros(idx_shape, dtype=torch.long, device=self.device)
-        snapshot = [t.clone() for t in self.state()]
-        # Warm-up and capture on one side stream: autograd remembers the stream each leaf's
-        # gradient was made on, and a capture on another stream fails (cudaErrorStreamCaptureImplicit).
-        side = torch.cuda.Stream()
-        side.wait_stream(torch.cuda.current_stream())
-        graph = torch.cuda.CUDAGraph()
-        try:
-            with torch.cuda.stream(side):
-                for _ in range(3):  # warm-up allocations and kernel choices before capture
-                    self.step(static_idx)
-            with torch.cuda.graph(graph, stream=side):
-                self.step(static_idx)
-        except RuntimeError as e:  # capture is an optimisation: fall back to eager steps
-            warnings.warn(f"CUDA graph capture failed, training eagerly: {e}")
-            graph = None
-        torch.cuda.current_stream().wait_stream(side)
-        torch.cuda.synchronize(self.device)
-        with torch.no_grad():  # the warm-up and capture steps must not count
-            for t, saved in zip(self.state(), snapshot):
-                t.copy_(saved)
-        if graph is None:
-            return self.step
-
-        def replay(idx: torch.Tensor):
-            static_idx.copy_(idx, non_blocking=True)
-            graph.replay()
-        return replay
+        return capture_step(self.step, self.state(), idx_shape, self.device)
 
 
 class BatchOrder:
@@ -255,99 +273,15 @@ class BatchOrder:
         return [order[..., i * b:(i + 1) * b] for i in range(self.steps_per_epoch)]
 
 
-def cpu_chunk_width(data: TaskData, specs: list[ModelSpec], batch_size: int) -> int:
-    """Models per chunk on a CPU. Past a working set of a few MB per step the batched matmuls
-    leave the caches and packing stops paying, so a big pack is trained as several chunks in
-    lock-step (same results: models never mix)."""
-    s = max(sp.hidden for sp in specs) + data.output_dim
-    per_model = 4 * data.seq_len * min(batch_size, data.n_train) * (s + data.input_dim) * 3
-    return max(1, min(len(specs), CPU_CHUNK_BYTES // per_model))
-
-
-CPU_CHUNK_BYTES = 48 << 20  # measured with `hpsweep bench` on 2 cores; see README "Performance"
-
-
-def apply_backend_settings(settings: TrainSettings, device: str):
-    """Process-wide torch switches a worker sets before training (threads, TF32)."""
-    if settings.threads:
-        torch.set_num_threads(settings.threads)
-    if device.startswith("cuda"):
-        torch.backends.cuda.matmul.allow_tf32 = settings.tf32
-
-
-def make_lanes(data: TaskData, specs: list[ModelSpec], settings: TrainSettings, device: str):
-    """Split a pack into chunks run in lock-step (several on a CPU, one on a GPU); per chunk its
-    trainer, batch order, step function (CUDA graph where possible) and model indices."""
-    width = cpu_chunk_width(data, specs, settings.batch_size) if device == "cpu" else len(specs)
-    lanes = []
-    for start in range(0, len(specs), width):
-        chunk = list(range(start, min(start + width, len(specs))))
-        trainer = PackTrainer(data, [specs[i] for i in chunk], device)
-        order = BatchOrder([specs[i].seed for i in chunk], data.n_train, settings.batch_size)
-        step = trainer.compiled_step(order.batch_shape) if settings.cuda_graph else trainer.step
-        lanes.append((trainer, order, step, chunk))
-    return lanes
-
-
-def _finite_or_none(value: float) -> float | None:
-    return value if math.isfinite(value) else None
-
-
-def train_pack(data: TaskData, specs: list[ModelSpec], settings: TrainSettings,
-               on_epoch: Callable[[EpochReport], None] | None = None) -> PackResult:
-    """Train K models of one task together; results in the order of `specs`.
-
-    Raises:
-        ValueError: if the specs do not match the task's dims or the settings are impossible.
-    """
-    for s in specs:
-        if (s.input_dim, s.output_dim) != (data.input_dim, data.output_dim):
-            raise ValueError(f"model dims ({s.input_dim}, {s.output_dim}) do not match task {data.name} "
-                             f"({data.input_dim}, {data.output_dim})")
-    if settings.epochs < 1 or settings.batch_size < 1:
-        raise ValueError(f"epochs and batch_size must be >= 1; got {settings.epochs}, {settings.batch_size}")
-    device = resolve_device(settings.device)
-    apply_backend_settings(settings, device)
-    lanes = make_lanes(data, specs, settings, device)
-    trainers, orders, steps, chunks = zip(*lanes) if lanes else ((), (), (), ())
-    results = [ModelResult(status="ok", error=None, diverged_epoch=None, epochs_run=0) for _ in specs]
-    started = time.perf_counter()
-    total_steps = 0
-    for epoch in range(1, settings.epochs + 1):
-        t0 = time.perf_counter()
-        for trainer, order, step in zip(trainers, orders, steps):
-            trainer.loss_sum.zero_()
-            batches = order.epoch()
-            for idx in batches:
-                step(idx.to(trainer.device, non_blocking=True))
-            total_steps += len(batches) * len(trainer.specs)
-        val_scores = []
-        for trainer, order, chunk in zip(trainers, orders, chunks):
-            train_loss = (trainer.loss_sum / order.steps_per_epoch).cpu()
-            alive = trainer.alive.cpu()
-            val_loss, val_score = trainer.evaluate("val")
-            for j, i in enumerate(chunk):
-                r = results[i]
-                if r.status == "diverged":
-                    continue
-                r.epochs_run = epoch
-                if not alive[j]:
-                    r.status, r.diverged_epoch = "diverged", epoch
-                    r.error = f"loss became NaN/inf in epoch {epoch}; model frozen"
-                    continue
-                r.train_loss.append(float(train_loss[j]))
-                r.val_loss.append(float(val_loss[j]))
-                r.val_score.append(float(val_score[j]))
-            val_scores.extend(float(v) for v in val_score)
-        if on_epoch is not None:
-            on_epoch(EpochReport(epoch, settings.epochs, val_scores, time.perf_counter() - t0))
-    train_seconds = time.perf_counter() - started
-    for trainer, chunk in zip(trainers, chunks):
-        test_loss, test_score = trainer.evaluate("test")
-        for j, i in enumerate(chunk):
-            r = results[i]
-            r.realised = trainer.model.realised[j]
-            if r.status == "ok":
-                r.test_loss, r.test_score = _finite_or_none(float(test_loss[j])), _finite_or_none(float(test_score[j]))
-    return PackResult(results, train_seconds, device, total_steps / max(train_seconds, 1e-9),
-                      lanes=[(t.model, c) for t, c in zip(trainers, chunks)])
+def loss_and_grad(out: torch.Tensor, target: torch.Tensor, loss: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-model mean losses (K,) and d(sum_k loss_k)/d out, written out for the fused step.
+    out (Tc, K, B, Y); target (Tc, 1 or K, B[, Y])."""
+    tc, k, b, c = out.shape
+    if loss == "mse":
+        diff = out - target
+        return diff.square().mean(dim=(0, 2, 3)), diff * (2.0 / (tc * b * c))
+    log_p = torch.log_softmax(out, dim=-1)
+    target = target.expand(tc, k, b).unsqueeze(-1)
+    losses = -log_p.gather(-1, target).squeeze(-1).mean(dim=(0, 2))
+    grad = log_p.exp_().scatter_add_(-1, target, torch.full_like(target, -1, dtype=out.dtype))
+    return losses, grad.mul_(1.0 / (tc * b))

@@ -244,3 +244,26 @@ def test_trial_ids_are_the_hash_of_the_trial_key(name):
     assert all(short_hash(t.key()) == t.trial_id for t in trials)
     assert short_hash([t.trial_id for t in trials]) == {
         "quickstart": "02167a0af41da271", "dims": "7cb2f278f103e24f", "paper-rad": "a90a7ae569bbb70a"}[name]  # as before
+
+
+def test_planning_with_the_memory_model_does_not_import_torch():
+    """Planning runs where no training does (a laptop planning a GPU sweep; `run --dry-run`): the
+    spec, the planner, the coordinator's module and the memory model never import torch."""
+    import subprocess
+    import sys
+
+    code = ("import sys\n"
+            "from types import SimpleNamespace\n"
+            "import hpsweep.sweep.coordinator\n"
+            "from hpsweep.sweep.plan import plan_sweep\n"
+            "from hpsweep.sweep.spec import parse_spec\n"
+            "from hpsweep.workers.pack_memory import pack_memory_bytes\n"
+            "shapes = {'a(x=1)': SimpleNamespace(input_dim=8, output_dim=4, seq_len=10, n_train=100)}\n"
+            "doc = {'name': 'p', 'pack': {'max_models': 8}, 'tasks': [{'task': 'a(x=1)', 'budgets': [300, 900],"
+            " 'densities': {'uniform': [1.0, 0.2]}}]}\n"
+            "plan = plan_sweep(parse_spec(doc, 'spec.yaml', check_task=None), shapes, estimate=pack_memory_bytes,"
+            " memory_bytes=2_000_000)\n"
+            "assert [len(p.trials) for p in plan.packs] == [3, 1], plan.packs\n"  # the estimate capped the packs
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'torch'))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
