@@ -141,13 +141,14 @@ def run(spec, results, address, dry_run, retry_failed, progress, scale, verbose)
     """
     import hpsweep
     from hpsweep.sweep.coordinator import make_plan
-    from hpsweep.sweep.locations import resolve_results
+    from hpsweep.sweep.locations import check_results_for_cluster, resolve_results
     from hpsweep.sweep.store import ResultsStore
 
     if progress not in PROGRESS_MODES:  # checked here, not by click, so the mistake is one line like the others
         raise HpsweepError(f"--progress {progress[:100]!r} is not one of {', '.join(PROGRESS_MODES)}; "
                            f"'lines' suits logs and pipes")
     root = resolve_results(results)  # against this directory, before anything reaches Ray
+    check_results_for_cluster(results, address)  # --address includes RAY_ADDRESS (its envvar)
     sweep_spec = hpsweep.load_spec(spec, scale, click.echo)
     store = ResultsStore(root)
     if dry_run:

@@ -31,11 +31,21 @@ CASES = [
     Case("run-relative-task-file-missing", ["run", "spec.yaml", "--dry-run"], "data/missing.parquet does not exist",
          setup=_spec_with_task("file:data/missing.parquet")),
     Case("run-bad-scale-from-env", ["run", "--dry-run"], "--scale"),
+    Case("run-relative-results-on-cluster-auto", ["run", "--address", "auto", "--dry-run"],
+         "--results 'hpsweep-results' is a relative path, but Ray address 'auto' joins a cluster whose other "
+         "machines cannot see this machine's folders; give an object store (s3://bucket/prefix) or a path every "
+         "node shares (/mnt/shared/hpsweep)", exit_code=1),
+    Case("run-relative-results-on-remote-head", ["run", "-r", "res", "--address", "ray://10.255.0.1:10001",
+                                                 "--dry-run"],
+         "--results 'res' is a relative path, but Ray address 'ray://10.255.0.1:10001' joins a cluster", exit_code=1),
+    Case("run-relative-results-on-cluster-from-env", ["run", "-r", "res", "--dry-run"],
+         "but Ray address '10.255.0.1:6379' joins a cluster", exit_code=1),
 ]
 
 ENV = {  # environment per case, beyond the test session's
     "run-relative-results-in-a-ray-job": {"RAY_JOB_CONFIG_JSON_ENV_VAR": "{}"},
     "run-bad-scale-from-env": {"HPSWEEP_SCALE": "abc"},
+    "run-relative-results-on-cluster-from-env": {"RAY_ADDRESS": "10.255.0.1:6379"},
 }
 
 
@@ -44,3 +54,24 @@ def test_bad_input(case, tmp_path, capfd, monkeypatch):
     for name, value in ENV.get(case.id, {}).items():
         monkeypatch.setenv(name, value)
     assert check_case(case, tmp_path, capfd).startswith("Error: ")  # one line, exit != 0, nothing written: see check_case
+
+
+@pytest.mark.parametrize("address, cluster", [
+    (None, False), ("local", False), ("127.0.0.1:6379", False), ("localhost:6379", False),
+    ("ray://127.0.0.1:10001", False), ("auto", True), ("10.255.0.1:6379", True), ("ray://10.255.0.1:10001", True),
+])
+def test_which_addresses_name_a_cluster(address, cluster):
+    """A head on this machine shares its disk (a relative path is made absolute as usual); 'auto' and a
+    head elsewhere do not."""
+    from hpsweep.sweep.locations import names_a_cluster
+
+    assert names_a_cluster(address) is cluster
+
+
+def test_absolute_paths_and_uris_pass_with_a_cluster_address(tmp_path, monkeypatch):
+    from hpsweep.sweep.locations import check_results_for_cluster
+
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    for results in (str(tmp_path / "res"), "s3://bucket/prefix", "file:///mnt/shared/res"):
+        check_results_for_cluster(results, "auto")  # raises nothing
+    check_results_for_cluster("res", "127.0.0.1:6379")  # a head on this machine: made absolute as usual
