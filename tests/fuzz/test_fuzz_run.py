@@ -20,6 +20,27 @@ def _spec_with_task(task: str):
     return setup
 
 
+def _parquet(name: str, rows: int | None = None, cut: bool = False, task_spec: bool = True):
+    """A file: Parquet in the work folder (all its rows, the first `rows`, or cut in half as a broken
+    copy leaves it) and a spec that trains on it."""
+    def setup(work: Path):
+        import numpy as np
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        n, t = 10, 4
+        table = pa.table({"seq": np.repeat(np.arange(n), t), "step": np.tile(np.arange(t), n),
+                          "x_0": np.linspace(0, 1, n * t), "y_0": np.linspace(1, 0, n * t)})
+        pq.write_table(table.slice(0, rows) if rows is not None else table, work / name)
+        if cut:
+            whole = (work / name).read_bytes()
+            (work / name).write_bytes(whole[:len(whole) // 2])
+        if task_spec:
+            (work / "spec.yaml").write_text(f"name: s\ntasks:\n  - task: file:{name}\n    hidden: [4]\n"
+                                            f"    densities: {{uniform: [1.0]}}\n")
+    return setup
+
+
 CASES = [
     Case("run-relative-results-in-a-ray-job", ["run", "--dry-run"], "relative path inside a Ray job"),
     Case("run-results-is-a-file", ["run", "--results", "res.txt", "--dry-run"], "'res.txt' is a file, not a directory",
@@ -31,6 +52,16 @@ CASES = [
     Case("run-relative-task-file-missing", ["run", "spec.yaml", "--dry-run"], "data/missing.parquet does not exist",
          setup=_spec_with_task("file:data/missing.parquet")),
     Case("run-bad-scale-from-env", ["run", "--dry-run"], "--scale"),
+    Case("run-file-parquet-cut-short", ["run", "spec.yaml", "--dry-run"],
+         "data.parquet: cannot be read as Parquet (Parquet magic bytes not found in footer.", exit_code=1,
+         setup=_parquet("data.parquet", cut=True)),
+    Case("run-file-parquet-no-rows", ["run", "spec.yaml", "--dry-run"],
+         "data.parquet: has no rows; it needs at least 3 sequences (one each for train, val and test)", exit_code=1,
+         setup=_parquet("data.parquet", rows=0)),
+    Case("tasks-file-parquet-cut-short", ["tasks", "file:data.parquet"],
+         "data.parquet: cannot be read as Parquet", exit_code=1, setup=_parquet("data.parquet", cut=True)),
+    Case("tasks-file-parquet-no-rows", ["tasks", "file:data.parquet"], "data.parquet: has no rows", exit_code=1,
+         setup=_parquet("data.parquet", rows=0)),
     Case("run-relative-results-on-cluster-auto", ["run", "--address", "auto", "--dry-run"],
          "--results 'hpsweep-results' is a relative path, but Ray address 'auto' joins a cluster whose other "
          "machines cannot see this machine's folders; give an object store (s3://bucket/prefix) or a path every "
