@@ -134,9 +134,9 @@ class SweepProgress(Events):
             self.best = score
         epoch, epochs = report.get("epoch"), report.get("epochs")
         if epoch and epochs:  # a fraction of the pack: the bar moves while it trains, not only when it ends
-            if self._rate_from is None:  # the rate is measured from here: Ray's start-up is behind us
-                self._rate_from = (self.clock(), self._work_so_far())
             self.training[pack_id] = min(epoch / epochs, 1.0)
+            if self._rate_from is None:  # the rate is measured from here: Ray's start-up and this epoch are behind
+                self._rate_from = (self.clock(), self._work_so_far())
         self._update()
 
     def on_pack_done(self, pack_id, summary):
