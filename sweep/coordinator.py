@@ -157,7 +157,7 @@ def _run_plan(spec, results, store, plan, finished, address, live, echo, started
 
         shapes = plan.shapes
         work = {p.pack_id: pack_work(len(p.trials), p.hidden_max, shapes[p.task].input_dim, shapes[p.task].output_dim,
-                                     shapes[p.task].seq_len, shapes[p.task].n_train, p.epochs) for p in plan.packs}
+                                     shapes[p.task].seq_len, shapes[p.task].n_train, p.epochs, p.batch_size) for p in plan.packs}
         progress = SweepProgress(len(jobs), pending, {p.pack_id: len(p.trials) for p in plan.packs}, live=live,
                                  visible=visible, where=results, work=work)
         try:

@@ -5,12 +5,13 @@ Both show packs and models done / total, models/s, ETA and the best validation s
 The ETA counts work, not models. Packs run biggest first, and a pack of 32 models with |h| near 300
 costs over a hundred times one with |h| near 20, so "models left / models per second so far" said
 over an hour for a ten-minute sweep. Each pack is weighed a priori by what its training computes
-(pack_work), the rate is work per second measured from the first epoch any pack reports (Ray's
+(pack_work: its matmuls, and a fixed cost per batch step), the rate is work per second measured from the first epoch any pack reports (Ray's
 start and the first task data are behind it by then), and in-flight packs count by their epochs.
 """
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 from typing import Callable
@@ -23,17 +24,26 @@ SLOT_OVERHEAD = 100
 CPU (K=32, x=30, y=8, batch 64: 3.2 ms per step at |h|=8 up to 139 ms at |h|=256; this weight is within 15%
 of each of |h| = 8, 32, 64, 128, 256)."""
 
+STEP_OVERHEAD = 2e7
+"""Cost of one (batch, time step) of a pack whatever its size, in the same units: Python, kernel launches,
+the optimizer step and the epoch's evaluation. Fitted on the 118 packs of `hpsweep run meta` (2-core
+machine, load 10 to 35): train_seconds = c * steps + b * work explains R^2 0.74 of the per-pack times, the
+work alone 0.51; c / b was 3.2e7, and 1e7 to 3e7 all kept the ETA within 35% of the truth there."""
+
 ESTIMATING_SECONDS = 10.0
 """The ETA says "estimating" until a pack has finished and training has run this long."""
 
 
 def pack_work(models: int, hidden_max: int, input_dim: int, output_dim: int, seq_len: int, n_train: int,
-              epochs: int) -> float:
+              epochs: int, batch_size: int) -> float:
     """A pack's training work in multiply-adds (up to a constant): the packed step computes each model in
     S = hidden_max + output_dim slots, with an input projection of input_dim and a recurrence of S per
-    slot, for every time step of every training sequence in every epoch."""
+    slot, for every time step of every training sequence in every epoch; plus STEP_OVERHEAD for every
+    (batch, time step), which dominates small packs."""
     slots = hidden_max + output_dim
-    return float(epochs) * n_train * seq_len * models * slots * (slots + input_dim + SLOT_OVERHEAD)
+    steps = epochs * math.ceil(n_train / batch_size) * seq_len
+    return float(epochs) * n_train * seq_len * models * slots * (slots + input_dim + SLOT_OVERHEAD) \
+        + STEP_OVERHEAD * steps
 
 
 def _eta(seconds: float | None) -> str:

@@ -4,7 +4,7 @@ import io
 
 import pytest
 
-from hpsweep.sweep.progress import ESTIMATING_SECONDS, SLOT_OVERHEAD, SweepProgress, pack_work
+from hpsweep.sweep.progress import ESTIMATING_SECONDS, SLOT_OVERHEAD, STEP_OVERHEAD, SweepProgress, pack_work
 
 
 def _drive(progress):
@@ -112,9 +112,10 @@ def test_without_work_weights_each_model_weighs_the_same():
     progress.close()
 
 
-def test_pack_work_counts_slots_inputs_and_the_per_slot_overhead():
-    assert pack_work(models=32, hidden_max=90, input_dim=20, output_dim=10, seq_len=5, n_train=100, epochs=2) == (
-        2 * 100 * 5 * 32 * 100 * (100 + 20 + SLOT_OVERHEAD))
+def test_pack_work_counts_slots_inputs_and_the_fixed_cost_of_each_batch_step():
+    # 2 epochs of ceil(100 / 32) = 4 batches of 5 time steps: 40 (batch, time step) pairs
+    assert pack_work(models=32, hidden_max=90, input_dim=20, output_dim=10, seq_len=5, n_train=100, epochs=2,
+                     batch_size=32) == 2 * 100 * 5 * 32 * 100 * (100 + 20 + SLOT_OVERHEAD) + 40 * STEP_OVERHEAD
 
 
 def test_the_live_bar_shows_the_same_eta():
