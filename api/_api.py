@@ -69,12 +69,14 @@ def run(spec: "str | Mapping[str, Any] | SweepSpec | None" = None, results: str 
         KeyboardInterrupt: on Ctrl-C; every pack that finished is saved, and the same call resumes.
     """
     from hpsweep.sweep.coordinator import run_sweep
-    from hpsweep.sweep.locations import resolve_results
+    from hpsweep.sweep.locations import check_results_for_cluster, resolve_results
 
+    # Ray workers run in other directories: they get the absolute path (URIs stay as they are)
+    root = resolve_results(results)
+    check_results_for_cluster(results, address)
     say = echo or (lambda *_: None)
     sweep_spec = load_spec(spec, scale, say)
-    # Ray workers run in other directories: they get the absolute path (URIs stay as they are)
-    return run_sweep(sweep_spec, resolve_results(results), address=address, retry_failed=retry_failed,
+    return run_sweep(sweep_spec, root, address=address, retry_failed=retry_failed,
                      live=progress, echo=say, verbose=verbose)
 
 

@@ -59,21 +59,51 @@ def interrupted_message(argv: list[str]) -> str:
     return "Interrupted."
 
 
+USER_ERROR_EXIT = 1
+"""Exit code of a user error found while the command runs (an HpsweepError)."""
+USAGE_EXIT = 2
+"""Exit code of a command line click cannot parse: an unknown option or command, a bad value or choice."""
+
+
+def error_line(error: Exception, argv: list[str] = ()) -> str:
+    """The one line every user error prints, click's own usage errors included.
+
+    click would print a usage block, a hint and the error on three lines; this says the same on one,
+    with the help command that lists what the command accepts as the next step. A message that spans
+    lines (a library's, quoted inside ours) is folded onto one.
+    """
+    if isinstance(error, click.ClickException):
+        message = error.format_message()
+        if isinstance(error, click.UsageError):
+            ctx = getattr(error, "ctx", None)  # click leaves it unset for some parse errors (a missing value)
+            command = ctx.command_path if ctx is not None else shlex.join(["hpsweep", *argv[:1]] if argv[:1] and
+                                                                          argv[0] in COMMANDS else ["hpsweep"])
+            message = f"{message.rstrip()} (see: {command} --help)"
+    else:
+        message = str(error)
+    return "Error: " + " ".join(line.strip() for line in message.splitlines() if line.strip())
+
+
 def main(argv=None):
-    """Console entry point: user errors (HpsweepError) become one line on stderr and exit 1;
-    Ctrl-C exits 130 (128 + SIGINT), naming the command that resumes a sweep."""
+    """Console entry point. Every user error -- an HpsweepError, or click's own (an unknown option, a
+    bad value) -- is one line on stderr from error_line, without a traceback: exit 2 for a command
+    line that cannot be parsed, 1 for anything else. Ctrl-C exits 130 (128 + SIGINT), naming the
+    command that resumes a sweep."""
     argv = sys.argv[1:] if argv is None else list(argv)
     try:
         cli.main(args=argv, prog_name="hpsweep", standalone_mode=False)
     except (click.exceptions.Abort, KeyboardInterrupt):
         click.echo(interrupted_message(argv), err=True)
         sys.exit(130)
-    except click.ClickException as e:
+    except click.exceptions.NoArgsIsHelpError as e:  # `hpsweep` alone: the help, not an error
         e.show()
         sys.exit(e.exit_code)
+    except click.ClickException as e:
+        click.echo(error_line(e, argv), err=True)
+        sys.exit(USAGE_EXIT if isinstance(e, click.UsageError) else e.exit_code)
     except HpsweepError as e:
-        click.echo(f"Error: {e}", err=True)
-        sys.exit(1)
+        click.echo(error_line(e), err=True)
+        sys.exit(USER_ERROR_EXIT)
     except click.exceptions.Exit as e:
         sys.exit(e.exit_code)
 

@@ -130,7 +130,7 @@ def _run_plan(spec, results, store, plan, finished, address, live, echo, started
     import time
 
     from hpsweep.sweep.pack_runner import PackJob
-    from hpsweep.sweep.progress import SweepProgress
+    from hpsweep.sweep.progress import SweepProgress, pack_work
     from hpsweep.sweep.rows import trial_rows
     from hpsweep.sweep import tune_adapter
 
@@ -154,8 +154,11 @@ def _run_plan(spec, results, store, plan, finished, address, live, echo, started
             job = by_id[pack_id]
             return store.pack_committed(spec.name, job.pack.task, pack_id, job.base_attempt)
 
+        shapes = plan.shapes
+        work = {p.pack_id: pack_work(len(p.trials), p.hidden_max, shapes[p.task].input_dim, shapes[p.task].output_dim,
+                                     shapes[p.task].seq_len, shapes[p.task].n_train, p.epochs, p.batch_size) for p in plan.packs}
         progress = SweepProgress(len(jobs), pending, {p.pack_id: len(p.trials) for p in plan.packs}, live=live,
-                                 visible=visible, where=results)
+                                 visible=visible, where=results, work=work)
         try:
             outcomes = tune_adapter.run_packs(jobs, cpus=res.cpus, gpus=res.gpus, max_concurrent=res.max_concurrent,
                                               max_failures=res.max_failures, events=progress)

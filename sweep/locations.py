@@ -10,6 +10,8 @@ against the user's working directory here; URIs (s3://…, gs://…, file://…)
 from __future__ import annotations
 
 import os
+import socket
+from urllib.parse import urlsplit
 
 from hpsweep.workers.errors import StoreError
 
@@ -30,6 +32,53 @@ def is_uri(location: str) -> bool:
 def in_ray_job() -> bool:
     """Whether this process is the driver of a job submitted with `ray job submit`."""
     return _RAY_JOB_ENV in os.environ
+
+
+def on_this_machine(host: str) -> bool:
+    """Whether `host` names this machine: it resolves to an address a socket here can bind to."""
+    try:
+        infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        return False  # a name that does not resolve here is no local address
+    for family, _, _, _, sockaddr in infos:
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            try:
+                probe.bind((sockaddr[0], 0))
+                return True
+            except OSError:
+                continue
+    return False
+
+
+def names_a_cluster(address: str | None) -> bool:
+    """Whether a Ray address (--address or RAY_ADDRESS) joins a cluster whose workers may run on other
+    machines: 'auto' (the running cluster this machine is part of) and any head on another host. An
+    embedded local Ray ('local' or no address) and a head on this machine share this disk."""
+    if not address or address == "local":
+        return False
+    if address == "auto":
+        return True
+    host = urlsplit(address if "://" in address else f"ray://{address}").hostname
+    return not host or not on_this_machine(host)
+
+
+def check_results_for_cluster(results: str, address: str | None) -> None:
+    """Refuse a relative local --results for a run on a cluster, before anything is planned or written.
+
+    Workers on the cluster's other nodes write their packs' rows themselves: a path made absolute
+    against this directory names a folder on this machine's disk that they cannot see (their rows
+    would be missing). An absolute path is taken as a shared one (an NFS mount), a URI as it is.
+
+    Raises:
+        StoreError: a relative local path with an address (or, without one, RAY_ADDRESS) that names
+            a cluster.
+    """
+    address = address or os.environ.get("RAY_ADDRESS")
+    if is_uri(results) or os.path.isabs(os.path.expanduser(results)) or not names_a_cluster(address):
+        return
+    raise StoreError(f"--results {results[:100]!r} is a relative path, but Ray address {address[:100]!r} joins a "
+                     f"cluster whose other machines cannot see this machine's folders; give an object store "
+                     f"(s3://bucket/prefix) or a path every node shares (/mnt/shared/hpsweep)")
 
 
 def resolve_results(results: str) -> str:

@@ -8,6 +8,8 @@ import time
 
 import click
 
+from hpsweep.sweep.commands._types import at_least
+
 
 def _fmt(summary: dict, metric: str, stat: str = "mean") -> str:
     v = summary.get(metric, {}).get(stat)
@@ -69,7 +71,7 @@ def print_tables(result, model_dir, report, seconds) -> None:
 @click.option("--task", "tasks", multiple=True, help="Only this task (repeatable).")
 @click.option("--status", "statuses", multiple=True, type=click.Choice(["ok", "diverged", "failed"]),
               help="Keep trials whose final status is this (repeatable; default ok).")
-@click.option("--max-rows-per-task", type=click.IntRange(min=50), default=4000, show_default=True,
+@click.option("--max-rows-per-task", type=at_least(50), default=4000, show_default=True,
               help="Trial rows per task read into the meta-dataset (seeded sample).")
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as one JSON object (keys: docs/analysis.md).")
 def analyze(results, out, sweeps, tasks, statuses, max_rows_per_task, as_json):

@@ -6,23 +6,50 @@ import json
 
 import click
 
+class PositiveInt(click.IntRange):
+    name = "integer"  # click says "'abc' is not a valid integer", not "... integer range"
+
+
+POSITIVE = PositiveInt(min=1)  # click's error names the option and the value it got
+
+
+
+def check_device(device: str) -> None:
+    """A --device torch cannot use is a usage error here, not a traceback from inside the first step."""
+    import torch
+
+    if device == "auto":
+        return
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, ValueError):
+        raise click.BadParameter(f"{device[:60]!r} is not a torch device; give cpu, cuda, cuda:N or auto",
+                                 param_hint="'--device'") from None
+    if parsed.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if (parsed.index or 0) >= count:
+            raise click.BadParameter(f"{device!r} is not among this machine's {count} CUDA GPU(s) as torch sees "
+                                     f"them; give cpu, auto or cuda:0..cuda:{count - 1}" if count else
+                                     f"{device!r}: torch sees no CUDA GPU on this machine; give cpu or auto",
+                                     param_hint="'--device'")
+
 
 @click.command("bench")
 @click.option("--device", default="auto", show_default=True, help="cpu, cuda, cuda:1, or auto.")
-@click.option("--models", "-K", default=64, show_default=True, envvar="HPSWEEP_BENCH_MODELS", help="Models trained (K).")
-@click.option("--input-dim", default=8, show_default=True)
-@click.option("--hidden", default=32, show_default=True)
-@click.option("--output-dim", default=4, show_default=True)
-@click.option("--steps", "seq_len", default=20, show_default=True, help="Time steps per sequence.")
-@click.option("--batch", default=64, show_default=True, help="Sequences per training step.")
-@click.option("--iters", default=20, show_default=True, envvar="HPSWEEP_BENCH_ITERS",
+@click.option("--models", "-K", type=POSITIVE, default=64, show_default=True, envvar="HPSWEEP_BENCH_MODELS", help="Models trained (K).")
+@click.option("--input-dim", type=POSITIVE, default=8, show_default=True)
+@click.option("--hidden", type=POSITIVE, default=32, show_default=True)
+@click.option("--output-dim", type=POSITIVE, default=4, show_default=True)
+@click.option("--steps", "seq_len", type=POSITIVE, default=20, show_default=True, help="Time steps per sequence.")
+@click.option("--batch", type=POSITIVE, default=64, show_default=True, help="Sequences per training step.")
+@click.option("--iters", type=POSITIVE, default=20, show_default=True, envvar="HPSWEEP_BENCH_ITERS",
               help="Timed training steps per model.")
 @click.option("--density", default=0.5, show_default=True, help="Density of every block.")
-@click.option("--threads", type=int, default=1, show_default=True,
+@click.option("--threads", type=POSITIVE, default=1, show_default=True,
               help="torch CPU threads (one by default: more mostly measures the machine's load).")
-@click.option("--repeats", type=int, default=5, show_default=True, envvar="HPSWEEP_BENCH_REPEATS",
+@click.option("--repeats", type=POSITIVE, default=5, show_default=True, envvar="HPSWEEP_BENCH_REPEATS",
               help="Interleaved repeats of both sides; the median ratio and its spread are printed.")
-@click.option("--sample", type=int, help="Time only this many one-at-a-time models and scale up.")
+@click.option("--sample", type=POSITIVE, help="Time only this many one-at-a-time models and scale up.")
 @click.option("--no-graph", is_flag=True, help="Eager steps on CUDA instead of CUDA-graph replay.")
 @click.option("--tf32/--no-tf32", default=True, show_default=True, help="TF32 matmuls on CUDA.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
@@ -34,8 +61,7 @@ def bench(device, models, input_dim, hidden, output_dim, seq_len, batch, iters, 
     """
     from hpsweep.workers.bench import BenchConfig, run_bench
 
-    if min(models, input_dim, hidden, output_dim, seq_len, batch, iters, repeats, threads) < 1:
-        raise click.BadParameter("--models, dims, --steps, --batch, --iters, --repeats and --threads must be >= 1")
+    check_device(device)
     cfg = BenchConfig(models, input_dim, hidden, output_dim, seq_len, batch, iters, density, device, threads,
                       cuda_graph=not no_graph, tf32=tf32)
     result = run_bench(cfg, sample, repeats)

@@ -140,7 +140,7 @@ def run(spec, results, address, dry_run, retry_failed, progress, scale, verbose)
     trial is ok or diverged, 3 when any is failed or missing (the last line says how to retry).
     """
     from hpsweep.sweep.coordinator import make_plan, run_sweep
-    from hpsweep.sweep.locations import resolve_results
+    from hpsweep.sweep.locations import check_results_for_cluster, resolve_results
     from hpsweep.sweep.scale import load_scaled
     from hpsweep.sweep.store import ResultsStore
 
@@ -148,6 +148,7 @@ def run(spec, results, address, dry_run, retry_failed, progress, scale, verbose)
         raise HpsweepError(f"--progress {progress[:100]!r} is not one of {', '.join(PROGRESS_MODES)}; "
                            f"'lines' suits logs and pipes")
     root = resolve_results(results)  # against this directory, before anything reaches Ray
+    check_results_for_cluster(results, address)  # --address includes RAY_ADDRESS (its envvar)
     sweep_spec = load_scaled(spec, scale, click.echo)
     store = ResultsStore(root)
     if dry_run:

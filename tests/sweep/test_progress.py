@@ -2,7 +2,9 @@
 
 import io
 
-from hpsweep.sweep.progress import SweepProgress
+import pytest
+
+from hpsweep.sweep.progress import ESTIMATING_SECONDS, SLOT_OVERHEAD, STEP_OVERHEAD, SweepProgress, pack_work
 
 
 def _drive(progress):
@@ -55,4 +57,75 @@ def test_the_live_bar_moves_per_epoch_while_a_pack_trains():
     assert progress._bar.tasks[0].completed == 3.0
     progress.on_pack_done("p1", {"models": 4, "ok": 4, "diverged": 0, "best_val_score": 0.2})
     assert progress._bar.tasks[0].completed == 4.0
+    progress.close()
+
+
+class Clock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_the_eta_weighs_packs_by_work_from_the_first_epoch_report():
+    """Packs run biggest first: counting models would say 16 s here; the work left says 6 minutes.
+    p1 (3 models, work 100) trains 2 epochs; p2 (2 models, work 900) is still ahead."""
+    out, clock = io.StringIO(), Clock()
+    progress = SweepProgress(2, 5, {"p1": 3, "p2": 2}, stream=out, work={"p1": 100.0, "p2": 900.0}, clock=clock)
+    assert progress.eta is None  # nothing measured yet
+    clock.now = 4.0  # Ray started, data generated, the first epoch trained: all before the rate's start
+    progress.on_epoch("p1", {"epoch": 1, "epochs": 2, "best_val_score": 0.1})
+    assert progress.eta is None  # no pack done yet
+    clock.now = 24.0
+    progress.on_pack_done("p1", {"models": 3, "ok": 3, "diverged": 0, "best_val_score": 0.5})
+    # work 50 (p1's second epoch) in 20 s = 2.5 per s; 900 left -> 360 s
+    assert progress.eta == pytest.approx(360.0)
+    assert "packs 1/2  models 3/5" in out.getvalue() and "ETA 0:06:00" in out.getvalue()
+    clock.now = 44.0
+    progress.on_epoch("p2", {"epoch": 1, "epochs": 3, "best_val_score": 0.2})  # 300 of p2's work done
+    assert progress.eta == pytest.approx(600 / (350 / 40))
+    progress.close()
+
+
+def test_the_eta_says_estimating_until_training_has_run_ten_seconds():
+    out, clock = io.StringIO(), Clock()
+    progress = SweepProgress(2, 4, {"p1": 2, "p2": 2}, stream=out, work={"p1": 1.0, "p2": 1.0}, clock=clock)
+    clock.now = 30.0
+    progress.on_epoch("p1", {"epoch": 1, "epochs": 4, "best_val_score": None})
+    clock.now = 30.0 + ESTIMATING_SECONDS - 1
+    progress.on_pack_done("p1", {"models": 2, "ok": 2, "diverged": 0, "best_val_score": 0.5})
+    assert progress.eta is None and "ETA estimating" in out.getvalue()
+    clock.now = 30.0 + ESTIMATING_SECONDS
+    assert progress.eta == pytest.approx(1.0 / (0.75 / ESTIMATING_SECONDS))
+    progress.close()
+
+
+def test_without_work_weights_each_model_weighs_the_same():
+    clock = Clock()
+    progress = SweepProgress(2, 4, {"p1": 1, "p2": 3}, stream=io.StringIO(), clock=clock)
+    progress.on_epoch("p1", {"epoch": 1, "epochs": 1, "best_val_score": None})
+    clock.now = 20.0
+    progress.on_epoch("p2", {"epoch": 1, "epochs": 2, "best_val_score": None})
+    progress.on_pack_done("p1", {"models": 1, "ok": 1, "diverged": 0, "best_val_score": 0.5})
+    assert progress.eta == pytest.approx(1.5 / (1.5 / 20.0))  # 1.5 models' worth done in 20 s, 1.5 left
+    progress.close()
+
+
+def test_pack_work_counts_slots_inputs_and_the_fixed_cost_of_each_batch_step():
+    # 2 epochs of ceil(100 / 32) = 4 batches of 5 time steps: 40 (batch, time step) pairs
+    assert pack_work(models=32, hidden_max=90, input_dim=20, output_dim=10, seq_len=5, n_train=100, epochs=2,
+                     batch_size=32) == 2 * 100 * 5 * 32 * 100 * (100 + 20 + SLOT_OVERHEAD) + 40 * STEP_OVERHEAD
+
+
+def test_the_live_bar_shows_the_same_eta():
+    out, clock = io.StringIO(), Clock()
+    progress = SweepProgress(2, 5, {"p1": 3, "p2": 2}, live=True, stream=out, work={"p1": 100.0, "p2": 900.0},
+                             clock=clock)
+    assert progress._bar.tasks[0].fields["eta"] == "estimating"
+    clock.now = 4.0
+    progress.on_epoch("p1", {"epoch": 1, "epochs": 2, "best_val_score": 0.1})
+    clock.now = 24.0
+    progress.on_pack_done("p1", {"models": 3, "ok": 3, "diverged": 0, "best_val_score": 0.5})
+    assert progress._bar.tasks[0].fields["eta"] == "0:06:00"
     progress.close()

@@ -67,4 +67,5 @@ def test_bench_rejects_nonsense(capsys):
     with pytest.raises(SystemExit) as e:
         main(["bench", "-K", "0"])
     assert e.value.code == 2
-    assert "--models, dims, --steps, --batch, --iters, --repeats and --threads must be >= 1" in capsys.readouterr().err
+    assert capsys.readouterr().err == ("Error: Invalid value for '--models' / '-K': 0 is not in the range x>=1. "
+                                       "(see: hpsweep bench --help)\n")

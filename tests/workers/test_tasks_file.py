@@ -119,3 +119,44 @@ def test_errors(tmp_path):
         "same kind and number of outputs")
     assert _error(f"file:{p}/d.npz(split=90/5)") == (
         "task file: parameter 'split' must be three positive numbers train/val/test like 90/5/5; got '90/5'")
+
+
+def test_a_file_cut_short_or_empty_is_one_error(tmp_path):
+    """A copy cut short (no Parquet footer, half a zip), an empty file and a Parquet of 0 rows are user
+    errors that name the file, not a pyarrow or zipfile traceback."""
+    p = tmp_path
+    whole = (p / "whole.parquet")
+    write_parquet(whole, long_table(X, Y))
+    (p / "cut.parquet").write_bytes(whole.read_bytes()[:len(whole.read_bytes()) // 2])
+    assert _error(f"file:{p}/cut.parquet") == (
+        f"task file: {p}/cut.parquet: cannot be read as Parquet (Parquet magic bytes not found in footer. Either the "
+        "file is corrupted or this is not a parquet file.); is it complete? write it again or copy it whole")
+    (p / "empty.parquet").write_bytes(b"")
+    assert _error(f"file:{p}/empty.parquet") == (
+        f"task file: {p}/empty.parquet: cannot be read as Parquet (Parquet file size is 0 bytes); is it complete? "
+        "write it again or copy it whole")
+    write_parquet(p / "zero.parquet", {k: v[:0] for k, v in long_table(X, Y).items()})
+    assert _error(f"file:{p}/zero.parquet") == (
+        f"task file: {p}/zero.parquet: has no rows; it needs at least 3 sequences (one each for train, val and test)")
+    whole_npz = p / "whole.npz"
+    write_npz(whole_npz, x=X, y=Y)
+    (p / "cut.npz").write_bytes(whole_npz.read_bytes()[:100])
+    assert _error(f"file:{p}/cut.npz") == (
+        f"task file: {p}/cut.npz: cannot be read as NPZ (File is not a zip file); is it complete? write it again "
+        "or copy it whole")
+    split = {f"{v}_{s}": a for s in ("train", "val", "test") for v, a in (("x", X), ("y", Y))}
+    split["x_val"], split["y_val"] = X[:0], Y[:0]
+    assert _error(write_npz(p / "noval.npz", **split)) == (
+        f"task file: {p}/noval.npz: x_val hold(s) no sequences; each of train, val, test needs one")
+
+
+def test_a_damaged_column_chunk_is_one_error(tmp_path):
+    """The footer is whole but the data it points at is not (bytes overwritten mid-file)."""
+    path = tmp_path / "damaged.parquet"
+    pq.write_table(pa.table(long_table(X, Y)), path, compression="snappy")
+    data = bytearray(path.read_bytes())
+    data[4:len(data) // 2] = b"\xff" * (len(data) // 2 - 4)
+    path.write_bytes(bytes(data))
+    message = _error(f"file:{path}")
+    assert message.startswith(f"task file: {path}: cannot be read as Parquet (") and message.endswith(
+        "); is it complete? write it again or copy it whole")

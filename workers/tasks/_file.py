@@ -59,6 +59,12 @@ class FileTask:
     def _fail(self, what: str) -> TaskError:
         return TaskError(f"task file: {self.path}: {what}")
 
+    def _unreadable(self, kind: str, error: Exception) -> TaskError:
+        """A file that cannot be read as `kind` at all: cut short by a copy, empty, or something else."""
+        reason = " ".join(str(error).split())
+        reason = re.sub(r"^Could not open Parquet input source '.*?': ", "", reason)[:200] or type(error).__name__
+        return self._fail(f"cannot be read as {kind} ({reason}); is it complete? write it again or copy it whole")
+
     @cached_property
     def _arrays(self):
         """(presplit {split: (x, y)} or None, x, y, loss_steps), checked."""
@@ -93,12 +99,20 @@ class FileTask:
         return presplit, x, y, steps
 
     def _read_npz(self):
-        with np.load(self.path, allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
+        import zipfile
+
+        try:
+            with np.load(self.path, allow_pickle=False) as z:
+                arrays = {k: z[k] for k in z.files}
+        except (zipfile.BadZipFile, EOFError, OSError, ValueError) as e:  # truncated, not an NPZ, pickled objects
+            raise self._unreadable("NPZ", e) from None
         steps = arrays.get("loss_steps")
         if all(f"{v}_{s}" in arrays for v in "xy" for s in SPLITS):
             presplit = {s: (arrays[f"x_{s}"], arrays[f"y_{s}"]) for s in SPLITS}
             t = presplit["train"][0].shape[1] if presplit["train"][0].ndim == 3 else 0
+            empty = [s for s, (xs, _) in presplit.items() if len(xs) == 0]
+            if empty:
+                raise self._fail(f"x_{', x_'.join(empty)} hold(s) no sequences; each of train, val, test needs one")
             return presplit, None, None, np.ones(t, bool) if steps is None else steps.astype(bool)
         missing = [k for k in ("x", "y") if k not in arrays]
         if missing:
@@ -109,9 +123,13 @@ class FileTask:
         return None, x, y, np.ones(t, bool) if steps is None else steps.astype(bool)
 
     def _read_parquet(self):
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
-        table = pq.read_table(self.path)
+        try:
+            table = pq.read_table(self.path)
+        except (pa.ArrowException, OSError) as e:  # truncated (no footer), empty, or not Parquet at all
+            raise self._unreadable("Parquet", e) from None
         cols = table.column_names
         x_cols = sorted((c for c in cols if re.fullmatch(r"x_\d+", c)), key=lambda c: int(c[2:]))
         y_cols = sorted((c for c in cols if re.fullmatch(r"y_\d+", c)), key=lambda c: int(c[2:]))
@@ -125,6 +143,8 @@ class FileTask:
         for cols_, stem in ((x_cols, "x"), (y_cols, "y")):
             if cols_ and [int(c[2:]) for c in cols_] != list(range(len(cols_))):
                 raise self._fail(f"columns {stem}_0..{stem}_{len(cols_) - 1} must all be present; got {', '.join(cols_)}")
+        if table.num_rows == 0:
+            raise self._fail("has no rows; it needs at least 3 sequences (one each for train, val and test)")
         seq_ids = table.column("seq").to_numpy(zero_copy_only=False)
         step = np.asarray(table.column("step").to_numpy(zero_copy_only=False))
         if not np.issubdtype(step.dtype, np.integer):

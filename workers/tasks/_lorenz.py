@@ -19,7 +19,7 @@ import torch
 
 from hpsweep.workers.data import TaskData
 from hpsweep.workers.tasks._base import TaskInfo, make_generator
-from hpsweep.workers.tasks._params import Param, canonical, split_sizes
+from hpsweep.workers.tasks._params import SPLITS_FORMULA, Param, canonical, check_size, split_sizes, split_total
 
 SPLITS = ("train", "val", "test")
 SPINUP_TIME = 10.0
@@ -56,6 +56,9 @@ class LorenzTask:
     )
 
     def __init__(self, params: dict):
+        p = params  # the trajectories, then x and y cut from them
+        check_size(self.family, (f"{SPLITS_FORMULA} x (t+horizon) x 2n", "n_train, n_val, n_test, t, horizon or n",
+                                 split_total(p) * (p["t"] + p["horizon"]) * 2 * p["n"]))
         self.params = params
         self.name = canonical(self.family, self.PARAMS, params)
 

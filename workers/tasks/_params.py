@@ -93,6 +93,33 @@ def split_sizes(train_meaning: str = "training sequences") -> tuple[Param, Param
     )
 
 
+MAX_TASK_VALUES = 2**31
+"""The most numbers one task's tensors may hold (8 GiB as float32). Each size parameter has its own
+range, but their product does not: n_train=10**7 with t=10**4 passes both ranges and asks for 10**11
+numbers per input dimension. paper-rad, the largest shipped task, holds about 0.9 * 10**9."""
+
+
+def check_size(family: str, *terms: tuple[str, str, int]) -> None:
+    """Refuse a task whose tensors would hold more than MAX_TASK_VALUES numbers.
+
+    Args:
+        terms: (formula in the family's parameter names, the parameters to lower, numbers it holds),
+            one per tensor or group of tensors; each is checked alone.
+    """
+    for formula, names, count in terms:
+        if count > MAX_TASK_VALUES:
+            raise TaskError(f"task {family}: {formula} = {count:,} numbers, over the limit of {MAX_TASK_VALUES:,} "
+                            f"(8 GiB as float32) for one task's data; lower {names}")
+
+
+def split_total(params: dict) -> int:
+    """Sequences over the three splits."""
+    return params["n_train"] + params["n_val"] + params["n_test"]
+
+
+SPLITS_FORMULA = "(n_train+n_val+n_test)"
+
+
 def _coerce(kind: type, raw: Any):
     if kind is bool:
         if isinstance(raw, bool):

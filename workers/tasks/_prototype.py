@@ -16,7 +16,8 @@ import torch
 
 from hpsweep.workers.data import TaskData
 from hpsweep.workers.tasks._base import TaskInfo, make_generator
-from hpsweep.workers.tasks._params import INPUT, Param, canonical, split_sizes
+from hpsweep.workers.tasks._params import (INPUT, SPLITS_FORMULA, Param, canonical, check_size, split_sizes,
+                                           split_total)
 
 SPLITS = ("train", "val", "test")
 
@@ -34,6 +35,10 @@ class PrototypeTask:
     )
 
     def __init__(self, params: dict):
+        p = params
+        check_size(self.family, (f"{SPLITS_FORMULA} x (frames+1) x x", "n_train, n_val, n_test, frames or x",
+                                 split_total(p) * (p["frames"] + 1) * p["x"]),
+                   ("protos x x", "protos or x", p["protos"] * p["x"]))
         self.params = params
         self.name = canonical(self.family, self.PARAMS, params)
 

@@ -21,7 +21,7 @@ from hpsweep.workers.data import TaskData
 from hpsweep.workers.errors import TaskError
 from hpsweep.workers.tasks._base import TaskInfo, make_generator
 from hpsweep.workers.tasks._images import absolute_source, digits_pools, mnist_pools, resize
-from hpsweep.workers.tasks._params import Param, Scaling, canonical, split_sizes
+from hpsweep.workers.tasks._params import SPLITS_FORMULA, Param, Scaling, canonical, check_size, split_sizes, split_total
 from hpsweep.workers.tasks._transforms import TRANSFORM_NAMES, TRANSFORMS
 
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
@@ -45,6 +45,9 @@ class RadTask:
     )
 
     def __init__(self, params: dict):
+        p = params
+        check_size(self.family, (f"{SPLITS_FORMULA} x (frames+1) x side^2", "n_train, n_val, n_test, frames or side",
+                                 split_total(p) * (p["frames"] + 1) * p["side"] ** 2))
         if params["source"] == "mnist" and not params["path"]:
             raise TaskError("task rad: source=mnist needs path=<directory of MNIST IDX files or an .npz file>")
         if params["source"] == "digits" and params["path"]:

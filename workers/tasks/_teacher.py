@@ -18,7 +18,8 @@ import torch
 
 from hpsweep.workers.data import TaskData
 from hpsweep.workers.tasks._base import TaskInfo, make_generator
-from hpsweep.workers.tasks._params import INPUT, Param, canonical, split_sizes
+from hpsweep.workers.tasks._params import (INPUT, SPLITS_FORMULA, Param, canonical, check_size, split_sizes,
+                                           split_total)
 
 SPLITS = ("train", "val", "test")
 
@@ -39,6 +40,10 @@ class TeacherTask:
     )
 
     def __init__(self, params: dict):
+        p = params
+        check_size(self.family, (f"{SPLITS_FORMULA} x t x (x+y)", "n_train, n_val, n_test, t, x or y",
+                                 split_total(p) * p["t"] * (p["x"] + p["y"])),
+                   ("(h+y) x (x+h)", "h, x or y", (p["h"] + p["y"]) * (p["x"] + p["h"])))  # the teacher's weights
         self.params = params
         self.name = canonical(self.family, self.PARAMS, params)
 
