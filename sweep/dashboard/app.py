@@ -8,8 +8,11 @@ Whatever goes wrong while reading (a store that disappeared, a damaged part, a b
 
 from __future__ import annotations
 
+import functools
+import gzip
 import hashlib
 import logging
+import threading
 import time
 from pathlib import Path
 
@@ -35,6 +38,11 @@ def plotly_js() -> Path:
     return Path(plotly.__file__).with_name("package_data") / "plotly.min.js"
 
 
+@functools.lru_cache(maxsize=1)
+def compressed_plotly() -> bytes:
+    return gzip.compress(plotly_js().read_bytes(), compresslevel=6)
+
+
 def _error_line(e: BaseException) -> str:
     if isinstance(e, HpsweepError):
         return f"Error: {e}"
@@ -54,6 +62,7 @@ class Dashboard:
         self.results = str(results)
         self.source = StoreSource(self.results)
         self.refresh_s = refresh_s
+        self._rows: dict[str, tuple] = {}  # sweep -> ((listing key, running), its overview row)
 
     def overview(self) -> dict:
         started = time.perf_counter()
@@ -61,10 +70,14 @@ class Dashboard:
         sweeps = self.source.sweeps()
         rows, keys = [], []
         for sweep in sweeps:
-            key = self.source.listing(sweep)
-            keys.append((sweep, key))
-            status = self.source.status(sweep, key)
-            rows.append(views.sweep_row(status, self.source.trials(sweep, key), self.source.running(sweep)))
+            listing = self.source.listing(sweep)
+            keys.append((sweep, self.source.key(listing)))
+            running = self.source.running(sweep)
+            cache_key = (keys[-1][1], running)
+            if self._rows.get(sweep, (None,))[0] != cache_key:  # an idle sweep costs one listing per poll
+                status = self.source.status(sweep, listing)
+                self._rows[sweep] = (cache_key, views.sweep_row(status, self.source.trials(sweep, listing), running))
+            rows.append(self._rows[sweep][1])
         version = hashlib.sha256(repr(keys).encode()).hexdigest()[:16]
         analysis = None
         try:
@@ -81,13 +94,13 @@ class Dashboard:
     def task(self, sweep: str, task: str) -> dict:
         if sweep not in self.source.sweeps():
             return {"error": f"Error: results {self.results!r:.100} hold no sweep {sweep!r:.100}"}
-        key = self.source.listing(sweep)
-        trials = self.source.trials(sweep, key)
+        listing = self.source.listing(sweep)
+        trials = self.source.trials(sweep, listing)
         if task not in set(trials["task"].unique().to_list()):
             return {"error": f"Error: sweep {sweep} has no trials of task {task!r:.100} yet"}
         view, best = views.task_view(trials, task)
-        curves = self.source.curves(sweep, task, best["trial_id"].to_list(), key)
-        view["curves"] = views.curves_view(self.source.curve_band(sweep, task, key), best, curves)
+        curves = self.source.curves(sweep, task, best["trial_id"].to_list(), listing)
+        view["curves"] = views.curves_view(self.source.curve_band(sweep, task, listing), best, curves)
         view["sweep"] = sweep
         return view
 
@@ -124,9 +137,15 @@ def create_app(results: str, refresh_s: float = 2.0) -> Starlette:
             return FileResponse(STATIC / name, media_type=media, headers={"Cache-Control": "no-cache"})
         return serve
 
+    plotly_gz = threading.Thread(target=compressed_plotly, daemon=True)
+    plotly_gz.start()  # gzip it once, off the request path: the middleware would redo it per request
+
     def plotly(request: Request):
-        return FileResponse(plotly_js(), media_type="text/javascript",
-                            headers={"Cache-Control": "public, max-age=86400"})
+        headers = {"Cache-Control": "public, max-age=86400", "Vary": "Accept-Encoding"}
+        if "gzip" in request.headers.get("accept-encoding", ""):
+            return Response(compressed_plotly(), media_type="text/javascript",
+                            headers={**headers, "Content-Encoding": "gzip"})
+        return FileResponse(plotly_js(), media_type="text/javascript", headers=headers)
 
     routes = [
         Route("/", index),
@@ -139,6 +158,6 @@ def create_app(results: str, refresh_s: float = 2.0) -> Starlette:
         Route("/api/recommend", guarded(lambda r: state.recommend(dict(r.query_params)))),
         Route("/favicon.ico", lambda r: Response(status_code=204)),
     ]
-    app = Starlette(routes=routes, middleware=[Middleware(GZipMiddleware, minimum_size=2048)])
+    app = Starlette(routes=routes, middleware=[Middleware(GZipMiddleware, minimum_size=2048, compresslevel=5)])
     app.state.dashboard = state
     return app

@@ -9,8 +9,6 @@ rounded to what a person reads; NaN and inf become null).
 from __future__ import annotations
 
 import math
-from datetime import datetime, timezone
-
 import polars as pl
 
 from hpsweep.sweep.dashboard.source import DENSITY_COLUMNS, STATUSES
@@ -48,7 +46,7 @@ def scored(trials: pl.DataFrame) -> pl.DataFrame:
     return trials.filter(pl.col("test_score").is_not_null() & pl.col("test_score").is_finite())
 
 
-def pace(trials: pl.DataFrame, missing: int, running: str | None, now: datetime | None = None) -> dict:
+def pace(trials: pl.DataFrame, missing: int, running: str | None) -> dict:
     """Models per second over the recent commits, and the seconds left while the sweep runs."""
     done = trials.filter(pl.col("finished_at").is_not_null())
     if done.height == 0:
@@ -58,10 +56,8 @@ def pace(trials: pl.DataFrame, missing: int, running: str | None, now: datetime 
     first = recent["started_at"].drop_nulls().min() or recent["finished_at"].min()
     span = (last - first).total_seconds()
     rate = recent.height / span if span > 0 else None
-    now = now or datetime.now(timezone.utc)
     eta = missing / rate if (running and rate and missing) else None
-    return {"rate": _num(rate, 3), "eta_s": _num(eta, 0), "last_commit": last.isoformat(timespec="seconds"),
-            "last_commit_age_s": round((now - last).total_seconds())}
+    return {"rate": _num(rate, 3), "eta_s": _num(eta, 0), "last_commit": last.isoformat(timespec="seconds")}
 
 
 def sweep_row(status: dict, trials: pl.DataFrame, running: str | None) -> dict:

@@ -7,6 +7,11 @@ const PLOT_CONFIG = { displaylogo: false, responsive: true };
 const state = { version: null, refresh: 2000, sweep: null, task: null, sort: { col: "score", asc: false }, top: null };
 
 const $ = (id) => document.getElementById(id);
+// plotly.js (4.8 MB) loads in the background: the sweep counts do not wait for it, the plots do
+const plotlyReady = new Promise((resolve) => {
+  if (window.Plotly) resolve();
+  else $("plotly-js").addEventListener("load", () => resolve());
+});
 const esc = (s) => String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
 const fmt = (v, d = 3) => (v === null || v === undefined ? "–" : typeof v === "number" ? (Number.isInteger(v) ? v.toLocaleString("en-US") : v.toFixed(d)) : esc(v));
 
@@ -110,6 +115,7 @@ async function loadTask() {
   const section = $("task-section");
   try {
     const v = await getJSON(`/api/task?sweep=${encodeURIComponent(state.sweep)}&task=${encodeURIComponent(state.task)}`);
+    await plotlyReady;
     section.hidden = false;
     $("task-title").innerHTML = `${esc(v.task)} <small>sweep ${esc(v.sweep)}</small>`;
     const c = v.counts;
@@ -187,10 +193,10 @@ function drawParcoords(v) {
   const dims = BLOCKS.map((b) => ({ label: `W_${b.slice(2)}`, values: p[b], range: [0, 1] }));
   dims.push({ label: "score", values: p.test_score });
   Plotly.react("parcoords-plot", [{ type: "parcoords", dimensions: dims,
-    line: { color: p.test_score, colorscale: "Viridis", showscale: true, colorbar: { title: { text: "score" }, thickness: 12 } } }],
-    { margin: { t: 40, r: 60, b: 20, l: 40 }, uirevision: v.task }, PLOT_CONFIG);
-  $("parcoords-note").textContent = p.n === p.of ? `Every scored trial (${p.n}); drag along an axis to filter.` :
-    `The best ${Math.floor(p.n / 2)} trials and a sample of the rest: ${p.n} of ${p.of.toLocaleString("en-US")}; drag along an axis to filter.`;
+    line: { color: p.test_score, colorscale: "Viridis", showscale: false } }],
+    { margin: { t: 50, r: 40, b: 20, l: 40 }, uirevision: v.task }, PLOT_CONFIG);
+  $("parcoords-note").textContent = p.n === p.of ? `Every scored trial (${p.n}); colour: score (yellow best); drag along an axis to filter.` :
+    `The best ${Math.floor(p.n / 2)} trials and a sample of the rest: ${p.n} of ${p.of.toLocaleString("en-US")}; colour: score (yellow best); drag along an axis to filter.`;
 }
 
 const TOP_HEADERS = { d_hx: "W_hx", d_hh: "W_hh", d_hy: "W_hy", d_yx: "W_yx", d_yh: "W_yh", d_yy: "W_yy", hidden: "|h|", hp: "HP",
