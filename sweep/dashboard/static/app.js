@@ -36,7 +36,7 @@ function banner(message) {
 
 function duration(s) {
   if (s === null || s === undefined) return "–";
-  if (s < 90) return `${Math.round(s)} s`;
+  if (s < 60) return "< 1 min";
   if (s < 5400) return `${Math.round(s / 60)} min`;
   return `${(s / 3600).toFixed(1)} h`;
 }
@@ -214,7 +214,7 @@ function drawTop() {
     if (c === "lr") return `<td>${v === null ? "–" : Number(v).toPrecision(2)}</td>`;
     if (c === "weights") return `<td>${v === null ? "–" : Math.round(v).toLocaleString("en-US")}</td>`;
     if (c.startsWith("d_")) return `<td>${v === null ? "–" : Number(v).toFixed(2)}</td>`;
-    return `<td>${fmt(v, digits[c] ?? 3)}</td>`;
+    return `<td>${v === null ? "–" : c === "hidden" ? v : Number(v).toFixed(digits[c] ?? 3)}</td>`;
   }).join("") + "</tr>").join("");
   $("top-configs").innerHTML = `<thead><tr>${head}</tr></thead><tbody>${body}</tbody>`;
   document.querySelectorAll("#top-configs th").forEach((th) => th.addEventListener("click", () => {
@@ -235,7 +235,8 @@ $("recommend-form").addEventListener("submit", async (ev) => {
     const names = { rank: "#", config: "config", hidden: "|h|", hidden_proportion: "HP", predicted: "standing", low: "band low", high: "band high",
       score: "score", score_low: "score low", score_high: "score high" };
     const head = r.columns.map((c) => `<th class="${c === "config" ? "left" : ""}">${names[c] || "W_" + c.slice(2)}</th>`).join("");
-    const body = r.rows.map((row) => "<tr>" + row.map((v, i) => `<td class="${r.columns[i] === "config" ? "left" : ""}">${fmt(v, r.columns[i].startsWith("d_") ? 2 : 3)}</td>`).join("") + "</tr>").join("");
+    const cellOf = (v, c) => (v === null ? "–" : ["rank", "config", "hidden"].includes(c) ? esc(v) : Number(v).toFixed(c.startsWith("d_") ? 2 : 3));
+    const body = r.rows.map((row) => "<tr>" + row.map((v, i) => `<td class="${r.columns[i] === "config" ? "left" : ""}">${cellOf(v, r.columns[i])}</td>`).join("") + "</tr>").join("");
     out.innerHTML = `<p class="hint">|x| ${r.request.input_dim}, |y| ${r.request.output_dim}, budget ${r.request.budget.toLocaleString("en-US")}: ranked by ${esc(r.model)}.
       standing: where the model places the config among the candidates (1 = first); band: 5%..95% of the standing such picks reached on held-out tasks.</p>
       <table class="grid" id="recommend-table"><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>`;
