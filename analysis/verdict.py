@@ -41,8 +41,9 @@ def verdict(summary: Any) -> dict:
         against_dense = f"its top pick's median regret {_fmt(r_med, 3)} is {than_dense} always-dense's {_fmt(d_med, 3)}"
     else:
         against_dense = f"its top pick's median regret is {_fmt(r_med, 3)}"
-    against_ceiling = (f"{share:.0%} of the noise ceiling ({_fmt(ceiling)})" if share is not None
-                       else "no noise ceiling (one seed)")
+    against_ceiling = ("no noise ceiling (one seed)" if share is None
+                       else f"at or above the noise ceiling ({_fmt(ceiling)}, how well two seeds agree)" if share >= 1
+                       else f"{share:.0%} of the noise ceiling ({_fmt(ceiling)}, how well two seeds agree)")
     headline = (f"recommend uses {chosen}: on {loto.get('n_tasks', n_tasks)} held-out tasks it orders configs with "
                 f"Kendall tau {_fmt(t_mean)} (90% CI {_fmt(ci[0])}..{_fmt(ci[1])}), {against_ceiling}; "
                 f"{against_dense}.")
