@@ -64,3 +64,6 @@ def served(tmp_path):
     yield start
     for s in servers:
         s.stop()
+
+
+from tests.sweep.conftest import monkeypatch_module, s3_server  # noqa: E402,F401  the moto S3 server on loopback

@@ -184,3 +184,18 @@ def test_with_a_saved_analysis_the_verdict_and_recommend_match_the_cli(tmp_path,
     want = hs.recommend(str(tmp_path / "r"), x, y, budget)
     assert [r[body["columns"].index("config")] for r in body["rows"]] == want["config"].to_list()
     assert len(body["rows"]) == 5
+
+
+def test_an_s3_store_is_served_like_a_local_one(tmp_path, served, s3_server):
+    from tests.dashboard.conftest import write_store as write
+
+    uri = f"s3://results/dash?endpoint_override=127.0.0.1:{s3_server}&scheme=http"
+    store, held, tables = write(uri, hold_back=1)
+    server = served(uri)
+    row = get(server.url + "api/overview")[1]["sweeps"][0]
+    assert (row["planned"], row["ok"], row["missing"]) == (120, 110, 10)
+    store.write_pack(*held[0])
+    assert get(server.url + "api/overview")[1]["sweeps"][0]["ok"] == 120
+    task = held[0][1]
+    view = get(server.url + "api/task?" + urllib.parse.urlencode({"sweep": SWEEP, "task": task}))[1]
+    assert view["hp"]["n"] == tables[task].num_rows and view["curves"]["band"]["n"] == [40, 40, 40]
