@@ -11,7 +11,8 @@ curves each, real Parquet in the real layout, the last pack held back), starts t
 - the server's peak resident memory (VmHWM), read from /proc.
 
 With --browser (needs Chromium and Playwright), it also times the real page in headless Chromium:
-from navigation to the sweep counts shown and, after a click, the HP plot drawn.
+from navigation to the sweep counts shown; after a click on a task (5,000 trials), until its HP plot is
+drawn, and until the parallel coordinates (WebGL, drawn last) are.
 
     python bench/dashboard_bench.py [--trials 100000] [--epochs 10] [--keep DIR] [--browser]
 """
@@ -100,15 +101,19 @@ def browser_times(url: str) -> dict:
                                     args=["--no-sandbox", "--enable-unsafe-swiftshader"])
         page = browser.new_page(viewport={"width": 1400, "height": 900})
         start = time.perf_counter()
-        page.goto(url)
+        page.goto(url, wait_until="commit")
         page.wait_for_selector("td[data-col=ok]")
         counts = time.perf_counter() - start
+        page.wait_for_function("window.Plotly !== undefined")
         start = time.perf_counter()
         page.locator(".task-link").first.click()
         page.wait_for_function("document.getElementById('hp-plot').dataset.points > 0")
         task = time.perf_counter() - start
+        page.wait_for_function("document.getElementById('parcoords-plot').dataset.drawn === '1'", timeout=120_000)
+        parcoords = time.perf_counter() - start
         browser.close()
-    return {"browser_counts_s": round(counts, 3), "browser_task_s": round(task, 3)}
+    return {"browser_counts_s": round(counts, 3), "browser_task_s": round(task, 3),
+            "browser_parcoords_s": round(parcoords, 3)}
 
 
 def run(root: Path, n_trials: int, epochs: int, browser: bool) -> dict:

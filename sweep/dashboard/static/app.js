@@ -7,11 +7,20 @@ const PLOT_CONFIG = { displaylogo: false, responsive: true };
 const state = { version: null, refresh: 2000, sweep: null, task: null, sort: { col: "score", asc: false }, top: null };
 
 const $ = (id) => document.getElementById(id);
-// plotly.js (4.8 MB) loads in the background: the sweep counts do not wait for it, the plots do
-const plotlyReady = new Promise((resolve) => {
-  if (window.Plotly) resolve();
-  else $("plotly-js").addEventListener("load", () => resolve());
-});
+// plotly.js (4.8 MB) is fetched once the counts are on the page: they never wait for it, the plots do
+let plotlyLoading = null;
+function plotlyReady() {
+  if (!plotlyLoading) {
+    plotlyLoading = new Promise((resolve, reject) => {
+      const script = document.createElement("script");
+      script.src = "/static/plotly.min.js";
+      script.onload = () => resolve();
+      script.onerror = () => { plotlyLoading = null; reject(new Error("Error: could not load plotly.js from the dashboard server; the page retries")); };
+      document.head.appendChild(script);
+    });
+  }
+  return plotlyLoading;
+}
 const esc = (s) => String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
 const fmt = (v, d = 3) => (v === null || v === undefined ? "–" : typeof v === "number" ? (Number.isInteger(v) ? v.toLocaleString("en-US") : v.toFixed(d)) : esc(v));
 
@@ -88,6 +97,7 @@ async function poll() {
     const live = $("live");
     live.className = "live on";
     live.textContent = `live · updated ${new Date().toLocaleTimeString()}`;
+    setTimeout(() => plotlyReady().catch(() => {}), 0);
     if (o.version !== state.version) {
       state.version = o.version;
       if (state.task) await loadTask();
@@ -115,7 +125,7 @@ async function loadTask() {
   const section = $("task-section");
   try {
     const v = await getJSON(`/api/task?sweep=${encodeURIComponent(state.sweep)}&task=${encodeURIComponent(state.task)}`);
-    await plotlyReady;
+    await plotlyReady();
     section.hidden = false;
     $("task-title").innerHTML = `${esc(v.task)} <small>sweep ${esc(v.sweep)}</small>`;
     const c = v.counts;
@@ -124,9 +134,11 @@ async function loadTask() {
     drawHP(v);
     drawCurves(v);
     drawDensity(v);
-    drawParcoords(v);
     state.top = v.top;
     drawTop();
+    // parallel coordinates are WebGL: slow to set up without a GPU, so drawn after the rest is on screen
+    $("parcoords-plot").dataset.drawn = "";
+    setTimeout(() => { drawParcoords(v); $("parcoords-plot").dataset.drawn = "1"; }, 30);
   } catch (e) {
     banner(e.message);
   }
