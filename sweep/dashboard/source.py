@@ -191,6 +191,8 @@ class StoreSource:
 
         Never fits or saves (the dashboard writes nothing): a stale or missing analysis is None.
         """
+        if not any(f.type.name == "Directory" for f in self.store.storage.list(self.store.layout.join("models"))):
+            return None  # nothing saved: no need to import scikit-learn (seconds) to learn that
         from hpsweep.analysis.analyze import AnalysisOptions
         from hpsweep.analysis.load import fingerprint
         from hpsweep.analysis.saved import load_if_current

@@ -45,7 +45,7 @@ def wait_for(predicate, what, timeout_s=120.0):
 
 
 @pytest.mark.slow
-def test_live_sweep_in_the_browser(tmp_path, inject, capsys):
+def test_live_sweep_in_the_browser(tmp_path, inject, capsys, ray_local):
     sync = browser_or_skip()
     spec = spec_file(tmp_path, SPEC)
     hold = tmp_path / "hold"
@@ -53,7 +53,8 @@ def test_live_sweep_in_the_browser(tmp_path, inject, capsys):
     last = pack_ids(spec)[-1]
     inject({last: PackFault(hold=str(hold))})  # the last pack waits at its start until the test releases it
     results = tmp_path / "results"
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    # the sweep joins the session's Ray (as `hpsweep run` does under RAY_ADDRESS) instead of starting its own
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "RAY_ADDRESS": ray_local.get_runtime_context().gcs_address}
     run = subprocess.Popen([sys.executable, "-m", "hpsweep.sweep.cli", "run", spec, "--results", str(results)],
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=tmp_path)
     dash = None

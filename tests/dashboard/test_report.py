@@ -6,18 +6,17 @@ import json
 
 import pytest
 
+from tests.analysis.conftest import synth_result, synth_root  # noqa: F401  the session's analysis
 from tests.dashboard.test_browser import CHROMIUM, browser_or_skip
 
 
 @pytest.fixture(scope="module")
-def report(tmp_path_factory):
-    from hpsweep.analysis.synthetic import default_tasks, write_meta_results
-    from hpsweep.sweep.cli import main
+def report(synth_root, synth_result, tmp_path_factory):
+    """The report of the analysis tests' session analysis (10 synthetic tasks), written as `analyze` writes it."""
+    from hpsweep.analysis.report import write_report
 
-    root = tmp_path_factory.mktemp("meta")
-    write_meta_results(root, default_tasks(8, seed=5), seed=5)
     out = tmp_path_factory.mktemp("report")
-    main(["analyze", str(root), "--out", str(out), "--json"])
+    write_report(synth_result, out, synth_root)
     return out
 
 
@@ -37,7 +36,7 @@ def test_report_reads_at_1400_px(report, capsys):
         headline = first.locator(".headline").inner_text()
         chosen = metrics["chosen_model"]
         tau = metrics["models"][chosen]["loto"]["kendall"]["mean"]
-        assert headline.startswith(f"recommend uses {chosen}: on 8 held-out tasks it orders configs with Kendall tau "
+        assert headline.startswith(f"recommend uses {chosen}: on 10 held-out tasks it orders configs with Kendall tau "
                                    f"{tau:.2f}")
         assert "noise ceiling" in headline and "always-dense" in headline
         # the verdict is on the first screen
