@@ -112,7 +112,7 @@ class Dashboard:
         cols = [c for c in ("rank", "config", *views.DENSITY_COLUMNS, "hidden", "hidden_proportion", "predicted",
                             "low", "high", "score", "score_low", "score_high") if c in table.columns]
         return {"model": bundle["chosen"], "columns": cols,
-                "rows": [[views._num(r[c]) for c in cols] for r in table.iter_rows(named=True)],
+                "rows": [[views.number(r[c]) for c in cols] for r in table.iter_rows(named=True)],
                 "request": {"input_dim": x, "output_dim": y, "budget": budget}}
 
 

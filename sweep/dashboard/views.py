@@ -27,7 +27,7 @@ RATE_WINDOW_S = 300.0
 CONFIG = [*DENSITY_COLUMNS, "hidden"]
 
 
-def _num(v, digits: int = 4):
+def number(v, digits: int = 4):
     if v is None or (isinstance(v, float) and not math.isfinite(v)):
         return None
     return round(float(v), digits) if isinstance(v, float) else v
@@ -57,7 +57,7 @@ def pace(trials: pl.DataFrame, missing: int, running: str | None) -> dict:
     span = (last - first).total_seconds()
     rate = recent.height / span if span > 0 else None
     eta = missing / rate if (running and rate and missing) else None
-    return {"rate": _num(rate, 3), "eta_s": _num(eta, 0), "last_commit": last.isoformat(timespec="seconds")}
+    return {"rate": number(rate, 3), "eta_s": number(eta, 0), "last_commit": last.isoformat(timespec="seconds")}
 
 
 def sweep_row(status: dict, trials: pl.DataFrame, running: str | None) -> dict:
@@ -66,7 +66,7 @@ def sweep_row(status: dict, trials: pl.DataFrame, running: str | None) -> dict:
     best = None
     if ok.height:
         top = ok.sort("test_score", descending=True).row(0, named=True)
-        best = {"score": _num(top["test_score"]), "task": top["task"], "score_name": top["score_name"],
+        best = {"score": number(top["test_score"]), "task": top["task"], "score_name": top["score_name"],
                 "trial_id": top["trial_id"]}
     tasks = (trials.group_by("task").agg(pl.len().alias("rows"),
                                          *[(pl.col("status") == s).sum().alias(s) for s in STATUSES],
@@ -74,7 +74,7 @@ def sweep_row(status: dict, trials: pl.DataFrame, running: str | None) -> dict:
                                          pl.col("score_name").drop_nulls().first().alias("score_name"))
              .sort("task"))
     return {**status, "running": running, **pace(trials, status["missing"], running), "best": best,
-            "tasks": [{k: _num(v) for k, v in r.items()} for r in tasks.iter_rows(named=True)]}
+            "tasks": [{k: number(v) for k, v in r.items()} for r in tasks.iter_rows(named=True)]}
 
 
 def hp_plot(rows: pl.DataFrame) -> dict:
@@ -122,7 +122,7 @@ def top_configs(rows: pl.DataFrame, n: int = TOP_CONFIGS) -> dict:
     best = per_lr.sort("score", descending=True).unique(CONFIG, keep="first").sort("score", descending=True).head(n)
     cols = [*CONFIG, "hp", "weights", "lr", "score", "sd"]
     return {"columns": [*cols, "seeds"],
-            "rows": [[_num(r[c], 4 if c != "lr" else 6) for c in cols] + [", ".join(map(str, r["seeds"]))]
+            "rows": [[number(r[c], 4 if c != "lr" else 6) for c in cols] + [", ".join(map(str, r["seeds"]))]
                      for r in best.iter_rows(named=True)]}
 
 

@@ -2,7 +2,6 @@
 `hpsweep status`, `stopped` counted, live updates, one point per scored trial, errors as one line."""
 
 import json
-import os
 import shutil
 import urllib.error
 import urllib.parse
@@ -10,10 +9,9 @@ import urllib.request
 from pathlib import Path
 
 import polars as pl
-import pyarrow as pa
 import pytest
 
-from tests.dashboard.conftest import SWEEP, curves_of, with_column, write_store
+from tests.dashboard.conftest import SWEEP, with_column, write_store
 
 COUNTS = ("planned", "ok", "diverged", "failed", "missing", "curves_missing")
 
