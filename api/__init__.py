@@ -9,6 +9,7 @@ The Python API (the CLI is a thin layer over the same functions)::
     hs.describe(300, 12, budget=80_000, code="011001")   # |h|, weights per block, HP
     result = hs.analyze("runs")                          # meta-models, held out task by task
     hs.recommend("runs", 300, 12, 80_000)                # densities to build, before training
+    hs.dashboard("runs")                                 # a live page in the browser (read-only)
 
 `import hpsweep` imports none of Ray, torch or Polars; each function imports what it needs.
 
@@ -19,7 +20,7 @@ folders install beneath it as `hpsweep.sweep`, `hpsweep.workers` and `hpsweep.an
 
 from importlib.metadata import PackageNotFoundError, version as _version
 
-from hpsweep._api import DEFAULT_RESULTS, analyze, describe, load_spec, recommend, results, run
+from hpsweep._api import DEFAULT_RESULTS, analyze, dashboard, describe, load_spec, recommend, results, run
 from hpsweep.workers.errors import HpsweepError
 
 try:
@@ -37,5 +38,5 @@ def __getattr__(name):
     raise AttributeError(f"module 'hpsweep' has no attribute {name!r}")
 
 
-__all__ = ["run", "results", "describe", "analyze", "recommend", "load_spec", "Results", "HpsweepError",
+__all__ = ["run", "results", "describe", "analyze", "recommend", "dashboard", "load_spec", "Results", "HpsweepError",
            "DEFAULT_RESULTS", "__version__"]

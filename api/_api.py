@@ -186,3 +186,27 @@ def recommend(root: str, input_dim: int, output_dim: int, budget: float, *, top:
     # the request is checked before anything is fitted (a zero --lr is one line, never NaN features)
     return recommend_for(root, options(sweeps, tasks), input_dim, output_dim, budget, top=top, seq_len=seq_len,
                          n_train=n_train, lr=lr, epochs=epochs)[0]
+
+
+def dashboard(root: str = DEFAULT_RESULTS, *, port: int = 8765, host: str = "127.0.0.1", block: bool = True,
+              echo: Callable[[str], None] | None = print, refresh_s: float = 2.0):
+    """Serve a live, read-only dashboard of a results root in the browser (`hpsweep dashboard`).
+
+    Args:
+        root: results root (path or URI) holding at least one sweep.
+        port: port to listen on (0: any free port; the chosen one is in `.url`).
+        host: address to listen on; the default serves this machine only (any other prints a warning).
+        block: serve until Ctrl-C (True), or start in a background thread and return (False: notebooks).
+        echo: where the line with the address goes (None: nowhere).
+        refresh_s: how often the page asks for news.
+
+    Returns:
+        The server: `.url` is the page's address; `.stop()` ends a background one.
+
+    Raises:
+        StoreError: the root does not exist, holds no sweeps, or cannot be read.
+        DashboardError: the port is in use or the host is not this machine's.
+    """
+    from hpsweep.sweep.dashboard.server import serve
+
+    return serve(str(root), host=host, port=port, block=block, echo=echo, refresh_s=refresh_s)

@@ -22,6 +22,7 @@ COMMANDS = {
     "recommend": ("recommend", "Recommend densities for new dims and a budget, before training."),
     "tasks": ("tasks", "List the tasks with their parameters, dims and sizes."),
     "describe": ("describe", "Hidden size, weights per block and hidden proportion of a model."),
+    "dashboard": ("dashboard", "Serve a live, read-only page over a results store in the browser."),
     "bench": ("bench", "Train K models one at a time and packed; print model-steps/s and the ratio."),
 }
 

@@ -1,0 +1,59 @@
+"""The verdict of an analysis, in the words the HTML report and the dashboard both lead with.
+
+Which meta-model recommend uses, how well it orders configs on held-out tasks (Kendall tau with
+its 90% interval) against the noise ceiling (how well two seeds of the same configs agree), and
+its top pick's regret against always building the dense model. Works on an AnalysisResult and
+on the bundle `analyze` saves (both carry chosen, models, baselines and ceiling).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+
+def _get(summary: Any, name: str, default=None):
+    return summary.get(name, default) if isinstance(summary, dict) else getattr(summary, name, default)
+
+
+def _fmt(v, digits: int = 2) -> str:
+    return f"{v:.{digits}f}" if isinstance(v, (int, float)) and math.isfinite(v) else "n/a"
+
+
+def verdict(summary: Any) -> dict:
+    """{model, n_tasks, headline, items: [{label, value, note}]} of an AnalysisResult or saved bundle."""
+    chosen = _get(summary, "chosen")
+    loto = _get(summary, "models")[chosen]["loto"]
+    tau = loto.get("kendall") or {}
+    regret = loto.get("regret1") or {}
+    ge_dense = loto.get("ge_dense") or {}
+    dense = (_get(summary, "baselines") or {}).get("always-dense", {}).get("regret1") or {}
+    ceiling = (_get(summary, "ceiling") or {}).get("mean", float("nan"))
+    tasks = _get(summary, "n_tasks")
+    n_tasks = len(_get(summary, "tasks")) if tasks is None else tasks
+    ci = tau.get("ci90") or [float("nan")] * 2
+    t_mean = tau.get("mean", float("nan"))
+    share = t_mean / ceiling if math.isfinite(ceiling) and ceiling > 0 and math.isfinite(t_mean) else None
+    r_med, d_med = regret.get("median", float("nan")), dense.get("median", float("nan"))
+    if math.isfinite(r_med) and math.isfinite(d_med):
+        than_dense = ("lower than" if r_med < d_med - 1e-12 else "the same as" if abs(r_med - d_med) <= 1e-12
+                      else "higher than")
+        against_dense = f"its top pick's median regret {_fmt(r_med, 3)} is {than_dense} always-dense's {_fmt(d_med, 3)}"
+    else:
+        against_dense = f"its top pick's median regret is {_fmt(r_med, 3)}"
+    against_ceiling = ("no noise ceiling (one seed)" if share is None
+                       else f"at or above the noise ceiling ({_fmt(ceiling)}, how well two seeds agree)" if share >= 1
+                       else f"{share:.0%} of the noise ceiling ({_fmt(ceiling)}, how well two seeds agree)")
+    headline = (f"recommend uses {chosen}: on {loto.get('n_tasks', n_tasks)} held-out tasks it orders configs with "
+                f"Kendall tau {_fmt(t_mean)} (90% CI {_fmt(ci[0])}..{_fmt(ci[1])}), {against_ceiling}; "
+                f"{against_dense}.")
+    items = [
+        {"label": "meta-model", "value": chosen, "note": f"learned from {n_tasks} tasks"},
+        {"label": "held-out Kendall tau", "value": _fmt(t_mean), "note": f"90% CI {_fmt(ci[0])}..{_fmt(ci[1])}"},
+        {"label": "noise ceiling", "value": _fmt(ceiling), "note": "seed-vs-seed tau of the same configs"},
+        {"label": "top-pick regret (median)", "value": _fmt(r_med, 3),
+         "note": f"always-dense {_fmt(d_med, 3)}; lower is better"},
+        {"label": "top pick at least as good as dense", "value": _fmt(100 * ge_dense.get("mean", float('nan')), 0) + "%",
+         "note": "share of held-out tasks"},
+    ]
+    return {"model": chosen, "n_tasks": n_tasks, "headline": headline, "items": items}
