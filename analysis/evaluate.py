@@ -17,12 +17,15 @@ their count said) with bootstrap 90% intervals over tasks.
 from __future__ import annotations
 
 import math
+import os
 import warnings
 
 import numpy as np
 import polars as pl
+from joblib import Parallel, delayed
 from scipy.stats import ConstantInputWarning, kendalltau
 from sklearn.metrics import ndcg_score
+from threadpoolctl import threadpool_limits
 
 from hpsweep.analysis.features import GROUP
 from hpsweep.analysis.metatable import ABSOLUTE, CONFIG, RELATIVE, UNIT
@@ -49,25 +52,45 @@ def region_folds(table: pl.DataFrame) -> list[list[str]]:
     return [f for f in ([n for n, q in zip(names, quadrant) if q == k] for k in range(4)) if f]
 
 
-def held_out(make_model, table: pl.DataFrame, folds: list[list[str]], *, train_tasks=None) -> tuple[np.ndarray, list[int]]:
+def fold_jobs() -> int:
+    """Processes the folds are spread over: the CPUs this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def _fit_predict(model, train: pl.DataFrame, test: pl.DataFrame) -> tuple[np.ndarray, int]:
+    model.fit(train)
+    return model.predict(test), model.n_fit_rows
+
+
+def held_out(make_model, table: pl.DataFrame, folds: list[list[str]], *, train_tasks=None,
+             jobs: int | None = None) -> tuple[np.ndarray, list[int]]:
     """Predictions for every row of the held-out tasks of each fold, and the rows each fold fit on.
 
     make_model: () -> an unfitted MetaModel. train_tasks: (fold index, candidate tasks) -> tasks to
-    learn from (the learning curve subsamples them); default all the others.
+    learn from (the learning curve subsamples them); default all the others. The folds are fitted in
+    `jobs` processes (default fold_jobs()), each on one thread; every fit is seeded, so the answer
+    does not depend on how many.
     """
     pred = np.full(table.height, np.nan)
-    fit_rows = []
     tasks = table[GROUP]
+    names = set(tasks.to_list())
+    work, masks = [], []
     for i, fold in enumerate(folds):
         test = tasks.is_in(fold).to_numpy()
-        others = sorted(set(tasks.to_list()) - set(fold))
+        others = sorted(names - set(fold))
         if train_tasks is not None:
             others = train_tasks(i, others)
-        train = table.filter(pl.col(GROUP).is_in(others))
-        model = make_model().fit(train)
-        fit_rows.append(train.height)
-        pred[test] = model.predict(table.filter(test))
-    return pred, fit_rows
+        model = make_model()
+        # only the rows and columns the fit reads travel to the worker
+        train = model.training_rows(table.filter(pl.col(GROUP).is_in(others)))
+        work.append(delayed(_fit_predict)(model, train, table.filter(test).select(model.columns())))
+        masks.append(test)
+    jobs = min(jobs or fold_jobs(), len(work))
+    with threadpool_limits(limits=1):
+        done = Parallel(n_jobs=jobs)(work) if jobs > 1 else [w[0](*w[1], **w[2]) for w in work]
+    for test, (p, _) in zip(masks, done):
+        pred[test] = p
+    return pred, [rows for _, rows in done]
 
 
 def _tau(a, b) -> float:
