@@ -74,20 +74,19 @@ def held_out(make_model, table: pl.DataFrame, folds: list[list[str]], *, train_t
     pred = np.full(table.height, np.nan)
     tasks = table[GROUP]
     names = set(tasks.to_list())
-    work, masks = [], []
+    masks, calls = [], []
     for i, fold in enumerate(folds):
         test = tasks.is_in(fold).to_numpy()
         others = sorted(names - set(fold))
         if train_tasks is not None:
             others = train_tasks(i, others)
         model = make_model()
-        # only the rows and columns the fit reads travel to the worker
+        # only the rows and columns the fit reads travel to the worker process
         train = model.training_rows(table.filter(pl.col(GROUP).is_in(others)))
-        work.append(delayed(_fit_predict)(model, train, table.filter(test).select(model.columns())))
+        calls.append(delayed(_fit_predict)(model, train, table.filter(test).select(model.columns())))
         masks.append(test)
-    jobs = min(jobs or fold_jobs(), len(work))
     with threadpool_limits(limits=1):
-        done = Parallel(n_jobs=jobs)(work) if jobs > 1 else [w[0](*w[1], **w[2]) for w in work]
+        done = Parallel(n_jobs=min(jobs or fold_jobs(), len(calls)))(calls)  # one job: in this process
     for test, (p, _) in zip(masks, done):
         pred[test] = p
     return pred, [rows for _, rows in done]
