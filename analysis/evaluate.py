@@ -52,14 +52,20 @@ def region_folds(table: pl.DataFrame) -> list[list[str]]:
     return [f for f in ([n for n, q in zip(names, quadrant) if q == k] for k in range(4)) if f]
 
 
+PARALLEL_FIT_ROWS = 2_000
+"""Folds go to worker processes only when they learn from this many rows each on average. Smaller
+fits take milliseconds, and starting the workers and shipping the folds cost more than they save:
+the 300-row meta-dataset of a partial `meta` run analysed in 115 s serially and 213 s spread over
+two processes (load average ~30); the million-row benchmark's folds (11,000 rows) gained."""
+
+
 def fold_jobs() -> int:
     """Processes the folds are spread over: the CPUs this process may run on."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
-def _fit_predict(model, train: pl.DataFrame, test: pl.DataFrame) -> tuple[np.ndarray, int]:
-    model.fit(train)
-    return model.predict(test), model.n_fit_rows
+def _fit_predict(model, train: pl.DataFrame, test: pl.DataFrame) -> np.ndarray:
+    return model.fit(train).predict(test)
 
 
 def held_out(make_model, table: pl.DataFrame, folds: list[list[str]], *, train_tasks=None,
@@ -68,13 +74,13 @@ def held_out(make_model, table: pl.DataFrame, folds: list[list[str]], *, train_t
 
     make_model: () -> an unfitted MetaModel. train_tasks: (fold index, candidate tasks) -> tasks to
     learn from (the learning curve subsamples them); default all the others. The folds are fitted in
-    `jobs` processes (default fold_jobs()), each on one thread; every fit is seeded, so the answer
-    does not depend on how many.
+    `jobs` processes (default: fold_jobs() when the folds average PARALLEL_FIT_ROWS rows, else one),
+    each on one thread; every fit is seeded, so the answer does not depend on how many.
     """
     pred = np.full(table.height, np.nan)
     tasks = table[GROUP]
     names = set(tasks.to_list())
-    masks, calls = [], []
+    masks, calls, fit_rows = [], [], []
     for i, fold in enumerate(folds):
         test = tasks.is_in(fold).to_numpy()
         others = sorted(names - set(fold))
@@ -85,11 +91,14 @@ def held_out(make_model, table: pl.DataFrame, folds: list[list[str]], *, train_t
         train = model.training_rows(table.filter(pl.col(GROUP).is_in(others)))
         calls.append(delayed(_fit_predict)(model, train, table.filter(test).select(model.columns())))
         masks.append(test)
+        fit_rows.append(train.height)
+    if jobs is None:
+        jobs = fold_jobs() if sum(fit_rows) >= PARALLEL_FIT_ROWS * len(calls) else 1
     with threadpool_limits(limits=1):
-        done = Parallel(n_jobs=min(jobs or fold_jobs(), len(calls)))(calls)  # one job: in this process
-    for test, (p, _) in zip(masks, done):
+        done = Parallel(n_jobs=min(jobs, len(calls)))(calls)  # one job: in this process
+    for test, p in zip(masks, done):
         pred[test] = p
-    return pred, [rows for _, rows in done]
+    return pred, fit_rows
 
 
 def _tau(a, b) -> float:
