@@ -5,10 +5,16 @@ so the ratio measures packing and nothing else. A model-step is one training ste
 backward, Adam) of one model on one batch. Repeats are interleaved and the median ratio is
 reported with its spread, so that two runs give the same answer (run_bench). Needs torch only:
 no ray, no polars.
+
+Timing one CPU thread, the bench pins itself to one CPU (the lowest it may use, or --cpu N): on a
+2-core cloud machine the ratio followed the core the process landed on (2.2-2.4x on one, 3.2-3.7x
+on the other, each run's repeats within a few percent), so an unpinned run drew one of two answers.
+The result names the CPU, so runs are compared core for core.
 """
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
 from dataclasses import asdict, dataclass
@@ -35,6 +41,40 @@ class BenchConfig:
     threads: int | None = 1  # one thread by default: a second thread mostly measures the machine's load
     cuda_graph: bool = True
     tf32: bool = True
+    cpu: int | None = None  # pin to this CPU; None: the lowest allowed one when timing one CPU thread
+    pin: bool = True  # False: leave the process wherever the OS puts it
+
+
+def allowed_cpus() -> list[int]:
+    """The CPUs this process may run on (empty where the OS does not say: not Linux)."""
+    return sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+
+
+def cpu_to_pin(cfg: BenchConfig, device: str) -> int | None:
+    """The CPU the bench runs on: cfg.cpu if given; else, timing one CPU thread, the lowest allowed CPU
+    (the same core run after run); else none (CUDA or several threads: the OS places them).
+
+    Raises:
+        ValueError: cfg.cpu is not one this process may run on.
+    """
+    allowed = allowed_cpus()
+    if cfg.cpu is not None:
+        if cfg.cpu not in allowed:
+            shown = ", ".join(map(str, allowed)) or "none (pinning needs Linux)"
+            raise ValueError(f"--cpu {cfg.cpu}: this process may run on CPUs {shown}; pick one of them")
+        return cfg.cpu
+    if not cfg.pin or not allowed or device != "cpu" or cfg.threads != 1:
+        return None
+    return allowed[0]
+
+
+def cpu_model() -> str | None:
+    """The CPU's model name from /proc/cpuinfo (None where there is none)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            return next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), None)
+    except OSError:
+        return None
 
 
 def synthetic_task(cfg: BenchConfig, device: str) -> TaskData:
@@ -85,6 +125,22 @@ def run_bench(cfg: BenchConfig, sample: int | None = None, repeats: int = 5) -> 
     one-at-a-time models per repeat and scales up (they are identical in cost).
     """
     device = resolve_device(cfg.device)
+    cpu = cpu_to_pin(cfg, device)
+    before = allowed_cpus()
+    if cpu is not None:
+        # pins the calling thread, which does all the timed work on one torch thread; threads it starts inherit it
+        os.sched_setaffinity(0, {cpu})
+    try:
+        return _run_bench(cfg, device, sample, repeats) | {
+            "cpu": cpu,  # the CPU the process was pinned to; None: not pinned
+            "cpus_allowed": before, "cpu_model": cpu_model(),
+            "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None}
+    finally:
+        if cpu is not None:
+            os.sched_setaffinity(0, before)
+
+
+def _run_bench(cfg: BenchConfig, device: str, sample: int | None, repeats: int) -> dict:
     settings = TrainSettings(epochs=1, batch_size=cfg.batch, device=device, threads=cfg.threads,
                              cuda_graph=cfg.cuda_graph, tf32=cfg.tf32)
     apply_backend_settings(settings, device)

@@ -52,23 +52,37 @@ def check_device(device: str) -> None:
 @click.option("--sample", type=POSITIVE, help="Time only this many one-at-a-time models and scale up.")
 @click.option("--no-graph", is_flag=True, help="Eager steps on CUDA instead of CUDA-graph replay.")
 @click.option("--tf32/--no-tf32", default=True, show_default=True, help="TF32 matmuls on CUDA.")
+@click.option("--cpu", type=int, help="Pin the bench to this CPU (default: the lowest allowed one when timing one "
+              "CPU thread; the ratio can differ from core to core).")
+@click.option("--no-pin", is_flag=True, help="Do not pin: let the OS place the process.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def bench(device, models, input_dim, hidden, output_dim, seq_len, batch, iters, density, threads, repeats, sample,
-          no_graph, tf32, as_json):
+          no_graph, tf32, cpu, no_pin, as_json):
     """Train the same K models one at a time and packed; print model-steps/s and the ratio.
 
     A model-step is one training step (forward, backward, Adam) of one model on one batch.
     """
-    from hpsweep.workers.bench import BenchConfig, run_bench
+    from hpsweep.workers.bench import BenchConfig, allowed_cpus, run_bench
 
     check_device(device)
+    if cpu is not None and no_pin:
+        raise click.BadParameter("give --cpu N or --no-pin, not both")
+    if cpu is not None and cpu not in allowed_cpus():
+        allowed = ", ".join(map(str, allowed_cpus())) or "none (pinning needs Linux)"
+        raise click.BadParameter(f"{cpu}: this process may run on CPUs {allowed}; pick one of them",
+                                 param_hint="'--cpu'")
     cfg = BenchConfig(models, input_dim, hidden, output_dim, seq_len, batch, iters, density, device, threads,
-                      cuda_graph=not no_graph, tf32=tf32)
+                      cuda_graph=not no_graph, tf32=tf32, cpu=cpu, pin=not no_pin)
     result = run_bench(cfg, sample, repeats)
     if as_json:
         click.echo(json.dumps(result))
         return
     click.echo(f"device {result['device']}  torch {result['torch']}  clock: {result['clock']}")
+    where = "not pinned" if result["cpu"] is None else f"pinned to cpu {result['cpu']}"
+    load = result["load_average"]
+    click.echo(f"{where} (allowed: {','.join(map(str, result['cpus_allowed'])) or '?'})"
+               + (f"  load average {load[0]:.2f} at the end" if load else "")
+               + (f"  {result['cpu_model']}" if result["cpu_model"] else ""))
     click.echo(f"K={models} x={input_dim} h={hidden} y={output_dim} steps={seq_len} batch={batch} iters={iters}")
     click.echo(f"one at a time  {result['one_at_a_time']:>12,.1f} model-steps/s  (median)")
     click.echo(f"packed         {result['packed']:>12,.1f} model-steps/s  (median)")

@@ -125,3 +125,38 @@ def test_few_tasks_are_flagged(tmp_path):
     assert result.warnings() == ["only 3 tasks: every held-out metric rests on 3 folds fit on 2 tasks' dims and is "
                                  "rough; sweep 8+ tasks for firm answers"]
     assert result.metrics()["warnings"] == result.warnings()
+
+
+def test_a_fit_learns_from_at_most_200_configs_per_group_the_same_ones_in_any_order():
+    from hpsweep.analysis.metamodels import FIT_CONFIGS_PER_GROUP, configs_per_group
+
+    assert FIT_CONFIGS_PER_GROUP == 200
+    frame = pl.DataFrame({"unit": ["big"] * 250 + ["small"] * 30, "config": [f"c{i}" for i in range(280)]})
+    kept = configs_per_group(frame, 200)
+    assert kept.group_by("unit").len().sort("unit").rows() == [("big", 200), ("small", 30)]
+    shuffled = configs_per_group(frame.sample(fraction=1.0, shuffle=True, seed=5), 200)
+    assert sorted(shuffled["config"].to_list()) == sorted(kept["config"].to_list())
+    assert configs_per_group(kept, 200).equals(kept)  # applying it again changes nothing
+
+
+def test_folds_fitted_in_two_processes_give_the_one_process_answer(tmp_path):
+    """Random-search trials (a fresh config per trial, ~270 per group): every fold's fit is capped to 200
+    configs per group, and spreading the folds over processes changes no prediction."""
+    from hpsweep.analysis import metatable
+    from hpsweep.analysis.evaluate import held_out, loto_folds
+    from hpsweep.analysis.features import with_features
+    from hpsweep.analysis.load import scan_trials
+    from hpsweep.analysis.metamodels import model_named
+    from hpsweep.analysis.synthetic import default_tasks, write_results
+
+    write_results(tmp_path, default_tasks(3, seed=1), 800, seed=1)
+    table = metatable.build(with_features(scan_trials(tmp_path, statuses=("ok",))).collect())
+    sizes = table.group_by("task", "unit").len()
+    assert sizes["len"].min() > 200
+    tasks = sorted(sizes["task"].unique().to_list())
+    expected_rows = [200 * sizes.filter(pl.col("task") != t).height for t in tasks]
+    for key in ("gbt/score", "rank/standing", "paper/standing"):
+        one, rows_one = held_out(lambda: model_named(key), table, loto_folds(tasks), jobs=1)
+        two, rows_two = held_out(lambda: model_named(key), table, loto_folds(tasks), jobs=2)
+        assert np.array_equal(one, two) and not np.isnan(one).any()
+        assert rows_one == rows_two == expected_rows

@@ -31,6 +31,7 @@ def test_bench_json_without_ray_or_polars():
     assert result["ratio_spread"] == [min(result["ratios"]), max(result["ratios"])]
     assert result["device"] == "cpu (1 threads)" and result["config"]["threads"] == 1  # one thread unless asked
     assert result["clock"] == "thread cpu time"  # other processes' load does not count against either side
+    assert result["cpu"] == min(result["cpus_allowed"])  # one CPU thread: pinned to the lowest allowed CPU
     assert json.loads(lines[1]) == []  # neither ray nor polars was imported
 
 
@@ -69,3 +70,42 @@ def test_bench_rejects_nonsense(capsys):
     assert e.value.code == 2
     assert capsys.readouterr().err == ("Error: Invalid value for '--models' / '-K': 0 is not in the range x>=1. "
                                        "(see: hpsweep bench --help)\n")
+
+
+def test_pinned_while_timing_and_released_after(monkeypatch):
+    """The timed steps run on the one CPU asked for; afterwards the process may run anywhere again."""
+    import os
+
+    allowed = bench.allowed_cpus()
+    seen = []
+
+    def fake_time_steps(data, specs, settings, device, iters):
+        seen.append(os.sched_getaffinity(0))
+        return 1.0
+
+    monkeypatch.setattr(bench, "time_steps", fake_time_steps)
+    cfg = bench.BenchConfig(models=2, input_dim=2, hidden=2, output_dim=2, seq_len=2, batch=2, iters=1, device="cpu",
+                            cpu=allowed[-1])
+    result = bench.run_bench(cfg, repeats=1)
+    assert seen == [{allowed[-1]}] * 3 and result["cpu"] == allowed[-1]
+    assert sorted(os.sched_getaffinity(0)) == allowed == result["cpus_allowed"]
+
+
+def test_which_cpu_by_default():
+    cpu = bench.BenchConfig(device="cpu")
+    assert bench.cpu_to_pin(cpu, "cpu") == min(bench.allowed_cpus())  # one thread: the same core every run
+    assert bench.cpu_to_pin(bench.BenchConfig(threads=2), "cpu") is None  # several threads: the OS places them
+    assert bench.cpu_to_pin(cpu, "cuda") is None
+    assert bench.cpu_to_pin(bench.BenchConfig(pin=False), "cpu") is None
+
+
+def test_a_cpu_this_process_may_not_use_is_one_error_line(capsys):
+    from hpsweep.sweep.cli import main
+
+    allowed = bench.allowed_cpus()
+    with pytest.raises(SystemExit) as e:
+        main(["bench", "--cpu", str(max(allowed) + 1)])
+    assert e.value.code == 2
+    shown = ", ".join(map(str, allowed))
+    assert (f"Error: Invalid value for '--cpu': {max(allowed) + 1}: this process may run on CPUs {shown}; "
+            "pick one of them") in capsys.readouterr().err
