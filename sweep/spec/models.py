@@ -138,7 +138,9 @@ class TaskEntry(Section):
             return check(name)
         except HpsweepError as e:
             reason = str(e) if len(str(e)) <= 300 else str(e)[:297] + "..."  # it may quote the whole name
-            raise fail(f"is not a known task ({reason})", name) from None
+            # a known family with a bad parameter or a missing file is not "unknown": say what is wrong with it
+            what = "is not a known task" if reason.startswith("unknown task") else "cannot be used"
+            raise fail(f"{what} ({reason})", name) from None
 
 
 class Training(Section):

@@ -130,6 +130,8 @@ CASES = [
     run_case("unknown-task", spec_doc(task__task="mnist"), "tasks[0].task is not a known task"),
     run_case("unknown-task-huge-name", spec_doc(task__task="mnist" * 190), "tasks[0].task is not a known task"),
     run_case("task-param-inf", spec_doc(task__task="teacher(x=8,noise=inf)"), "parameter 'noise' must be a number"),
+    run_case("known-task-bad-param", spec_doc(task__task="teacher(x=8,t=100000)"),
+             "tasks[0].task cannot be used (task teacher: parameter 't' must be an int in [1, 10000]"),
     run_case("code-as-int", spec_doc(task__densities={"codes": [11001]}), "must be a structure code of six quoted bits"),
     run_case("lr-empty", spec_doc(training__lr=[]), "training.lr must list at least one value"),
     Case("validate-before-writing", ["run", "spec.yaml", "--results", "r"], "resources.cpus must be a number > 0",
