@@ -23,6 +23,7 @@ import numpy as np
 
 from hpsweep.workers.descriptors import Densities, describe, hidden_from_budget, hidden_from_budget_exact
 from hpsweep.workers.errors import DescriptorError, SpecError
+from hpsweep.workers.schedule import Halving
 
 from hpsweep.sweep.spec import DensityChoices, SweepSpec
 
@@ -56,25 +57,31 @@ class Trial:
     init_std: float
     seed: int
     source_sha256: str = ""  # content of a file: task's source; "" for generated tasks
+    schedule: str = ""  # the training schedule's text (Schedule.describe()); "" when it trains every epoch
 
     def key(self) -> dict:
         return trial_key(self.task, self.data_seed, self.hidden, self.budget, self.densities, self.lr, self.epochs,
-                         self.batch_size, self.init_std, self.seed, self.source_sha256)
+                         self.batch_size, self.init_std, self.seed, self.source_sha256, self.schedule)
 
 
 def trial_key(task, data_seed, hidden, budget, densities, lr, epochs, batch_size, init_std, seed,
-              source_sha256="") -> dict:
+              source_sha256="", schedule="") -> dict:
     """What determines a trial's result; its trial_id is the hash of this (the fields of Trial)."""
     key = {"task": task, "data_seed": data_seed, "hidden": hidden, "budget": budget, "densities": list(densities),
            "lr": lr, "epochs": epochs, "batch_size": batch_size, "init_std": init_std, "seed": seed}
     if source_sha256:  # a regenerated file under the same name must not resume from old rows
         key["source_sha256"] = source_sha256
+    if schedule:  # a model a schedule may stop early is another trial than the one trained fully
+        key["schedule"] = schedule
     return key
 
 
 @dataclass(frozen=True)
 class Pack:
-    """Trials that train together: same task, data seed, epochs and batch size."""
+    """Trials that train together: same task, data seed, epochs and batch size.
+
+    With a halving schedule (eta, min_epochs) the trials are a queue of whole groups (halving_groups)
+    and at most `slots` of them train at once; without one, all of them train together."""
 
     pack_id: str
     task: str
@@ -82,6 +89,8 @@ class Pack:
     epochs: int
     batch_size: int
     trials: tuple[Trial, ...]
+    schedule: tuple[int, int] | None = None  # (eta, min_epochs) of in-pack successive halving
+    slots: int = 0  # models training at once under a schedule (0: every trial)
 
     @property
     def hidden_max(self) -> int:
@@ -178,6 +187,7 @@ def expand_trials(spec: SweepSpec, shapes: dict) -> list[Trial]:
             a plan larger than the spec's max_trials.
     """
     check_plan_size(spec)
+    schedule = spec.training.schedule.describe() if spec.training.schedule is not None else ""
     trials: dict[str, Trial] = {}
     for i, ts in enumerate(spec.tasks):
         shape = shapes[ts.task]
@@ -199,21 +209,24 @@ def expand_trials(spec: SweepSpec, shapes: dict) -> list[Trial]:
             for hidden, budget in sizes:
                 for lr in ([drawn_lr] if drawn_lr is not None else ts.lr):
                     head, tail = _key_text(ts.task, ts.data_seed, hidden, budget, densities, float(lr), ts.epochs,
-                                           ts.batch_size, spec.training.init_std, source_sha)
+                                           ts.batch_size, spec.training.init_std, source_sha, schedule)
                     for seed in spec.training.seeds:
                         tid = hashlib.sha256(f"{head}{seed}{tail}".encode()).hexdigest()[:16]
                         if tid not in trials:
                             trials[tid] = Trial(tid, ts.task, ts.data_seed, hidden, budget, densities, float(lr),
-                                                ts.epochs, ts.batch_size, spec.training.init_std, seed, source_sha)
+                                                ts.epochs, ts.batch_size, spec.training.init_std, seed, source_sha,
+                                                schedule)
     return list(trials.values())
 
 
-def _key_text(task, data_seed, hidden, budget, densities, lr, epochs, batch_size, init_std, source_sha256):
+def _key_text(task, data_seed, hidden, budget, densities, lr, epochs, batch_size, init_std, source_sha256,
+              schedule=""):
     """json.dumps(trial_key(...), sort_keys=True) around the seed, written out: hashing a million
     trials through json.dumps took most of the planning time. A test checks both agree."""
+    sched = f'"schedule": {json.dumps(schedule)}, ' if schedule else ""
     head = (f'{{"batch_size": {batch_size}, "budget": {"null" if budget is None else repr(budget)}, '
             f'"data_seed": {data_seed}, "densities": [{", ".join(map(repr, densities))}], "epochs": {epochs}, '
-            f'"hidden": {hidden}, "init_std": {init_std!r}, "lr": {lr!r}, "seed": ')
+            f'"hidden": {hidden}, "init_std": {init_std!r}, "lr": {lr!r}, {sched}"seed": ')
     sha = f', "source_sha256": {json.dumps(source_sha256)}' if source_sha256 else ""
     return head, f'{sha}, "task": {json.dumps(task)}}}'
 
@@ -234,14 +247,54 @@ def max_pack_size(shape: TaskShape, hidden: int, batch_size: int, cap: int, memo
     return lo
 
 
+QUEUE_SLOTS = 8
+"""A halving pack's queue holds whole groups, up to this many times its slots (at least one group):
+long enough that freed slots are refilled for most of the pack's life, short enough that a task
+with thousands of models still spreads over several packs (workers)."""
+
+
+def group_key(t: Trial) -> tuple:
+    """The models a schedule compares: same task, data seed, epochs and batch size (the pack's key),
+    same budget (or |h| when given directly) and same lr."""
+    size = ("budget", t.budget) if t.budget is not None else ("hidden", float(t.hidden))
+    return (*size, t.lr)
+
+
+def halving_groups(trials: Iterable[Trial]) -> list[list[list[Trial]]]:
+    """Trials of one pack key as groups of candidates (a candidate: one config with all its seeds),
+    in a stable order: groups by (budget or |h|, lr); candidates by (|h|, densities); seeds ascending."""
+    groups: dict[tuple, dict[tuple, list[Trial]]] = defaultdict(lambda: defaultdict(list))
+    for t in trials:
+        groups[group_key(t)][(t.hidden, t.densities)].append(t)
+    return [[sorted(groups[g][c], key=lambda t: (t.seed, t.trial_id)) for c in sorted(groups[g])]
+            for g in sorted(groups, key=lambda k: (k[0], k[1], k[2]))]
+
+
+def pack_candidates(pack: Pack) -> list[tuple[int, tuple[int, ...]]]:
+    """(group number, trial indices of one candidate) in queue order, for a halving pack's trials."""
+    index = {t.trial_id: i for i, t in enumerate(pack.trials)}
+    return [(g, tuple(index[t.trial_id] for t in cand))
+            for g, group in enumerate(halving_groups(pack.trials)) for cand in group]
+
+
 def make_packs(trials: Iterable[Trial], shapes: dict, max_models: int, memory_bytes: float,
-               estimate: MemoryEstimator | None = None) -> list[Pack]:
-    """Group trials into packs: same task/data seed/epochs/batch size, sorted by hidden size, capped."""
+               estimate: MemoryEstimator | None = None, schedule: tuple[int, int] | None = None,
+               pending: set[str] | None = None) -> list[Pack]:
+    """Group trials into packs: same task/data seed/epochs/batch size, sorted by hidden size, capped.
+
+    With a schedule (eta, min_epochs): halving packs, each a queue of whole groups (halving_groups)
+    with `slots` = max_models or what fits in memory at the largest |h| of its pack key. Halving
+    packs are cut from *every* trial of the spec and those holding a `pending` trial are returned
+    whole, so a resumed sweep trains exactly the packs (and takes the decisions) of the first run."""
     groups: dict[tuple, list[Trial]] = defaultdict(list)
     for t in trials:
         groups[(t.task, t.data_seed, t.epochs, t.batch_size)].append(t)
     packs = []
     for (task, data_seed, epochs, batch_size), members in sorted(groups.items()):
+        if schedule is not None:
+            packs += [p for p in _halving_packs(members, shapes[task], max_models, memory_bytes, estimate, schedule)
+                      if pending is None or any(t.trial_id in pending for t in p.trials)]
+            continue
         members.sort(key=lambda t: (t.hidden, t.trial_id))
         i = 0
         while i < len(members):
@@ -254,6 +307,52 @@ def make_packs(trials: Iterable[Trial], shapes: dict, max_models: int, memory_by
             i += k
     # biggest packs first (longest-processing-time first): the last packs to finish are small ones
     return sorted(packs, key=lambda p: (-p.hidden_max * len(p.trials), p.pack_id))
+
+
+def _halving_packs(members: list[Trial], shape: TaskShape, max_models: int, memory_bytes: float,
+                   estimate: MemoryEstimator | None, schedule: tuple[int, int]) -> list[Pack]:
+    """One pack key's trials as halving packs: queues of whole groups."""
+    t0 = members[0]
+    slots = max_pack_size(shape, max(t.hidden for t in members), t0.batch_size, max_models, memory_bytes, estimate)
+    slots = max(slots, max(len(c) for g in halving_groups(members) for c in g))  # a candidate's seeds train together
+    packs, queue = [], []
+    for group in halving_groups(members):
+        size = sum(len(c) for c in group)
+        if queue and len(queue) + size > QUEUE_SLOTS * slots:
+            packs.append(queue)
+            queue = []
+        queue += [t for c in group for t in c]
+    packs.append(queue)
+    return [Pack(short_hash(sorted(t.trial_id for t in q)), t0.task, t0.data_seed, t0.epochs, t0.batch_size, tuple(q),
+                 schedule, min(slots, len(q))) for q in packs]
+
+
+def planned_model_epochs(plan: Plan, schedule: tuple[int, int] | None) -> tuple[int, int]:
+    """(model-epochs of the pending trials trained fully, model-epochs under the schedule when every
+    group starts together); equal without a schedule. A refilled pack judges late arrivals against
+    the early ones (ASHA), so it can keep a few more models going than this."""
+    full = sum(len(p.trials) * p.epochs for p in plan.packs)
+    if schedule is None:
+        return full, full
+    halving = Halving(*schedule)
+    scheduled = 0
+    for p in plan.packs:
+        for group in halving_groups(p.trials):
+            seeds = sum(len(c) for c in group) / len(group)
+            scheduled += round(seeds * halving.model_epochs(len(group), p.epochs))
+    return full, scheduled
+
+
+def check_schedule(spec: SweepSpec, trials: list[Trial]) -> None:
+    """SpecError when a schedule has nothing to compare: every group holds a single config."""
+    by_key: dict[tuple, set] = defaultdict(set)
+    for t in trials:
+        by_key[(t.task, t.data_seed, t.epochs, t.batch_size, *group_key(t))].add((t.hidden, t.densities))
+    if by_key and max(len(v) for v in by_key.values()) < 2:
+        task, _, _, _, kind, size, lr = next(iter(by_key))
+        raise SpecError(f"{spec.source}: training.schedule has nothing to compare: every group of competing models "
+                        f"(same task, {kind} and lr; e.g. {task[:60]} at {kind} {size:g}, lr {lr:g}) holds one density "
+                        f"config; sweep several configs per task, {kind} and lr, or remove training.schedule")
 
 
 def default_memory_bytes(spec: SweepSpec) -> float:
@@ -287,13 +386,20 @@ def plan_sweep(spec: SweepSpec, shapes: dict, *, finished: Iterable[str] = (),
         The Plan; `packs` holds only pending trials.
 
     Raises:
-        SpecError: a budget too small for a task.
+        SpecError: a budget too small for a task; a schedule whose groups hold one config each.
     """
     trials = expand_trials(spec, shapes)
+    sched = spec.training.schedule
+    if sched is not None:
+        check_schedule(spec, trials)
     done = set(finished)
     pending = [t for t in trials if t.trial_id not in done]
     mem = default_memory_bytes(spec) if memory_bytes is None else memory_bytes
-    packs = make_packs(pending, shapes, spec.pack.max_models, mem, estimate)
+    if sched is None:
+        packs = make_packs(pending, shapes, spec.pack.max_models, mem, estimate)
+    else:
+        packs = make_packs(trials, shapes, spec.pack.max_models, mem, estimate, (sched.eta, sched.min_epochs),
+                           pending={t.trial_id for t in pending})
     return Plan(spec.name, spec.spec_hash, tuple(trials), tuple(packs), dict(shapes), spec.pack.max_models, mem)
 
 

@@ -68,7 +68,8 @@ def print_summary(store, spec, report, results: str) -> dict:
     from hpsweep.sweep.coordinator import sweep_status
 
     s = sweep_status(store, spec.name)
-    click.echo(f"\nsweep {spec.name}: {s['planned']} planned, {s['ok']} ok, {s['diverged']} diverged, "
+    stopped = f"{s['stopped']} stopped (halving), " if s.get("stopped") else ""
+    click.echo(f"\nsweep {spec.name}: {s['planned']} planned, {s['ok']} ok, {stopped}{s['diverged']} diverged, "
                f"{s['failed']} failed, {s['missing']} missing")
     click.echo(f"({report.seconds:.0f} s this run; {report.skipped} were already done)")
     best = (store.scan("trials", spec.name)
