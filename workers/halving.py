@@ -170,13 +170,16 @@ class _Run:
         self.live = [c for c in self.live if c not in set(leaving)]
 
     def drop_used_batches(self) -> None:
-        """Keep only the batch permutations a live or waiting model still needs."""
-        needed: dict[int, set[int]] = {}
+        """Keep the batch permutations a live or waiting model will still use: each seed's from the
+        earliest epoch one of its models is at (0 while one waits: it will walk through them all)."""
+        earliest: dict[int, int] = {}
         for c in self.live + self.waiting:
             for m in self.candidates[c].models:
-                needed.setdefault(self.specs[m].seed, set()).add(self.done[c])
+                seed = self.specs[m].seed
+                earliest[seed] = min(earliest.get(seed, self.done[c]), self.done[c])
         for seed in {s.seed for s in self.specs}:
-            self.permutations.retain(seed, needed.get(seed, set()))
+            first = earliest.get(seed)
+            self.permutations.retain(seed, set() if first is None else set(range(first, self.settings.epochs)))
 
     def _take_test(self, models: list[int], stopped: set[int]) -> None:
         """Test scores of leaving models with their weights now; the finished ones are kept for rollouts."""
