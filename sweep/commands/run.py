@@ -58,6 +58,9 @@ def print_plan(spec, plan, results: str) -> None:
     click.echo(f"{len(plan.trials)} trials, {pending} to run in {len(plan.packs)} packs of at most "
                f"{spec.pack.max_models} models;\n{res.cpus:g} CPU + {res.gpus:g} GPU per pack, "
                f"{res.max_failures} retries. Dry run: nothing trained, nothing written.")
+    from hpsweep.sweep.cost import cost_lines
+
+    click.echo("\n".join(cost_lines(spec, plan)))
 
 
 def print_summary(store, spec, report, results: str) -> dict:
