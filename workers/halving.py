@@ -74,6 +74,9 @@ def train_halving(data: TaskData, specs: list[ModelSpec], settings: TrainSetting
                       lanes=run.finished, epoch_log=run.log)
 
 
+HIDDEN_SPREAD = 1.5  # most |h| in one CPU lane, as a multiple of its smallest
+
+
 class _Run:
     """The state of one halving pack: queue, live candidates, lanes (chunks), results."""
 
@@ -121,18 +124,33 @@ class _Run:
             return
         where = {m: (t, j) for t, _, _, chunk in self.lanes for j, m in enumerate(chunk)} | self.fresh
         self.fresh = {}
-        specs = [self.specs[m] for m in wanted]
-        width = (cpu_chunk_width(self.data, specs, self.settings.batch_size) if self.device == "cpu"
-                 else len(wanted))
         lanes = []
-        for start in range(0, len(wanted), width):
-            chunk = wanted[start:start + width]
+        for chunk in self._chunks(wanted):
             trainer = PackTrainer.assemble(self.data, [where[m] for m in chunk], self.device)
             order = BatchOrder([self.specs[m].seed for m in chunk], self.data.n_train, self.settings.batch_size,
                                [self.done[self.owner[m]] for m in chunk], self.permutations)
             step = trainer.compiled_step(order.batch_shape) if self.settings.cuda_graph else trainer.step
             lanes.append((trainer, order, step, chunk))
         self.lanes = lanes
+
+    def _chunks(self, wanted: list[int]) -> list[list[int]]:
+        """The lanes' models. On a CPU: chunks of cpu_chunk_width, and a new chunk where |h| grows past
+        HIDDEN_SPREAD times the chunk's smallest (a halving pack holds several budgets; padding small
+        models to the largest |h| would cost S^2 each, while lanes on a CPU run one after another
+        anyway). On a GPU: one lane, one CUDA graph."""
+        if self.device != "cpu":
+            return [wanted]
+        chunks: list[list[int]] = []
+        for m in wanted:  # sorted by |h|
+            if chunks:
+                chunk = chunks[-1]
+                specs = [self.specs[i] for i in chunk + [m]]
+                if (self.specs[m].hidden <= HIDDEN_SPREAD * self.specs[chunk[0]].hidden
+                        and len(specs) <= cpu_chunk_width(self.data, specs, self.settings.batch_size)):
+                    chunk.append(m)
+                    continue
+            chunks.append([m])
+        return chunks
 
     def train_one_epoch(self) -> int:
         """One epoch of every live model; returns how many models trained."""
