@@ -16,13 +16,14 @@ meta-models learn from and are judged on is a config within a task and budget, n
 
 The per-seed test scores stay in `seed_scores` (a list, seed order) for the noise ceiling.
 
-Partial training (a sweep with in-pack successive halving): a config that halving stopped at a rung
-has `score` = its mean test score at that rung, and `reached` = the epochs it trained (mean over
-seeds; the schedule keeps a config's seeds together). Within a group, configs are ranked first by
-`reached`, then by score: a config stopped at a rung ranks below every config promoted past it,
-whatever its partial score. `normalised` is capped the same way: a config never stands above the
-lowest config that reached further. The best lr of a config is chosen by (reached, validation
-score) as well. A sweep without a schedule has reached = epochs everywhere, and every target is
+Partial training (a sweep with in-pack successive halving): `reached` is the epochs a config
+trained (mean over seeds; the schedule keeps a config's seeds together), `trained_score` its mean
+test score there. A config stopped at a rung ranks below every config of its group promoted past
+it: `standing` ranks by (reached, score), and `score` is `trained_score` capped at the lowest
+score of the configs of its group that reached further (what halving tells us: it was judged
+worse than those), so `normalised`, the regrets and the held-out Kendall tau (computed on `score`)
+follow the same order. The best lr of a config is chosen by (reached, validation score). A sweep
+without a schedule has reached = epochs everywhere, nothing is capped, and every target is
 exactly what it was.
 """
 
@@ -41,7 +42,7 @@ DENSITY_COLUMNS = tuple(f"d_{b}" for b in BLOCKS)
 CONFIG_FEATURES = (*DENSITY_COLUMNS, "log_hidden", "log_total_weights", *BALANCE_METRICS)
 """What describes a config at a budget: its densities, |h|, weights and balance metrics."""
 RELATIVE, ABSOLUTE = "standing", "score"
-REACHED = "reached"
+REACHED, TRAINED = "reached", "trained_score"
 """Epochs a config trained (mean over its seeds): below `epochs` when successive halving stopped it."""
 TARGETS = (RELATIVE, ABSOLUTE)
 
@@ -76,28 +77,29 @@ def build(trials: pl.DataFrame) -> pl.DataFrame:
     unit = pl.concat_str([pl.col(GROUP), pl.lit(" @ "), pl.col("budget").fill_null(pl.col("_b").exp()).round(0)
                           .cast(pl.Int64).cast(pl.Utf8)]).alias(UNIT)
     size = pl.len().over(UNIT)
+    table = _cap_below_further(table.with_columns(unit).filter(size >= 2))  # a group of one config asks no question
     # (reached, score) in one number: the dense rank of reached outweighs any rank of score in the group
     order = (pl.col(REACHED).rank("dense").over(UNIT) * (size + 1) + pl.col(ABSOLUTE).rank("average").over(UNIT))
     rank = order.rank("average").over(UNIT)
     lo, hi = pl.col(ABSOLUTE).min().over(UNIT), pl.col(ABSOLUTE).max().over(UNIT)
-    table = (table.with_columns(unit)
-             .filter(pl.len().over(UNIT) >= 2)  # a group of one config asks no question
-             .with_columns(((rank - 1) / (size - 1)).alias(RELATIVE),
-                           pl.when(hi > lo).then((pl.col(ABSOLUTE) - lo) / (hi - lo)).otherwise(1.0).alias("normalised"))
-             .drop("_b"))
-    return _cap_below_further(table).sort(UNIT, CONFIG)
+    return (table.with_columns(((rank - 1) / (size - 1)).alias(RELATIVE),
+                               pl.when(hi > lo).then((pl.col(ABSOLUTE) - lo) / (hi - lo)).otherwise(1.0)
+                               .alias("normalised"))
+            .drop("_b").sort(UNIT, CONFIG))
 
 
 def _cap_below_further(table: pl.DataFrame) -> pl.DataFrame:
-    """`normalised` of a config at most that of every config of its group that reached more epochs."""
+    """`score` of a config at most that of every config of its group that reached more epochs; the
+    score as trained stays in `trained_score`."""
+    table = table.with_columns(pl.col(ABSOLUTE).alias(TRAINED))
     if table[REACHED].n_unique() <= 1:
         return table  # trained alike (no schedule): nothing to cap
-    further = (table.select(UNIT, pl.col(REACHED).alias("_r"), pl.col("normalised").alias("_n"))
+    further = (table.select(UNIT, pl.col(REACHED).alias("_r"), pl.col(ABSOLUTE).alias("_s"))
                .join(table.select(UNIT, REACHED).unique(), on=UNIT)
                .filter(pl.col("_r") > pl.col(REACHED))
-               .group_by(UNIT, REACHED).agg(pl.col("_n").min().alias("_cap")))
+               .group_by(UNIT, REACHED).agg(pl.col("_s").min().alias("_cap")))
     return (table.join(further, on=[UNIT, REACHED], how="left")
-            .with_columns(pl.min_horizontal("normalised", pl.col("_cap").fill_null(1.0)).alias("normalised"))
+            .with_columns(pl.min_horizontal(ABSOLUTE, pl.col("_cap").fill_null(float("inf"))).alias(ABSOLUTE))
             .drop("_cap"))
 
 

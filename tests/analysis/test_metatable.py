@@ -82,10 +82,12 @@ def test_a_config_stopped_at_a_rung_ranks_below_every_config_that_went_further()
     dense, sparse = by["1.0,1.0,1.0,1.0,1.0,1.0"], by["0.2,0.2,0.2,0.2,0.2,0.2"]
     thin, half = by["0.5,1.0,1.0,0.5,0.5,1.0"], by["0.5,0.5,0.5,0.5,0.5,0.5"]
     assert [c["standing"] for c in (dense, sparse, thin, half)] == [1.0, pytest.approx(2 / 3), pytest.approx(1 / 3), 0.0]
-    assert (thin["score"], thin["reached"]) == (pytest.approx(0.8), 3.0)  # its partial score is kept
-    # normalised over score (0.2..0.8) but never above a config that reached further (sparse: 0.5)
-    assert dense["normalised"] == pytest.approx(0.4 / 0.6) and sparse["normalised"] == pytest.approx(0.3 / 0.6)
-    assert thin["normalised"] == pytest.approx(0.3 / 0.6) and half["normalised"] == 0.0
+    # its score as trained is kept; its score is capped at the lowest of those that went further (sparse)
+    assert (thin["trained_score"], thin["score"], thin["reached"]) == (pytest.approx(0.8), pytest.approx(0.5), 3.0)
+    assert (half["trained_score"], half["score"]) == (pytest.approx(0.2), pytest.approx(0.2))
+    # normalised over the scores (0.2..0.6): the stopped config never stands above sparse
+    assert dense["normalised"] == 1.0 and sparse["normalised"] == pytest.approx(0.75)
+    assert thin["normalised"] == pytest.approx(0.75) and half["normalised"] == 0.0
 
 
 def test_the_best_lr_of_a_config_is_the_one_that_trained_further():
@@ -99,4 +101,4 @@ def test_a_sweep_without_a_schedule_gets_the_same_table_with_or_without_epochs_r
             for i, d in enumerate((DENSE, SPARSE, THIN)) for lr in (0.003, 0.01) for s in (0, 1)]
     plain = build(_trials(rows))
     reached = build(_trials(rows).with_columns(pl.lit(10.0).alias("epochs_reached")))
-    assert plain.equals(reached)
+    assert plain.equals(reached) and plain["score"].equals(plain["trained_score"], check_names=False)
