@@ -59,3 +59,10 @@ def test_analyze_on_a_halving_sweep_ranks_stopped_configs_last_and_stays_close(h
     full = synth_result.models[synth_result.chosen]["loto"]["kendall"]["mean"]
     halved = result.models[result.chosen]["loto"]["kendall"]["mean"]
     assert abs(halved - full) < 0.05, (halved, full)  # measured: 0.708 against 0.723
+
+
+def test_recommend_learns_from_a_halving_sweep(halving_root):
+    import hpsweep
+
+    table = hpsweep.recommend(str(halving_root), 16, 4, 5000, top=3)
+    assert table.height == 3 and table["rank"].to_list() == [1, 2, 3]
