@@ -2,6 +2,7 @@
 
     python bench/halving.py                    # 512 models: 8 meta-like tasks x 2 budgets x 16 configs x 2 seeds
     python bench/halving.py --tasks 2          # a quick look (128 models)
+    python bench/halving.py --compaction       # per-epoch CPU time against live models (a few seconds)
 
 The same models three ways, on one machine and one Ray:
   full     `run_sweep` (the path of `hpsweep run`), every model trains every epoch;
@@ -257,5 +258,51 @@ def refill_log(spec, shapes, root) -> dict:
             "live": [live for _, live, _, _ in log], "seconds": [round(s, 3) for *_, s in log]}
 
 
+def compaction_table(models: int = 32, epochs: int = 6) -> list[dict]:
+    """Per-epoch CPU time of one halving pack (eta 2, one shape) against its live models, beside a
+    fresh pack of that many models: after compaction an epoch costs what a pack of the survivors
+    costs. One thread, thread CPU time (robust to a busy machine)."""
+    import torch
+
+    from hpsweep.workers.descriptors import Densities
+    from hpsweep.workers.halving import train_halving
+    from hpsweep.workers.packed import ModelSpec
+    from hpsweep.workers.schedule import Candidate, Halving
+    from hpsweep.workers.tasks import load_task_data
+    from hpsweep.workers.trainer import TrainSettings, train_pack
+
+    torch.set_num_threads(1)
+    data = load_task_data("teacher(x=16,y=4,t=20,n_train=1000,n_val=250,n_test=250)", seed=0)
+    specs = [ModelSpec(data.input_dim, data.output_dim, 48, Densities(*([0.2 + 0.8 * i / models] * 6)), i, 0.01)
+             for i in range(models)]
+    settings = TrainSettings(epochs, 32, "cpu", 1)
+    clock = time.thread_time
+    epoch_cpu, last = [], [clock()]
+
+    def tick(e):
+        now = clock()
+        epoch_cpu.append((e.live, now - last[0]))
+        last[0] = now
+    last[0] = clock()
+    train_halving(data, specs, settings, Halving(2, 1), [Candidate(0, (i,)) for i in range(models)], models,
+                  on_epoch=tick)
+    rows = []
+    for live, seconds in epoch_cpu:
+        fresh = []
+        t0 = clock()
+        train_pack(data, specs[:live], TrainSettings(1, 32, "cpu", 1), on_epoch=lambda e: fresh.append(clock() - t0))
+        rows.append({"live": live, "halving_epoch_s": round(seconds, 3), "fresh_pack_epoch_s": round(fresh[0], 3)})
+    return rows
+
+
 if __name__ == "__main__":
-    main()
+    import sys
+
+    if sys.argv[1:] == ["--compaction"]:
+        print(f"load {os.getloadavg()[0]:.2f}")
+        print(f"{'live':>5} {'halving epoch s':>16} {'fresh pack of live s':>21}")
+        for r in compaction_table():
+            print(f"{r['live']:5d} {r['halving_epoch_s']:16.3f} {r['fresh_pack_epoch_s']:21.3f}")
+        print(f"load {os.getloadavg()[0]:.2f}")
+    else:
+        main()
