@@ -87,7 +87,7 @@ def run_asha(trials, eta: int, min_epochs: int, epochs: int) -> tuple[float, dic
     from ray import tune
     from ray.tune.schedulers import ASHAScheduler
 
-    from hpsweep.sweep.plan import group_key
+    from hpsweep.sweep.halving_plan import group_key
 
     groups = defaultdict(list)
     for t in trials:
@@ -111,7 +111,7 @@ def run_asha(trials, eta: int, min_epochs: int, epochs: int) -> tuple[float, dic
 
 def quality(trials, full_rows, arm_reached, epochs) -> list[dict]:
     """Per group: the arm's winner against the full run's test scores (module docstring)."""
-    from hpsweep.sweep.plan import group_key
+    from hpsweep.sweep.halving_plan import group_key
 
     by_group = defaultdict(lambda: defaultdict(list))
     for t in trials:

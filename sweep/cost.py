@@ -17,7 +17,8 @@ import math
 import os
 import time
 
-from hpsweep.sweep.plan import Pack, Plan, planned_model_epochs
+from hpsweep.sweep.halving_plan import planned_model_epochs
+from hpsweep.sweep.plan import Pack, Plan
 
 STARTUP_S = 8.0  # an embedded Ray starting and the Tune run set up (measured: 6-10 s on 2 cores)
 PACK_OVERHEAD_S = 0.6  # per pack: Tune scheduling, task data from the disk cache, the commit (measured)

@@ -24,7 +24,8 @@ import pyarrow as pa
 
 from hpsweep.sweep import faults
 from hpsweep.sweep.oom_split import Piece, train_splitting
-from hpsweep.sweep.plan import Pack, pack_candidates
+from hpsweep.sweep.halving_plan import pack_candidates
+from hpsweep.sweep.plan import Pack
 from hpsweep.sweep.rows import curve_rows, now, trial_rows
 from hpsweep.sweep.store import ResultsStore
 

@@ -13,7 +13,8 @@ import pytest
 
 from hpsweep.sweep.cli import main
 from hpsweep.sweep.coordinator import sweep_status
-from hpsweep.sweep.plan import halving_groups, pack_candidates, plan_sweep, short_hash
+from hpsweep.sweep.halving_plan import halving_groups, pack_candidates
+from hpsweep.sweep.plan import plan_sweep, short_hash
 from hpsweep.sweep.spec import parse_spec
 from hpsweep.sweep.store import ResultsStore
 from tests.sweep.sweep_helpers import exactly_once, spec_file
@@ -58,7 +59,7 @@ def test_groups_and_candidates():
 
 
 def test_halving_packs_hold_whole_groups_and_a_resume_plans_the_same_packs(monkeypatch):
-    monkeypatch.setattr("hpsweep.sweep.plan.QUEUE_SLOTS", 1)  # queues of at most 8 models: a group each
+    monkeypatch.setattr("hpsweep.sweep.halving_plan.QUEUE_SLOTS", 1)  # queues of at most 8 models: a group each
     plan = plan_sweep(_spec({"eta": 3}), SHAPES)
     assert [len(p.trials) for p in plan.packs] == [8, 8, 8, 8] and {p.slots for p in plan.packs} == {8}
     assert {p.schedule for p in plan.packs} == {(3, 1)}
