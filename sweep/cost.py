@@ -128,8 +128,8 @@ def cost_lines(spec, plan: Plan, measure: bool = True) -> list[str]:
     if measure and plan.packs:
         parallel = packs_at_once(spec.resources.cpus, spec.resources.max_concurrent)
         wall, took = estimate_wall_seconds(plan, parallel)
-        lines.append(f"estimated wall time on this machine: {_duration(wall)} ({parallel} pack(s) at once; "
-                     f"from {took:.1f} s of the packed trainer here on synthetic data of these shapes)")
+        lines.append(f"estimated wall time on this machine: {_duration(wall)} ({parallel} pack(s) at once)")
+        lines.append(f"  (from {took:.1f} s of the packed trainer here, on synthetic data of the plan's shapes)")
     return lines
 
 

@@ -55,8 +55,10 @@ def print_plan(spec, plan, results: str) -> None:
         console.print(table)
     pending = sum(r["pending"] for r in rows)
     res = spec.resources
-    click.echo(f"{len(plan.trials)} trials, {pending} to run in {len(plan.packs)} packs of at most "
-               f"{spec.pack.max_models} models;\n{res.cpus:g} CPU + {res.gpus:g} GPU per pack, "
+    packs = (f"{len(plan.packs)} packs of at most {spec.pack.max_models} models" if spec.training.schedule is None else
+             f"{len(plan.packs)} halving packs (up to {max((len(p.trials) for p in plan.packs), default=0)} models, "
+             f"{max((p.slots for p in plan.packs), default=0)} at once)")
+    click.echo(f"{len(plan.trials)} trials, {pending} to run in {packs};\n{res.cpus:g} CPU + {res.gpus:g} GPU per pack, "
                f"{res.max_failures} retries. Dry run: nothing trained, nothing written.")
     from hpsweep.sweep.cost import cost_lines
 
