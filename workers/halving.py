@@ -94,6 +94,7 @@ class _Run:
         self.fresh: dict[int, tuple[PackTrainer, int]] = {}  # models admitted since the last rebuild
         self.finished: list = []  # (PackedBlockRNN, model indices) of models that trained every epoch
         self.log, self.val_scores, self.model_steps, self.pack_epoch = [], [], 0, 0
+        self.device_data = None  # the training set on the device, shared by every trainer of the pack
 
     def admit(self, slots: int) -> None:
         """Waiting candidates take free slots in queue order (a whole candidate or none; the next
@@ -107,7 +108,8 @@ class _Run:
             used += len(self.candidates[c].models)
         models = [m for c in joined for m in self.candidates[c].models]
         if models:
-            trainer = PackTrainer(self.data, [self.specs[m] for m in models], self.device)
+            trainer = PackTrainer(self.data, [self.specs[m] for m in models], self.device, device_data=self.device_data)
+            self.device_data = (trainer.x_train, trainer.y_train)  # copied to the device once per pack
             for j, m in enumerate(models):
                 self.fresh[m] = (trainer, j)
                 self.results[m].realised = trainer.model.realised[j]

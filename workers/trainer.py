@@ -193,7 +193,10 @@ def make_lanes(data: TaskData, specs: list[ModelSpec], settings: TrainSettings, 
 class PackTrainer:
     """Trains one pack on one device: the inner loop that `train_pack` and `hpsweep bench` share."""
 
-    def __init__(self, data: TaskData, specs: list[ModelSpec], device: str, initialise: bool = True):
+    def __init__(self, data: TaskData, specs: list[ModelSpec], device: str, initialise: bool = True,
+                 device_data: tuple[torch.Tensor, torch.Tensor] | None = None):
+        """device_data: the training inputs and targets already on `device` (a halving pack rebuilds
+        its trainers often; without it each would copy the training set to the GPU again)."""
         self.data, self.specs, self.device = data, specs, torch.device(device)
         self.model = PackedBlockRNN(specs, device=self.device, initialise=initialise)
         self.params = list(self.model.parameters())
@@ -202,8 +205,7 @@ class PackTrainer:
         self.alive = torch.ones(len(specs), dtype=torch.bool, device=self.device)
         self.loss_sum = torch.zeros(len(specs), device=self.device)
         self.steps = data.loss_steps.nonzero().flatten().to(self.device)
-        self.x_train = data.x_train.to(self.device)
-        self.y_train = data.y_train.to(self.device)
+        self.x_train, self.y_train = device_data or (data.x_train.to(self.device), data.y_train.to(self.device))
 
     @torch.no_grad()
     def step(self, idx: torch.Tensor):
@@ -270,7 +272,8 @@ class PackTrainer:
         Adam moments and step counts copied, hidden slots laid out for the new pack's largest |h|.
         Compaction (a smaller pack of survivors) and refill (survivors plus fresh models) both use it;
         a model's numbers are unchanged by the move (padding slots are zero in every tensor)."""
-        out = cls(data, [t.specs[j] for t, j in sources], device, initialise=False)
+        out = cls(data, [t.specs[j] for t, j in sources], device, initialise=False,
+                  device_data=(sources[0][0].x_train, sources[0][0].y_train))
         out.model.realised = [t.model.realised[j] for t, j in sources]
         y, new_h = data.output_dim, out.model.n_hidden
         maps = {}
