@@ -149,7 +149,7 @@ def main():
 
     from hpsweep.sweep import tune_adapter  # Tune's env (loggers off) before any Tuner
     from hpsweep.sweep.coordinator import run_sweep, task_shapes
-    from hpsweep.sweep.cost import estimate_wall_seconds, packs_at_once
+    from hpsweep.sweep.cost import estimate_from_history, estimate_wall_seconds, history_rate, packs_at_once
     from hpsweep.sweep.plan import plan_sweep
     from hpsweep.sweep.spec import parse_spec
     from hpsweep.sweep.store import ResultsStore
@@ -181,6 +181,9 @@ def main():
             continue
         plan = plan_sweep(spec, shapes, estimate=pack_memory_bytes)
         estimate, _ = estimate_wall_seconds(plan, packs_at_once(1, None))
+        history = history_rate(store)  # the arms before this one, as `run --dry-run` would read them
+        if history is not None:
+            out[f"{name}_estimate_history_s"] = round(estimate_from_history(plan, packs_at_once(1, None), history[0]), 1)
         t0 = time.perf_counter()
         report = run_sweep(spec, root, live=False, echo=quiet)
         wall = time.perf_counter() - t0
@@ -192,7 +195,9 @@ def main():
         out[f"{name}_model_epochs"] = int(trials["epochs_run"].sum())
         out[f"{name}_estimate_s"] = round(estimate, 1)
         out[f"{name}_packs"] = report.packs
-        print(f"{name}: {wall:.1f} s wall (dry-run estimate {estimate:.0f} s), {out[f'{name}_model_epochs']} "
+        from_history = (f", from the earlier arm's cost columns {out[f'{name}_estimate_history_s']:.0f} s"
+                        if f"{name}_estimate_history_s" in out else "")
+        print(f"{name}: {wall:.1f} s wall (dry-run estimate {estimate:.0f} s{from_history}), {out[f'{name}_model_epochs']} "
               f"model-epochs, {report.packs} packs; load {load[-1][0]:.2f}", flush=True)
     if "asha" in arms:
         wall, reached = run_asha(full_trials, args.eta, args.min_epochs, args.epochs)

@@ -1,5 +1,6 @@
 """What a plan will cost before it runs: model-epochs with and without the schedule, and an estimate
-of the wall time on this machine from a few seconds of the packed trainer here.
+of the wall time on this machine: from the cost columns of the sweeps already in the results
+(how long this machine took per unit of work), else from a few seconds of the packed trainer here.
 
 The estimate: each pack's model-epochs (under a schedule, the planner's count for groups that start
 together) times a measured cost per model-epoch of its task's shape, the packs spread over the packs
@@ -103,11 +104,46 @@ def estimate_wall_seconds(plan: Plan, parallel: int) -> tuple[float, float]:
         w = _work(p, plan.shapes[p.task])
         j = min(range(len(rates)), key=lambda i: abs(logs[i] - math.log(w)))
         seconds.append(pack_model_epochs(p) * w * rates[j][1] + PACK_OVERHEAD_S)
+    return STARTUP_S + _longest_lane(seconds, parallel), measured
+
+
+def history_rate(store) -> tuple[float, int] | None:
+    """(wall seconds of a pack per unit of work, packs it rests on) from the cost columns of the
+    sweeps already in `store` (a pack's started_at..finished_at holds its data loading, training
+    and commit, as this machine ran them), or None when it holds no trained pack."""
+    import polars as pl
+
+    from hpsweep.workers.errors import StoreError
+
+    try:
+        rows = (store.scan("trials").filter((pl.col("status") != "failed") & (pl.col("epochs_run") > 0))
+                .group_by("sweep_id", "pack_id", "attempt", "started_at")
+                .agg(pl.col("finished_at").max(), pl.col("hidden").max(), pl.col("epochs_run").sum(),
+                     *[pl.col(c).first() for c in ("input_dim", "output_dim", "seq_len", "n_train")])
+                .collect())
+    except (StoreError, pl.exceptions.PolarsError):
+        return None
+    rows = rows.drop_nulls(["started_at", "finished_at"])
+    if rows.height == 0:
+        return None
+    s = rows["hidden"] + rows["output_dim"]
+    work = (rows["epochs_run"] * rows["n_train"] * rows["seq_len"] * s * (s + rows["input_dim"])).cast(pl.Float64)
+    wall = (rows["finished_at"] - rows["started_at"]).dt.total_microseconds() / 1e6
+    return float(wall.sum()) / max(float(work.sum()), 1.0), rows.height
+
+
+def estimate_from_history(plan: Plan, parallel: int, rate: float) -> float:
+    """Estimated wall seconds of the plan from a history rate (history_rate)."""
+    seconds = [pack_model_epochs(p) * _work(p, plan.shapes[p.task]) * rate for p in plan.packs]
+    return STARTUP_S + _longest_lane(seconds, parallel)
+
+
+def _longest_lane(seconds: list[float], parallel: int) -> float:
     lanes = [0.0] * max(1, min(parallel, len(seconds)))
     heapq.heapify(lanes)
     for s in sorted(seconds, reverse=True):  # longest first onto the lane that frees first
         heapq.heappush(lanes, heapq.heappop(lanes) + s)
-    return STARTUP_S + max(lanes), measured
+    return max(lanes)
 
 
 def packs_at_once(cpus_per_pack: float, max_concurrent: int | None, cpus: int | None = None) -> int:
@@ -116,8 +152,9 @@ def packs_at_once(cpus_per_pack: float, max_concurrent: int | None, cpus: int | 
     return min(n, max_concurrent) if max_concurrent else n
 
 
-def cost_lines(spec, plan: Plan, measure: bool = True) -> list[str]:
-    """The dry-run's cost lines: model-epochs with and without the schedule, and the wall estimate."""
+def cost_lines(spec, plan: Plan, store=None, measure: bool = True) -> list[str]:
+    """The dry-run's cost lines: model-epochs with and without the schedule, and the wall estimate
+    (from the cost columns of earlier sweeps in `store` when it holds some, else measured here)."""
     sched = spec.training.schedule
     full, scheduled = planned_model_epochs(plan, (sched.eta, sched.min_epochs) if sched else None)
     if sched is None:
@@ -125,8 +162,15 @@ def cost_lines(spec, plan: Plan, measure: bool = True) -> list[str]:
     else:
         share = scheduled / full if full else 1.0
         lines = [f"{scheduled:,} model-epochs with {sched.describe()} ({share:.0%} of {full:,} without it)"]
-    if measure and plan.packs:
-        parallel = packs_at_once(spec.resources.cpus, spec.resources.max_concurrent)
+    if not plan.packs:
+        return lines
+    parallel = packs_at_once(spec.resources.cpus, spec.resources.max_concurrent)
+    history = history_rate(store) if store is not None else None
+    if history is not None:
+        wall = estimate_from_history(plan, parallel, history[0])
+        lines.append(f"estimated wall time on this machine: {_duration(wall)} ({parallel} pack(s) at once)")
+        lines.append(f"  (from the cost columns of {history[1]} pack(s) already in these results)")
+    elif measure:
         wall, took = estimate_wall_seconds(plan, parallel)
         lines.append(f"estimated wall time on this machine: {_duration(wall)} ({parallel} pack(s) at once)")
         lines.append(f"  (from {took:.1f} s of the packed trainer here, on synthetic data of the plan's shapes)")

@@ -31,7 +31,7 @@ def _stacked_plan(cells: list[list[str]], widths: list[int]) -> list[str]:
     return lines
 
 
-def print_plan(spec, plan, results: str) -> None:
+def print_plan(spec, plan, results: str, store=None) -> None:
     """The --dry-run view: per task trials, packs, hidden sizes, weights and HP range."""
     from rich.console import Console
     from rich.table import Table
@@ -62,7 +62,7 @@ def print_plan(spec, plan, results: str) -> None:
                f"{res.max_failures} retries. Dry run: nothing trained, nothing written.")
     from hpsweep.sweep.cost import cost_lines
 
-    click.echo("\n".join(cost_lines(spec, plan)))
+    click.echo("\n".join(cost_lines(spec, plan, store)))
 
 
 def print_summary(store, spec, report, results: str) -> dict:
@@ -158,7 +158,7 @@ def run(spec, results, address, dry_run, retry_failed, progress, scale, verbose)
     store = ResultsStore(root)
     if dry_run:
         plan, _ = make_plan(sweep_spec, store, retry_failed)
-        print_plan(sweep_spec, plan, results)
+        print_plan(sweep_spec, plan, results, store)
         return
     live = PROGRESS_MODES[progress]
     report = hpsweep.run(sweep_spec, root, address, retry_failed=retry_failed, progress=live, echo=click.echo,
