@@ -196,3 +196,31 @@ def test_a_killed_halving_sweep_resumes_with_the_same_decisions(ray_local, tmp_p
     clean = str(tmp_path / "clean")
     main(["run", spec, "--results", clean, "--progress", "lines"])
     assert _decisions(store, "hkill") == _decisions(ResultsStore(clean), "hkill")
+
+
+def test_the_wall_estimate_from_earlier_sweeps_cost_columns(tmp_path):
+    from datetime import datetime, timedelta, timezone
+
+    from hpsweep.sweep.cost import STARTUP_S, estimate_from_history, history_rate
+    from hpsweep.workers.schema import TRIALS_SCHEMA
+
+    store = ResultsStore(str(tmp_path / "r"))
+    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    shape = {"input_dim": 8, "output_dim": 4, "seq_len": 10, "n_train": 100}
+    rows = []
+    for pack, (hidden, epochs, seconds) in enumerate([(16, 3, 12.0), (28, 2, 30.0)]):
+        for i in range(2):  # two models per pack; the pack's cost columns are on both rows
+            rows.append({n: None for n in TRIALS_SCHEMA.names} | shape | {
+                "schema_version": 3, "sweep_id": "old", "trial_id": f"t{pack}{i}", "task": "a", "pack_id": f"p{pack}",
+                "attempt": 1, "status": "ok", "hidden": hidden - 4 * i, "epochs_run": epochs, "started_at": start,
+                "finished_at": start + timedelta(seconds=seconds)})
+    store.write_part("trials", "old", "a", "p-a1", pa.Table.from_pylist(rows, schema=TRIALS_SCHEMA))
+    # work of a pack: model-epochs x n_train x seq_len x S (S + |x|), S = its largest |h| + |y|
+    work = 6 * 100 * 10 * 20 * 28 + 4 * 100 * 10 * 32 * 40
+    rate, packs = history_rate(store)
+    assert packs == 2 and rate == pytest.approx(42.0 / work)
+    plan = plan_sweep(_spec(), SHAPES)
+    expected = [len(p.trials) * p.epochs * SHAPES[p.task].n_train * SHAPES[p.task].seq_len
+                * (p.hidden_max + 4) * (p.hidden_max + 4 + 8) * rate for p in plan.packs]
+    assert estimate_from_history(plan, 1, rate) == pytest.approx(STARTUP_S + sum(expected))
+    assert history_rate(ResultsStore(str(tmp_path / "empty"))) is None
