@@ -23,6 +23,7 @@ order) take the free slots, one whole candidate at a time.
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Callable
 
@@ -54,7 +55,7 @@ def train_halving(data: TaskData, specs: list[ModelSpec], settings: TrainSetting
     device = resolve_device(settings.device)
     apply_backend_settings(settings, device)
     run = _Run(data, specs, settings, device, schedule, candidates)
-    bound = max(settings.epochs, -(-sum(len(c.models) for c in candidates) * settings.epochs // slots))
+    bound = _pack_epochs(schedule, candidates, settings.epochs, slots)
     started = time.perf_counter()
     while run.waiting or run.live:
         t0 = time.perf_counter()
@@ -72,6 +73,16 @@ def train_halving(data: TaskData, specs: list[ModelSpec], settings: TrainSetting
     train_seconds = time.perf_counter() - started
     return PackResult(run.results, train_seconds, device, run.model_steps / max(train_seconds, 1e-9),
                       lanes=run.finished, epoch_log=run.log)
+
+
+def _pack_epochs(schedule: Halving, candidates: list[Candidate], epochs: int, slots: int) -> int:
+    """About how many epochs the pack runs (its progress reports' total): the schedule's model-epochs
+    for groups that start together, over the slots; never below `epochs`."""
+    groups: dict[int, list[int]] = {}
+    for c in candidates:
+        groups.setdefault(c.group, []).append(len(c.models))
+    model_epochs = sum(sum(g) / len(g) * schedule.model_epochs(len(g), epochs) for g in groups.values())
+    return max(epochs, math.ceil(model_epochs / slots))
 
 
 HIDDEN_SPREAD = 1.5  # most |h| in one CPU lane, as a multiple of its smallest
