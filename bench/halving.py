@@ -15,8 +15,9 @@ Task data is built once before any arm (all arms read the disk cache). Quality p
 against the full run's test scores (mean over seeds): the arm's winner is the config with the best
 mean validation score among those it trained to the last epoch; regret = (best - winner) /
 (best - worst); "same winner" when the winner's full-run test score is within the group's seed
-noise (median over configs of the std between seeds) of the full run's own winner. The last line
-is one JSON object.
+noise (median over configs of the std between seeds) of the full run's own winner; "vs full pick"
+is (full winner - winner) / (best - worst), at least 0: what the arm loses against training fully.
+The last line is one JSON object.
 """
 
 from __future__ import annotations
@@ -129,6 +130,7 @@ def quality(trials, full_rows, arm_reached, epochs) -> list[dict]:
         span = best - worst
         out.append({"group": g, "regret": (best - test[pick]) / span if span > 0 else 0.0,
                     "full_regret": (best - test[full_pick]) / span if span > 0 else 0.0,
+                    "regret_vs_full_pick": max(0.0, test[full_pick] - test[pick]) / span if span > 0 else 0.0,
                     "same_winner": pick == full_pick or test[pick] >= test[full_pick] - noise,
                     "exact_winner": pick == full_pick})
     return out
@@ -220,19 +222,21 @@ def main():
         if "asha" in arms:
             arm_results["asha"] = reached
         print(f"\n{'arm':8} {'wall s':>8} {'model-epochs':>13} {'mean regret':>12} {'max regret':>11} "
-              f"{'same winner':>12} {'exact':>6}")
+              f"{'same winner':>12} {'exact':>6} {'vs full pick':>13}")
         full_q = quality(full_trials, full_rows, {i: (args.epochs, v) for i, (v, _) in full_rows.items()}, args.epochs)
         out["full_mean_regret"] = round(statistics.mean(q["full_regret"] for q in full_q), 4)
         print(f"{'full':8} {out['full_wall_s']:8.1f} {out['full_model_epochs']:13d} {out['full_mean_regret']:12.4f} "
-              f"{max(q['full_regret'] for q in full_q):11.4f} {'1.00':>12} {'1.00':>6}")
+              f"{max(q['full_regret'] for q in full_q):11.4f} {'1.00':>12} {'1.00':>6} {0:13.4f}")
         for name, reached_by in arm_results.items():
             q = quality(list(by_id.values()), full_rows, reached_by, args.epochs)
             out[f"{name}_mean_regret"] = round(statistics.mean(x["regret"] for x in q), 4)
+            out[f"{name}_mean_regret_vs_full_pick"] = round(statistics.mean(x["regret_vs_full_pick"] for x in q), 4)
             out[f"{name}_same_winner"] = round(sum(x["same_winner"] for x in q) / len(q), 3)
             out[f"{name}_exact_winner"] = round(sum(x["exact_winner"] for x in q) / len(q), 3)
             print(f"{name:8} {out[f'{name}_wall_s']:8.1f} {out[f'{name}_model_epochs']:13d} "
                   f"{out[f'{name}_mean_regret']:12.4f} {max(x['regret'] for x in q):11.4f} "
-                  f"{out[f'{name}_same_winner']:12.2f} {out[f'{name}_exact_winner']:6.2f}")
+                  f"{out[f'{name}_same_winner']:12.2f} {out[f'{name}_exact_winner']:6.2f} "
+                  f"{out[f'{name}_mean_regret_vs_full_pick']:13.4f}")
         out["groups"] = len(full_q)
     if "halving" in arms:
         out["refill"] = refill_log(halving_spec, shapes, root)
