@@ -1,6 +1,7 @@
 """What a plan will cost before it runs: model-epochs with and without the schedule, and an estimate
 of the wall time on this machine: from the cost columns of the sweeps already in the results
-(how long this machine took per unit of work), else from a few seconds of the packed trainer here.
+(how long this machine took per unit of work), else from a few seconds of measurement here (a
+fresh worker's start, and the packed trainer).
 
 The estimate: each pack's model-epochs (under a schedule, the planner's count for groups that start
 together) times a measured cost per model-epoch of its task's shape, the packs spread over the packs
@@ -23,6 +24,7 @@ from hpsweep.sweep.halving_plan import planned_model_epochs
 from hpsweep.sweep.plan import Pack, Plan
 
 STARTUP_S = 8.0  # an embedded Ray starting and the Tune run set up (measured: 6-10 s on 2 cores)
+# (each worker's own start, importing torch, is measured: worker_start_seconds)
 PACK_OVERHEAD_S = 0.6  # per pack: Tune scheduling, task data from the disk cache, the commit (measured)
 MEASURED_SHAPES = 4  # packs timed for the estimate (a second or less each)
 
@@ -109,6 +111,7 @@ def estimate_wall_seconds(plan: Plan, parallel: int) -> tuple[float, float]:
 
     def measure():
         _as_nice_as_ray_workers()
+        rates.append((math.inf, worker_start_seconds()))
         for i in picks:
             p = by_work[i]
             w = _work(p, plan.shapes[p.task])
@@ -117,13 +120,27 @@ def estimate_wall_seconds(plan: Plan, parallel: int) -> tuple[float, float]:
     thread.start()
     thread.join()
     measured = time.perf_counter() - started
+    worker_start = rates.pop(0)[1]
     logs = [lw for lw, _ in rates]
     seconds = []
     for p in plan.packs:
         w = _work(p, plan.shapes[p.task])
         j = min(range(len(rates)), key=lambda i: abs(logs[i] - math.log(w)))
         seconds.append(pack_model_epochs(p) * w * rates[j][1] + PACK_OVERHEAD_S)
-    return STARTUP_S + _longest_lane(seconds, parallel), measured
+    return STARTUP_S + worker_start + _longest_lane(seconds, parallel), measured
+
+
+def worker_start_seconds() -> float:
+    """How long a fresh Python takes here to import the trainer (what each Ray worker does before its
+    first pack), run at the caller's niceness: on a busy machine this is a large part of a small
+    sweep's wall time."""
+    import subprocess
+    import sys
+
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "import hpsweep.workers.trainer, hpsweep.sweep.pack_runner"], check=False,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - started
 
 
 def history_rate(store) -> tuple[float, int] | None:
@@ -192,7 +209,7 @@ def cost_lines(spec, plan: Plan, store=None, measure: bool = True) -> list[str]:
     elif measure:
         wall, took = estimate_wall_seconds(plan, parallel)
         lines.append(f"estimated wall time on this machine: {_duration(wall)} ({parallel} pack(s) at once)")
-        lines.append(f"  (from {took:.1f} s of the packed trainer here, on synthetic data of the plan's shapes)")
+        lines.append(f"  (from {took:.1f} s measured here: a worker's start, the packed trainer on the plan's shapes)")
     return lines
 
 

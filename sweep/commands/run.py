@@ -58,11 +58,12 @@ def print_plan(spec, plan, results: str, store=None) -> None:
     packs = (f"{len(plan.packs)} packs of at most {spec.pack.max_models} models" if spec.training.schedule is None else
              f"{len(plan.packs)} halving packs (up to {max((len(p.trials) for p in plan.packs), default=0)} models, "
              f"{max((p.slots for p in plan.packs), default=0)} at once)")
-    click.echo(f"{len(plan.trials)} trials, {pending} to run in {packs};\n{res.cpus:g} CPU + {res.gpus:g} GPU per pack, "
-               f"{res.max_failures} retries. Dry run: nothing trained, nothing written.")
     from hpsweep.sweep.cost import cost_lines
 
+    click.echo(f"{len(plan.trials)} trials, {pending} to run in {packs};")
     click.echo("\n".join(cost_lines(spec, plan, store)))
+    click.echo(f"{res.cpus:g} CPU + {res.gpus:g} GPU per pack, {res.max_failures} retries. "
+               f"Dry run: nothing trained, nothing written.")
 
 
 def print_summary(store, spec, report, results: str) -> dict:
