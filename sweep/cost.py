@@ -42,9 +42,9 @@ def _work(pack: Pack, shape) -> float:
     return float(shape.n_train * shape.seq_len * s * (s + shape.input_dim))
 
 
-def measure_seconds_per_model_epoch(pack: Pack, shape) -> float:
-    """One epoch (training and validation) of a pack like `pack` on synthetic data of its task's
-    shape, on one CPU thread; seconds per model-epoch. Long epochs are timed over a few steps."""
+def measure_pack_epoch(pack: Pack, shape, k: int) -> float:
+    """Seconds of one epoch (training and validation) of `k` models of a pack like `pack` on
+    synthetic data of its task's shape, on one CPU thread. Long epochs are timed over a few steps."""
     import torch
 
     from hpsweep.workers.data import TaskData
@@ -67,7 +67,6 @@ def measure_seconds_per_model_epoch(pack: Pack, shape) -> float:
         steps[-1] = True
         data = TaskData("cost", *split(shape.n_train), *split(max(1, n_val)), *split(1),
                         loss="cross_entropy" if classes else "mse", loss_steps=steps, params={"n_classes": y})
-        k = pack.slots or len(pack.trials)
         specs = [ModelSpec(x, y, tr.hidden, Densities(*tr.densities), tr.seed, tr.lr, tr.init_std)
                  for tr in pack.trials[:k]]
         lanes = make_lanes(data, specs, TrainSettings(pack.epochs, pack.batch_size, "cpu", cuda_graph=False), "cpu")
@@ -83,7 +82,7 @@ def measure_seconds_per_model_epoch(pack: Pack, shape) -> float:
         t0 = time.perf_counter()
         for trainer, *_ in lanes:
             trainer.evaluate("val")
-        return (train + time.perf_counter() - t0) / len(specs)
+        return train + time.perf_counter() - t0
     finally:
         torch.set_num_threads(threads)
 
@@ -107,27 +106,35 @@ def estimate_wall_seconds(plan: Plan, parallel: int) -> tuple[float, float]:
     started = time.perf_counter()
     by_work = sorted(plan.packs, key=lambda p: _work(p, plan.shapes[p.task]))
     picks = sorted({round(i * (len(by_work) - 1) / max(1, MEASURED_SHAPES - 1)) for i in range(MEASURED_SHAPES)})
-    rates = []  # (log work, seconds per unit of work)
+    rates = []  # (log work, seconds per pack-epoch, seconds per model-epoch per unit of work)
+    worker_start = []
 
     def measure():
         _as_nice_as_ray_workers()
-        rates.append((math.inf, worker_start_seconds()))
-        for i in picks:
+        worker_start.append(worker_start_seconds())
+        for i in picks:  # an epoch costs a + b k for k live models: two sizes give a and b
             p = by_work[i]
-            w = _work(p, plan.shapes[p.task])
-            rates.append((math.log(w), measure_seconds_per_model_epoch(p, plan.shapes[p.task]) / w))
+            shape, w = plan.shapes[p.task], _work(p, plan.shapes[p.task])
+            big = p.slots or len(p.trials)
+            small = max(1, big // 8)
+            t_big = measure_pack_epoch(p, shape, big)
+            t_small = measure_pack_epoch(p, shape, small) if small < big else 0.0
+            b = (t_big - t_small) / (big - small) if small < big else t_big / big
+            rates.append((math.log(w), max(0.0, t_small - b * small) if small < big else 0.0, max(b, 0.0) / w))
     thread = threading.Thread(target=measure)
     thread.start()
     thread.join()
     measured = time.perf_counter() - started
-    worker_start = rates.pop(0)[1]
-    logs = [lw for lw, _ in rates]
+    logs = [lw for lw, _, _ in rates]
     seconds = []
     for p in plan.packs:
         w = _work(p, plan.shapes[p.task])
-        j = min(range(len(rates)), key=lambda i: abs(logs[i] - math.log(w)))
-        seconds.append(pack_model_epochs(p) * w * rates[j][1] + PACK_OVERHEAD_S)
-    return STARTUP_S + worker_start + _longest_lane(seconds, parallel), measured
+        _, per_epoch, per_work = rates[min(range(len(rates)), key=lambda i: abs(logs[i] - math.log(w)))]
+        model_epochs = pack_model_epochs(p)
+        # a halving pack runs about model-epochs / slots epochs (never fewer than `epochs`)
+        pack_epochs = p.epochs if p.schedule is None else max(p.epochs, math.ceil(model_epochs / (p.slots or 1)))
+        seconds.append(per_epoch * pack_epochs + model_epochs * w * per_work + PACK_OVERHEAD_S)
+    return STARTUP_S + worker_start[0] + _longest_lane(seconds, parallel), measured
 
 
 def worker_start_seconds() -> float:
