@@ -204,7 +204,7 @@ def cost_lines(spec, plan: Plan, store=None, measure: bool = True) -> list[str]:
         lines = [f"{full:,} model-epochs (no schedule: every model trains every epoch)"]
     else:
         share = scheduled / full if full else 1.0
-        lines = [f"{scheduled:,} model-epochs with {sched.describe()} ({share:.0%} of {full:,} without it)"]
+        lines = [f"{scheduled:,} model-epochs with {sched.describe()} ({share:.0%} of {full:,} unscheduled)"]
     if not plan.packs:
         return lines
     parallel = packs_at_once(spec.resources.cpus, spec.resources.max_concurrent)
@@ -216,7 +216,7 @@ def cost_lines(spec, plan: Plan, store=None, measure: bool = True) -> list[str]:
     elif measure:
         wall, took = estimate_wall_seconds(plan, parallel)
         lines.append(f"estimated wall time on this machine: {_duration(wall)} ({parallel} pack(s) at once)")
-        lines.append(f"  (from {took:.1f} s measured here: a worker's start, the packed trainer on the plan's shapes)")
+        lines.append(f"  (measured here in {took:.1f} s: a worker's start, the trainer on these shapes)")
     return lines
 
 

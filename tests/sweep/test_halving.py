@@ -123,8 +123,10 @@ def test_dry_run_prints_model_epochs_with_and_without_the_schedule(tmp_path, cap
     main(["run", spec_file(tmp_path, HALVING), "--results", str(tmp_path / "r"), "--dry-run"])
     out = capsys.readouterr().out
     # 2 groups (budgets) of 5 configs x 2 seeds, rungs 1 and 2 of 4 epochs: 5 + 2 + 1 x 2 = 9 per seed
-    assert "36 model-epochs with halving eta=2 min_epochs=1 (45% of 80 without it)" in out
+    assert "36 model-epochs with halving eta=2 min_epochs=1 (45% of 80 unscheduled)" in out
     assert "estimated wall time on this machine: ~" in out
+    cost = [line for line in out.splitlines() if "model-epochs" in line or "wall time" in line or "measured" in line]
+    assert len(cost) == 3 and max(map(len, cost)) <= 80  # 80 columns (a task's name alone may be longer)
     assert not (tmp_path / "r").exists()
 
 
