@@ -94,6 +94,8 @@ def with_features(lf: pl.LazyFrame) -> pl.LazyFrame:
             pl.col(GROUP), pl.col("trial_id"), pl.col("input_dim"), pl.col("output_dim"), pl.col("budget"),
             pl.col("hidden"), pl.col(TARGET).cast(pl.Float64), pl.col("val_score").cast(pl.Float64),
             pl.col("seed"), pl.col("lr").cast(pl.Float64), pl.col("score_name"), *feature_exprs(),
+            # how far halving let it train (metatable ranks by it); older rows lack it: trained fully
+            pl.col("epochs_run").fill_null(pl.col("epochs")).cast(pl.Float64).alias("epochs_reached"),
         )
     )
 

@@ -53,14 +53,16 @@ def scan_trials(root, *, sweeps=None, tasks=None, statuses=("ok",)) -> pl.LazyFr
         root: results root (path or URI) holding trials/sweep=*/task=*/part-*.parquet.
         sweeps: keep only these sweep ids (None = all).
         tasks: keep only these task names (None = all).
-        statuses: keep trials whose final status is one of these (None = all).
+        statuses: keep trials whose final status is one of these (None = all). "ok" keeps "stopped" too:
+            a model that successive halving stopped at a rung trained normally until then, and the
+            meta-table ranks it below the models of its group that went further (metatable.build).
 
     Returns:
         A LazyFrame with every TRIALS_SCHEMA column.
 
     Raises:
         StoreError: when root has no trial parts, or a part is foreign or unreadable.
-        AnalysisError: for a status that is not one of ok / diverged / failed.
+        AnalysisError: for a status that is not one of ok / diverged / failed / stopped.
     """
     for s in statuses or ():
         if s not in FINAL_STATUSES:
@@ -72,7 +74,8 @@ def scan_trials(root, *, sweeps=None, tasks=None, statuses=("ok",)) -> pl.LazyFr
     if tasks:
         lf = lf.filter(pl.col("task").is_in(list(tasks)))
     if statuses:
-        lf = lf.filter(pl.col("status").is_in(list(statuses)))
+        keep = list(statuses) + (["stopped"] if "ok" in statuses and "stopped" not in statuses else [])
+        lf = lf.filter(pl.col("status").is_in(keep))
     return lf
 
 

@@ -15,6 +15,16 @@ meta-models learn from and are judged on is a config within a task and budget, n
   (best - worst) within the group, which the regret metrics use.
 
 The per-seed test scores stay in `seed_scores` (a list, seed order) for the noise ceiling.
+
+Partial training (a sweep with in-pack successive halving): `reached` is the epochs a config
+trained (mean over seeds; the schedule keeps a config's seeds together), `trained_score` its mean
+test score there. A config stopped at a rung ranks below every config of its group promoted past
+it: `standing` ranks by (reached, score), and `score` is `trained_score` capped at the lowest
+score of the configs of its group that reached further (what halving tells us: it was judged
+worse than those), so `normalised`, the regrets and the held-out Kendall tau (computed on `score`)
+follow the same order. The best lr of a config is chosen by (reached, validation score). A sweep
+without a schedule has reached = epochs everywhere, nothing is capped, and every target is
+exactly what it was.
 """
 
 from __future__ import annotations
@@ -32,6 +42,8 @@ DENSITY_COLUMNS = tuple(f"d_{b}" for b in BLOCKS)
 CONFIG_FEATURES = (*DENSITY_COLUMNS, "log_hidden", "log_total_weights", *BALANCE_METRICS)
 """What describes a config at a budget: its densities, |h|, weights and balance metrics."""
 RELATIVE, ABSOLUTE = "standing", "score"
+REACHED, TRAINED = "reached", "trained_score"
+"""Epochs a config trained (mean over its seeds): below `epochs` when successive halving stopped it."""
 TARGETS = (RELATIVE, ABSOLUTE)
 
 
@@ -44,12 +56,15 @@ def build(trials: pl.DataFrame) -> pl.DataFrame:
     score_name). One row per (task, budget, config); columns: task, unit, config, the a-priori
     features, score, standing, normalised, n_seeds, seed_scores, lr (the chosen one), n_lrs,
     score_name, input_dim, output_dim, budget."""
+    reached = pl.col("epochs_reached") if "epochs_reached" in trials.columns else pl.col("epochs")
     df = trials.with_columns(config_key(), pl.col("log_budget").round(3).alias("_b"),
-                             pl.col("val_score").fill_null(pl.col("test_score")).alias("_val"))
+                             pl.col("val_score").fill_null(pl.col("test_score")).alias("_val"),
+                             reached.cast(pl.Float64).alias(REACHED))
     keys = [GROUP, "_b", CONFIG]
     by_lr = (df.group_by([*keys, "lr"])
-             .agg(pl.col("_val").mean().alias("_val_mean"), pl.len().alias("_n")))
-    best_lr = (by_lr.sort([*keys, "_val_mean", "lr"], descending=[False, False, False, True, False])
+             .agg(pl.col("_val").mean().alias("_val_mean"), pl.col(REACHED).mean().alias("_reach"),
+                  pl.len().alias("_n")))
+    best_lr = (by_lr.sort([*keys, "_reach", "_val_mean", "lr"], descending=[False, False, False, True, True, False])
                .group_by(keys, maintain_order=True).agg(pl.col("lr").first().alias("_best_lr"),
                                                         pl.col("lr").n_unique().alias("n_lrs")))
     df = df.join(best_lr, on=keys).filter(pl.col("lr") == pl.col("_best_lr"))
@@ -58,17 +73,34 @@ def build(trials: pl.DataFrame) -> pl.DataFrame:
     table = (df.sort("seed").group_by(keys, maintain_order=True)
              .agg(*[pl.col(c).first() for c in firsts], pl.col("n_lrs").first(),
                   pl.col("test_score").mean().alias(ABSOLUTE), pl.col("test_score").alias("seed_scores"),
-                  pl.col("seed").n_unique().alias("n_seeds")))
+                  pl.col("seed").n_unique().alias("n_seeds"), pl.col(REACHED).mean()))
     unit = pl.concat_str([pl.col(GROUP), pl.lit(" @ "), pl.col("budget").fill_null(pl.col("_b").exp()).round(0)
                           .cast(pl.Int64).cast(pl.Utf8)]).alias(UNIT)
-    rank = pl.col(ABSOLUTE).rank("average").over(UNIT)
     size = pl.len().over(UNIT)
+    table = _cap_below_further(table.with_columns(unit).filter(size >= 2))  # a group of one config asks no question
+    # (reached, score) in one number: the dense rank of reached outweighs any rank of score in the group
+    order = (pl.col(REACHED).rank("dense").over(UNIT) * (size + 1) + pl.col(ABSOLUTE).rank("average").over(UNIT))
+    rank = order.rank("average").over(UNIT)
     lo, hi = pl.col(ABSOLUTE).min().over(UNIT), pl.col(ABSOLUTE).max().over(UNIT)
-    return (table.with_columns(unit)
-            .filter(pl.len().over(UNIT) >= 2)  # a group of one config asks no question
-            .with_columns(((rank - 1) / (size - 1)).alias(RELATIVE),
-                          pl.when(hi > lo).then((pl.col(ABSOLUTE) - lo) / (hi - lo)).otherwise(1.0).alias("normalised"))
+    return (table.with_columns(((rank - 1) / (size - 1)).alias(RELATIVE),
+                               pl.when(hi > lo).then((pl.col(ABSOLUTE) - lo) / (hi - lo)).otherwise(1.0)
+                               .alias("normalised"))
             .drop("_b").sort(UNIT, CONFIG))
+
+
+def _cap_below_further(table: pl.DataFrame) -> pl.DataFrame:
+    """`score` of a config at most that of every config of its group that reached more epochs; the
+    score as trained stays in `trained_score`."""
+    table = table.with_columns(pl.col(ABSOLUTE).alias(TRAINED))
+    if table[REACHED].n_unique() <= 1:
+        return table  # trained alike (no schedule): nothing to cap
+    further = (table.select(UNIT, pl.col(REACHED).alias("_r"), pl.col(ABSOLUTE).alias("_s"))
+               .join(table.select(UNIT, REACHED).unique(), on=UNIT)
+               .filter(pl.col("_r") > pl.col(REACHED))
+               .group_by(UNIT, REACHED).agg(pl.col("_s").min().alias("_cap")))
+    return (table.join(further, on=[UNIT, REACHED], how="left")
+            .with_columns(pl.min_horizontal(ABSOLUTE, pl.col("_cap").fill_null(float("inf"))).alias(ABSOLUTE))
+            .drop("_cap"))
 
 
 def chance_level(score_name: str | None, output_dim: int) -> float:

@@ -138,7 +138,7 @@ def analyze(root: str = DEFAULT_RESULTS, *, sweeps: Sequence[str] = (), tasks: S
     Args:
         root: results root (path or URI).
         sweeps, tasks: keep only these sweep ids / tasks (empty: all).
-        statuses: final statuses to keep (default ok).
+        statuses: final statuses to keep (default ok, which keeps a halving sweep's stopped trials too).
         max_rows_per_task: rows per task the models are fit and scored on (a seeded sample).
         save: save the fitted models under the root, where `recommend` finds them.
         report: a folder to write the HTML report into (None: no report).

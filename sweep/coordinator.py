@@ -53,10 +53,33 @@ def make_plan(spec: SweepSpec, store: ResultsStore, retry_failed: bool = False) 
         SpecError: a budget too small for a task. StoreError: another spec under this name.
     """
     known = store.check_sweep(spec.name, spec.spec_hash)
+    if spec.training.schedule is not None:
+        check_store_schema(spec, store)
     finished = store.finished(spec.name) if known is not None else {}
     done = {t for t, (s, _) in finished.items() if s != "failed" or not retry_failed}
     plan = plan_sweep(spec, task_shapes(spec), finished=done, estimate=pack_memory_bytes)
     return plan, finished
+
+
+HALVING_SCHEMA = 3
+"""The results schema that knows the status `stopped` (workers/schema.py)."""
+
+
+def check_store_schema(spec: SweepSpec, store: ResultsStore) -> None:
+    """A halving sweep writes `stopped` rows; a root that older hpsweep versions wrote (and may read)
+    does not know that status, so the two are never mixed silently.
+
+    Raises:
+        SpecError: the root holds rows of a schema before HALVING_SCHEMA.
+    """
+    import polars as pl
+
+    oldest = store.scan("trials").select(pl.col("schema_version").min()).collect().item()
+    if oldest is not None and oldest < HALVING_SCHEMA:
+        raise SpecError(f"{spec.source}: training.schedule writes trials with status 'stopped', but results "
+                        f"{store.root!r:.100} hold rows of results schema {oldest} (an hpsweep before version "
+                        f"{HALVING_SCHEMA} of the schema), whose readers do not know that status; run the halving "
+                        f"sweep with a fresh --results")
 
 
 def sweep_status(store: ResultsStore, sweep_id: str) -> dict:

@@ -23,7 +23,8 @@ from typing import Callable
 import pyarrow as pa
 
 from hpsweep.sweep import faults
-from hpsweep.sweep.oom_split import train_splitting
+from hpsweep.sweep.oom_split import Piece, train_splitting
+from hpsweep.sweep.halving_plan import pack_candidates
 from hpsweep.sweep.plan import Pack
 from hpsweep.sweep.rows import curve_rows, now, trial_rows
 from hpsweep.sweep.store import ResultsStore
@@ -62,8 +63,9 @@ def run_pack(job: PackJob, on_epoch: Callable[[dict], None] | None = None, in_ra
         in_ray: whether this runs inside Ray (recorded as ray_version).
 
     Returns:
-        A small summary: models, ok, diverged, failed (out of memory even alone), splits, best_val_score,
-        train_seconds, model_steps_per_s, written, warning (a device warning, or None).
+        A small summary: models, ok, stopped (halving), diverged, failed (out of memory even alone), splits,
+        best_val_score, train_seconds, model_steps_per_s, written, warning (a device warning, or None),
+        epoch_log (halving: per pack epoch (epoch, models trained, models waiting, seconds)).
 
     Raises:
         RuntimeError: an injected failure (tests, sweep/faults.py). Out-of-memory is not raised: the pack is split.
@@ -81,7 +83,8 @@ def run_pack(job: PackJob, on_epoch: Callable[[dict], None] | None = None, in_ra
     tries = store.begin_attempt(job.sweep_id, pack.pack_id)
     fault = faults.for_pack(pack.pack_id)
     fault.before_attempt(pack.pack_id, tries)
-    summary = {"models": len(pack.trials), "ok": 0, "diverged": 0, "failed": 0, "splits": 0, "best_val_score": None,
+    summary = {"models": len(pack.trials), "ok": 0, "stopped": 0, "diverged": 0, "failed": 0, "splits": 0,
+               "best_val_score": None,
                "train_seconds": 0.0, "model_steps_per_s": 0.0, "written": False}
     if store.pack_committed(job.sweep_id, pack.task, pack.pack_id, job.base_attempt):
         return summary  # an earlier attempt committed just before it was lost
@@ -93,7 +96,8 @@ def run_pack(job: PackJob, on_epoch: Callable[[dict], None] | None = None, in_ra
     def report(e):
         scores = [s for s in e.val_score if s == s]
         if on_epoch is not None:
-            on_epoch({"epoch": e.epoch, "epochs": e.epochs, "best_val_score": max(scores) if scores else None})
+            on_epoch({"epoch": e.epoch, "epochs": e.epochs, "best_val_score": max(scores) if scores else None,
+                      "live": e.live, "waiting": e.waiting})
 
     def train(group):
         fault.before_training(pack.pack_id, len(group))
@@ -101,9 +105,32 @@ def run_pack(job: PackJob, on_epoch: Callable[[dict], None] | None = None, in_ra
                            t.init_std) for t in group]
         return roll_out(data, train_pack(data, specs, settings, on_epoch=report))  # rollouts: policy tasks only
 
+    def train_halving_pack():
+        from hpsweep.workers.halving import train_halving
+        from hpsweep.workers.schedule import Candidate, Halving
+
+        fault.before_training(pack.pack_id, len(pack.trials))
+        specs = [ModelSpec(data.input_dim, data.output_dim, t.hidden, Densities(*t.densities), t.seed, t.lr,
+                           t.init_std) for t in pack.trials]
+        candidates = [Candidate(g, models) for g, models in pack_candidates(pack)]
+        slots = pack.slots or len(pack.trials)
+        while True:  # out of memory: fewer slots (the queue and the rule stay; refill comes later)
+            try:
+                result = train_halving(data, specs, settings, Halving(*pack.schedule), candidates, slots, on_epoch=report)
+                return roll_out(data, result)
+            except torch.OutOfMemoryError:
+                fewest = max(len(c.models) for c in candidates)
+                if slots <= fewest:
+                    raise
+                slots = max(fewest, slots // 2)
+                _release_memory()
+
     fault.hold_point(pack.pack_id, tries)
     t0 = time.perf_counter()
-    pieces = train_splitting(pack.trials, train, lambda e: isinstance(e, torch.OutOfMemoryError), _release_memory)
+    if pack.schedule is None:
+        pieces = train_splitting(pack.trials, train, lambda e: isinstance(e, torch.OutOfMemoryError), _release_memory)
+    else:
+        pieces = [Piece(pack.trials, train_halving_pack(), None)]
     shape, attempt = _Shape(data), job.base_attempt + tries
     trial_parts, curve_parts, models = [], [], []
     for piece in pieces:  # each piece's rows say the pack_size it actually trained at
@@ -124,10 +151,12 @@ def run_pack(job: PackJob, on_epoch: Callable[[dict], None] | None = None, in_ra
                                curves, after_attempt=job.base_attempt)
     trained = [p.result for p in pieces if p.result is not None]
     ok = [m for m in models if m.status == "ok"]
+    stopped = sum(m.status == "stopped" for m in models)
     scores = [m.val_score[-1] for m in ok if m.val_score and m.val_score[-1] == m.val_score[-1]]
     train_seconds = sum(r.train_seconds for r in trained)
     steps_per_s = sum(r.model_steps_per_s * r.train_seconds for r in trained) / train_seconds if train_seconds else 0.0
-    summary.update(ok=len(ok), diverged=len(models) - len(ok), failed=len(pack.trials) - len(models),
+    summary.update(ok=len(ok), stopped=stopped, diverged=len(models) - len(ok) - stopped,
+                   failed=len(pack.trials) - len(models), epoch_log=[e for r in trained for e in r.epoch_log],
                    splits=len(pieces) - 1, best_val_score=max(scores) if scores else None,
                    train_seconds=train_seconds, model_steps_per_s=steps_per_s,
                    wall_seconds=time.perf_counter() - t0, written=written, warning=warning)

@@ -58,29 +58,32 @@ class Trial:
     init_std: float
     seed: int
     source_sha256: str = ""  # content of a file: task's source; "" for generated tasks
+    schedule: str = ""  # the training schedule's text (Schedule.describe()); "" when it trains every epoch
 
     def key(self) -> dict:
         return trial_key(self.task, self.data_seed, self.hidden, self.budget, self.densities, self.lr, self.epochs,
-                         self.batch_size, self.init_std, self.seed, self.source_sha256)
+                         self.batch_size, self.init_std, self.seed, self.source_sha256, self.schedule)
 
 
 def trial_key(task, data_seed, hidden, budget, densities, lr, epochs, batch_size, init_std, seed,
-              source_sha256="") -> dict:
+              source_sha256="", schedule="") -> dict:
     """What determines a trial's result (the fields of Trial); its trial_id is the hash of this."""
     head, tail = trial_key_text(task, data_seed, hidden, budget, densities, lr, epochs, batch_size, init_std,
-                                source_sha256)
+                                source_sha256, schedule)
     return json.loads(f"{head}{seed}{tail}")
 
 
 def trial_key_text(task, data_seed, hidden, budget, densities, lr, epochs, batch_size, init_std,
-                   source_sha256="") -> tuple[str, str]:
+                   source_sha256="", schedule="") -> tuple[str, str]:
     """The canonical JSON of a trial's key, as the text before and after its seed: the key's one writer.
 
     Written out rather than built with json.dumps because hashing a million trials through json.dumps
     took most of the planning time; a test checks the text is canonical_json of the parsed key."""
+    # a model a schedule may stop early is another trial than the one trained fully
+    sched = f'"schedule": {json.dumps(schedule)}, ' if schedule else ""
     head = (f'{{"batch_size": {batch_size}, "budget": {"null" if budget is None else repr(budget)}, '
             f'"data_seed": {data_seed}, "densities": [{", ".join(map(repr, densities))}], "epochs": {epochs}, '
-            f'"hidden": {hidden}, "init_std": {init_std!r}, "lr": {lr!r}, "seed": ')
+            f'"hidden": {hidden}, "init_std": {init_std!r}, "lr": {lr!r}, {sched}"seed": ')
     # a regenerated file under the same name must not resume from old rows
     sha = f', "source_sha256": {json.dumps(source_sha256)}' if source_sha256 else ""
     return head, f'{sha}, "task": {json.dumps(task)}}}'
@@ -88,7 +91,10 @@ def trial_key_text(task, data_seed, hidden, budget, densities, lr, epochs, batch
 
 @dataclass(frozen=True)
 class Pack:
-    """Trials that train together: same task, data seed, epochs and batch size."""
+    """Trials that train together: same task, data seed, epochs and batch size.
+
+    With a halving schedule (eta, min_epochs) the trials are a queue of whole groups (halving_groups)
+    and at most `slots` of them train at once; without one, all of them train together."""
 
     pack_id: str
     task: str
@@ -96,6 +102,8 @@ class Pack:
     epochs: int
     batch_size: int
     trials: tuple[Trial, ...]
+    schedule: tuple[int, int] | None = None  # (eta, min_epochs) of in-pack successive halving
+    slots: int = 0  # models training at once under a schedule (0: every trial)
 
     @property
     def hidden_max(self) -> int:
@@ -188,6 +196,7 @@ def expand_trials(spec: SweepSpec, shapes: dict) -> list[Trial]:
             a plan larger than the spec's max_trials.
     """
     check_plan_size(spec)
+    schedule = spec.training.schedule.describe() if spec.training.schedule is not None else ""
     trials: dict[str, Trial] = {}
     for i, ts in enumerate(spec.tasks):
         shape = shapes[ts.task]
@@ -208,13 +217,14 @@ def expand_trials(spec: SweepSpec, shapes: dict) -> list[Trial]:
             densities = dens.as_tuple()
             for hidden, budget in sizes:
                 for lr in ([drawn_lr] if drawn_lr is not None else ts.lr):
-                    head, tail = trial_key_text(ts.task, ts.data_seed, hidden, budget, densities, float(lr), ts.epochs,
-                                           ts.batch_size, spec.training.init_std, source_sha)
+                    head, tail = trial_key_text(ts.task, ts.data_seed, hidden, budget, densities, float(lr),
+                                                ts.epochs, ts.batch_size, spec.training.init_std, source_sha, schedule)
                     for seed in spec.training.seeds:
                         tid = text_hash(f"{head}{seed}{tail}")
                         if tid not in trials:
                             trials[tid] = Trial(tid, ts.task, ts.data_seed, hidden, budget, densities, float(lr),
-                                                ts.epochs, ts.batch_size, spec.training.init_std, seed, source_sha)
+                                                ts.epochs, ts.batch_size, spec.training.init_std, seed, source_sha,
+                                                schedule)
     return list(trials.values())
 
 
@@ -235,13 +245,25 @@ def max_pack_size(shape: TaskShape, hidden: int, batch_size: int, cap: int, memo
 
 
 def make_packs(trials: Iterable[Trial], shapes: dict, max_models: int, memory_bytes: float,
-               estimate: MemoryEstimator | None = None) -> list[Pack]:
-    """Group trials into packs: same task/data seed/epochs/batch size, sorted by hidden size, capped."""
+               estimate: MemoryEstimator | None = None, schedule: tuple[int, int] | None = None,
+               pending: set[str] | None = None) -> list[Pack]:
+    """Group trials into packs: same task/data seed/epochs/batch size, sorted by hidden size, capped.
+
+    With a schedule (eta, min_epochs): halving packs, each a queue of whole groups (halving_groups)
+    with `slots` = max_models or what fits in memory at the largest |h| of its pack key. Halving
+    packs are cut from *every* trial of the spec and those holding a `pending` trial are returned
+    whole, so a resumed sweep trains exactly the packs (and takes the decisions) of the first run."""
     groups: dict[tuple, list[Trial]] = defaultdict(list)
     for t in trials:
         groups[(t.task, t.data_seed, t.epochs, t.batch_size)].append(t)
     packs = []
     for (task, data_seed, epochs, batch_size), members in sorted(groups.items()):
+        if schedule is not None:
+            from hpsweep.sweep.halving_plan import halving_packs  # it builds on this module's Pack and Trial
+
+            packs += [p for p in halving_packs(members, shapes[task], max_models, memory_bytes, estimate, schedule)
+                      if pending is None or any(t.trial_id in pending for t in p.trials)]
+            continue
         members.sort(key=lambda t: (t.hidden, t.trial_id))
         i = 0
         while i < len(members):
@@ -287,13 +309,22 @@ def plan_sweep(spec: SweepSpec, shapes: dict, *, finished: Iterable[str] = (),
         The Plan; `packs` holds only pending trials.
 
     Raises:
-        SpecError: a budget too small for a task.
+        SpecError: a budget too small for a task; a schedule whose groups hold one config each.
     """
     trials = expand_trials(spec, shapes)
+    sched = spec.training.schedule
+    if sched is not None:
+        from hpsweep.sweep.halving_plan import check_schedule
+
+        check_schedule(spec, trials)
     done = set(finished)
     pending = [t for t in trials if t.trial_id not in done]
     mem = default_memory_bytes(spec) if memory_bytes is None else memory_bytes
-    packs = make_packs(pending, shapes, spec.pack.max_models, mem, estimate)
+    if sched is None:
+        packs = make_packs(pending, shapes, spec.pack.max_models, mem, estimate)
+    else:
+        packs = make_packs(trials, shapes, spec.pack.max_models, mem, estimate, (sched.eta, sched.min_epochs),
+                           pending={t.trial_id for t in pending})
     return Plan(spec.name, spec.spec_hash, tuple(trials), tuple(packs), dict(shapes), spec.pack.max_models, mem)
 
 

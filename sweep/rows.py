@@ -48,7 +48,8 @@ def trial_rows(sweep_id: str, pack: Pack, attempt: int, shape, *, results=None, 
         shape: the task's info (input_dim, output_dim, seq_len, n_train).
         results: ModelResult per trial (trained pack), or None for a failed pack (then `error` is required).
         rollouts: per trial a ModelRollout (workers/rollout.py) or None, when the task has rollouts;
-            then test_score is the rollout's score and the offline score moves to test_offline_score.
+            then test_score is the rollout's score and the offline score moves to test_offline_score
+            (a model that diverged or that halving stopped is not rolled out: its test_score is null).
     """
     assert results is not None or error is not None, "a pack row needs results or an error"
     common = {"schema_version": SCHEMA_VERSION, "sweep_id": sweep_id, "pack_id": pack.pack_id, "attempt": attempt,
@@ -61,7 +62,7 @@ def trial_rows(sweep_id: str, pack: Pack, attempt: int, shape, *, results=None, 
     for i, t in enumerate(pack.trials):
         d = describe_trial(t, shape).to_dict()
         row = {**common, "trial_id": t.trial_id, "seed": t.seed, "lr": t.lr, "epochs": t.epochs,
-               "batch_size": t.batch_size, "init_std": t.init_std,
+               "batch_size": t.batch_size, "init_std": t.init_std, "schedule": t.schedule or None,
                **{k: d[k] for k in d if k not in ("input_dim", "output_dim", "budget")}, "budget": t.budget}
         if results is None:
             row.update(status="failed", error=error)
@@ -98,7 +99,8 @@ ROLLOUT_SCORE_NAMES = {True: "normalized_return", False: "return"}
 
 
 def curve_rows(sweep_id: str, pack: Pack, results) -> pa.Table:
-    """One row per trial per epoch run (epochs before a divergence), in CURVES_SCHEMA."""
+    """One row per trial per epoch run (epochs before a divergence; up to its rung for a stopped
+    model), in CURVES_SCHEMA."""
     rows = []
     for t, r in zip(pack.trials, results):
         for e, (tl, vl, vs) in enumerate(zip(r.train_loss, r.val_loss, r.val_score), start=1):

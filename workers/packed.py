@@ -125,7 +125,9 @@ class Recurrence(torch.autograd.Function):
 class PackedBlockRNN(torch.nn.Module):
     """K block RNNs of one task (same |x|, |y|) with their own densities, |h|, seeds and init."""
 
-    def __init__(self, specs: list[ModelSpec], device: str | torch.device = "cpu"):
+    def __init__(self, specs: list[ModelSpec], device: str | torch.device = "cpu", initialise: bool = True):
+        """initialise=False leaves weights and masks zero and `realised` empty, for a caller that
+        copies trained models in (relayout_models)."""
         super().__init__()
         assert specs, "a pack needs at least one model"
         x, y = specs[0].input_dim, specs[0].output_dim
@@ -137,7 +139,7 @@ class PackedBlockRNN(torch.nn.Module):
         w_in, w_rec = torch.zeros(k, s_, x), torch.zeros(k, s_, s_)
         m_in, m_rec, m_b = torch.zeros(k, s_, x), torch.zeros(k, s_, s_), torch.zeros(k, s_)
         realised = []
-        for i, spec in enumerate(specs):
+        for i, spec in enumerate(specs if initialise else ()):
             blocks = init_blocks(spec.config())
             h = spec.hidden
             rows = {"h": slice(0, h), "y": slice(hh, s_)}  # where each state part sits in z
@@ -207,3 +209,24 @@ class PackedBlockRNN(torch.nn.Module):
         """Model i's (b_h, b_y) or their gradients."""
         b = self.bias.grad if grad else self.bias
         return b[i, : self.specs[i].hidden], b[i, self.n_hidden:]
+
+
+def slot_map(old_hidden: int, new_hidden: int, output_dim: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(source, destination) slot indices that move a model's state from a pack laid out with
+    `old_hidden` hidden slots to one with `new_hidden`: its hidden slots, then its outputs. A model
+    moved into fewer slots has |h| <= new_hidden, so the slots left behind are padding (zero)."""
+    keep = min(old_hidden, new_hidden)
+    out = torch.arange(output_dim)
+    return (torch.cat([torch.arange(keep), old_hidden + out]), torch.cat([torch.arange(keep), new_hidden + out]))
+
+
+@torch.no_grad()
+def relayout_models(dst: torch.Tensor, dst_row: int, src: torch.Tensor, src_row: int, slot_dims: int,
+                    slots: tuple[torch.Tensor, torch.Tensor]) -> None:
+    """Copy model `src_row` of a stacked tensor (K, S[, S or X]) into row `dst_row` of `dst`, moving
+    its first `slot_dims` dims after the model dim through `slots` (slot_map)."""
+    s, d = (t.to(src.device) for t in slots)
+    if slot_dims == 1:
+        dst[dst_row, d] = src[src_row, s]
+    else:
+        dst[dst_row][d[:, None], d[None, :]] = src[src_row][s[:, None], s[None, :]]

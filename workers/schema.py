@@ -7,13 +7,18 @@ Version 2 adds the rollout columns. When a trial's task has rollouts (minari: ta
 whose data set names an environment), `test_score` is the normalised return (score_name
 "normalized_return"), or the mean return when no positive reference return is known (score_name
 "return"); the r2 on held-out episodes stays beside it in `test_offline_score`.
+
+Version 3 adds in-pack successive halving (docs/sweep.md, "Successive halving"): the status
+`stopped` (a final status: the schedule stopped the model at a rung; `epochs_run` is that rung,
+its val and test scores are the ones at that epoch, its curve rows end there) and the column
+`schedule` (the sweep's schedule, e.g. "halving eta=3 min_epochs=1"; null without one).
 """
 
 from __future__ import annotations
 
 import pyarrow as pa
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _f64, _i64, _str, _ts = pa.float64(), pa.int64(), pa.string(), pa.timestamp("us", tz="UTC")
 
@@ -53,10 +58,10 @@ TRIAL_COLUMNS = [
     ("batch_size", _i64, "sequences per step"),
     ("init_std", _f64, "std of the kept entries' initial values"),
     # outcome
-    ("status", _str, "ok / diverged / failed"),
+    ("status", _str, "ok / diverged / failed / stopped (halving stopped it at a rung)"),
     ("error", _str, "why a trial failed or diverged, else null"),
     ("diverged_epoch", _i64, "epoch (1-based) whose loss turned NaN/inf, else null"),
-    ("epochs_run", _i64, "epochs completed"),
+    ("epochs_run", _i64, "epochs completed (for a stopped model: the rung it stopped at)"),
     ("train_loss", _f64, "mean training loss of the last epoch run"),
     ("val_loss", _f64, "validation loss after the last epoch run"),
     ("test_loss", _f64, "test loss with the final weights"),
@@ -83,6 +88,8 @@ TRIAL_COLUMNS = [
     ("rollout_episodes", _i64, "rollout episodes per model"),
     ("rollout_steps", _i64, "steps per rollout episode (at most)"),
     ("rollout_seconds", _f64, "wall time of the pack's rollouts, shared by its models"),
+    # version 3: in-pack successive halving
+    ("schedule", _str, "the training schedule, e.g. 'halving eta=3 min_epochs=1'; null when every model trains fully"),
 ]
 
 # One row per model per epoch.
@@ -99,4 +106,5 @@ CURVE_COLUMNS = [
 
 TRIALS_SCHEMA = pa.schema([pa.field(n, t) for n, t, _ in TRIAL_COLUMNS])
 CURVES_SCHEMA = pa.schema([pa.field(n, t) for n, t, _ in CURVE_COLUMNS])
-FINAL_STATUSES = ("ok", "diverged", "failed")
+FINAL_STATUSES = ("ok", "diverged", "failed", "stopped")
+"""A trial with one of these has finished: resume skips it, status counts it."""

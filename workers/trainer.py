@@ -27,7 +27,8 @@ from hpsweep.workers.cuda_graph import capture_step
 from hpsweep.workers.data import TaskData
 from hpsweep.workers.pack_adam import PackAdam
 from hpsweep.workers.pack_memory import cpu_chunk_width
-from hpsweep.workers.packed import ModelSpec, PackedBlockRNN, recurrence_backward, recurrence_forward
+from hpsweep.workers.packed import (ModelSpec, PackedBlockRNN, recurrence_backward, recurrence_forward,
+                                    relayout_models, slot_map)
 
 @dataclass(frozen=True)
 class TrainSettings:
@@ -41,15 +42,17 @@ class TrainSettings:
 
 @dataclass
 class EpochReport:
-    epoch: int
-    epochs: int
+    epoch: int  # epochs of this pack so far (with halving: of the pack, not of one model)
+    epochs: int  # epochs the pack will run (with halving: at most this many)
     val_score: list[float]
     seconds: float
+    live: int | None = None  # models trained this epoch (halving; None: every model of the pack)
+    waiting: int = 0  # models not yet started (halving with refill)
 
 
 @dataclass
 class ModelResult:
-    status: str  # "ok" | "diverged"
+    status: str  # "ok" | "diverged" | "stopped" (successive halving stopped it at a rung: workers/halving.py)
     error: str | None
     diverged_epoch: int | None
     epochs_run: int
@@ -70,6 +73,7 @@ class PackResult:
     lanes: list = field(default_factory=list, repr=False)  # (trained PackedBlockRNN, model indices) per chunk
     rollouts: list | None = None  # per model, filled by workers/rollout.py when the task has rollouts
     rollout_seconds: float | None = None
+    epoch_log: list = field(default_factory=list)  # halving: per pack epoch (live models, waiting models, seconds)
 
 
 def train_pack(data: TaskData, specs: list[ModelSpec], settings: TrainSettings,
@@ -121,13 +125,16 @@ def train_epoch(trainer: PackTrainer, order: BatchOrder, step: Callable[[torch.T
     return len(batches) * len(trainer.specs)
 
 
-def record_epoch(trainer: PackTrainer, order: BatchOrder, results: list[ModelResult], epoch: int) -> list[float]:
+def record_epoch(trainer: PackTrainer, order: BatchOrder, results: list[ModelResult],
+                 epoch: int | list[int]) -> list[float]:
     """Append a chunk's epoch (train loss, validation loss and score) to its models' results and
-    mark the models whose loss turned NaN/inf; returns the chunk's validation scores."""
+    mark the models whose loss turned NaN/inf; returns the chunk's validation scores. `epoch`: the
+    epoch each model just trained (one number when they train in step)."""
     train_loss = (trainer.loss_sum / order.steps_per_epoch).cpu()
     alive = trainer.alive.cpu()
     val_loss, val_score = trainer.evaluate("val")
-    for j, r in enumerate(results):
+    epochs = epoch if isinstance(epoch, list) else [epoch] * len(results)
+    for j, (r, epoch) in enumerate(zip(results, epochs)):
         if r.status == "diverged":
             continue
         r.epochs_run = epoch
@@ -147,10 +154,10 @@ def record_test(trainer: PackTrainer, results: list[ModelResult]) -> None:
     for j, r in enumerate(results):
         r.realised = trainer.model.realised[j]
         if r.status == "ok":
-            r.test_loss, r.test_score = _finite_or_none(float(test_loss[j])), _finite_or_none(float(test_score[j]))
+            r.test_loss, r.test_score = finite_or_none(float(test_loss[j])), finite_or_none(float(test_score[j]))
 
 
-def _finite_or_none(value: float) -> float | None:
+def finite_or_none(value: float) -> float | None:
     return value if math.isfinite(value) else None
 
 
@@ -186,17 +193,19 @@ def make_lanes(data: TaskData, specs: list[ModelSpec], settings: TrainSettings, 
 class PackTrainer:
     """Trains one pack on one device: the inner loop that `train_pack` and `hpsweep bench` share."""
 
-    def __init__(self, data: TaskData, specs: list[ModelSpec], device: str):
+    def __init__(self, data: TaskData, specs: list[ModelSpec], device: str, initialise: bool = True,
+                 device_data: tuple[torch.Tensor, torch.Tensor] | None = None):
+        """device_data: the training inputs and targets already on `device` (a halving pack rebuilds
+        its trainers often; without it each would copy the training set to the GPU again)."""
         self.data, self.specs, self.device = data, specs, torch.device(device)
-        self.model = PackedBlockRNN(specs, device=self.device)
+        self.model = PackedBlockRNN(specs, device=self.device, initialise=initialise)
         self.params = list(self.model.parameters())
         self.masks = self.model.masks()
         self.optimizer = PackAdam(self.params, [s.lr for s in specs])
         self.alive = torch.ones(len(specs), dtype=torch.bool, device=self.device)
         self.loss_sum = torch.zeros(len(specs), device=self.device)
         self.steps = data.loss_steps.nonzero().flatten().to(self.device)
-        self.x_train = data.x_train.to(self.device)
-        self.y_train = data.y_train.to(self.device)
+        self.x_train, self.y_train = device_data or (data.x_train.to(self.device), data.y_train.to(self.device))
 
     @torch.no_grad()
     def step(self, idx: torch.Tensor):
@@ -249,26 +258,94 @@ class PackTrainer:
         opt = self.optimizer
         return [*self.params, *opt.exp_avg, *opt.exp_avg_sq, opt.step_count, self.alive, self.loss_sum]
 
+    def per_model_state(self) -> list[tuple[torch.Tensor, int]]:
+        """(tensor, slot dims after the model dim) of every tensor stacked per model: what moves
+        with a model when a pack is compacted (assemble)."""
+        opt, m = self.optimizer, self.model
+        return [(m.w_in, 1), (m.w_rec, 2), (m.bias, 1), (m.mask_in, 1), (m.mask_rec, 2), (m.mask_bias, 1),
+                *[(t, d) for t, d in zip(opt.exp_avg, (1, 2, 1))], *[(t, d) for t, d in zip(opt.exp_avg_sq, (1, 2, 1))],
+                (opt.step_count, 0), (opt.lr, 0), (self.alive, 0), (self.loss_sum, 0)]
+
+    @classmethod
+    def assemble(cls, data: TaskData, sources: list[tuple["PackTrainer", int]], device: str) -> "PackTrainer":
+        """A trainer whose model i is model `j` of trainer `t` for sources[i] = (t, j): weights, masks,
+        Adam moments and step counts copied, hidden slots laid out for the new pack's largest |h|.
+        Compaction (a smaller pack of survivors) and refill (survivors plus fresh models) both use it;
+        a model's numbers are unchanged by the move (padding slots are zero in every tensor)."""
+        out = cls(data, [t.specs[j] for t, j in sources], device, initialise=False,
+                  device_data=(sources[0][0].x_train, sources[0][0].y_train))
+        out.model.realised = [t.model.realised[j] for t, j in sources]
+        y, new_h = data.output_dim, out.model.n_hidden
+        maps = {}
+        with torch.no_grad():
+            for i, (t, j) in enumerate(sources):
+                old_h = t.model.n_hidden
+                slots = maps.setdefault(old_h, slot_map(old_h, new_h, y))
+                for (dst, dims), (src, _) in zip(out.per_model_state(), t.per_model_state()):
+                    if dims == 0:
+                        dst[i] = src[j]
+                    else:
+                        relayout_models(dst, i, src, j, dims, slots)
+        return out
+
     def compiled_step(self, idx_shape: tuple[int, ...]) -> Callable[[torch.Tensor], None]:
         """`step` captured as one CUDA graph (replayed per batch), or `step` itself off CUDA."""
         return capture_step(self.step, self.state(), idx_shape, self.device)
 
 
+class Permutations:
+    """Each seed's sequence of row permutations, one per epoch, shared by every model of that seed:
+    model m's e-th epoch uses permutation e of its seed wherever and whenever it trains (a model
+    that joins a pack late starts at permutation 0, as it would alone). Permutations no model needs
+    any more are dropped (`retain`)."""
+
+    def __init__(self, n_rows: int):
+        self.n_rows = n_rows
+        self.generators: dict[int, torch.Generator] = {}
+        self.cache: dict[int, dict[int, torch.Tensor]] = {}  # seed -> epoch index -> permutation
+        self.drawn: dict[int, int] = {}  # seed -> permutations drawn so far
+
+    def get(self, seed: int, epoch: int) -> torch.Tensor:
+        if seed not in self.generators:
+            self.generators[seed] = torch.Generator().manual_seed(seed + 1_000_003)
+            self.cache[seed], self.drawn[seed] = {}, 0
+        assert epoch in self.cache[seed] or epoch >= self.drawn[seed], f"permutation {epoch} of seed {seed} was dropped"
+        while self.drawn[seed] <= epoch:
+            self.cache[seed][self.drawn[seed]] = torch.randperm(self.n_rows, generator=self.generators[seed])
+            self.drawn[seed] += 1
+        return self.cache[seed][epoch]
+
+    def retain(self, seed: int, needed: set[int]) -> None:
+        """Drop the seed's cached permutations except the epochs in `needed`."""
+        for e in [e for e in self.cache.get(seed, {}) if e not in needed]:
+            del self.cache[seed][e]
+
+
 class BatchOrder:
     """Each model's batches come from its own seed: per epoch a permutation of the training rows,
-    cut into max(1, N // B) batches of min(B, N) rows (the last partial batch is dropped)."""
+    cut into max(1, N // B) batches of min(B, N) rows (the last partial batch is dropped).
 
-    def __init__(self, seeds: list[int], n_rows: int, batch_size: int):
-        self.seeds, self.n_rows = seeds, n_rows
+    When every model of the chunk has the same seed and has trained the same number of epochs, one
+    batch serves them all (shape (B,)); otherwise each model gathers its own (K, B)."""
+
+    def __init__(self, seeds: list[int], n_rows: int, batch_size: int, epochs_done: list[int] | None = None,
+                 permutations: Permutations | None = None):
+        self.seeds, self.n_rows = list(seeds), n_rows
+        self.epochs_done = list(epochs_done) if epochs_done is not None else [0] * len(self.seeds)
+        self.owned = permutations is None  # a private cache: this order drops what it has used
+        self.permutations = permutations or Permutations(n_rows)
         self.batch = min(batch_size, n_rows)
         self.steps_per_epoch = max(1, n_rows // batch_size)
-        self.shared = len(set(seeds)) == 1
-        self.generators = {s: torch.Generator().manual_seed(s + 1_000_003) for s in sorted(set(seeds))}
-        self.batch_shape = (self.batch,) if self.shared else (len(seeds), self.batch)
+        self.shared = len(set(zip(self.seeds, self.epochs_done))) == 1
+        self.batch_shape = (self.batch,) if self.shared else (len(self.seeds), self.batch)
 
     def epoch(self) -> list[torch.Tensor]:
-        perms = {s: torch.randperm(self.n_rows, generator=g) for s, g in self.generators.items()}
-        order = perms[self.seeds[0]] if self.shared else torch.stack([perms[s] for s in self.seeds])
+        perms = [self.permutations.get(s, e) for s, e in zip(self.seeds, self.epochs_done)]
+        self.epochs_done = [e + 1 for e in self.epochs_done]
+        if self.owned:
+            for seed, e in zip(self.seeds, self.epochs_done):
+                self.permutations.retain(seed, {e})
+        order = perms[0] if self.shared else torch.stack(perms)
         b = self.batch
         return [order[..., i * b:(i + 1) * b] for i in range(self.steps_per_epoch)]
 

@@ -69,8 +69,8 @@ def print_tables(result, model_dir, report, seconds) -> None:
 @click.option("--out", type=click.Path(file_okay=False), help="Report folder (default RESULTS/report/, ./hpsweep-report for a URI).")
 @click.option("--sweep", "sweeps", multiple=True, help="Only this sweep id (repeatable).")
 @click.option("--task", "tasks", multiple=True, help="Only this task (repeatable).")
-@click.option("--status", "statuses", multiple=True, type=click.Choice(["ok", "diverged", "failed"]),
-              help="Keep trials whose final status is this (repeatable; default ok).")
+@click.option("--status", "statuses", multiple=True, type=click.Choice(["ok", "stopped", "diverged", "failed"]),
+              help="Keep trials whose final status is this (repeatable; default ok, which keeps a halving sweep's stopped trials too).")
 @click.option("--max-rows-per-task", type=at_least(50), default=4000, show_default=True,
               help="Trial rows per task read into the meta-dataset (seeded sample).")
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as one JSON object (keys: docs/analysis.md).")

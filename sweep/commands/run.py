@@ -31,7 +31,7 @@ def _stacked_plan(cells: list[list[str]], widths: list[int]) -> list[str]:
     return lines
 
 
-def print_plan(spec, plan, results: str) -> None:
+def print_plan(spec, plan, results: str, store=None) -> None:
     """The --dry-run view: per task trials, packs, hidden sizes, weights and HP range."""
     from rich.console import Console
     from rich.table import Table
@@ -55,9 +55,15 @@ def print_plan(spec, plan, results: str) -> None:
         console.print(table)
     pending = sum(r["pending"] for r in rows)
     res = spec.resources
-    click.echo(f"{len(plan.trials)} trials, {pending} to run in {len(plan.packs)} packs of at most "
-               f"{spec.pack.max_models} models;\n{res.cpus:g} CPU + {res.gpus:g} GPU per pack, "
-               f"{res.max_failures} retries. Dry run: nothing trained, nothing written.")
+    packs = (f"{len(plan.packs)} packs of at most {spec.pack.max_models} models" if spec.training.schedule is None else
+             f"{len(plan.packs)} halving packs (up to {max((len(p.trials) for p in plan.packs), default=0)} models, "
+             f"{max((p.slots for p in plan.packs), default=0)} at once)")
+    from hpsweep.sweep.cost import cost_lines
+
+    click.echo(f"{len(plan.trials)} trials, {pending} to run in {packs};")
+    click.echo("\n".join(cost_lines(spec, plan, store)))
+    click.echo(f"{res.cpus:g} CPU + {res.gpus:g} GPU per pack, {res.max_failures} retries. "
+               f"Dry run: nothing trained, nothing written.")
 
 
 def print_summary(store, spec, report, results: str) -> dict:
@@ -68,7 +74,8 @@ def print_summary(store, spec, report, results: str) -> dict:
     from hpsweep.sweep.coordinator import sweep_status
 
     s = sweep_status(store, spec.name)
-    click.echo(f"\nsweep {spec.name}: {s['planned']} planned, {s['ok']} ok, {s['diverged']} diverged, "
+    stopped = f"{s['stopped']} stopped (halving), " if s.get("stopped") else ""
+    click.echo(f"\nsweep {spec.name}: {s['planned']} planned, {s['ok']} ok, {stopped}{s['diverged']} diverged, "
                f"{s['failed']} failed, {s['missing']} missing")
     click.echo(f"({report.seconds:.0f} s this run; {report.skipped} were already done)")
     best = (store.scan("trials", spec.name)
@@ -153,7 +160,7 @@ def run(spec, results, address, dry_run, retry_failed, progress, scale, verbose)
     store = ResultsStore(root)
     if dry_run:
         plan, _ = make_plan(sweep_spec, store, retry_failed)
-        print_plan(sweep_spec, plan, results)
+        print_plan(sweep_spec, plan, results, store)
         return
     live = PROGRESS_MODES[progress]
     report = run_sweep(sweep_spec, root, address=address, retry_failed=retry_failed, live=live, echo=click.echo,

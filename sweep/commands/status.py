@@ -1,4 +1,4 @@
-"""`hpsweep status RESULTS`: planned / ok / diverged / failed / missing trials per sweep."""
+"""`hpsweep status RESULTS`: planned / ok / stopped / diverged / failed / missing trials per sweep."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import json
 
 import click
 
-COLUMNS = ("sweep", "planned", "ok", "diverged", "failed", "missing")
+COLUMNS = ("sweep", "planned", "ok", "stopped", "diverged", "failed", "missing")  # stopped: by halving
 
 
 @click.command("status")

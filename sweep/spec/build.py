@@ -44,8 +44,11 @@ class SweepSpec:
     text: str = ""  # the canonical YAML stored as sweeps/<name>/spec.yaml
 
     def canonical(self) -> dict:
+        training = self.training.model_dump()
+        if training["schedule"] is None:  # added later: a spec without one keeps its hash
+            del training["schedule"]
         return {"name": self.name, "tasks": [_task_canonical(t) for t in self.tasks],
-                "training": self.training.model_dump(), "pack": self.pack.model_dump(),
+                "training": training, "pack": self.pack.model_dump(),
                 "resources": self.resources.model_dump()}
 
 

@@ -143,6 +143,23 @@ class TaskEntry(Section):
             raise fail(f"{what} ({reason})", name) from None
 
 
+SCHEDULE_KINDS = ("halving",)
+
+
+class Schedule(Section):
+    """In-pack successive halving (docs/sweep.md, "Successive halving"): models of one group (same
+    task, budget or |h|, and lr; a config's seeds together, scored by their mean) are compared at
+    rungs min_epochs * eta^k < epochs; a config outside the top 1/eta of its group at a rung stops."""
+
+    kind: Annotated[str, one(one_of(SCHEDULE_KINDS))] = "halving"
+    eta: Annotated[int, one(integer(2, 100), " (eta is the reduction factor: 2 keeps half at each rung, 3 a third)")] = 3
+    min_epochs: Annotated[int, one(integer(1, 10**6))] = 1  # the first rung
+
+    def describe(self) -> str:
+        """The text of the results' `schedule` column."""
+        return f"{self.kind} eta={self.eta} min_epochs={self.min_epochs}"
+
+
 class Training(Section):
     """Training settings shared by every task unless a task overrides them."""
 
@@ -152,6 +169,7 @@ class Training(Section):
     seeds: Annotated[tuple[int, ...], many(integer(0, SEED_MAX, " (seeds must fit the RNG: 32 bits)"))] = (0,)
     # ^ model seeds: masks, initial weights, batch order
     init_std: Annotated[float, one(number(0.0, True, 10.0))] = 0.05  # std of kept entries at init (docs/method.md §1)
+    schedule: Schedule | None = None  # successive halving inside the pack; None: every model trains every epoch
 
 
 class PackSettings(Section):
@@ -199,4 +217,17 @@ class SpecDocument(Section):
         for i, t in enumerate(self.tasks):
             if t.densities is None and self.densities is None:
                 raise fail("is required: give uniform, codes (+ base), grid and/or random", sub=f".tasks[{i}].densities")
+        return self
+
+    @model_validator(mode="after")
+    def _schedule_fits_epochs(self) -> "SpecDocument":
+        schedule = self.training.schedule
+        if schedule is None:
+            return self
+        epochs = [("training.epochs", self.training.epochs)]
+        epochs += [(f"tasks[{i}].epochs", t.epochs) for i, t in enumerate(self.tasks) if t.epochs is not None]
+        for where, n in epochs:
+            if schedule.min_epochs >= n:
+                raise fail(f"must be below {where} ({n}): the first rung has to come before the last epoch; "
+                           f"lower min_epochs or train longer", schedule.min_epochs, sub=".training.schedule.min_epochs")
         return self

@@ -58,7 +58,7 @@ def test_filters_by_sweep_task_and_status(tmp_path):
     assert scan_trials(tmp_path, sweeps=["a"]).collect()["task"].unique().to_list() == [TASK.name]
     assert scan_trials(tmp_path, tasks=[other.name]).collect().height == 4
     assert scan_trials(tmp_path, tasks=[other.name], statuses=("diverged",)).collect().height == 2
-    with pytest.raises(AnalysisError, match="status must be one of ok, diverged, failed; got 'done'"):
+    with pytest.raises(AnalysisError, match="status must be one of ok, diverged, failed, stopped; got 'done'"):
         scan_trials(tmp_path, statuses=("done",))
 
 

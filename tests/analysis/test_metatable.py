@@ -65,3 +65,40 @@ def test_noise_ceiling_and_near_chance():
     assert info["ceiling_tau"].to_list() == pytest.approx([-1.0, 1.0])
     assert info["near_chance"].to_list() == [True, False]
     assert info["chance"].to_list() == [0.25, 0.25]
+
+
+def _halving_trials(rows):
+    """rows: (densities, lr, epochs reached, val, test) of task a, budget 1000, seed 0."""
+    t = _trials([("a", 1000, d, lr, 0, val, test) for d, lr, _, val, test in rows])
+    return t.with_columns(pl.Series("epochs_reached", [float(r[2]) for r in rows]))
+
+
+def test_a_config_stopped_at_a_rung_ranks_below_every_config_that_went_further():
+    HALF = [0.5] * 6
+    rows = [(DENSE, 0.01, 10, 0.6, 0.60), (SPARSE, 0.01, 10, 0.5, 0.50),  # promoted to the end
+            (THIN, 0.01, 3, 0.7, 0.80),  # stopped at rung 3 with a better partial score than both
+            (HALF, 0.01, 1, 0.2, 0.20)]  # stopped at rung 1
+    by = {r["config"]: r for r in build(_halving_trials(rows)).iter_rows(named=True)}
+    dense, sparse = by["1.0,1.0,1.0,1.0,1.0,1.0"], by["0.2,0.2,0.2,0.2,0.2,0.2"]
+    thin, half = by["0.5,1.0,1.0,0.5,0.5,1.0"], by["0.5,0.5,0.5,0.5,0.5,0.5"]
+    assert [c["standing"] for c in (dense, sparse, thin, half)] == [1.0, pytest.approx(2 / 3), pytest.approx(1 / 3), 0.0]
+    # its score as trained is kept; its score is capped at the lowest of those that went further (sparse)
+    assert (thin["trained_score"], thin["score"], thin["reached"]) == (pytest.approx(0.8), pytest.approx(0.5), 3.0)
+    assert (half["trained_score"], half["score"]) == (pytest.approx(0.2), pytest.approx(0.2))
+    # normalised over the scores (0.2..0.6): the stopped config never stands above sparse
+    assert dense["normalised"] == 1.0 and sparse["normalised"] == pytest.approx(0.75)
+    assert thin["normalised"] == pytest.approx(0.75) and half["normalised"] == 0.0
+
+
+def test_the_best_lr_of_a_config_is_the_one_that_trained_further():
+    rows = [(DENSE, 0.003, 10, 0.5, 0.5), (DENSE, 0.01, 3, 0.9, 0.9), (SPARSE, 0.003, 10, 0.4, 0.4)]
+    by = {r["config"]: r for r in build(_halving_trials(rows)).iter_rows(named=True)}
+    assert (by["1.0,1.0,1.0,1.0,1.0,1.0"]["lr"], by["1.0,1.0,1.0,1.0,1.0,1.0"]["reached"]) == (0.003, 10.0)
+
+
+def test_a_sweep_without_a_schedule_gets_the_same_table_with_or_without_epochs_reached():
+    rows = [("a", 1000, d, lr, s, 0.1 * i + 0.01 * s, 0.1 * i - 0.02 * s)
+            for i, d in enumerate((DENSE, SPARSE, THIN)) for lr in (0.003, 0.01) for s in (0, 1)]
+    plain = build(_trials(rows))
+    reached = build(_trials(rows).with_columns(pl.lit(10.0).alias("epochs_reached")))
+    assert plain.equals(reached) and plain["score"].equals(plain["trained_score"], check_names=False)

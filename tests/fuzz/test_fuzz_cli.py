@@ -26,7 +26,7 @@ BAD_OPTION = {
     "compact": Case("compact-sweep-without-value", ["compact", "res", "--sweep"],
                     "Option '--sweep' requires an argument. (see: hpsweep compact --help)", exit_code=USAGE_EXIT),
     "analyze": Case("analyze-bad-status", ["analyze", "res", "--status", "weird"],
-                    "Invalid value for '--status': 'weird' is not one of 'ok', 'diverged', 'failed'. "
+                    "Invalid value for '--status': 'weird' is not one of 'ok', 'stopped', 'diverged', 'failed'. "
                     "(see: hpsweep analyze --help)", exit_code=USAGE_EXIT),
     "recommend": Case("recommend-budget-not-a-number", ["recommend", "-x", "4", "-y", "2", "-P", "lots",
                                                         "--from", "res"],
@@ -34,6 +34,9 @@ BAD_OPTION = {
     "tasks": Case("tasks-unknown-task", ["tasks", "nosuchtask(x=1)"], "nosuchtask", exit_code=1),
     "describe": Case("describe-x-not-an-int", ["describe", "-x", "abc", "-y", "2"],
                      "Invalid value for '--input-dim' / '-x': 'abc' is not a valid integer.", exit_code=USAGE_EXIT),
+    "dashboard": Case("dashboard-port-out-of-range", ["dashboard", "res", "--port", "70000"],
+                      "Invalid value for '--port': 70000 is not in the range 0<=x<=65535. "
+                      "(see: hpsweep dashboard --help)", exit_code=USAGE_EXIT),
     "bench": Case("bench-models-not-an-int", ["bench", "--models", "abc"],
                   "Invalid value for '--models' / '-K': 'abc' is not a valid integer. (see: hpsweep bench --help)",
                   exit_code=USAGE_EXIT),

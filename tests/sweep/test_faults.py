@@ -184,7 +184,7 @@ def test_s3_results_after_a_retried_pack_and_a_killed_driver(s3_server, tmp_path
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
     assert sweep_status(store, "s3kill") == {"sweep": "s3kill", "planned": 12, "ok": 12, "diverged": 0, "failed": 0,
-                                             "missing": 0}
+                                             "stopped": 0, "missing": 0}
     exactly_once(store, "s3kill")
     assert store.read("curves", "s3kill", dedupe=False).num_rows == 12 * 20  # no curves of killed attempts left
     assert store.attempts("s3kill", first) >= 2

@@ -70,7 +70,7 @@ def test_a_failing_pack_is_retried_and_succeeds(ray_local, tmp_path, capsys, inj
     out = capsys.readouterr().out
     assert "failed (RuntimeError: injected failure (HPSWEEP_FAULTS) in pack" in out and "; retrying" in out
     store = ResultsStore(results)
-    assert sweep_status(store, "tiny") == {"sweep": "tiny", "planned": 8, "ok": 8, "diverged": 0, "failed": 0, "missing": 0}
+    assert sweep_status(store, "tiny") == {"sweep": "tiny", "planned": 8, "ok": 8, "diverged": 0, "failed": 0, "stopped": 0, "missing": 0}
     exactly_once(store, "tiny")
     assert sorted(store.read("trials", "tiny")["attempt"].to_pylist()) == [1] * 4 + [2] * 4
 
@@ -188,7 +188,7 @@ def test_sigkill_of_the_driver_then_rerun_gives_every_trial_once(ray_local, tmp_
     before = sweep_status(store, "kill")
     assert before["planned"] == 24 and before["missing"] > 0, f"the kill came too late: {before}"
     main(["run", spec, "--results", str(results), "--progress", "lines"])
-    assert sweep_status(store, "kill") == {"sweep": "kill", "planned": 24, "ok": 24, "diverged": 0, "failed": 0, "missing": 0}
+    assert sweep_status(store, "kill") == {"sweep": "kill", "planned": 24, "ok": 24, "diverged": 0, "failed": 0, "stopped": 0, "missing": 0}
     exactly_once(store, "kill")
     curves = store.read("curves", "kill", dedupe=False)
     assert curves.num_rows == 24 * 2  # no curves left behind by packs killed between their two writes

@@ -56,7 +56,7 @@ def test_ctrl_c_exits_130_and_the_printed_command_resumes(tmp_path):
                           capture_output=True, text=True, timeout=400)
     assert done.returncode == 0, done.stdout + done.stderr
     assert sweep_status(store, "sigint") == {"sweep": "sigint", "planned": 12, "ok": 12, "diverged": 0, "failed": 0,
-                                             "missing": 0}
+                                             "stopped": 0, "missing": 0}
     exactly_once(store, "sigint")
 
 

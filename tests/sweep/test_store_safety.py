@@ -130,10 +130,10 @@ def test_a_missing_curves_part_is_reported_and_repaired(store):
     store.save_sweep("s1", "spec_hash: h\n", "h", pa.table({"trial_id": [t.trial_id for t in pack.trials],
                                                           "task": [pack.task] * 3}))
     store.write_pack("s1", pack.task, pack.pack_id, 1, _ok(pack), _curves(pack))
-    assert store.status("s1") == {"sweep": "s1", "planned": 3, "ok": 3, "diverged": 0, "failed": 0, "missing": 0,
+    assert store.status("s1") == {"sweep": "s1", "planned": 3, "ok": 3, "diverged": 0, "failed": 0, "stopped": 0, "missing": 0,
                                   "curves_missing": 0}
     store.storage.delete(store.list_parts("curves", "s1")[0])
-    assert store.status("s1") == {"sweep": "s1", "planned": 3, "ok": 0, "diverged": 0, "failed": 0, "missing": 3,
+    assert store.status("s1") == {"sweep": "s1", "planned": 3, "ok": 0, "diverged": 0, "failed": 0, "stopped": 0, "missing": 3,
                                   "curves_missing": 3}
     assert store.finished("s1") == {}  # a re-run plans them again ...
     assert store.write_pack("s1", pack.task, pack.pack_id, 2, _ok(pack, 2), _curves(pack))  # ... and commits

@@ -58,7 +58,7 @@ def test_a_sweep_on_the_local_hammer_set_stores_finite_returns(hammer_task, tmp_
         assert row["rollout_normalized"] == pytest.approx(row["rollout_return_mean"] / REF)
         assert (row["score_name"], row["test_score"]) == ("normalized_return", row["rollout_normalized"])
         assert math.isfinite(row["test_offline_score"]) and row["rollout_seconds"] > 0
-        assert row["schema_version"] == 2
+        assert row["schema_version"] == 3
     assert len({row["rollout_seconds"] for row in rows}) == 1  # one pack, one rollout time
 
 
