@@ -100,7 +100,7 @@ def results(root: str = DEFAULT_RESULTS, sweep: str | None = None) -> "Results":
 
     Returns:
         Results(trials, curves): LazyFrames in the schema of hpsweep.workers.schema (winning row per
-        trial: the results layer's rule, hpsweep.workers.results.read); nothing is read until
+        trial: the results layer's rule, hpsweep.workers.results); nothing is read until
         you `.collect()`.
 
     Raises:

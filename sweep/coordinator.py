@@ -15,12 +15,11 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 
 from hpsweep.workers.errors import SpecError
-from hpsweep.workers.schema import FINAL_STATUSES
+from hpsweep.workers.results import ResultsStore, SweepStore
 
 from hpsweep.sweep.locations import resolve_path_env, resolve_results
 from hpsweep.sweep.plan import Plan, plan_sweep
 from hpsweep.sweep.spec import SweepSpec
-from hpsweep.sweep.store import ResultsStore
 
 
 @dataclass
@@ -42,8 +41,8 @@ def task_shapes(spec: SweepSpec) -> dict:
     return {ts.task: get_task(ts.task).info() for ts in spec.tasks}
 
 
-def make_plan(spec: SweepSpec, store: ResultsStore, retry_failed: bool = False) -> tuple[Plan, dict]:
-    """Plan the pending work of a spec against what the store already holds.
+def make_plan(spec: SweepSpec, sweep: SweepStore, retry_failed: bool = False) -> tuple[Plan, dict]:
+    """Plan the pending work of a spec against what its sweep in the store already holds.
 
     Returns:
         (plan, finished) where finished maps trial_id -> (status, attempt) already in the store.
@@ -53,21 +52,11 @@ def make_plan(spec: SweepSpec, store: ResultsStore, retry_failed: bool = False) 
     """
     from hpsweep.workers.trainer import pack_memory_bytes
 
-    known = store.check_sweep(spec.name, spec.spec_hash)
-    finished = store.finished(spec.name) if known is not None else {}
+    known = sweep.check_spec(spec.spec_hash)
+    finished = sweep.finished() if known is not None else {}
     done = {t for t, (s, _) in finished.items() if s != "failed" or not retry_failed}
     plan = plan_sweep(spec, task_shapes(spec), finished=done, estimate=pack_memory_bytes)
     return plan, finished
-
-
-def sweep_status(store: ResultsStore, sweep_id: str) -> dict:
-    """planned / ok / diverged / failed / missing for one sweep (winning rows of planned trials only)."""
-    planned = set(store.planned(sweep_id)["trial_id"].to_pylist())
-    counts = {s: 0 for s in FINAL_STATUSES}
-    for trial_id, (status, _) in store.finished(sweep_id).items():
-        if trial_id in planned:
-            counts[status] += 1
-    return {"sweep": sweep_id, "planned": len(planned), **counts, "missing": len(planned) - sum(counts.values())}
 
 
 def local_resources() -> dict:
@@ -120,13 +109,13 @@ def run_sweep(spec: SweepSpec, results: str, *, address: str | None = None, retr
         check_resources(spec, tune_adapter.cluster_resources(), "the connected Ray cluster")
     elif address is None and not os.environ.get("RAY_ADDRESS"):  # an autoscaling cluster may grow: no check
         check_resources(spec, local_resources(), "this machine")
-    store = ResultsStore(results)
-    plan, finished = make_plan(spec, store, retry_failed)
-    with store.lease(spec.name, echo=echo):  # one driver per sweep (issue 13.6): a second one refuses here
-        return _run_plan(spec, results, store, plan, finished, address, live, echo, started, verbose)
+    sweep = ResultsStore(results).sweep(spec.name)
+    plan, finished = make_plan(spec, sweep, retry_failed)
+    with sweep.lease(echo=echo):  # one driver per sweep: a second one refuses here
+        return _run_plan(spec, results, sweep, plan, finished, address, live, echo, started, verbose)
 
 
-def _run_plan(spec, results, store, plan, finished, address, live, echo, started, verbose) -> RunReport:
+def _run_plan(spec, results, sweep, plan, finished, address, live, echo, started, verbose) -> RunReport:
     """run_sweep's work once the sweep's lease is held."""
     import time
 
@@ -135,8 +124,8 @@ def _run_plan(spec, results, store, plan, finished, address, live, echo, started
     from hpsweep.sweep.rows import trial_rows
     from hpsweep.sweep import tune_adapter
 
-    store.save_sweep(spec.name, spec.text, spec.spec_hash,
-                     pa.table({"trial_id": [t.trial_id for t in plan.trials], "task": [t.task for t in plan.trials]}))
+    sweep.save(spec.text, spec.spec_hash,
+               pa.table({"trial_id": [t.trial_id for t in plan.trials], "task": [t.task for t in plan.trials]}))
     pending = sum(len(p.trials) for p in plan.packs)
     report = RunReport(spec.name, len(plan.trials), len(plan.trials) - pending, len(plan.packs))
     if not plan.packs:
@@ -152,8 +141,8 @@ def _run_plan(spec, results, store, plan, finished, address, live, echo, started
     started_ray = tune_adapter.ensure_ray(address, verbose=verbose)
     try:
         def visible(pack_id: str) -> bool:  # what a reader of `results` sees, not what the worker said
-            job = by_id[pack_id]
-            return store.pack_committed(spec.name, job.pack.task, pack_id, job.base_attempt)
+            job = by_id[pack_id]  # the pack's own commit index: the same cost for every pack (commits.py)
+            return sweep.committed(job.pack.task, pack_id, job.base_attempt)
 
         progress = SweepProgress(len(jobs), pending, {p.pack_id: len(p.trials) for p in plan.packs}, live=live,
                                  visible=visible, where=results)
@@ -172,12 +161,11 @@ def _run_plan(spec, results, store, plan, finished, address, live, echo, started
         if outcome.error is None:
             continue
         job = by_id[outcome.pack_id]
-        attempt = job.base_attempt + max(store.attempts(spec.name, outcome.pack_id), 1)
+        attempt = job.base_attempt + max(sweep.attempts(outcome.pack_id), 1)
         rows = trial_rows(spec.name, job.pack, attempt, plan.shapes[job.pack.task], error=outcome.error,
                           score=plan.shapes[job.pack.task].score_name)
         # False when the pack had committed before Tune saw it fail (e.g. lost while reporting): then it is done
-        if store.write_pack(spec.name, job.pack.task, job.pack.pack_id, attempt, rows, None,
-                            after_attempt=job.base_attempt):
+        if sweep.commit(job.pack.task, job.pack.pack_id, attempt, rows, None, after_attempt=job.base_attempt):
             report.failed_packs.append(outcome.pack_id)
     report.seconds = time.monotonic() - started
     return report

@@ -2,7 +2,7 @@
 
 `run_pack` loads the task's data (disk cached; kept in this process for the next pack of the same
 task when Ray reuses the worker), trains the pack with the fused trainer, turns the results into
-rows and commits them through the store's exactly-once protocol (sweep/store.py). Nothing here
+rows and commits them through the results layer's exactly-once protocol (workers/results). Nothing here
 imports Ray: the Tune adapter calls it, and so can a plain loop or a test.
 
 A pack that runs out of device memory is split in halves and each half trained on its own, down
@@ -26,7 +26,7 @@ from hpsweep.sweep import faults
 from hpsweep.sweep.oom_split import train_splitting
 from hpsweep.sweep.plan import Pack
 from hpsweep.sweep.rows import curve_rows, now, trial_rows
-from hpsweep.sweep.store import ResultsStore
+from hpsweep.workers.results import ResultsStore
 
 @dataclass(frozen=True)
 class PackJob:
@@ -76,14 +76,14 @@ def run_pack(job: PackJob, on_epoch: Callable[[dict], None] | None = None, in_ra
     from hpsweep.workers.rollout import roll_out
     from hpsweep.workers.trainer import TrainSettings, train_pack
 
-    store = ResultsStore(job.root)
+    sweep = ResultsStore(job.root).sweep(job.sweep_id)
     pack = job.pack
-    tries = store.begin_attempt(job.sweep_id, pack.pack_id)
+    tries, token = sweep.begin_attempt(pack.pack_id)
     fault = faults.for_pack(pack.pack_id)
     fault.before_attempt(pack.pack_id, tries)
     summary = {"models": len(pack.trials), "ok": 0, "diverged": 0, "failed": 0, "splits": 0, "best_val_score": None,
                "train_seconds": 0.0, "model_steps_per_s": 0.0, "written": False}
-    if store.pack_committed(job.sweep_id, pack.task, pack.pack_id, job.base_attempt):
+    if sweep.committed(pack.task, pack.pack_id, job.base_attempt, own_token=token):
         return summary  # an earlier attempt committed just before it was lost
     warning = _check_device(job, in_ray)
     started = now()
@@ -120,8 +120,8 @@ def run_pack(job: PackJob, on_epoch: Callable[[dict], None] | None = None, in_ra
                                       rollouts=r.rollouts, rollout_seconds=r.rollout_seconds))
         curve_parts.append(curve_rows(job.sweep_id, sub, r.models))
     curves = pa.concat_tables(curve_parts) if curve_parts else None
-    written = store.write_pack(job.sweep_id, pack.task, pack.pack_id, attempt, pa.concat_tables(trial_parts),
-                               curves, after_attempt=job.base_attempt)
+    written = sweep.commit(pack.task, pack.pack_id, attempt, pa.concat_tables(trial_parts), curves,
+                           after_attempt=job.base_attempt, token=token)
     trained = [p.result for p in pieces if p.result is not None]
     ok = [m for m in models if m.status == "ok"]
     scores = [m.val_score[-1] for m in ok if m.val_score and m.val_score[-1] == m.val_score[-1]]

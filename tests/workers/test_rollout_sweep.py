@@ -14,7 +14,7 @@ from tests.workers.extras import require_extra
 from hpsweep.sweep.coordinator import make_plan
 from hpsweep.sweep.pack_runner import PackJob, run_pack
 from hpsweep.sweep.spec import parse_spec
-from hpsweep.sweep.store import ResultsStore
+from hpsweep.workers.results import ResultsStore
 from hpsweep.workers.errors import TaskError
 from hpsweep.workers.tasks import get_task
 

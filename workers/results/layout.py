@@ -4,12 +4,13 @@
     <root>/sweeps/<sweep_id>/plan.parquet    planned trial ids and their tasks (written once)
     <root>/trials/sweep=<sweep_id>/task=<quoted task>/part-<pack_id>-a<attempt>-<uuid>.parquet
     <root>/curves/sweep=<sweep_id>/task=<quoted task>/part-...parquet
-    <root>/_attempts/<sweep_id>/<pack_id>/<uuid>   one empty marker per attempt at a pack
+    <root>/_attempts/<sweep_id>/<pack_id>/<token>  one empty marker per attempt at a pack
+    <root>/_attempts/<sweep_id>/<pack_id>/commit-a<attempt>-<token>[.curves]   a commit's record (commits.py)
     <root>/_leases/<sweep_id>/<token>.json          the driver (or compact) holding a sweep
 
 Every path the store builds goes through `Layout`: each component is checked (no separator, no
 `..`, no absolute path, bounded length) and the result must lie under the root, so a hostile
-sweep id such as `x/../../victim` is refused before any file is opened (issue 13.1).
+sweep id such as `x/../../victim` is refused before any file is opened.
 """
 
 from __future__ import annotations
@@ -19,8 +20,10 @@ import re
 import urllib.parse
 
 from hpsweep.workers.errors import StoreError
+from hpsweep.workers.schema import CURVES_SCHEMA, TRIALS_SCHEMA
 
-TABLES = ("trials", "curves")
+SCHEMAS = {"trials": TRIALS_SCHEMA, "curves": CURVES_SCHEMA}
+TABLES = tuple(SCHEMAS)
 ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 """Sweep ids, pack ids and attempt tokens: the spec's name rule, up to 128 characters."""
 MAX_TASK_COMPONENT = 200
