@@ -108,7 +108,7 @@ def test_run_pack_splits_on_oom_and_commits_the_pack_once(tmp_path, inject):
     spec = load_spec(spec_file(tmp_path))
     root = str(tmp_path / "r")
     store = ResultsStore(root)
-    plan, _ = make_plan(spec, store)
+    plan, _ = make_plan(spec, store.sweep(spec.name))
     assert [len(p.trials) for p in plan.packs] == [4, 4]
     fits_two, fits_none = plan.packs
     inject({fits_two.pack_id: PackFault(oom_above=2), fits_none.pack_id: PackFault(oom_above=0)})
