@@ -120,6 +120,7 @@ def _run_plan(spec, results, sweep, plan, finished, address, live, echo, started
     import time
 
     from hpsweep.sweep.pack_runner import PackJob
+    from hpsweep.workers.kept_models import KeepRule
     from hpsweep.sweep.progress import SweepProgress
     from hpsweep.sweep.rows import trial_rows
     from hpsweep.sweep import tune_adapter
@@ -133,8 +134,9 @@ def _run_plan(spec, results, sweep, plan, finished, address, live, echo, started
         return report
     res = spec.resources
     threads = spec.pack.threads or max(1, int(res.cpus))
+    keep = None if spec.keep.models == "none" else KeepRule(spec.keep.models, spec.keep.per, spec.keep.top)
     jobs = [PackJob(results, spec.name, p, max([finished.get(t.trial_id, ("", 0))[1] for t in p.trials]),
-                    spec.pack.device, threads) for p in plan.packs]
+                    spec.pack.device, threads, keep) for p in plan.packs]
     echo(f"sweep {spec.name}: {len(plan.trials)} trials planned, {report.skipped} already done; running {pending} "
          f"models in {len(plan.packs)} packs -> {results}")
     by_id = {j.pack.pack_id: j for j in jobs}

@@ -38,6 +38,7 @@ class PackJob:
     base_attempt: int = 0  # highest attempt already recorded for these trials (retried failed trials)
     device: str = "auto"
     threads: int | None = None
+    keep: object = None  # workers.kept_models.KeepRule: the models whose weights the commit keeps
 
 
 _DATA: dict[tuple[str, int], object] = {}  # last task's tensors, kept for the next pack on this worker
@@ -71,6 +72,7 @@ def run_pack(job: PackJob, on_epoch: Callable[[dict], None] | None = None, in_ra
     """
     import torch
 
+    from hpsweep.workers import kept_models
     from hpsweep.workers.descriptors import Densities
     from hpsweep.workers.packed import ModelSpec
     from hpsweep.workers.rollout import roll_out
@@ -120,8 +122,9 @@ def run_pack(job: PackJob, on_epoch: Callable[[dict], None] | None = None, in_ra
                                       rollouts=r.rollouts, rollout_seconds=r.rollout_seconds))
         curve_parts.append(curve_rows(job.sweep_id, sub, r.models))
     curves = pa.concat_tables(curve_parts) if curve_parts else None
+    kept, _ = kept_models.pack_file(job.keep, job.sweep_id, pack.pack_id, attempt, pieces) if job.keep else (None, 0)
     written = sweep.commit(pack.task, pack.pack_id, attempt, pa.concat_tables(trial_parts), curves,
-                           after_attempt=job.base_attempt, token=token)
+                           after_attempt=job.base_attempt, token=token, models=kept)
     trained = [p.result for p in pieces if p.result is not None]
     ok = [m for m in models if m.status == "ok"]
     scores = [m.val_score[-1] for m in ok if m.val_score and m.val_score[-1] == m.val_score[-1]]

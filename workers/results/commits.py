@@ -35,14 +35,14 @@ from typing import NamedTuple
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from hpsweep.workers.results.layout import SCHEMAS, Layout, check_id, is_part
+from hpsweep.workers.results.layout import MODELS_SUFFIX, SCHEMAS, Layout, check_id, is_part
 from hpsweep.workers.results.storage import Storage
 
 UNTRAINED_STATUS = "failed"
 """The one final status whose models never trained, so they have no curves; every other final
 status (FINAL_STATUSES in workers/schema.py: ok, diverged, and any added later) trained when
 epochs_run > 0, and its curves part must be there for the commit to be complete."""
-RECORD_RE = re.compile(r"commit-a(\d+)-([0-9a-f]{8,64})(\.curves)?")
+RECORD_RE = re.compile(r"commit-a(\d+)-([0-9a-f]{8,64})(\.curves)?(\.models)?")
 
 
 class Attempt(NamedTuple):
@@ -56,6 +56,7 @@ class _Record(NamedTuple):
     attempt: int
     token: str
     curves: bool  # the commit wrote a curves part
+    models: bool = False  # ... and a kept-models file (workers/kept_models.py)
 
 
 class PackCommits:
@@ -81,7 +82,7 @@ class PackCommits:
             if not f.is_file:
                 continue
             if (m := RECORD_RE.fullmatch(f.base_name)) is not None:
-                records.append(_Record(int(m[1]), m[2], m[3] is not None))
+                records.append(_Record(int(m[1]), m[2], m[3] is not None, m[4] is not None))
             elif not f.base_name.startswith("commit-"):
                 markers.add(f.base_name)
         return records, markers
@@ -103,20 +104,26 @@ class PackCommits:
     def _complete(self, task, pack_id, after_attempt, records, other_markers) -> bool:
         for r in records:
             if r.attempt > after_attempt and self._exists(self._part("trials", task, pack_id, r.attempt, r.token)) \
-                    and (not r.curves or self._exists(self._part("curves", task, pack_id, r.attempt, r.token))):
+                    and (not r.curves or self._exists(self._part("curves", task, pack_id, r.attempt, r.token))) \
+                    and (not r.models or self._exists(self._models(task, pack_id, r.attempt, r.token))):
                 return True
         if other_markers - {r.token for r in records}:  # an attempt that may have committed without a record
             return self._complete_by_listing(task, pack_id, after_attempt)
         return False
 
+    def _models(self, task: str, pack_id: str, attempt: int, token: str) -> str:
+        return self.layout.models_file(self.sweep_id, task, f"{pack_id}-a{attempt}", token)
+
     def _exists(self, path: str) -> bool:
         return self.storage.info(path).is_file
 
     def commit(self, task: str, pack_id: str, attempt: int, trials: pa.Table, curves: pa.Table | None,
-               after_attempt: int = 0, token: str | None = None) -> bool:
-        """Commit one pack's rows exactly once: curves first, then the trials part (the commit).
+               after_attempt: int = 0, token: str | None = None, models: bytes | None = None) -> bool:
+        """Commit one pack's rows exactly once: kept models and curves first, then the trials part
+        (the commit), so a kept model exists exactly when its row does.
 
         token: the Attempt's token (the driver, committing a failed pack's rows, has none).
+        models: the kept models' safetensors file (workers/kept_models.py), if any.
 
         Returns:
             True if written; False if an earlier attempt of the pack had already committed.
@@ -130,22 +137,28 @@ class PackCommits:
             return False
         # curves of earlier attempts: one that died between its two writes, or a commit being replaced
         stale = {self._part("curves", task, pack_id, r.attempt, r.token) for r in records if r.curves}
+        stale |= {self._models(task, pack_id, r.attempt, r.token) for r in records if r.models}
         if others - {r.token for r in records}:
-            stale |= set(self._listed(("curves",), task, pack_id)["curves"])
+            stale |= set(self._listed(("curves",), task, pack_id)["curves"]) | set(self._listed_models(task, pack_id))
         for path in sorted(stale):
             self.storage.delete(path)
         token = token or uuid.uuid4().hex
         name = f"{pack_id}-a{attempt}"
-        written = None
-        if curves is not None and curves.num_rows:
-            written = self.write_part("curves", task, name, curves, token)
+        written = []
         try:
+            if models is not None:
+                path = self._models(task, pack_id, attempt, token)
+                self.storage.put_bytes(path, models)
+                written.append(path)
+            if curves is not None and curves.num_rows:
+                written.append(self.write_part("curves", task, name, curves, token))
             self.write_part("trials", task, name, trials, token)
         except BaseException:
-            if written is not None:  # no orphan curves without their commit
-                self.storage.delete(written)
+            for path in written:  # no orphan curves or models without their commit
+                self.storage.delete(path)
             raise
-        record = f"commit-a{attempt}-{token}{'.curves' if written else ''}"
+        has_curves = curves is not None and curves.num_rows > 0
+        record = f"commit-a{attempt}-{token}{'.curves' if has_curves else ''}{'.models' if models is not None else ''}"
         self.storage.touch(f"{self.layout.attempts(self.sweep_id, pack_id)}/{record}", durable=False)
         return True
 
@@ -175,6 +188,19 @@ class PackCommits:
                     if number.isdigit():
                         found[table][f.path] = int(number)
         return found
+
+    def _listed_models(self, task: str, pack_id: str) -> list[str]:
+        """Kept-models files named after this pack (one listing of the models partition)."""
+        folder = self.layout.models_file(self.sweep_id, task, f"{pack_id}-a0", "0" * 8).rsplit("/", 1)[0]
+        prefix = f"part-{check_id('pack id', pack_id)}-a"
+        return [f.path for f in self.storage.list(folder)
+                if f.is_file and f.base_name.startswith(prefix) and f.base_name.endswith(MODELS_SUFFIX)]
+
+    def models_file(self, task: str, pack_id: str, attempt: int) -> str | None:
+        """The kept-models file of the pack's commit with this attempt, or None."""
+        prefix = f"part-{check_id('pack id', pack_id)}-a{attempt}-"
+        found = [p for p in self._listed_models(task, pack_id) if p.rsplit("/", 1)[1].startswith(prefix)]
+        return sorted(found)[-1] if found else None
 
     def _complete_by_listing(self, task: str, pack_id: str, after_attempt: int) -> bool:
         parts = self._listed(("trials", "curves"), task, pack_id)

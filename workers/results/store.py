@@ -267,9 +267,14 @@ class SweepStore:
         return self._commits.committed(task, pack_id, after_attempt, own_token)
 
     def commit(self, task: str, pack_id: str, attempt: int, trials: pa.Table, curves: pa.Table | None,
-               after_attempt: int = 0, token: str | None = None) -> bool:
-        """Commit a pack's rows exactly once; False when an earlier attempt had committed (commits.py)."""
-        return self._commits.commit(task, pack_id, attempt, trials, curves, after_attempt, token)
+               after_attempt: int = 0, token: str | None = None, models: bytes | None = None) -> bool:
+        """Commit a pack's rows (and kept models) exactly once; False when an earlier attempt had
+        committed (commits.py)."""
+        return self._commits.commit(task, pack_id, attempt, trials, curves, after_attempt, token, models)
+
+    def models_file(self, task: str, pack_id: str, attempt: int) -> str | None:
+        """The path of a commit's kept-models file, or None when it kept none."""
+        return self._commits.models_file(task, pack_id, attempt)
 
     def write_part(self, table: str, task: str, name: str, data: pa.Table) -> str:
         """One part outside the commit protocol (tests plant parts with it); returns its path."""
