@@ -99,7 +99,7 @@ def test_the_fault_seam_reads_only_the_installed_plan(tmp_path, monkeypatch):
 
 
 def test_the_pack_job_carries_no_test_field():
-    assert [f.name for f in fields(PackJob)] == ["root", "sweep_id", "pack", "base_attempt", "device", "threads"]
+    assert [f.name for f in fields(PackJob)] == ["root", "sweep_id", "pack", "base_attempt", "device", "threads", "keep"]
 
 
 # -- run_pack on real Parquet, no Ray ------------------------------------------------------------

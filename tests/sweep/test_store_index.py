@@ -133,3 +133,25 @@ def test_every_final_status_is_final(tmp_path, status):
     trained = status != "failed"
     assert len(sweep.finished()) == (0 if trained else 3)
     assert sweep.status()["curves_missing"] == (3 if trained else 0)
+
+
+def test_the_write_path_runs_without_polars(tmp_path):
+    """The pack runner commits from GPU boxes that have torch and pyarrow only."""
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.modules['polars'] = None\n"
+            "from hpsweep.sweep.plan import Pack, Trial\n"
+            "from hpsweep.sweep.rows import trial_rows\n"
+            "from hpsweep.workers.results import ResultsStore\n"
+            "import hpsweep.sweep.pack_runner\n"
+            "class Shape: input_dim, output_dim, seq_len, n_train = 8, 4, 10, 100\n"
+            "p = Pack('p1', 't', 0, 2, 8, (Trial('x', 't', 0, 16, None, (1.0,) * 6, 1e-3, 2, 8, 0.05, 0),))\n"
+            f"sweep = ResultsStore({str(tmp_path)!r}).sweep('s1')\n"
+            "a = sweep.begin_attempt(p.pack_id)\n"
+            "rows = trial_rows('s1', p, 1, Shape(), error='boom', in_ray=False)\n"
+            "assert sweep.commit(p.task, p.pack_id, a.number, rows, None, token=a.token)\n"
+            "assert sweep.committed(p.task, p.pack_id)\n")
+    root = __import__("pathlib").Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
