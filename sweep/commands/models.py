@@ -28,12 +28,15 @@ def models(results, task, top, sweep_id):
         click.echo(f"no kept models in {results}{f' for task {task}' if task else ''}; a sweep keeps models "
                    f"when its spec says keep: {{models: best}} or {{models: all}}")
         return
-    click.echo(f"{'trial_id':<18} {'h':>4}  {'densities hx,hh,hy,yx,yh,yy':<28} {'val':>8} {'test':>8}  task")
-    for r in rows.iter_rows(named=True):
-        dens = ",".join(f"{r[f'd_{b}']:.2g}" for b in ("hx", "hh", "hy", "yx", "yh", "yy"))
-        click.echo(f"{r['trial_id'][:18]:<18} {r['hidden']:>4}  {dens:<28} {_num(r['val_score'])} "
-                   f"{_num(r['test_score'])}  {r['task'][:60]}")
-    click.echo(f"{rows.height} kept model(s)")
+    header = f"  {'trial_id':<18} {'h':>5}  {'densities hx,hh,hy,yx,yh,yy':<28} {'val':>8} {'test':>8}"
+    for (task_name,), group in rows.group_by("task", maintain_order=True):  # a task's name whole on its own line
+        click.echo(task_name)
+        click.echo(header)
+        for r in group.iter_rows(named=True):
+            dens = ",".join(f"{r[f'd_{b}']:.2g}" for b in ("hx", "hh", "hy", "yx", "yh", "yy"))
+            click.echo(f"  {r['trial_id']:<18} {r['hidden']:>5}  {dens:<28} {_num(r['val_score'])} "
+                       f"{_num(r['test_score'])}")
+    click.echo(f"{rows.height} kept model(s); load one with hpsweep.load_model({results!r}, TRIAL_ID)")
 
 
 def _num(v) -> str:

@@ -70,9 +70,10 @@ def test_best_keeps_the_top_k_per_group_and_models_lists_them(tmp_path):
     listed = subprocess.run([sys.executable, "-m", "hpsweep.sweep.cli", "models", root], capture_output=True,
                             text=True, cwd=tmp_path)
     assert listed.returncode == 0, listed.stderr
-    assert sorted(line.split()[0] for line in listed.stdout.splitlines()[1:-1]) == sorted(
-        t[:18] for t in best["trial_id"].to_list())
-    assert listed.stdout.splitlines()[-1] == "3 kept model(s)"
+    lines = listed.stdout.splitlines()
+    assert lines[0] == TASK and lines[1].split()[:2] == ["trial_id", "h"] and max(map(len, lines[1:-1])) <= 80
+    assert sorted(line.split()[0] for line in lines[2:-1]) == sorted(best["trial_id"].to_list())
+    assert lines[-1].startswith("3 kept model(s); load one with hpsweep.load_model(")
     not_kept = rows.filter(~pl.col("trial_id").is_in(best["trial_id"].to_list()))["trial_id"][0]
     with pytest.raises(HpsweepError, match=r"model was not kept \(the sweep's spec keeps other models of its pack"):
         hs.load_model(root, not_kept)

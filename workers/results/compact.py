@@ -22,7 +22,7 @@ import polars as pl
 import pyarrow.parquet as pq
 
 from hpsweep.workers.results import read as reader
-from hpsweep.workers.results.layout import SCHEMAS, TABLES, sweep_of_partition
+from hpsweep.workers.results.layout import MODELS, SCHEMAS, TABLES, sweep_of_partition
 from hpsweep.workers.results.lease import TTL_S
 
 if TYPE_CHECKING:
@@ -109,8 +109,9 @@ def _remove_temporaries(store: "ResultsStore", sweep_id: str) -> None:
     if not store.local:
         return
     cutoff = time.time_ns() - int(TTL_S * 1e9)
-    for table in TABLES:
-        for f in store.storage.list(store.layout.partition(table, sweep_id), recursive=True):
+    folders = [store.layout.partition(t, sweep_id) for t in TABLES] + [store.layout.join(MODELS, f"sweep={sweep_id}")]
+    for folder in folders:  # kept models' files are left as they are; only their temporaries go
+        for f in store.storage.list(folder, recursive=True):
             if (f.is_file and f.base_name.startswith(".part-") and f.base_name.endswith(".tmp")
                     and f.mtime_ns < cutoff and store.layout.inside(f.path)):
                 store.storage.delete(f.path)
