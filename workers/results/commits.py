@@ -212,5 +212,5 @@ class PackCommits:
 
     def _needs_curves(self, trials_part: str) -> bool:
         with self.storage.open(trials_part) as f:
-            t = pq.read_table(f, columns=["status", "epochs_run"])
+            t = pq.ParquetFile(f).read(columns=["status", "epochs_run"])
         return any(s != UNTRAINED_STATUS and (e or 0) > 0 for s, e in zip(t["status"].to_pylist(), t["epochs_run"].to_pylist()))
