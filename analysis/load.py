@@ -1,9 +1,10 @@
 """Load the trials of a results root (a path or URI) as one lazy Polars query of winning rows.
 
-A thin layer over the results layer (workers/results/): its reader, layout and winning-row rule
-are the ones resume, status and query use. Any number of sweeps and schema versions: columns an
-older part lacks come back null, columns we do not know are ignored; a foreign part (not a
-trials part hpsweep wrote) is refused with one line naming it, never skipped silently.
+A thin layer over the results layer (workers/results/, through ResultsStore): its reader, layout
+and winning-row rule are the ones resume, status and query use. Any number of sweeps and schema
+versions: columns an older part lacks come back null, columns we do not know are ignored; a
+foreign part (not a trials part hpsweep wrote) is refused with one line naming it, never skipped
+silently.
 """
 
 from __future__ import annotations
@@ -13,12 +14,11 @@ import polars as pl
 
 from hpsweep.workers.errors import AnalysisError, StoreError
 from hpsweep.workers.hashing import short_hash
-from hpsweep.workers.results import read as reader
-from hpsweep.workers.results.layout import Layout
-from hpsweep.workers.results.storage import open_storage
+from hpsweep.workers.results import ResultsStore
+from hpsweep.workers.results.read import POLARS_SCHEMAS
 from hpsweep.workers.schema import FINAL_STATUSES
 
-TRIALS_POLARS_SCHEMA = reader.POLARS_SCHEMAS["trials"]
+TRIALS_POLARS_SCHEMA = POLARS_SCHEMAS["trials"]
 
 
 def trial_parts(root) -> list:
@@ -27,8 +27,7 @@ def trial_parts(root) -> list:
     Raises:
         StoreError: when root cannot be opened or has no trials parts.
     """
-    storage, base = open_storage(str(root))
-    parts = reader.list_parts(storage, Layout(base), "trials")
+    parts = ResultsStore(str(root)).parts("trials")
     if not parts:
         raise StoreError(f"no trial parts under {str(root).rstrip('/')}/trials/sweep=*/task=*/; run `hpsweep run` "
                          f"first or point at a results root")
@@ -37,7 +36,7 @@ def trial_parts(root) -> list:
 
 def fingerprint(root) -> dict:
     """What the fitted meta-models depend on: every trials part with its size and mtime."""
-    base = open_storage(str(root))[1]
+    base = ResultsStore(str(root)).base
     files = [[p.path[len(base) + 1:], p.size, p.mtime_ns] for p in trial_parts(root)]
     return {"n_files": len(files), "files": files}
 
@@ -67,8 +66,7 @@ def scan_trials(root, *, sweeps=None, tasks=None, statuses=("ok",)) -> pl.LazyFr
     for s in statuses or ():
         if s not in FINAL_STATUSES:
             raise AnalysisError(f"status must be one of {', '.join(FINAL_STATUSES)}; got {s!r}")
-    storage, _ = open_storage(str(root))
-    lf = reader.winners(reader.scan_raw(storage, "trials", trial_parts(root)), "trials")
+    lf = ResultsStore(str(root)).scan("trials", parts=trial_parts(root))
     if sweeps:
         lf = lf.filter(pl.col("sweep_id").is_in(list(sweeps)))
     if tasks:
@@ -81,4 +79,6 @@ def scan_trials(root, *, sweeps=None, tasks=None, statuses=("ok",)) -> pl.LazyFr
 
 def collect(lf: pl.LazyFrame, root) -> pl.DataFrame:
     """collect() with unreadable parts turned into one clear StoreError."""
-    return reader.collect(lf, str(root))
+    from hpsweep.workers.results import read
+
+    return read.collect(lf, str(root))

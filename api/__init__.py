@@ -20,7 +20,8 @@ folders install beneath it as `hpsweep.sweep`, `hpsweep.workers` and `hpsweep.an
 
 from importlib.metadata import PackageNotFoundError, version as _version
 
-from hpsweep._api import DEFAULT_RESULTS, analyze, dashboard, describe, load_spec, recommend, results, run
+from hpsweep._api import (DEFAULT_RESULTS, analyze, dashboard, describe, load_model, load_spec, recommend, results,
+                          run)
 from hpsweep.workers.errors import HpsweepError
 
 try:
@@ -38,5 +39,6 @@ def __getattr__(name):
     raise AttributeError(f"module 'hpsweep' has no attribute {name!r}")
 
 
-__all__ = ["run", "results", "describe", "analyze", "recommend", "dashboard", "load_spec", "Results", "HpsweepError",
+__all__ = ["run", "results", "describe", "analyze", "recommend", "dashboard", "load_spec", "load_model", "Results",
+           "HpsweepError",
            "DEFAULT_RESULTS", "__version__"]

@@ -89,7 +89,7 @@ def results(root: str = DEFAULT_RESULTS, sweep: str | None = None) -> "Results":
 
     Returns:
         Results(trials, curves): LazyFrames in the schema of hpsweep.workers.schema (winning row per
-        trial: the results layer's rule, hpsweep.workers.results.read); nothing is read until
+        trial: the results layer's rule, hpsweep.workers.results); nothing is read until
         you `.collect()`.
 
     Raises:
@@ -99,6 +99,29 @@ def results(root: str = DEFAULT_RESULTS, sweep: str | None = None) -> "Results":
     from hpsweep.workers.results import results as read_results
 
     return read_results(root, sweep)
+
+
+def load_model(results: str, trial_id: str, *, sweep: str | None = None, device: str = "cpu"):
+    """A kept model as the reference block RNN (hpsweep.workers.model.BlockRNN): trained weights and
+    masks, in eval mode on `device`. Its outputs on the task's test split give the stored test score.
+
+    Args:
+        results: the results root (a path or URI) whose sweep kept the model (spec `keep:`).
+        trial_id: the trial's id (`hpsweep models RESULTS` lists the kept ones).
+        sweep: the sweep id, when several sweeps in the root have this trial id.
+
+    Raises:
+        HpsweepError: an unknown trial, a model that was not kept, a diverged or failed trial, a
+            damaged or foreign weights file (one line each).
+    """
+    from hpsweep.workers.kept_models import to_module
+    from hpsweep.workers.results import ResultsStore
+    from hpsweep.workers.results.kept import kept_file, winning_row
+
+    store = ResultsStore(results)
+    store.require_root()
+    meta, tensors, where = kept_file(store, winning_row(store, trial_id, sweep))
+    return to_module(meta, tensors, trial_id, where, device)
 
 
 def describe(input_dim: int, output_dim: int, *, budget: float | None = None, hidden: int | None = None,

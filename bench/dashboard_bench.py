@@ -36,7 +36,7 @@ import pyarrow as pa
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from hpsweep.analysis.synthetic import default_tasks, make_table  # noqa: E402
-from hpsweep.sweep.store import ResultsStore  # noqa: E402
+from hpsweep.workers.results import ResultsStore  # noqa: E402
 from hpsweep.workers.schema import CURVES_SCHEMA, SCHEMA_VERSION  # noqa: E402
 
 SWEEP = "bench"
@@ -64,7 +64,7 @@ def build(root: Path, n_trials: int, epochs: int) -> tuple[ResultsStore, list]:
     tables = [make_table(t, per_task, sweep_id=SWEEP, seed=i) for i, t in enumerate(tasks)]
     plan = pa.table({"trial_id": pa.concat_arrays([t["trial_id"].combine_chunks() for t in tables]),
                      "task": pa.concat_arrays([t["task"].combine_chunks() for t in tables])})
-    store.save_sweep(SWEEP, f"name: {SWEEP}\nspec_hash: bench0001\n", "bench0001", plan)
+    store.sweep(SWEEP).save(f"name: {SWEEP}\nspec_hash: bench0001\n", "bench0001", plan)
     rng = np.random.default_rng(0)
     packs = []
     for task, table in zip(tasks, tables):
@@ -75,7 +75,7 @@ def build(root: Path, n_trials: int, epochs: int) -> tuple[ResultsStore, list]:
                                    pa.array([pack_id] * part.num_rows, pa.string()))
             packs.append((SWEEP, task.name, pack_id, 1, part, curves_of(part, epochs, rng)))
     for args in packs[:-1]:
-        store.write_pack(*args)
+        store.sweep(args[0]).commit(*args[1:])
     return store, packs[-1]
 
 
@@ -138,7 +138,7 @@ def run(root: Path, n_trials: int, epochs: int, browser: bool) -> dict:
         page["task"] = get(task_url)
         first_page = sum(t for t, _ in page.values())
         ok_before = overview["sweeps"][0]["ok"]
-        store.write_pack(*held_back)
+        store.sweep(held_back[0]).commit(*held_back[1:])
         t_overview, body = get(url + "api/overview")
         ok_after = json.loads(body)["sweeps"][0]["ok"]
         t_task, _ = get(task_url)

@@ -5,11 +5,15 @@
 
 The driver is this process: it runs `hpsweep.run` on a new local Ray (address="local": never a
 cluster another process started) and records its own
-resident memory (/proc/self/status: VmRSS) each time a pack is reported done, plus the peak
-(VmHWM) and the RSS after the run returned. Growth per pack is the least-squares slope of RSS
+resident memory (/proc/self/status: VmRSS) and the time each time a pack is reported done, plus
+the peak (VmHWM) and the RSS after the run returned. Growth per pack is the least-squares slope of RSS
 over packs done, from 10% of the packs on (Ray's and Tune's start-up allocations excluded).
 Models are tiny (|x| = |y| = 2, 2 steps, 16 sequences, 1 epoch) so the driver's bookkeeping,
-not training, is what is measured. Prints one JSON line at the end.
+not training, is what is measured. Prints one JSON line at the end, with the load average.
+
+Per-pack overhead: models/s over the first and the last quarter of the packs (by the time each
+pack was reported done) and their ratio; a commit check whose cost grows with the packs already
+committed shows as a last quarter slower than the first.
 """
 
 from __future__ import annotations
@@ -38,6 +42,17 @@ def slope(xs: list[float], ys: list[float]) -> float:
     return sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / var if var else float("nan")
 
 
+def quarter_rates(times: list[float], models_per_pack: int) -> dict:
+    """models/s over the first and the last quarter of the packs done, and last / first."""
+    q = len(times) // 4
+    if q < 2:
+        return {}
+    first = (q - 1) * models_per_pack / (times[q - 1] - times[0])
+    last = (q - 1) * models_per_pack / (times[-1] - times[-q])
+    return {"models_per_s_first_quarter": round(first, 1), "models_per_s_last_quarter": round(last, 1),
+            "last_over_first": round(last / first, 3)}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--packs", type=int, default=1024)
@@ -61,6 +76,7 @@ def main() -> None:
             "pack": {"max_models": k, "threads": 1},
             "resources": {"cpus": 1, "max_failures": 0}}
     samples: list[tuple[int, int]] = []  # (packs done, RSS KiB)
+    times: list[float] = []  # monotonic time at each pack done
     done = [0]
     original = SweepProgress.on_pack_done
 
@@ -68,6 +84,7 @@ def main() -> None:
         original(self, pack_id, summary)
         done[0] += 1
         samples.append((done[0], rss_kib()))
+        times.append(time.monotonic())
 
     SweepProgress.on_pack_done = on_pack_done
     ray.init(address="local", num_cpus=args.cpus, include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False)
@@ -85,7 +102,10 @@ def main() -> None:
            "rss_at_10pct_mb": round(tail[0][1] / 1024, 1) if tail else None,
            "rss_last_pack_mb": round(samples[-1][1] / 1024, 1) if samples else None,
            "rss_after_run_mb": round(after / 1024, 1), "peak_rss_mb": round(rss_kib("VmHWM") / 1024, 1),
-           "growth_kb_per_pack": round(growth, 2)}
+           "growth_kb_per_pack": round(growth, 2), **quarter_rates(times, k),
+           "to_first_pack_s": round(times[0] - t0, 1) if times else None,
+           "after_last_pack_s": round(t0 + seconds - times[-1], 1) if times else None,
+           "loadavg": [round(x, 2) for x in os.getloadavg()]}
     print(json.dumps(out))
 
 

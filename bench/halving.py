@@ -154,7 +154,7 @@ def main():
     from hpsweep.sweep.cost import estimate_from_history, estimate_wall_seconds, history_rate, packs_at_once
     from hpsweep.sweep.plan import plan_sweep
     from hpsweep.sweep.spec import parse_spec
-    from hpsweep.sweep.store import ResultsStore
+    from hpsweep.workers.results import ResultsStore
     from hpsweep.workers.pack_memory import pack_memory_bytes
     from hpsweep.workers.tasks import load_task_data
 

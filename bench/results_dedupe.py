@@ -1,5 +1,5 @@
 """Resume's de-duplication on 1M trial rows: the vectorised winning-row rule (workers/results/read.py,
-through ResultsStore.finished) against the Python loop over rows it replaced, side by side.
+through SweepStore.finished) against the Python loop over rows it replaced, side by side.
 
     python bench/results_dedupe.py [--rows 1000000] [--parts 100]
 
@@ -20,7 +20,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from hpsweep.sweep.store import ResultsStore
+from hpsweep.workers.results import ResultsStore
 from hpsweep.workers.results.read import winners
 from hpsweep.workers.schema import TRIALS_SCHEMA
 
@@ -30,7 +30,7 @@ def make_root(root: str, rows: int, parts: int) -> ResultsStore:
     store = ResultsStore(root)
     ids = np.array([f"t{i:08d}" for i in range(rows)], dtype=object)
     retried = rng.choice(rows, rows // 10, replace=False)
-    store.save_sweep("s", "spec_hash: h\n", "h", pa.table({"trial_id": ids, "task": ["task"] * rows}))
+    store.sweep("s").save("spec_hash: h\n", "h", pa.table({"trial_id": ids, "task": ["task"] * rows}))
     all_ids = np.concatenate([ids, ids[retried]])
     attempts = np.concatenate([np.ones(rows, np.int64), np.full(len(retried), 2, np.int64)])
     status = rng.choice(np.array(["ok", "diverged", "failed"], dtype=object), len(all_ids), p=[0.8, 0.1, 0.1])
@@ -63,10 +63,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         store = make_root(tmp, args.rows, args.parts)
         timings = {}
-        for name, fn in (("finished (vectorised)", store.finished), ("python loop (before)", python_loop),
-                         ("status", store.status)):
+        for name, fn in (("finished (vectorised)", store.sweep("s").finished), ("python loop (before)", python_loop),
+                         ("status", store.sweep("s").status)):
             t0, c0 = time.perf_counter(), time.process_time()
-            out = fn("s") if fn != python_loop else fn(store)
+            out = fn(store) if fn == python_loop else fn()
             timings[name] = time.process_time() - c0
             print(f"{name:<24} {time.perf_counter() - t0:7.2f} s wall {timings[name]:7.2f} s CPU  ({len(out):,} entries)")
         data = store.read("trials", "s", columns=["sweep_id", "trial_id", "status", "attempt", "finished_at"],

@@ -22,7 +22,7 @@ from hpsweep.sweep.coordinator import task_shapes
 from hpsweep.sweep.pack_runner import PackJob, run_pack
 from hpsweep.sweep.plan import plan_sweep
 from hpsweep.sweep.spec import load_spec
-from hpsweep.sweep.store import ResultsStore
+from hpsweep.workers.results import ResultsStore
 from hpsweep.workers.pack_memory import pack_memory_bytes
 
 spec = load_spec("bench/sweep_gpu_check.yaml")

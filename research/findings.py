@@ -4,7 +4,7 @@
         [--recommend RECOMMEND.json] [--png-dir docs/findings]
 
 Prints Markdown tables on stdout and writes small PNGs. Reads only the winning rows of the results
-store (sweep.store.ResultsStore.scan), status ok.
+store (hpsweep.workers.results.ResultsStore.scan), status ok.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from hpsweep.sweep.store import ResultsStore
+from hpsweep.workers.results import ResultsStore
 
 DENS = ["d_hx", "d_hh", "d_hy", "d_yx", "d_yh", "d_yy"]
 

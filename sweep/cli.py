@@ -18,6 +18,8 @@ COMMANDS = {
     "status": ("status", "Planned / ok / diverged / failed / missing trials per sweep."),
     "query": ("query", "Polars SQL over the trials and curves tables."),
     "compact": ("compact", "Merge small Parquet parts without changing what readers see."),
+    "models": ("models", "List the kept models (spec keep:), best validation score first."),
+    "export": ("models", "Write one kept model's weights and masks to a safetensors file."),
     "analyze": ("analyze", "Fit meta-models on results; print metrics, write an HTML report."),
     "recommend": ("recommend", "Recommend densities for new dims and a budget, before training."),
     "tasks": ("tasks", "List the tasks with their parameters, dims and sizes."),

@@ -16,12 +16,11 @@ import pyarrow as pa
 
 from hpsweep.workers.errors import SpecError
 from hpsweep.workers.pack_memory import pack_memory_bytes
-from hpsweep.workers.schema import FINAL_STATUSES
+from hpsweep.workers.results import ResultsStore, SweepStore
 
 from hpsweep.sweep.locations import resolve_path_env, resolve_results
 from hpsweep.sweep.plan import Plan, plan_sweep
 from hpsweep.sweep.spec import SweepSpec
-from hpsweep.sweep.store import ResultsStore
 
 
 @dataclass
@@ -43,8 +42,8 @@ def task_shapes(spec: SweepSpec) -> dict:
     return {ts.task: get_task(ts.task).info() for ts in spec.tasks}
 
 
-def make_plan(spec: SweepSpec, store: ResultsStore, retry_failed: bool = False) -> tuple[Plan, dict]:
-    """Plan the pending work of a spec against what the store already holds.
+def make_plan(spec: SweepSpec, sweep: SweepStore, retry_failed: bool = False) -> tuple[Plan, dict]:
+    """Plan the pending work of a spec against what its sweep in the store already holds.
 
     Returns:
         (plan, finished) where finished maps trial_id -> (status, attempt) already in the store.
@@ -52,10 +51,10 @@ def make_plan(spec: SweepSpec, store: ResultsStore, retry_failed: bool = False) 
     Raises:
         SpecError: a budget too small for a task. StoreError: another spec under this name.
     """
-    known = store.check_sweep(spec.name, spec.spec_hash)
+    known = sweep.check_spec(spec.spec_hash)
     if spec.training.schedule is not None:
-        check_store_schema(spec, store)
-    finished = store.finished(spec.name) if known is not None else {}
+        check_store_schema(spec, sweep.store)
+    finished = sweep.finished() if known is not None else {}
     done = {t for t, (s, _) in finished.items() if s != "failed" or not retry_failed}
     plan = plan_sweep(spec, task_shapes(spec), finished=done, estimate=pack_memory_bytes)
     return plan, finished
@@ -80,16 +79,6 @@ def check_store_schema(spec: SweepSpec, store: ResultsStore) -> None:
                         f"{store.root!r:.100} hold rows of results schema {oldest} (an hpsweep before version "
                         f"{HALVING_SCHEMA} of the schema), whose readers do not know that status; run the halving "
                         f"sweep with a fresh --results")
-
-
-def sweep_status(store: ResultsStore, sweep_id: str) -> dict:
-    """planned / ok / diverged / failed / missing for one sweep (winning rows of planned trials only)."""
-    planned = set(store.planned(sweep_id)["trial_id"].to_pylist())
-    counts = {s: 0 for s in FINAL_STATUSES}
-    for trial_id, (status, _) in store.finished(sweep_id).items():
-        if trial_id in planned:
-            counts[status] += 1
-    return {"sweep": sweep_id, "planned": len(planned), **counts, "missing": len(planned) - sum(counts.values())}
 
 
 def local_resources() -> dict:
@@ -142,23 +131,24 @@ def run_sweep(spec: SweepSpec, results: str, *, address: str | None = None, retr
         check_resources(spec, tune_adapter.cluster_resources(), "the connected Ray cluster")
     elif address is None and not os.environ.get("RAY_ADDRESS"):  # an autoscaling cluster may grow: no check
         check_resources(spec, local_resources(), "this machine")
-    store = ResultsStore(results)
-    plan, finished = make_plan(spec, store, retry_failed)
-    with store.lease(spec.name, echo=echo):  # one driver per sweep: a second one refuses here
-        return _run_plan(spec, results, store, plan, finished, address, live, echo, started, verbose)
+    sweep = ResultsStore(results).sweep(spec.name)
+    plan, finished = make_plan(spec, sweep, retry_failed)
+    with sweep.lease(echo=echo):  # one driver per sweep: a second one refuses here
+        return _run_plan(spec, results, sweep, plan, finished, address, live, echo, started, verbose)
 
 
-def _run_plan(spec, results, store, plan, finished, address, live, echo, started, verbose) -> RunReport:
+def _run_plan(spec, results, sweep, plan, finished, address, live, echo, started, verbose) -> RunReport:
     """run_sweep's work once the sweep's lease is held."""
     import time
 
     from hpsweep.sweep.pack_runner import PackJob
     from hpsweep.sweep.progress import SweepProgress, pack_work
+    from hpsweep.workers.kept_models import KeepRule
     from hpsweep.sweep.rows import trial_rows
     from hpsweep.sweep import tune_adapter
 
-    store.save_sweep(spec.name, spec.text, spec.spec_hash,
-                     pa.table({"trial_id": [t.trial_id for t in plan.trials], "task": [t.task for t in plan.trials]}))
+    sweep.save(spec.text, spec.spec_hash,
+               pa.table({"trial_id": [t.trial_id for t in plan.trials], "task": [t.task for t in plan.trials]}))
     pending = sum(len(p.trials) for p in plan.packs)
     report = RunReport(spec.name, len(plan.trials), len(plan.trials) - pending, len(plan.packs))
     if not plan.packs:
@@ -166,16 +156,17 @@ def _run_plan(spec, results, store, plan, finished, address, live, echo, started
         return report
     res = spec.resources
     threads = spec.pack.threads or max(1, int(res.cpus))
+    keep = None if spec.keep.models == "none" else KeepRule(spec.keep.models, spec.keep.per, spec.keep.top)
     jobs = [PackJob(results, spec.name, p, max([finished.get(t.trial_id, ("", 0))[1] for t in p.trials]),
-                    spec.pack.device, threads) for p in plan.packs]
+                    spec.pack.device, threads, keep) for p in plan.packs]
     echo(f"sweep {spec.name}: {len(plan.trials)} trials planned, {report.skipped} already done; running {pending} "
          f"models in {len(plan.packs)} packs -> {results}")
     by_id = {j.pack.pack_id: j for j in jobs}
     started_ray = tune_adapter.ensure_ray(address, verbose=verbose)
     try:
         def visible(pack_id: str) -> bool:  # what a reader of `results` sees, not what the worker said
-            job = by_id[pack_id]
-            return store.pack_committed(spec.name, job.pack.task, pack_id, job.base_attempt)
+            job = by_id[pack_id]  # the pack's own commit index: the same cost for every pack (commits.py)
+            return sweep.committed(job.pack.task, pack_id, job.base_attempt)
 
         shapes = plan.shapes
         work = {p.pack_id: pack_work(len(p.trials), p.hidden_max, shapes[p.task].input_dim, shapes[p.task].output_dim,
@@ -197,12 +188,11 @@ def _run_plan(spec, results, store, plan, finished, address, live, echo, started
         if outcome.error is None:
             continue
         job = by_id[outcome.pack_id]
-        attempt = job.base_attempt + max(store.attempts(spec.name, outcome.pack_id), 1)
+        attempt = job.base_attempt + max(sweep.attempts(outcome.pack_id), 1)
         rows = trial_rows(spec.name, job.pack, attempt, plan.shapes[job.pack.task], error=outcome.error,
                           score=plan.shapes[job.pack.task].score_name)
         # False when the pack had committed before Tune saw it fail (e.g. lost while reporting): then it is done
-        if store.write_pack(spec.name, job.pack.task, job.pack.pack_id, attempt, rows, None,
-                            after_attempt=job.base_attempt):
+        if sweep.commit(job.pack.task, job.pack.pack_id, attempt, rows, None, after_attempt=job.base_attempt):
             report.failed_packs.append(outcome.pack_id)
     report.seconds = time.monotonic() - started
     return report

@@ -11,7 +11,9 @@ from typing import Iterable
 from hpsweep.workers.errors import SpecError
 from hpsweep.workers.schedule import Halving
 
-from hpsweep.sweep.plan import MemoryEstimator, Pack, Plan, TaskShape, Trial, max_pack_size, short_hash
+from hpsweep.workers.hashing import short_hash
+
+from hpsweep.sweep.trials import MemoryEstimator, Pack, Plan, TaskShape, Trial, max_pack_size
 from hpsweep.sweep.spec import SweepSpec
 
 QUEUE_SLOTS = 8

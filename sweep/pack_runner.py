@@ -2,7 +2,7 @@
 
 `run_pack` loads the task's data (disk cached; kept in this process for the next pack of the same
 task when Ray reuses the worker), trains the pack with the fused trainer, turns the results into
-rows and commits them through the store's exactly-once protocol (sweep/store.py). Nothing here
+rows and commits them through the results layer's exactly-once protocol (workers/results). Nothing here
 imports Ray: the Tune adapter calls it, and so can a plain loop or a test.
 
 A pack that runs out of device memory is split in halves and each half trained on its own, down
@@ -27,7 +27,7 @@ from hpsweep.sweep.oom_split import Piece, train_splitting
 from hpsweep.sweep.halving_plan import pack_candidates
 from hpsweep.sweep.plan import Pack
 from hpsweep.sweep.rows import curve_rows, now, trial_rows
-from hpsweep.sweep.store import ResultsStore
+from hpsweep.workers.results import ResultsStore
 
 @dataclass(frozen=True)
 class PackJob:
@@ -39,6 +39,7 @@ class PackJob:
     base_attempt: int = 0  # highest attempt already recorded for these trials (retried failed trials)
     device: str = "auto"
     threads: int | None = None
+    keep: object = None  # workers.kept_models.KeepRule: the models whose weights the commit keeps
 
 
 _DATA: dict[tuple[str, int], object] = {}  # last task's tensors, kept for the next pack on this worker
@@ -73,20 +74,21 @@ def run_pack(job: PackJob, on_epoch: Callable[[dict], None] | None = None, in_ra
     """
     import torch
 
+    from hpsweep.workers import kept_models
     from hpsweep.workers.descriptors import Densities
     from hpsweep.workers.packed import ModelSpec
     from hpsweep.workers.rollout import roll_out
     from hpsweep.workers.trainer import TrainSettings, train_pack
 
-    store = ResultsStore(job.root)
+    sweep = ResultsStore(job.root).sweep(job.sweep_id)
     pack = job.pack
-    tries = store.begin_attempt(job.sweep_id, pack.pack_id)
+    tries, token = sweep.begin_attempt(pack.pack_id)
     fault = faults.for_pack(pack.pack_id)
     fault.before_attempt(pack.pack_id, tries)
     summary = {"models": len(pack.trials), "ok": 0, "stopped": 0, "diverged": 0, "failed": 0, "splits": 0,
                "best_val_score": None,
                "train_seconds": 0.0, "model_steps_per_s": 0.0, "written": False}
-    if store.pack_committed(job.sweep_id, pack.task, pack.pack_id, job.base_attempt):
+    if sweep.committed(pack.task, pack.pack_id, job.base_attempt, own_token=token):
         return summary  # an earlier attempt committed just before it was lost
     warning = _check_device(job, in_ray)
     started = now()
@@ -147,8 +149,9 @@ def run_pack(job: PackJob, on_epoch: Callable[[dict], None] | None = None, in_ra
                                       rollouts=r.rollouts, rollout_seconds=r.rollout_seconds))
         curve_parts.append(curve_rows(job.sweep_id, sub, r.models))
     curves = pa.concat_tables(curve_parts) if curve_parts else None
-    written = store.write_pack(job.sweep_id, pack.task, pack.pack_id, attempt, pa.concat_tables(trial_parts),
-                               curves, after_attempt=job.base_attempt)
+    kept, _ = kept_models.pack_file(job.keep, job.sweep_id, pack.pack_id, attempt, pieces) if job.keep else (None, 0)
+    written = sweep.commit(pack.task, pack.pack_id, attempt, pa.concat_tables(trial_parts), curves,
+                           after_attempt=job.base_attempt, token=token, models=kept)
     trained = [p.result for p in pieces if p.result is not None]
     ok = [m for m in models if m.status == "ok"]
     stopped = sum(m.status == "stopped" for m in models)

@@ -5,6 +5,7 @@ Pure pyarrow + descriptors, no torch: the driver also writes rows (for packs tha
 
 from __future__ import annotations
 
+import functools
 import socket
 from datetime import datetime, timezone
 from importlib import metadata
@@ -17,6 +18,7 @@ from hpsweep.workers.schema import CURVES_SCHEMA, SCHEMA_VERSION, TRIALS_SCHEMA
 from hpsweep.sweep.plan import Pack, describe_trial
 
 
+@functools.cache  # parsing a package's metadata costs ~5 ms, paid per row batch before (twice per pack)
 def _version(dist: str) -> str | None:
     try:
         return metadata.version(dist)

@@ -4,7 +4,7 @@ hpsweep's four layers import only downwards: `hpsweep.workers` (tasks, model, tr
 layer) <- `hpsweep.analysis` <- `hpsweep.sweep` <- `hpsweep` (the API). No module may import one
 of a higher layer, and no group of modules may import each other in a circle, whether the import
 sits at the top of the file or inside a function (a lazy import still ties the two designs
-together). The graph is read from the source with `ast`, so nothing is imported to check it.
+together); only `if TYPE_CHECKING:` imports, which never run, are left out. The graph is read from the source with `ast`, so nothing is imported to check it.
 """
 
 from __future__ import annotations
@@ -44,7 +44,14 @@ def imported_modules(name: str, path: Path, known: set[str]) -> set[str]:
     """The hpsweep modules that `name` imports anywhere in its source (top level or in functions)."""
     is_package = path.name == "__init__.py"
     out = set()
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+    tree = ast.parse(path.read_text(), str(path))
+    # `if TYPE_CHECKING:` imports exist for annotations only: they never run, so they tie nothing
+    annotation_only = {id(n) for block in ast.walk(tree) if isinstance(block, ast.If)
+                       and ast.unparse(block.test) in ("TYPE_CHECKING", "typing.TYPE_CHECKING")
+                       for n in ast.walk(block)}
+    for node in ast.walk(tree):
+        if id(node) in annotation_only:
+            continue
         targets = []
         if isinstance(node, ast.Import):
             targets = [a.name for a in node.names]
@@ -140,6 +147,7 @@ def test_no_circular_imports():
     ("from hpsweep.sweep import store\n", {"hpsweep.sweep.store"}),
     ("from . import layout\n", {"hpsweep.workers.results.layout"}),
     ("def f():\n    from hpsweep.analysis.load import collect\n", {"hpsweep.analysis.load"}),
+    ("if TYPE_CHECKING:\n    from hpsweep.sweep.store import X\n", set()),
 ])
 def test_the_walk_reads_absolute_relative_and_lazy_imports(tmp_path, source, expected):
     path = tmp_path / "read.py"

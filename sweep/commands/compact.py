@@ -14,11 +14,10 @@ def compact(results, sweep_id):
     Rows stay the same (losing duplicate attempts, if any, are dropped for good); attempt markers
     the sweep no longer needs are removed. A sweep that a driver is running is refused.
     """
-    from hpsweep.sweep.compaction import compact as compact_store
-    from hpsweep.sweep.store import ResultsStore
+    from hpsweep.workers.results import ResultsStore
 
     store = ResultsStore(results)
     store.require_root()
-    stats = compact_store(store, sweep_id, echo=click.echo)
+    stats = store.compact(sweep_id, echo=click.echo)
     click.echo(f"compacted {stats.partitions} partition(s): {stats.files_before} -> {stats.files_after} files "
                f"({stats.rows} rows rewritten, {stats.markers} attempt markers removed)")

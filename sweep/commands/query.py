@@ -18,8 +18,9 @@ FORMATS = ("table", "csv", "json", "parquet")
 TABLE_NAMES = ("trials", "curves")
 
 
-def check_read_only(sql: str) -> None:
-    """Refuse any statement that is not a query over TABLE_NAMES (and its own WITH names).
+def check_read_only(sql: str) -> list[str]:
+    """Refuse any statement that is not a query over TABLE_NAMES (and its own WITH names); returns
+    the TABLE_NAMES it reads.
 
     Raises:
         StoreError: with the offending reference.
@@ -39,6 +40,7 @@ def check_read_only(sql: str) -> None:
                          f"trials and curves; got {shown!r}")
     tree = statements[0]
     own = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
+    reads = set()
     for table in tree.find_all(exp.Table):
         name = table.this
         ok = (isinstance(name, exp.Identifier) and not table.args.get("db") and not table.args.get("catalog")
@@ -46,6 +48,8 @@ def check_read_only(sql: str) -> None:
         if not ok:
             raise StoreError(f"query may read only the tables trials and curves (and names it defines with WITH); "
                              f"{table.sql()[:60]!r} is not allowed")
+        reads.add(name.name.lower())
+    return [t for t in TABLE_NAMES if t in reads]
 
 
 def run_query(results: str, sql: str, sweep_id: str | None = None):
@@ -56,18 +60,25 @@ def run_query(results: str, sql: str, sweep_id: str | None = None):
     """
     import polars as pl
 
-    from hpsweep.sweep.store import ResultsStore
     from hpsweep.workers.errors import StoreError
+    from hpsweep.workers.results import ResultsStore
 
-    check_read_only(sql)
+    tables = check_read_only(sql)  # only the tables it reads are listed and checked
     store = ResultsStore(results)
     store.require_root()
-    ctx = pl.SQLContext({t: store.scan(t, sweep_id) for t in TABLE_NAMES})
-    try:
-        return ctx.execute(sql, eager=True)
-    except (pl.exceptions.PolarsError, OSError) as e:
-        first = str(e).strip().splitlines()[0][:160] if str(e).strip() else type(e).__name__
-        raise StoreError(f"query failed: {first}") from None
+    if sweep_id is not None:
+        store.sweep(sweep_id)  # a bad --sweep is one line, before anything is read
+
+    def execute(r):
+        try:
+            return pl.SQLContext({t: getattr(r, t) for t in tables}).execute(sql, eager=True)
+        except FileNotFoundError:
+            raise  # a part compacted meanwhile: the store lists and reads again
+        except (pl.exceptions.PolarsError, OSError) as e:
+            first = str(e).strip().splitlines()[0][:160] if str(e).strip() else type(e).__name__
+            raise StoreError(f"query failed: {first}") from None
+
+    return store.collect(execute, sweep_id)
 
 
 def _check_output(output: str) -> None:

@@ -66,26 +66,23 @@ def print_plan(spec, plan, results: str, store=None) -> None:
                f"Dry run: nothing trained, nothing written.")
 
 
-def print_summary(store, spec, report, results: str) -> dict:
+def print_summary(sweep, spec, report, results: str) -> dict:
     """After a run: status counts, the best models, and what to run next. Returns the counts, as a
     reader of `results` sees them (the exit code is decided from these, never from what workers said)."""
     import polars as pl
 
-    from hpsweep.sweep.coordinator import sweep_status
-
-    s = sweep_status(store, spec.name)
+    s = sweep.status()
     stopped = f"{s['stopped']} stopped (halving), " if s.get("stopped") else ""
     click.echo(f"\nsweep {spec.name}: {s['planned']} planned, {s['ok']} ok, {stopped}{s['diverged']} diverged, "
                f"{s['failed']} failed, {s['missing']} missing")
     click.echo(f"({report.seconds:.0f} s this run; {report.skipped} were already done)")
-    best = (store.scan("trials", spec.name)
-            .filter(pl.col("status") == "ok")
-            .sort("val_score", descending=True, nulls_last=True)
-            .group_by("task", maintain_order=True)
-            .first()
-            .select("task", "hidden", "d_hx", "d_hh", "d_hy", "d_yx", "d_yh", "d_yy", "hidden_proportion", "val_score",
-                    "test_score", "score_name")
-            .collect())
+    best = sweep.collect(lambda r: r.trials
+                         .filter(pl.col("status") == "ok")
+                         .sort("val_score", descending=True, nulls_last=True)
+                         .group_by("task", maintain_order=True)
+                         .first()
+                         .select("task", "hidden", "d_hx", "d_hh", "d_hy", "d_yx", "d_yh", "d_yy", "hidden_proportion",
+                                 "val_score", "test_score", "score_name"))
     if best.height:
         click.echo("best model per task (by validation score; densities hx,hh,hy,yx,yh,yy):")
         for r in best.iter_rows(named=True):
@@ -149,7 +146,7 @@ def run(spec, results, address, dry_run, retry_failed, progress, scale, verbose)
     from hpsweep.sweep.coordinator import make_plan, run_sweep
     from hpsweep.sweep.locations import check_results_for_cluster, resolve_results
     from hpsweep.sweep.scale import load_scaled
-    from hpsweep.sweep.store import ResultsStore
+    from hpsweep.workers.results import ResultsStore
 
     if progress not in PROGRESS_MODES:  # checked here, not by click, so the mistake is one line like the others
         raise HpsweepError(f"--progress {progress[:100]!r} is not one of {', '.join(PROGRESS_MODES)}; "
@@ -157,15 +154,15 @@ def run(spec, results, address, dry_run, retry_failed, progress, scale, verbose)
     root = resolve_results(results)  # against this directory, before anything reaches Ray
     check_results_for_cluster(results, address)  # --address includes RAY_ADDRESS (its envvar)
     sweep_spec = load_scaled(spec, scale, click.echo)
-    store = ResultsStore(root)
+    sweep = ResultsStore(root).sweep(sweep_spec.name)
     if dry_run:
-        plan, _ = make_plan(sweep_spec, store, retry_failed)
-        print_plan(sweep_spec, plan, results, store)
+        plan, _ = make_plan(sweep_spec, sweep, retry_failed)
+        print_plan(sweep_spec, plan, results, sweep.store)
         return
     live = PROGRESS_MODES[progress]
     report = run_sweep(sweep_spec, root, address=address, retry_failed=retry_failed, live=live, echo=click.echo,
                        verbose=verbose)
-    counts = print_summary(store, sweep_spec, report, results)
+    counts = print_summary(sweep, sweep_spec, report, results)
     if counts["failed"] or counts["missing"]:
         click.echo(f"sweep {sweep_spec.name}: {counts['failed']} failed and {counts['missing']} missing of "
                    f"{counts['planned']} planned; run them again with: "

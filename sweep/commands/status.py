@@ -6,7 +6,9 @@ import json
 
 import click
 
-COLUMNS = ("sweep", "planned", "ok", "stopped", "diverged", "failed", "missing")  # stopped: by halving
+from hpsweep.workers.schema import FINAL_STATUSES
+
+COLUMNS = ("sweep", "planned", *FINAL_STATUSES, "missing")
 
 
 @click.command("status")
@@ -19,15 +21,15 @@ def status(results, sweep_id, as_json):
     `missing` are planned trials with no final status yet, or trained trials whose curves part is
     gone (`curves_missing` of them): re-run the spec to finish or repair them.
     """
-    from hpsweep.sweep.store import ResultsStore
     from hpsweep.workers.errors import StoreError
+    from hpsweep.workers.results import ResultsStore
 
     store = ResultsStore(results)
     store.require_root()
     sweeps = [sweep_id] if sweep_id is not None else store.sweeps()
     if not sweeps:
         raise StoreError(f"results {results!r:.100} hold no sweeps; run one with: hpsweep run --results {results}")
-    rows = [store.status(s) for s in sweeps]
+    rows = [store.sweep(s).status() for s in sweeps]
     if as_json:
         for r in rows:
             click.echo(json.dumps(r))

@@ -45,7 +45,7 @@ class StoreSource:
     """Per-task curve caches kept (the tasks last opened); the per-partition trials are all kept."""
 
     def __init__(self, root: str):
-        from hpsweep.sweep.store import ResultsStore
+        from hpsweep.workers.results import ResultsStore
 
         self.root = str(root)
         self.store = ResultsStore(self.root)
@@ -73,11 +73,10 @@ class StoreSource:
 
     def listing(self, sweep: str) -> dict[str, dict[str, tuple]]:
         """table -> task partition folder -> its parts (FileInfo): changes when a pack lands."""
-        storage, layout = self.store.storage, self.store.layout
         out: dict[str, dict[str, list]] = {}
         for table in ("trials", "curves"):
             folders: dict[str, list] = {}
-            for f in reader.list_parts(storage, layout, table, sweep):
+            for f in self.store.parts(table, sweep):
                 folders.setdefault(f.path.rsplit("/", 1)[0], []).append(f)
             out[table] = {k: tuple(v) for k, v in folders.items()}
         return out
@@ -124,7 +123,7 @@ class StoreSource:
         with self._lock:
             hit = self._cache.get(("planned", sweep))
         if hit is None:
-            hit = (None, pl.from_arrow(self.store.planned(sweep).select(["trial_id"])).unique())
+            hit = (None, pl.from_arrow(self.store.sweep(sweep).planned().select(["trial_id"])).unique())
             with self._lock:
                 self._cache[("planned", sweep)] = hit
         return hit[1]
@@ -143,7 +142,7 @@ class StoreSource:
                 "curves_missing": lacking.height}
 
     def _task_curves(self, sweep: str, task: str, listing: dict) -> tuple | None:
-        folder = self.store.partition("curves", sweep, task)
+        folder = self.store.layout.partition("curves", sweep, task)
         return listing["curves"].get(folder)
 
     def curves(self, sweep: str, task: str, trial_ids: list[str], listing: dict) -> pl.DataFrame:

@@ -16,7 +16,7 @@ import yaml
 from pydantic import ValidationError
 
 from hpsweep.sweep.spec.errors import field_path, one_line, quote
-from hpsweep.sweep.spec.models import (PackSettings, Resources, SpecDocument, TaskEntry, Training)
+from hpsweep.sweep.spec.models import (Keep, PackSettings, Resources, SpecDocument, TaskEntry, Training)
 from hpsweep.workers.errors import SpecError
 from hpsweep.workers.hashing import text_hash
 
@@ -37,6 +37,7 @@ class SweepSpec:
     pack: PackSettings
     resources: Resources
     max_trials: int  # plans above this size are refused
+    keep: Keep = Keep()  # which trained models the packs keep
     source: str = "spec"  # file name used in messages
     document: SpecDocument | None = field(default=None, repr=False, compare=False)  # as written (for --scale)
     entries: tuple[int, ...] = field(default=(), repr=False, compare=False)  # spec entry of each task (messages)
@@ -47,9 +48,10 @@ class SweepSpec:
         training = self.training.model_dump()
         if training["schedule"] is None:  # added later: a spec without one keeps its hash
             del training["schedule"]
+        keep = {} if self.keep == Keep() else {"keep": self.keep.model_dump()}  # older specs keep their hash
         return {"name": self.name, "tasks": [_task_canonical(t) for t in self.tasks],
                 "training": training, "pack": self.pack.model_dump(),
-                "resources": self.resources.model_dump()}
+                "resources": self.resources.model_dump(), **keep}
 
 
 def _task_canonical(t: TaskSweep) -> dict:
@@ -92,7 +94,7 @@ def build_spec(doc: SpecDocument, source: str) -> SweepSpec:
     """Expand a document into the SweepSpec with its hash and canonical text."""
     tasks, entries = _expand(doc, source)
     spec = SweepSpec(name=doc.name, tasks=tasks, training=doc.training, pack=doc.pack, resources=doc.resources,
-                     max_trials=doc.max_trials, source=source, document=doc, entries=entries)
+                     max_trials=doc.max_trials, keep=doc.keep, source=source, document=doc, entries=entries)
     text = json.dumps(spec.canonical(), sort_keys=True, default=list)
     spec_hash = text_hash(text)
     body = yaml.safe_dump({"spec_version": SPEC_VERSION, "spec_hash": spec_hash, "spec": json.loads(text)},

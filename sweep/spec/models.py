@@ -21,6 +21,8 @@ RANDOM_METHODS = ("paper", "paper-densities")
 `paper-densities`: the same densities, learning rates from the lr list."""
 SPARSITY = ("is not accepted: hpsweep speaks of density (the share of weights kept, 1.0 = dense); "
             "rename it to a density field")
+KEEP_MODELS = ("none", "best", "all")
+KEEP_GROUPS = ("task", "budget", "hidden", "densities", "lr")  # trial fields a `keep: per:` group may use
 DEFAULT_MAX_TRIALS = 100_000
 """Plans above this many trials need `max_trials:` in the spec (planning 1M trials: docs/sweep.md)."""
 
@@ -192,6 +194,14 @@ class Resources(Section):
     max_failures: Annotated[int, one(integer(0, 100))] = 2  # retries of a failing pack before its trials fail
 
 
+class Keep(Section):
+    """Which trained models' weights and masks the packs write beside their rows (docs/sweep.md)."""
+
+    models: Annotated[str, one(one_of(KEEP_MODELS))] = "none"  # none | best (top per group) | all
+    per: Annotated[tuple[str, ...], many(one_of(KEEP_GROUPS))] = ("task",)  # what a group is, for best
+    top: Annotated[int, one(integer(1, 1000))] = 1  # models kept per group, for best
+
+
 def _task_list(v: Any) -> Any:
     if not isinstance(v, (list, tuple)) or not v:
         raise fail("must be a non-empty list of task entries", v)
@@ -208,6 +218,7 @@ class SpecDocument(Section):
     training: Training = Training()
     pack: PackSettings = PackSettings()
     resources: Resources = Resources()
+    keep: Keep = Keep()
     densities: DensityChoices | None = None  # the candidate set of every task entry without its own
     max_trials: Annotated[int, one(integer(1, 100_000_000))] = DEFAULT_MAX_TRIALS
     # ^ plans above this size are refused (a typo in a count should not plan for minutes)

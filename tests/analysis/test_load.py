@@ -68,11 +68,11 @@ def test_no_parts_is_a_store_error(tmp_path):
 
 
 def test_reads_what_the_results_store_writes(tmp_path):
-    from hpsweep.sweep.store import ResultsStore
+    from hpsweep.workers.results import ResultsStore
 
     store = ResultsStore(str(tmp_path))
     task = SyntheticTask("minari:hammer-expert-v1", 46, 26)
-    store.write_pack("s1", task.name, "p0", 1, make_table(task, 7, sweep_id="s1"), None)
+    store.sweep("s1").commit(task.name, "p0", 1, make_table(task, 7, sweep_id="s1"), None)
     (tmp_path / "trials" / "sweep=s1" / "task=minari%3Ahammer-expert-v1" / ".part-x.parquet.tmp").write_bytes(b"half")
     df = scan_trials(tmp_path).collect()
     assert df.height == 7 and df["task"].unique().to_list() == [task.name]

@@ -32,20 +32,20 @@ def write_store(root, n_tasks: int = 3, per_task: int = 40, pack: int = 10, hold
     """A sweep of synthetic trials committed pack by pack; returns (store, held-back packs, tables by task).
 
     planned_extra trials are planned but never written (they stay missing)."""
-    from hpsweep.sweep.store import ResultsStore
+    from hpsweep.workers.results import ResultsStore
 
     store = ResultsStore(str(root))
     tables = {t.name: make_table(t, per_task, sweep_id=SWEEP, seed=i) for i, t in enumerate(default_tasks(n_tasks, seed=1))}
     ids = [i for t in tables.values() for i in t["trial_id"].to_pylist()] + [f"never-{i}" for i in range(planned_extra)]
     tasks = [n for n, t in tables.items() for _ in range(t.num_rows)] + [next(iter(tables))] * planned_extra
-    store.save_sweep(SWEEP, f"name: {SWEEP}\nspec_hash: test0001\n", "test0001", pa.table({"trial_id": ids, "task": tasks}))
+    store.sweep(SWEEP).save(f"name: {SWEEP}\nspec_hash: test0001\n", "test0001", pa.table({"trial_id": ids, "task": tasks}))
     packs = []
     for name, table in tables.items():
         for start in range(0, table.num_rows, pack):
             part = with_column(table.slice(start, pack), "pack_id", [f"p{len(packs):03d}"] * min(pack, table.num_rows - start))
             packs.append((SWEEP, name, f"p{len(packs):03d}", 1, part, curves_of(part)))
     for args in packs[:len(packs) - hold_back]:
-        store.write_pack(*args)
+        store.sweep(args[0]).commit(*args[1:])
     return store, packs[len(packs) - hold_back:], tables
 
 

@@ -38,17 +38,17 @@ def test_counts_are_status_counts_and_follow_new_packs(tmp_path, served):
     code, o = get(server.url + "api/overview")
     assert code == 200
     row = o["sweeps"][0]
-    expected = store.status(SWEEP)
+    expected = store.sweep(SWEEP).status()
     assert {k: row[k] for k in COUNTS} == {k: expected[k] for k in COUNTS}
     assert (row["planned"], row["ok"], row["missing"], row["curves_missing"]) == (123, 90, 33, 10)
     assert row["stopped"] == 0 and row["running"] is None
     version = o["version"]
 
-    store.write_pack(*held[0])  # a pack lands while the page polls
+    store.sweep(held[0][0]).commit(*held[0][1:])  # a pack lands while the page polls
     code, o = get(server.url + "api/overview")
     assert o["sweeps"][0]["ok"] == 100 and o["sweeps"][0]["missing"] == 23
     assert o["version"] != version
-    assert {k: o["sweeps"][0][k] for k in COUNTS} == {k: store.status(SWEEP)[k] for k in COUNTS}
+    assert {k: o["sweeps"][0][k] for k in COUNTS} == {k: store.sweep(SWEEP).status()[k] for k in COUNTS}
 
 
 def test_stopped_trials_are_final_not_missing(tmp_path, served):
@@ -56,7 +56,7 @@ def test_stopped_trials_are_final_not_missing(tmp_path, served):
     sweep, task, pack_id, attempt, trials, curves = held[0]
     stopped = with_column(trials, "status", ["stopped"] * 4 + ["ok"] * 6)
     stopped = with_column(stopped, "epochs_run", [1] * 4 + [25] * 6)
-    store.write_pack(sweep, task, pack_id, attempt, stopped, curves)
+    store.sweep(sweep).commit(task, pack_id, attempt, stopped, curves)
     server = served(tmp_path / "r")
     row = get(server.url + "api/overview")[1]["sweeps"][0]
     assert (row["planned"], row["ok"], row["stopped"], row["missing"]) == (120, 116, 4, 0)
@@ -100,7 +100,7 @@ def test_a_damaged_part_and_a_vanished_store_are_one_line_on_the_page(tmp_path, 
     store, held, _ = write_store(tmp_path / "r", hold_back=1)
     server = served(tmp_path / "r")
     assert get(server.url + "api/overview")[0] == 200
-    bad = Path(store.write_part("trials", *held[0][:2], "p999-a1", held[0][4]))
+    bad = Path(store.sweep(held[0][0]).write_part("trials", held[0][1], "p999-a1", held[0][4]))
     bad.write_bytes(b"not parquet at all")
     code, o = get(server.url + "api/overview")
     assert code == 400 and o["error"].startswith("Error: ") and "\n" not in o["error"]
@@ -193,7 +193,7 @@ def test_an_s3_store_is_served_like_a_local_one(tmp_path, served, s3_server):
     server = served(uri)
     row = get(server.url + "api/overview")[1]["sweeps"][0]
     assert (row["planned"], row["ok"], row["missing"]) == (120, 110, 10)
-    store.write_pack(*held[0])
+    store.sweep(held[0][0]).commit(*held[0][1:])
     assert get(server.url + "api/overview")[1]["sweeps"][0]["ok"] == 120
     task = held[0][1]
     view = get(server.url + "api/task?" + urllib.parse.urlencode({"sweep": SWEEP, "task": task}))[1]

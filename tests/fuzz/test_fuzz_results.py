@@ -34,15 +34,16 @@ def root(work: Path, name="r") -> Path:
     """A small valid root: the quickstart sweep frozen with its real spec, one committed pack, and a
     victim folder beside it (outside the root)."""
     from hpsweep.sweep.spec import load_spec
-    from hpsweep.sweep.store import ResultsStore
+    from hpsweep.workers.results import ResultsStore
 
     spec = load_spec("quickstart")
     store = ResultsStore(str(work / name))
     pack, rows = _rows()
-    store.save_sweep(SWEEP, spec.text, spec.spec_hash, pa.table({"trial_id": [t.trial_id for t in pack.trials],
-                                                                 "task": [pack.task] * len(pack.trials)}))
-    store.write_pack(SWEEP, pack.task, pack.pack_id, 1, rows, None)
-    store.begin_attempt(SWEEP, pack.pack_id)
+    sweep = store.sweep(SWEEP)
+    sweep.save(spec.text, spec.spec_hash, pa.table({"trial_id": [t.trial_id for t in pack.trials],
+                                                    "task": [pack.task] * len(pack.trials)}))
+    sweep.commit(pack.task, pack.pack_id, 1, rows, None)
+    sweep.begin_attempt(pack.pack_id)
     victim = work / "victim" / "trials" / "sweep=x" / "task=y"
     victim.mkdir(parents=True)
     pq.write_table(rows, victim / "part-1.parquet")

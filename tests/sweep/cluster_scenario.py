@@ -42,10 +42,10 @@ def _remove_when_both_train(cluster, nodes, hold, removed, stop):
 
 def _pack_ids(spec):
     from hpsweep.sweep.coordinator import make_plan
-    from hpsweep.sweep.store import ResultsStore
+    from hpsweep.workers.results import ResultsStore
 
     with tempfile.TemporaryDirectory() as empty:
-        return [p.pack_id for p in make_plan(spec, ResultsStore(empty))[0].packs]
+        return [p.pack_id for p in make_plan(spec, ResultsStore(empty).sweep(spec.name))[0].packs]
 
 
 def main(scenario: str, spec_path: str, results: str) -> None:

@@ -27,7 +27,7 @@ from hpsweep.sweep.coordinator import task_shapes
 from hpsweep.sweep.pack_runner import PackJob, run_pack
 from hpsweep.sweep.plan import plan_sweep
 from hpsweep.sweep.spec import load_spec
-from hpsweep.sweep.store import ResultsStore
+from hpsweep.workers.results import ResultsStore
 
 SPEC = {"name": "oom", "tasks": [{"task": "teacher(x=64,y=8,t=50)", "hidden": [256],
                                   "densities": {"uniform": [1.0, 0.5]}}],

@@ -51,7 +51,7 @@ def main(spec_path: str, results: str) -> None:
 
     from hpsweep.sweep.coordinator import make_plan, run_sweep
     from hpsweep.sweep.spec import parse_spec
-    from hpsweep.sweep.store import ResultsStore
+    from hpsweep.workers.results import ResultsStore
 
     doc = yaml.safe_load(open(spec_path))
     spec = parse_spec(doc, "gpu.yaml")
@@ -65,7 +65,7 @@ def main(spec_path: str, results: str) -> None:
     hold = os.path.join(work, "hold")
     os.mkdir(hold)
     with tempfile.TemporaryDirectory() as empty:
-        packs = [p.pack_id for p in make_plan(spec, ResultsStore(empty))[0].packs]
+        packs = [p.pack_id for p in make_plan(spec, ResultsStore(empty).sweep(spec.name))[0].packs]
     faults.install({p: PackFault(hold=hold) for p in packs})
 
     cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 2, "num_gpus": 0})

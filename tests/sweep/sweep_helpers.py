@@ -20,7 +20,7 @@ def spec_file(tmp_path, doc=TINY, name="spec.yaml"):
 
 def exactly_once(store, sweep_id):
     """Every planned trial is in the trial files exactly once (raw rows, before any dedupe)."""
-    planned = sorted(store.planned(sweep_id)["trial_id"].to_pylist())
+    planned = sorted(store.sweep(sweep_id).planned()["trial_id"].to_pylist())
     raw = sorted(store.read("trials", sweep_id, dedupe=False)["trial_id"].to_pylist())
     assert raw == planned, "every planned trial must be in the files exactly once"
     return planned
@@ -32,7 +32,8 @@ def pack_ids(spec_path):
 
     from hpsweep.sweep.coordinator import make_plan
     from hpsweep.sweep.spec import load_spec
-    from hpsweep.sweep.store import ResultsStore
+    from hpsweep.workers.results import ResultsStore
 
     with tempfile.TemporaryDirectory() as empty:
-        return [p.pack_id for p in make_plan(load_spec(spec_path), ResultsStore(empty))[0].packs]
+        spec = load_spec(spec_path)
+        return [p.pack_id for p in make_plan(spec, ResultsStore(empty).sweep(spec.name))[0].packs]

@@ -13,8 +13,7 @@ import polars as pl
 import pytest
 import yaml
 
-from hpsweep.sweep.coordinator import sweep_status
-from hpsweep.sweep.store import ResultsStore
+from hpsweep.workers.results import ResultsStore
 from tests.sweep.sweep_helpers import exactly_once
 
 SCENARIO = Path(__file__).with_name("cluster_scenario.py")
@@ -48,8 +47,8 @@ def test_packs_spread_across_worker_nodes_and_each_result_lands_once(tmp_path):
     assert len(nodes) == 4 and out["failed_packs"] == []
     assert set(nodes.values()) == set(out["workers"])  # both worker nodes trained packs ...
     assert out["head"] not in nodes.values()  # ... and the CPU-less head none
-    assert sweep_status(store, "spread") == {"sweep": "spread", "planned": 8, "ok": 8, "diverged": 0, "failed": 0,
-                                             "stopped": 0, "missing": 0}
+    assert store.sweep("spread").status() == {"sweep": "spread", "planned": 8, "ok": 8, "diverged": 0, "failed": 0, "stopped": 0,
+                                             "missing": 0, "curves_missing": 0}
     assert len(exactly_once(store, "spread")) == 8
     assert store.scan("trials").select(pl.col("attempt").max()).collect().item() == 1
     assert store.read("curves", "spread", dedupe=False).num_rows == 8 * 10
@@ -62,8 +61,8 @@ def test_a_worker_node_removed_mid_sweep_has_its_pack_retried_on_the_other(tmp_p
     assert out["removed"] in out["workers"] and len(survivor) == 1
     assert out["failed_packs"] == [] and "; retrying" in log  # Tune saw the lost actor and retried
     assert len(out["pack_nodes"]) == 4 and set(out["pack_nodes"].values()) <= set(out["workers"])
-    assert sweep_status(store, "remove") == {"sweep": "remove", "planned": 8, "ok": 8, "diverged": 0, "failed": 0,
-                                             "stopped": 0, "missing": 0}
+    assert store.sweep("remove").status() == {"sweep": "remove", "planned": 8, "ok": 8, "diverged": 0, "failed": 0, "stopped": 0,
+                                             "missing": 0, "curves_missing": 0}
     assert len(exactly_once(store, "remove")) == 8
     attempts = store.scan("trials").group_by("pack_id").agg(pl.col("attempt").max()).collect()
     assert sorted(attempts["attempt"]) == [1, 1, 1, 2]  # exactly one pack was lost and retried ...

@@ -21,13 +21,13 @@ import pytest
 import torch
 
 from hpsweep.sweep.cli import main
-from hpsweep.sweep.coordinator import make_plan, sweep_status
+from hpsweep.sweep.coordinator import make_plan
 from hpsweep.sweep.oom_split import Piece, train_splitting
 from hpsweep.sweep import faults
 from hpsweep.sweep.faults import PackFault
 from hpsweep.sweep.pack_runner import PackJob, run_pack
 from hpsweep.sweep.spec import load_spec
-from hpsweep.sweep.store import ResultsStore
+from hpsweep.workers.results import ResultsStore
 from tests.sweep.sweep_helpers import TINY, exactly_once, pack_ids, spec_file
 
 
@@ -99,7 +99,7 @@ def test_the_fault_seam_reads_only_the_installed_plan(tmp_path, monkeypatch):
 
 
 def test_the_pack_job_carries_no_test_field():
-    assert [f.name for f in fields(PackJob)] == ["root", "sweep_id", "pack", "base_attempt", "device", "threads"]
+    assert [f.name for f in fields(PackJob)] == ["root", "sweep_id", "pack", "base_attempt", "device", "threads", "keep"]
 
 
 # -- run_pack on real Parquet, no Ray ------------------------------------------------------------
@@ -108,7 +108,7 @@ def test_run_pack_splits_on_oom_and_commits_the_pack_once(tmp_path, inject):
     spec = load_spec(spec_file(tmp_path))
     root = str(tmp_path / "r")
     store = ResultsStore(root)
-    plan, _ = make_plan(spec, store)
+    plan, _ = make_plan(spec, store.sweep(spec.name))
     assert [len(p.trials) for p in plan.packs] == [4, 4]
     fits_two, fits_none = plan.packs
     inject({fits_two.pack_id: PackFault(oom_above=2), fits_none.pack_id: PackFault(oom_above=0)})
@@ -119,7 +119,7 @@ def test_run_pack_splits_on_oom_and_commits_the_pack_once(tmp_path, inject):
 
     trials = store.scan("trials").sort("pack_id", "trial_id").collect()
     assert sorted(trials["trial_id"]) == sorted(t.trial_id for t in plan.trials)
-    assert len(store.list_parts("trials", "tiny")) == 2  # one commit per pack, however it was split
+    assert len(store.parts("trials", "tiny")) == 2  # one commit per pack, however it was split
     split = trials.filter(pl.col("pack_id") == fits_two.pack_id)
     assert split["status"].to_list() == ["ok"] * 4 and split["pack_size"].to_list() == [2] * 4
     assert split["attempt"].to_list() == [1] * 4 and split["test_score"].null_count() == 0
@@ -173,21 +173,21 @@ def test_s3_results_after_a_retried_pack_and_a_killed_driver(s3_server, tmp_path
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 90
     try:  # kill as soon as the failing pack's retry has started (Tune queues a retry behind the other packs)
-        while time.monotonic() < deadline and proc.poll() is None and store.attempts("s3kill", first) < 2:
+        while time.monotonic() < deadline and proc.poll() is None and store.sweep("s3kill").attempts(first) < 2:
             time.sleep(0.05)
     finally:
         os.killpg(proc.pid, signal.SIGKILL)
         out = proc.communicate()[0].decode()
-    before = sweep_status(store, "s3kill")
+    before = store.sweep("s3kill").status()
     assert before["planned"] == 12 and before["missing"] > 0, f"the kill came too late: {before}\n{out}"
     faults.clear(plan)
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert sweep_status(store, "s3kill") == {"sweep": "s3kill", "planned": 12, "ok": 12, "diverged": 0, "failed": 0,
-                                             "stopped": 0, "missing": 0}
+    assert store.sweep("s3kill").status() == {"sweep": "s3kill", "planned": 12, "ok": 12, "diverged": 0, "failed": 0, "stopped": 0,
+                                             "missing": 0, "curves_missing": 0}
     exactly_once(store, "s3kill")
     assert store.read("curves", "s3kill", dedupe=False).num_rows == 12 * 20  # no curves of killed attempts left
-    assert store.attempts("s3kill", first) >= 2
+    assert store.sweep("s3kill").attempts(first) >= 2
     # the retried pack's rows carry its attempt count, across the kill (packs of 2 regroup identically)
     winners = store.read("trials", "s3kill").to_pydict()
-    assert {a for p, a in zip(winners["pack_id"], winners["attempt"]) if p == first} == {store.attempts("s3kill", first)}
+    assert {a for p, a in zip(winners["pack_id"], winners["attempt"]) if p == first} == {store.sweep("s3kill").attempts(first)}

@@ -18,7 +18,7 @@ import pytest
 import torch
 import yaml
 
-from hpsweep.sweep.store import ResultsStore
+from hpsweep.workers.results import ResultsStore
 
 SCENARIO = Path(__file__).with_name("gpu_placement_scenario.py")
 SPEC = {"name": "gpu",

@@ -12,11 +12,10 @@ import pyarrow as pa
 import pytest
 
 from hpsweep.sweep.cli import main
-from hpsweep.sweep.coordinator import sweep_status
 from hpsweep.sweep.halving_plan import halving_groups, pack_candidates
 from hpsweep.sweep.plan import plan_sweep, short_hash
 from hpsweep.sweep.spec import parse_spec
-from hpsweep.sweep.store import ResultsStore
+from hpsweep.workers.results import ResultsStore
 from tests.sweep.sweep_helpers import exactly_once, spec_file
 from tests.sweep.test_plan import SHAPES
 
@@ -110,7 +109,7 @@ def test_a_halving_sweep_refuses_a_root_of_an_older_schema(tmp_path, capsys):
     store = ResultsStore(str(tmp_path / "old"))
     row = {n: None for n in TRIALS_SCHEMA.names} | {"schema_version": 2, "sweep_id": "before", "trial_id": "t1",
                                                     "task": "rad", "attempt": 1, "status": "ok"}
-    store.write_part("trials", "before", "rad", "p-a1", pa.Table.from_pylist([row], schema=TRIALS_SCHEMA))
+    store.sweep("before").write_part("trials", "rad", "p-a1", pa.Table.from_pylist([row], schema=TRIALS_SCHEMA))
     parts = sorted(p.name for p in (tmp_path / "old").rglob("*") if p.is_file())
     assert _run_error(tmp_path, capsys, HALVING, "old") == (
         f"Error: spec.yaml: training.schedule writes trials with status 'stopped', but results "
@@ -141,7 +140,7 @@ def test_a_halving_sweep_writes_stopped_rows_that_every_reader_counts(ray_local,
     main(["run", spec_file(tmp_path, HALVING), "--results", results, "--progress", "lines"])
     out = capsys.readouterr().out
     store = ResultsStore(results)
-    s = sweep_status(store, "halving")
+    s = store.sweep("halving").status()
     assert s["planned"] == 20 and s["ok"] + s["stopped"] + s["diverged"] == 20 and s["stopped"] >= 10
     assert f"20 planned, {s['ok']} ok, {s['stopped']} stopped (halving)" in out
     exactly_once(store, "halving")
@@ -190,10 +189,10 @@ def test_a_killed_halving_sweep_resumes_with_the_same_decisions(ray_local, tmp_p
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
     store = ResultsStore(str(results))
-    before = sweep_status(store, "hkill")
+    before = store.sweep("hkill").status()
     assert before["planned"] == 80 and before["missing"] > 0, f"the kill came too late: {before}"
     main(["run", spec, "--results", str(results), "--progress", "lines"])
-    assert sweep_status(store, "hkill")["missing"] == 0
+    assert store.sweep("hkill").status()["missing"] == 0
     exactly_once(store, "hkill")
     clean = str(tmp_path / "clean")
     main(["run", spec, "--results", clean, "--progress", "lines"])
@@ -216,7 +215,7 @@ def test_the_wall_estimate_from_earlier_sweeps_cost_columns(tmp_path):
                 "schema_version": 3, "sweep_id": "old", "trial_id": f"t{pack}{i}", "task": "a", "pack_id": f"p{pack}",
                 "attempt": 1, "status": "ok", "hidden": hidden - 4 * i, "epochs_run": epochs, "started_at": start,
                 "finished_at": start + timedelta(seconds=seconds)})
-    store.write_part("trials", "old", "a", "p-a1", pa.Table.from_pylist(rows, schema=TRIALS_SCHEMA))
+    store.sweep("old").write_part("trials", "a", "p-a1", pa.Table.from_pylist(rows, schema=TRIALS_SCHEMA))
     # work of a pack: model-epochs x n_train x seq_len x S (S + |x|), S = its largest |h| + |y|
     work = 6 * 100 * 10 * 20 * 28 + 4 * 100 * 10 * 32 * 40
     rate, packs = history_rate(store)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from hpsweep.sweep.store import ResultsStore
+from hpsweep.workers.results import ResultsStore
 from tests.sweep.sweep_helpers import exactly_once, spec_file
 
 pytest.importorskip("ray.dashboard.modules.job.sdk", reason="ray[default] is in the test extra")

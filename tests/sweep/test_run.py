@@ -16,10 +16,9 @@ import pytest
 from hpsweep.sweep.cli import main
 from hpsweep.sweep import faults
 from hpsweep.sweep.commands.run import INCOMPLETE_EXIT
-from hpsweep.sweep.coordinator import sweep_status
 from hpsweep.sweep.faults import PackFault
 from hpsweep.sweep.spec import load_spec
-from hpsweep.sweep.store import ResultsStore
+from hpsweep.workers.results import ResultsStore
 from tests.sweep.sweep_helpers import TINY, exactly_once, pack_ids, spec_file
 
 
@@ -30,7 +29,7 @@ def test_quickstart_end_to_end_then_resume(ray_local, tmp_path, capsys):
     main(["run", "--results", results, "--progress", "lines"])
     out = capsys.readouterr().out
     store = ResultsStore(results)
-    status = sweep_status(store, "quickstart")
+    status = store.sweep("quickstart").status()
     assert status["planned"] == 120 and status["missing"] == 0 and status["failed"] == 0
     assert status["ok"] + status["diverged"] == 120
     exactly_once(store, "quickstart")
@@ -70,7 +69,7 @@ def test_a_failing_pack_is_retried_and_succeeds(ray_local, tmp_path, capsys, inj
     out = capsys.readouterr().out
     assert "failed (RuntimeError: injected failure (HPSWEEP_FAULTS) in pack" in out and "; retrying" in out
     store = ResultsStore(results)
-    assert sweep_status(store, "tiny") == {"sweep": "tiny", "planned": 8, "ok": 8, "diverged": 0, "failed": 0, "stopped": 0, "missing": 0}
+    assert store.sweep("tiny").status() == {"sweep": "tiny", "planned": 8, "ok": 8, "diverged": 0, "failed": 0, "stopped": 0, "missing": 0, "curves_missing": 0}
     exactly_once(store, "tiny")
     assert sorted(store.read("trials", "tiny")["attempt"].to_pylist()) == [1] * 4 + [2] * 4
 
@@ -93,7 +92,7 @@ def test_a_pack_that_always_fails_ends_failed_with_its_error(ray_local, tmp_path
     assert err == (f"sweep tiny: 4 failed and 0 missing of 8 planned; run them again with: "
                    f"hpsweep run {spec} --results {results} --retry-failed\n")
     store = ResultsStore(results)
-    assert sweep_status(store, "tiny")["failed"] == 4 and sweep_status(store, "tiny")["ok"] == 4
+    assert store.sweep("tiny").status()["failed"] == 4 and store.sweep("tiny").status()["ok"] == 4
     failed = store.scan("trials").filter(pl.col("status") == "failed").collect()
     assert failed["error"].str.starts_with("RuntimeError: injected failure (HPSWEEP_FAULTS)").all()
     assert failed["attempt"].to_list() == [2] * 4  # max_failures=1: two attempts
@@ -103,7 +102,7 @@ def test_a_pack_that_always_fails_ends_failed_with_its_error(ray_local, tmp_path
     assert _exit_code(["run", spec, "--results", results, "--progress", "lines"]) == INCOMPLETE_EXIT
     assert "nothing to run" in capsys.readouterr().out
     assert _exit_code(["run", spec, "--results", results, "--progress", "lines", "--retry-failed"]) == 0
-    assert sweep_status(store, "tiny")["ok"] == 8
+    assert store.sweep("tiny").status()["ok"] == 8
     assert store.read("trials", "tiny", dedupe=False).num_rows == 12  # old failed rows lose to higher attempts
     assert store.scan("trials").collect().height == 8
 
@@ -185,10 +184,10 @@ def test_sigkill_of_the_driver_then_rerun_gives_every_trial_once(ray_local, tmp_
         assert set(sizes) == {2} and n_pa >= sum(sizes) and n_pl >= sum(sizes), seen
     assert [n for _, n, _ in seen] == sorted(n for _, n, _ in seen), "rows disappeared while the sweep ran"
     store = ResultsStore(str(results))
-    before = sweep_status(store, "kill")
+    before = store.sweep("kill").status()
     assert before["planned"] == 24 and before["missing"] > 0, f"the kill came too late: {before}"
     main(["run", spec, "--results", str(results), "--progress", "lines"])
-    assert sweep_status(store, "kill") == {"sweep": "kill", "planned": 24, "ok": 24, "diverged": 0, "failed": 0, "stopped": 0, "missing": 0}
+    assert store.sweep("kill").status() == {"sweep": "kill", "planned": 24, "ok": 24, "diverged": 0, "failed": 0, "stopped": 0, "missing": 0, "curves_missing": 0}
     exactly_once(store, "kill")
     curves = store.read("curves", "kill", dedupe=False)
     assert curves.num_rows == 24 * 2  # no curves left behind by packs killed between their two writes

@@ -15,8 +15,7 @@ import pytest
 import torch
 
 from hpsweep.sweep.cli import interrupted_message, main
-from hpsweep.sweep.coordinator import sweep_status
-from hpsweep.sweep.store import ResultsStore
+from hpsweep.workers.results import ResultsStore
 from tests.sweep.sweep_helpers import TINY, exactly_once, spec_file
 
 
@@ -50,13 +49,13 @@ def test_ctrl_c_exits_130_and_the_printed_command_resumes(tmp_path):
     assert err.strip().splitlines()[-1] == f"Interrupted: every pack that finished is saved; resume with: {resume}"
     assert "Traceback" not in err
     store = ResultsStore(results)
-    assert 0 < sweep_status(store, "sigint")["ok"] < 12
+    assert 0 < store.sweep("sigint").status()["ok"] < 12
     argv = shlex.split(resume)[1:]
     done = subprocess.run([sys.executable, "-m", "hpsweep.sweep.cli", *argv], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=400)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert sweep_status(store, "sigint") == {"sweep": "sigint", "planned": 12, "ok": 12, "diverged": 0, "failed": 0,
-                                             "stopped": 0, "missing": 0}
+    assert store.sweep("sigint").status() == {"sweep": "sigint", "planned": 12, "ok": 12, "diverged": 0, "failed": 0, "stopped": 0,
+                                             "missing": 0, "curves_missing": 0}
     exactly_once(store, "sigint")
 
 

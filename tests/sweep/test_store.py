@@ -1,4 +1,4 @@
-"""One contract suite for the results store, run on every filesystem it supports:
+"""One contract suite for the results store (workers/results), run on every filesystem it supports:
 a local directory and a real S3-compatible server (moto) on loopback."""
 
 import os
@@ -12,8 +12,8 @@ import pytest
 
 from hpsweep.sweep.plan import Pack, Trial
 from hpsweep.sweep.rows import trial_rows
-from hpsweep.sweep.store import ResultsStore
 from hpsweep.workers.errors import StoreError
+from hpsweep.workers.results import ResultsStore
 from hpsweep.workers.results.lease import TTL_S
 from hpsweep.workers.schema import CURVES_SCHEMA, TRIALS_SCHEMA
 
@@ -27,6 +27,11 @@ def store(request, tmp_path):
         return ResultsStore(str(tmp_path / "results"))
     port = request.getfixturevalue("s3_server")
     return ResultsStore(f"s3://results/run{next(_counter)}?endpoint_override=127.0.0.1:{port}&scheme=http")
+
+
+@pytest.fixture
+def sweep(store):
+    return store.sweep("s1")
 
 
 class _Shape:
@@ -48,52 +53,55 @@ def _curves(pack):
     return pa.Table.from_pylist(rows, schema=CURVES_SCHEMA)
 
 
-def test_parts_round_trip_with_all_columns(store):
+def test_parts_round_trip_with_all_columns(store, sweep):
     pack = _pack()
-    assert store.write_pack("s1", pack.task, pack.pack_id, 1, _failed(pack, 1), _curves(pack))
-    trials = store.read("trials", "s1")
+    assert sweep.commit(pack.task, pack.pack_id, 1, _failed(pack, 1), _curves(pack))
+    trials = sweep.read("trials")
     assert trials.schema.equals(TRIALS_SCHEMA)
     assert sorted(trials["trial_id"].to_pylist()) == [t.trial_id for t in pack.trials]
     assert set(trials["task"].to_pylist()) == {pack.task}
-    assert store.read("curves", "s1").num_rows == 6
-    assert store.finished("s1") == {t.trial_id: ("failed", 1) for t in pack.trials}
+    assert sweep.read("curves").num_rows == 6
+    assert sweep.finished() == {t.trial_id: ("failed", 1) for t in pack.trials}
     assert store.scan("trials").select(pl.len()).collect().item() == 3
-    assert store.list_parts("trials", "s1", pack.task)[0].split("/")[-3:-1] == [
+    assert sweep.parts("trials", pack.task)[0].path.split("/")[-3:-1] == [
         "sweep=s1", "task=teacher%28x%3D8%2Cy%3D4%2Ct%3D10%29"]
 
 
-def test_a_committed_pack_is_never_written_twice(store):
+def test_a_committed_pack_is_never_written_twice(sweep):
     pack = _pack()
-    assert store.write_pack("s1", pack.task, pack.pack_id, 1, _failed(pack, 1), _curves(pack))
-    assert not store.write_pack("s1", pack.task, pack.pack_id, 2, _failed(pack, 2), _curves(pack))
-    assert store.read("trials", "s1", dedupe=False).num_rows == 3
-    assert store.read("curves", "s1").num_rows == 6
+    assert sweep.commit(pack.task, pack.pack_id, 1, _failed(pack, 1), _curves(pack))
+    assert not sweep.commit(pack.task, pack.pack_id, 2, _failed(pack, 2), _curves(pack))
+    assert sweep.read("trials", dedupe=False).num_rows == 3
+    assert sweep.read("curves").num_rows == 6
 
 
-def test_curves_of_an_attempt_lost_before_its_commit_are_replaced(store):
+def test_curves_of_an_attempt_lost_before_its_commit_are_replaced(sweep):
     pack = _pack()
-    store.write_part("curves", "s1", pack.task, f"{pack.pack_id}-a1", _curves(pack))  # died before trials
-    store.write_pack("s1", pack.task, pack.pack_id, 2, _failed(pack, 2), _curves(pack))
-    assert len(store.list_parts("curves", "s1")) == 1
-    assert store.read("curves", "s1", dedupe=False).num_rows == 6
+    first = sweep.begin_attempt(pack.pack_id)  # wrote its curves part, then died before the trials part
+    sweep._commits.write_part("curves", pack.task, f"{pack.pack_id}-a1", _curves(pack), first.token)
+    second = sweep.begin_attempt(pack.pack_id)
+    assert not sweep.committed(pack.task, pack.pack_id, own_token=second.token)
+    assert sweep.commit(pack.task, pack.pack_id, 2, _failed(pack, 2), _curves(pack), token=second.token)
+    assert len(sweep.parts("curves")) == 1
+    assert sweep.read("curves", dedupe=False).num_rows == 6
 
 
-def test_readers_keep_the_highest_attempt(store):
+def test_readers_keep_the_highest_attempt(store, sweep):
     pack = _pack()
-    store.write_part("trials", "s1", pack.task, "x-a1", _failed(pack, 1, "first"))
-    store.write_part("trials", "s1", pack.task, "x-a3", _failed(pack, 3, "third"))
-    store.write_part("trials", "s1", pack.task, "x-a2", _failed(pack, 2, "second"))
-    assert store.read("trials", "s1", dedupe=False).num_rows == 9
-    assert set(store.read("trials", "s1")["error"].to_pylist()) == {"third"}
+    sweep.write_part("trials", pack.task, "x-a1", _failed(pack, 1, "first"))
+    sweep.write_part("trials", pack.task, "x-a3", _failed(pack, 3, "third"))
+    sweep.write_part("trials", pack.task, "x-a2", _failed(pack, 2, "second"))
+    assert sweep.read("trials", dedupe=False).num_rows == 9
+    assert set(sweep.read("trials")["error"].to_pylist()) == {"third"}
     assert set(store.scan("trials", "s1").collect()["error"].to_list()) == {"third"}
-    assert {a for _, a in store.finished("s1").values()} == {3}
+    assert {a for _, a in sweep.finished().values()} == {3}
 
 
-def test_compact_merges_parts_without_changing_what_readers_see(store):
+def test_compact_merges_parts_without_changing_what_readers_see(store, sweep):
     packs = [_pack(f"p{i}", task, n=2) for i in range(3) for task in ("a(x=1)", "b(x=2)")]
     for p in packs:
-        store.write_pack("s1", p.task, p.pack_id, 1, _failed(p, 1), _curves(p))
-    store.write_part("trials", "s1", "a(x=1)", "late-a2", _failed(packs[0], 2, "retried"))
+        sweep.commit(p.task, p.pack_id, 1, _failed(p, 1), _curves(p))
+    sweep.write_part("trials", "a(x=1)", "late-a2", _failed(packs[0], 2, "retried"))
     before = {t: store.read(t).sort_by("trial_id").to_pylist() for t in ("trials", "curves")}
     stats = store.compact()
     assert (stats.files_before, stats.files_after) == (13, 4)
@@ -106,8 +114,8 @@ def test_compact_merges_parts_without_changing_what_readers_see(store):
 def test_compact_removes_temporaries_of_killed_writers(tmp_path):
     store = ResultsStore(str(tmp_path))
     pack = _pack()
-    store.write_pack("s1", pack.task, pack.pack_id, 1, _failed(pack, 1), None)
-    directory = tmp_path / "trials/sweep=s1" / store.partition("trials", "s1", pack.task).rsplit("/", 1)[1]
+    store.sweep("s1").commit(pack.task, pack.pack_id, 1, _failed(pack, 1), None)
+    directory = tmp_path / "trials/sweep=s1" / store.layout.partition("trials", "s1", pack.task).rsplit("/", 1)[1]
     stale = directory / ".part-x-a1-1234.parquet.abcd.tmp"
     stale.write_bytes(b"PAR1 half a file")
     os.utime(stale, (time.time() - TTL_S - 60,) * 2)  # a writer killed over a lease's life ago
@@ -115,35 +123,38 @@ def test_compact_removes_temporaries_of_killed_writers(tmp_path):
     assert store.read("trials").num_rows == 3  # invisible to readers
     store.compact()
     assert sorted(p.name for p in directory.iterdir()) == [".part-y-a1-1234.parquet.abcd.tmp",
-                                                           store.list_parts("trials")[0].rsplit("/", 1)[1]]
+                                                           store.parts("trials")[0].base_name]
 
 
 def _sorted(rows):
     return sorted(rows, key=lambda r: (r["trial_id"], r.get("epoch") or 0))
 
 
-def test_sweep_spec_is_frozen_once(store):
+def test_sweep_spec_is_frozen_once(store, sweep):
     plan = pa.table({"trial_id": ["a", "b"], "task": ["t", "t"]})
-    store.save_sweep("s1", "spec_hash: h1\n", "h1", plan)
-    store.save_sweep("s1", "spec_hash: h1\n", "h1", plan)
-    assert store.sweeps() == ["s1"] and store.sweep_hash("s1") == "h1"
-    assert store.planned("s1")["trial_id"].to_pylist() == ["a", "b"]
+    sweep.save("spec_hash: h1\n", "h1", plan)
+    sweep.save("spec_hash: h1\n", "h1", plan)
+    assert store.sweeps() == ["s1"] and sweep.spec_hash() == "h1"
+    assert sweep.planned()["trial_id"].to_pylist() == ["a", "b"]
     with pytest.raises(StoreError, match="already hold sweep 's1' with spec hash h1; this spec has h2"):
-        store.save_sweep("s1", "spec_hash: h2\n", "h2", plan)
+        sweep.save("spec_hash: h2\n", "h2", plan)
     with pytest.raises(StoreError, match="hold no sweep 'nope'; sweeps: s1"):
-        store.planned("nope")
+        store.sweep("nope").planned()
 
 
-def test_attempts_are_counted_per_pack(store):
-    assert store.attempts("s1", "p1") == 0
-    assert [store.begin_attempt("s1", "p1") for _ in range(3)] == [1, 2, 3]
-    assert store.begin_attempt("s1", "p2") == 1
+def test_attempts_are_counted_per_pack(store, sweep):
+    assert sweep.attempts("p1") == 0
+    attempts = [sweep.begin_attempt("p1") for _ in range(3)]
+    assert [a.number for a in attempts] == [1, 2, 3] and len({a.token for a in attempts}) == 3
+    assert store.sweep("s2").begin_attempt("p1").number == 1
+    sweep.commit("t", "p1", 3, _failed(_pack(), 3), None, token=attempts[2].token)
+    assert sweep.attempts("p1") == 3  # a commit's record is not an attempt
 
 
-def test_empty_store_reads_as_empty_tables(store):
+def test_empty_store_reads_as_empty_tables(store, sweep):
     assert store.read("trials").num_rows == 0
     assert store.scan("curves").collect().height == 0
-    assert store.finished("s1") == {} and store.sweeps() == []
+    assert sweep.finished() == {} and store.sweeps() == []
 
 
 def test_unknown_scheme_is_a_store_error():
@@ -176,7 +187,7 @@ def test_polling_readers_never_see_a_partial_file(tmp_path):
     for i in range(40):
         p = Pack(f"p{i}", big.task, 0, 2, 8, tuple(Trial(f"{i}-{t.trial_id}", *list(t.__dict__.values())[1:])
                                                     for t in big.trials))
-        store.write_pack("s1", p.task, p.pack_id, 1, _failed(p, 1, "x" * 2000), None)
+        store.sweep("s1").commit(p.task, p.pack_id, 1, _failed(p, 1, "x" * 2000), None)
     deadline = time.monotonic() + 30
     while 40 * pack_rows not in seen and not errors and time.monotonic() < deadline:
         time.sleep(0.01)  # until a reader has seen the finished dataset (slow on a loaded machine)

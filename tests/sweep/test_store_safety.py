@@ -8,7 +8,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from hpsweep.sweep.store import ResultsStore
+from hpsweep.workers.results import ResultsStore
 from hpsweep.workers.errors import StoreError
 from hpsweep.workers.results.lease import TTL_S
 from hpsweep.workers.schema import TRIALS_SCHEMA
@@ -25,9 +25,9 @@ def _ok(pack, attempt=1):
 def test_unsafe_ids_are_refused_before_any_path_is_built(tmp_path, bad):
     store = ResultsStore(str(tmp_path / "results"))
     pack = _pack()
-    for call in (lambda: store.write_part("trials", bad, pack.task, "p-a1", _failed(pack, 1)),
-                 lambda: store.planned(bad), lambda: store.scan("trials", bad), lambda: store.compact(bad),
-                 lambda: store.begin_attempt("s1", bad), lambda: store.lease(bad)):
+    for call in (lambda: store.sweep(bad).write_part("trials", pack.task, "p-a1", _failed(pack, 1)),
+                 lambda: store.sweep(bad).planned(), lambda: store.scan("trials", bad), lambda: store.compact(bad),
+                 lambda: store.sweep("s1").begin_attempt(bad), lambda: store.sweep(bad).lease()):
         with pytest.raises(StoreError, match="must be letters, digits|is not allowed"):
             call()
     assert not (tmp_path / "results").exists()
@@ -36,21 +36,21 @@ def test_unsafe_ids_are_refused_before_any_path_is_built(tmp_path, bad):
 def test_task_names_cannot_leave_their_partition(tmp_path):
     store = ResultsStore(str(tmp_path / "r"))
     for task in ("../../x", "a/b", "x" * 300):
-        path = store.partition("trials", "s1", task)
+        path = store.layout.partition("trials", "s1", task)
         assert path.startswith(f"{tmp_path}/r/trials/sweep=s1/task=") and path.count("/") == f"{tmp_path}/r".count("/") + 3
         assert len(path.rsplit("/", 1)[1]) <= 205
 
 
 def test_a_second_writer_is_refused_naming_the_holder(store):
     messages = []
-    with store.lease("s1", echo=messages.append):
+    with store.sweep("s1").lease(echo=messages.append):
         with pytest.raises(StoreError, match=r"sweep 's1' is held by run on .+ pid \d+ since .+; wait for it to end"):
-            store.lease("s1", "run").acquire()
+            store.sweep("s1").lease("run").acquire()
         with pytest.raises(StoreError, match="sweep 's1' is held by run on"):
             store.compact("s1")
-        with store.lease("s2"):  # other sweeps are free
+        with store.sweep("s2").lease():  # other sweeps are free
             pass
-    with store.lease("s1", "compact"):  # released: free again
+    with store.sweep("s1").lease("compact"):  # released: free again
         pass
     assert messages == []
     assert store.storage.list(store.layout.leases("s1")) == []
@@ -65,13 +65,13 @@ def _plant_lease(store, sweep, host, pid, heartbeat):
 def test_a_stale_lease_is_taken_over_with_a_message(store):
     _plant_lease(store, "s1", "elsewhere", 4242, time.time() - TTL_S - 5)
     messages = []
-    with store.lease("s1", echo=messages.append):
+    with store.sweep("s1").lease(echo=messages.append):
         pass
     assert len(messages) == 1 and messages[0].startswith(
         "sweep s1: taking over the lease of run on elsewhere pid 4242 (last heartbeat 1")
     _plant_lease(store, "s1", "elsewhere", 4242, time.time())  # live on another host: refused
     with pytest.raises(StoreError, match="held by run on elsewhere pid 4242"):
-        store.lease("s1").acquire()
+        store.sweep("s1").lease().acquire()
 
 
 def test_a_killed_driver_on_this_host_is_detected_at_once(tmp_path):
@@ -83,7 +83,7 @@ def test_a_killed_driver_on_this_host_is_detected_at_once(tmp_path):
     gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     _plant_lease(store, "s1", socket.gethostname(), int(gone.stdout), time.time())
     messages = []
-    with store.lease("s1", echo=messages.append):
+    with store.sweep("s1").lease(echo=messages.append):
         pass
     assert messages == [f"sweep s1: taking over the lease of run on {socket.gethostname()} pid {int(gone.stdout)} "
                         f"(pid {int(gone.stdout)} on this host is gone; its driver is gone)"]
@@ -95,7 +95,7 @@ def test_run_sweep_refuses_while_another_driver_holds_the_sweep(tmp_path):
 
     spec = load_spec("quickstart")
     store = ResultsStore(str(tmp_path))
-    with store.lease(spec.name):
+    with store.sweep(spec.name).lease():
         with pytest.raises(StoreError, match=f"sweep '{spec.name}' is held by run on"):
             run_sweep(spec, str(tmp_path), echo=lambda m: None)
     assert store.sweeps() == []  # nothing written by the refused driver
@@ -103,42 +103,42 @@ def test_run_sweep_refuses_while_another_driver_holds_the_sweep(tmp_path):
 
 def test_a_foreign_part_is_refused_by_every_reader_and_compact(store):
     pack = _pack()
-    store.write_pack("s1", pack.task, pack.pack_id, 1, _failed(pack, 1), _curves(pack))
-    store.write_pack("s1", pack.task, "p2", 1, _failed(_pack("p2"), 1), None)
-    foreign = f"{store.partition('trials', 's1', pack.task)}/part-planted.parquet"
+    store.sweep("s1").commit(pack.task, pack.pack_id, 1, _failed(pack, 1), _curves(pack))
+    store.sweep("s1").commit(pack.task, "p2", 1, _failed(_pack("p2"), 1), None)
+    foreign = f"{store.layout.partition('trials', 's1', pack.task)}/part-planted.parquet"
     store.storage.put(foreign, lambda f: pq.write_table(pa.table({"a": [1, 2]}), f))
-    before = store.list_parts("trials")
+    before = [p.path for p in store.parts("trials")]
     message = r"trials/sweep=s1/task=.*/part-planted.parquet in results .* lacks the column\(s\) sweep_id, trial_id, task, attempt, status: not a trials part hpsweep wrote; move it out"
-    for call in (lambda: store.finished("s1"), lambda: store.scan("trials").collect(), lambda: store.compact(),
+    for call in (lambda: store.sweep("s1").finished(), lambda: store.scan("trials").collect(), lambda: store.compact(),
                  lambda: store.read("trials")):
         with pytest.raises(StoreError, match=message):
             call()
-    assert store.list_parts("trials") == before  # compact deleted nothing
+    assert [p.path for p in store.parts("trials")] == before  # compact deleted nothing
 
 
 def test_a_damaged_plan_is_one_store_error(tmp_path):
     store = ResultsStore(str(tmp_path))
-    store.save_sweep("s1", "spec_hash: h1\n", "h1", pa.table({"trial_id": ["a"], "task": ["t"]}))
+    store.sweep("s1").save("spec_hash: h1\n", "h1", pa.table({"trial_id": ["a"], "task": ["t"]}))
     plan = tmp_path / "sweeps" / "s1" / "plan.parquet"
     plan.write_bytes(plan.read_bytes()[:20])
     with pytest.raises(StoreError, match=r"sweeps/s1/plan.parquet is damaged \(ArrowInvalid\)"):
-        store.status("s1")
+        store.sweep("s1").status()
 
 
 def test_a_missing_curves_part_is_reported_and_repaired(store):
     pack = _pack()
-    store.save_sweep("s1", "spec_hash: h\n", "h", pa.table({"trial_id": [t.trial_id for t in pack.trials],
+    store.sweep("s1").save("spec_hash: h\n", "h", pa.table({"trial_id": [t.trial_id for t in pack.trials],
                                                           "task": [pack.task] * 3}))
-    store.write_pack("s1", pack.task, pack.pack_id, 1, _ok(pack), _curves(pack))
-    assert store.status("s1") == {"sweep": "s1", "planned": 3, "ok": 3, "diverged": 0, "failed": 0, "stopped": 0, "missing": 0,
+    store.sweep("s1").commit(pack.task, pack.pack_id, 1, _ok(pack), _curves(pack))
+    assert store.sweep("s1").status() == {"sweep": "s1", "planned": 3, "ok": 3, "diverged": 0, "failed": 0, "stopped": 0, "missing": 0,
                                   "curves_missing": 0}
-    store.storage.delete(store.list_parts("curves", "s1")[0])
-    assert store.status("s1") == {"sweep": "s1", "planned": 3, "ok": 0, "diverged": 0, "failed": 0, "stopped": 0, "missing": 3,
+    store.storage.delete(store.parts("curves", "s1")[0].path)
+    assert store.sweep("s1").status() == {"sweep": "s1", "planned": 3, "ok": 0, "diverged": 0, "failed": 0, "stopped": 0, "missing": 3,
                                   "curves_missing": 3}
-    assert store.finished("s1") == {}  # a re-run plans them again ...
-    assert store.write_pack("s1", pack.task, pack.pack_id, 2, _ok(pack, 2), _curves(pack))  # ... and commits
-    assert store.status("s1")["ok"] == 3 and store.status("s1")["curves_missing"] == 0
-    assert {a for _, a in store.finished("s1").values()} == {2}
+    assert store.sweep("s1").finished() == {}  # a re-run plans them again ...
+    assert store.sweep("s1").commit(pack.task, pack.pack_id, 2, _ok(pack, 2), _curves(pack))  # ... and commits
+    assert store.sweep("s1").status()["ok"] == 3 and store.sweep("s1").status()["curves_missing"] == 0
+    assert {a for _, a in store.sweep("s1").finished().values()} == {2}
 
 
 def test_a_full_disk_leaves_no_orphan_and_a_retry_commits_once(tmp_path):
@@ -158,23 +158,23 @@ def test_a_full_disk_leaves_no_orphan_and_a_retry_commits_once(tmp_path):
     try:
         with pytest.raises(StoreError, match=r"^cannot write .*/trials/sweep=s1/.*part-p1-a1-.*parquet: the disk is full; "
                                              r"free space and run the same command again$"):
-            store.write_pack("s1", pack.task, pack.pack_id, 1, _ok(pack), _curves(pack))
+            store.sweep("s1").commit(pack.task, pack.pack_id, 1, _ok(pack), _curves(pack))
     finally:
         pq_module.write_table = real
     assert [p for p in tmp_path.rglob("*") if p.is_file()] == []  # no curves without commit, no temporaries
-    assert store.write_pack("s1", pack.task, pack.pack_id, 2, _ok(pack, 2), _curves(pack))
+    assert store.sweep("s1").commit(pack.task, pack.pack_id, 2, _ok(pack, 2), _curves(pack))
     assert store.read("trials", dedupe=False).num_rows == 3 and store.read("curves", dedupe=False).num_rows == 6
 
 
 def test_compact_removes_attempt_markers(store):
     pack = _pack()
     for _ in range(3):
-        store.begin_attempt("s1", pack.pack_id)
-    store.begin_attempt("s2", "p9")
-    store.write_pack("s1", pack.task, pack.pack_id, 3, _failed(pack, 3), None)
+        store.sweep("s1").begin_attempt(pack.pack_id)
+    store.sweep("s2").begin_attempt("p9")
+    store.sweep("s1").commit(pack.task, pack.pack_id, 3, _failed(pack, 3), None)
     assert store.compact("s1").markers == 3
-    assert store.attempts("s1", pack.pack_id) == 0 and store.attempts("s2", "p9") == 1
-    assert store.finished("s1") == {t.trial_id: ("failed", 3) for t in pack.trials}
+    assert store.sweep("s1").attempts(pack.pack_id) == 0 and store.sweep("s2").attempts("p9") == 1
+    assert store.sweep("s1").finished() == {t.trial_id: ("failed", 3) for t in pack.trials}
 
 
 def test_readers_need_an_existing_directory(tmp_path):
@@ -189,8 +189,8 @@ def test_query_sees_the_winning_rows_through_ctes(store):
     from hpsweep.sweep.commands.query import run_query
 
     pack = _pack()
-    store.write_part("trials", "s1", pack.task, "x-a1", _failed(pack, 1, "first"))
-    store.write_part("trials", "s1", pack.task, "x-a2", _failed(pack, 2, "second"))
+    store.sweep("s1").write_part("trials", pack.task, "x-a1", _failed(pack, 1, "first"))
+    store.sweep("s1").write_part("trials", pack.task, "x-a2", _failed(pack, 2, "second"))
     df = run_query(store.root, "WITH w AS (SELECT error, attempt FROM trials) SELECT error, count(*) AS n FROM w "
                                "GROUP BY error")
     assert df.rows() == [("second", 3)]
@@ -200,8 +200,8 @@ def test_the_python_api_reads_winning_rows_of_any_root(store):
     from hpsweep.workers.results import results
 
     pack = _pack()
-    store.write_part("trials", "s1", pack.task, "x-a1", _failed(pack, 1, "first"))
-    store.write_part("trials", "s1", pack.task, "x-a2", _failed(pack, 2, "second"))
+    store.sweep("s1").write_part("trials", pack.task, "x-a1", _failed(pack, 1, "first"))
+    store.sweep("s1").write_part("trials", pack.task, "x-a2", _failed(pack, 2, "second"))
     trials, curves = results(store.root)
     assert trials.select("error").collect()["error"].to_list() == ["second"] * 3
     assert curves.collect().height == 0

@@ -14,7 +14,7 @@ from tests.workers.extras import require_extra
 from hpsweep.sweep.coordinator import make_plan
 from hpsweep.sweep.pack_runner import PackJob, run_pack
 from hpsweep.sweep.spec import parse_spec
-from hpsweep.sweep.store import ResultsStore
+from hpsweep.workers.results import ResultsStore
 from hpsweep.workers.errors import TaskError
 from hpsweep.workers.tasks import get_task
 
@@ -46,7 +46,7 @@ def test_a_sweep_on_the_local_hammer_set_stores_finite_returns(hammer_task, tmp_
         "training": {"lr": [0.003], "epochs": 2, "batch_size": 2, "seeds": [0]},
         "pack": {"max_models": 4}})
     store = ResultsStore(str(tmp_path / "results"))
-    plan, _ = make_plan(spec, store)
+    plan, _ = make_plan(spec, store.sweep(spec.name))
     assert [len(p.trials) for p in plan.packs] == [4]
     summary = run_pack(PackJob(str(tmp_path / "results"), spec.name, plan.packs[0], device="cpu"), in_ray=False)
     assert summary["written"] and summary["ok"] == 4

@@ -4,7 +4,10 @@
     <root>/sweeps/<sweep_id>/plan.parquet    planned trial ids and their tasks (written once)
     <root>/trials/sweep=<sweep_id>/task=<quoted task>/part-<pack_id>-a<attempt>-<uuid>.parquet
     <root>/curves/sweep=<sweep_id>/task=<quoted task>/part-...parquet
-    <root>/_attempts/<sweep_id>/<pack_id>/<uuid>   one empty marker per attempt at a pack
+    <root>/models/sweep=<sweep_id>/task=<quoted task>/part-<pack_id>-a<attempt>-<token>.safetensors
+                                                 kept models' weights (workers/kept_models.py), same commit
+    <root>/_attempts/<sweep_id>/<pack_id>/<token>  one empty marker per attempt at a pack
+    <root>/_attempts/<sweep_id>/<pack_id>/commit-a<attempt>-<token>[.curves]   a commit's record (commits.py)
     <root>/_leases/<sweep_id>/<token>.json          the driver (or compact) holding a sweep
 
 Every path the store builds goes through `Layout`: each component is checked (no separator, no
@@ -19,8 +22,11 @@ import re
 import urllib.parse
 
 from hpsweep.workers.errors import StoreError
+from hpsweep.workers.schema import CURVES_SCHEMA, TRIALS_SCHEMA
 
-TABLES = ("trials", "curves")
+SCHEMAS = {"trials": TRIALS_SCHEMA, "curves": CURVES_SCHEMA}
+TABLES = tuple(SCHEMAS)
+MODELS, MODELS_SUFFIX = "models", ".safetensors"  # kept models' folder and file suffix
 ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 """Sweep ids, pack ids and attempt tokens: the spec's name rule, up to 128 characters."""
 MAX_TASK_COMPONENT = 200
@@ -83,6 +89,12 @@ class Layout:
 
     def part(self, table: str, sweep_id: str, task: str, stem: str, token: str) -> str:
         return f"{self.partition(table, sweep_id, task)}/part-{check_id('part name', stem)}-{check_id('token', token)}.parquet"
+
+    def models_file(self, sweep_id: str, task: str, stem: str, token: str) -> str:
+        """A pack's kept models: beside its parts, under `models/` (not a table: readers skip it)."""
+        partition = self.partition("trials", sweep_id, task).split("/")[-2:]
+        return (f"{self.join(MODELS, *partition)}/part-{check_id('part name', stem)}-{check_id('token', token)}"
+                f"{MODELS_SUFFIX}")
 
     def sweep_dir(self, sweep_id: str) -> str:
         return self.join("sweeps", check_id("sweep id", sweep_id))

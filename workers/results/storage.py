@@ -80,6 +80,14 @@ class Storage:
     def put_bytes(self, path: str, data: bytes) -> None:
         self.put(path, lambda f: f.write(data))
 
+    def touch(self, path: str, durable: bool = True) -> None:
+        """Create an empty file (a marker: its name is its content, so it cannot be seen half-written).
+
+        durable: fsync the directory so the name survives a power cut; markers whose loss is
+        harmless skip it. Object stores: one empty PUT.
+        """
+        self.put_bytes(path, b"")
+
     def list(self, path: str, recursive: bool = False) -> list[pafs.FileInfo]:
         """Entries under `path` ([] when it does not exist)."""
         try:
@@ -131,6 +139,20 @@ class LocalStorage(Storage):
 
     def put(self, path: str, write: Writer) -> None:
         _local_atomic_write(path, write)
+
+    def touch(self, path: str, durable: bool = True) -> None:
+        directory = os.path.dirname(path)
+        try:
+            os.makedirs(directory, exist_ok=True)
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o644))
+            if durable:  # an empty file has no data to flush: only its directory entry
+                fd = os.open(directory, os.O_RDONLY)
+                try:
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+        except OSError as e:
+            raise _os_error(e, path, "write") from None
 
 
 class ObjectStorage(Storage):
