@@ -37,6 +37,11 @@ BAD_OPTION = {
     "dashboard": Case("dashboard-port-out-of-range", ["dashboard", "res", "--port", "70000"],
                       "Invalid value for '--port': 70000 is not in the range 0<=x<=65535. "
                       "(see: hpsweep dashboard --help)", exit_code=USAGE_EXIT),
+    "models": Case("models-top-zero", ["models", "res", "--top", "0"],
+                   "Invalid value for '--top': 0 is not in the range 1<=x<=1000000. (see: hpsweep models --help)",
+                   exit_code=USAGE_EXIT),
+    "export": Case("export-without-out", ["export", "res", "abc123"],
+                   "Missing argument 'OUT'. (see: hpsweep export --help)", exit_code=USAGE_EXIT),
     "bench": Case("bench-models-not-an-int", ["bench", "--models", "abc"],
                   "Invalid value for '--models' / '-K': 'abc' is not a valid integer. (see: hpsweep bench --help)",
                   exit_code=USAGE_EXIT),
