@@ -192,7 +192,7 @@ def write_meta_results(root, tasks: list[SyntheticTask], *, configs: np.ndarray 
     configs = shared_configs() if configs is None else configs
     rng = np.random.default_rng(seed)
     written = 0
-    for i, task in enumerate(tasks):
+    for task in tasks:
         grid = [(c, f, lr, s) for f in budget_factors for lr in lrs for s in seeds for c in range(len(configs))]
         d = configs[[g[0] for g in grid]]
         budget = np.array([_dense_weights(task.input_dim, 32, task.output_dim) * g[1] for g in grid])

@@ -37,7 +37,7 @@ def capture_step(step: Callable[[torch.Tensor], None], state: list[torch.Tensor]
         with torch.cuda.graph(graph, stream=side):
             step(static_idx)
     except RuntimeError as e:
-        warnings.warn(f"CUDA graph capture failed, training eagerly: {e}")
+        warnings.warn(f"CUDA graph capture failed, training eagerly: {e}", stacklevel=2)
         graph = None
     torch.cuda.current_stream().wait_stream(side)
     torch.cuda.synchronize(device)

@@ -154,7 +154,8 @@ def many(rule, max_len: int = 10_000) -> PlainValidator:
             try:
                 out.append(rule[0](item))
             except _Bad as bad:
-                raise fail(bad.rule or f"must be {rule[1]}", item, f"[{i}]" if isinstance(v, (list, tuple)) else "")
+                raise fail(bad.rule or f"must be {rule[1]}", item,
+                           f"[{i}]" if isinstance(v, (list, tuple)) else "") from None
         return tuple(out)
     return PlainValidator(validate)
 

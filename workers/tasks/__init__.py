@@ -116,5 +116,6 @@ def load_task_data(name: str, seed: int = 0, cache_dir: str | Path | None = None
         try:
             _cache.write(path, data)
         except OSError as e:  # a read-only or full cache must not stop a worker: it just regenerates
-            warnings.warn(f"task cache {path.parent} not writable ({e}); {task.name} will be regenerated next time")
+            warnings.warn(f"task cache {path.parent} not writable ({e}); {task.name} will be regenerated next time",
+                          stacklevel=2)
     return data
