@@ -84,7 +84,7 @@ def main() -> None:
         vectorised = time.process_time() - c0
         print(f"the de-duplication alone, rows in memory: python loop {loop:.2f} s CPU, winners() {vectorised:.2f} s "
               f"CPU ({len(best):,} = {n:,} winners)")
-        same = store.finished("s") == python_loop(store)
+        same = store.sweep("s").finished() == python_loop(store)
         print(f"same answer: {same}; rows {int(args.rows * 1.1):,} in {args.parts} parts; "
               f"CPU loop / vectorised = {timings['python loop (before)'] / timings['finished (vectorised)']:.1f}x")
 

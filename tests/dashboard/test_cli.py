@@ -30,7 +30,7 @@ def test_results_without_sweeps(tmp_path, capsys):
 
 def test_unreadable_results(tmp_path, capsys):
     store, held, _ = write_store(tmp_path / "r", hold_back=1)
-    path = store.write_part("trials", *held[0][:2], "p999-a1", held[0][4])
+    path = store.sweep(held[0][0]).write_part("trials", held[0][1], "p999-a1", held[0][4])
     open(path, "wb").write(b"garbage")
     err = error_of(capsys, ["dashboard", str(tmp_path / "r"), "--port", "0"])
     assert err.startswith("Error: trials/sweep=synthetic/") and "is not a readable Parquet file" in err
