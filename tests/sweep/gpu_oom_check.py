@@ -73,7 +73,7 @@ def main():
         statuses = rows["status"].to_pylist()
         errors = set(rows.filter(pc.equal(rows["status"], "failed"))["error"].to_pylist())
         print(f"cap {cap / 2**20:.0f} MiB ({name}): splits {summary['splits']}, pack sizes {sizes}, "
-              f"statuses {statuses}, rows {rows.num_rows}, parts {len(ResultsStore(root).list_parts('trials', 'oom'))}")
+              f"statuses {statuses}, rows {rows.num_rows}, parts {len(ResultsStore(root).parts('trials', 'oom'))}")
         print("  errors:", [e[:160] for e in errors])
         assert rows.num_rows == 8 and len(set(rows["trial_id"].to_pylist())) == 8
         if name == "fits-2":
