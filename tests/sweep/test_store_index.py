@@ -113,7 +113,7 @@ def test_a_read_that_meets_a_compact_reads_again(store):
     trials, curves = sweep.collect(compacting_status)
     assert len(calls) == 2 and trials.height == 9 and curves.height == 18
     assert sweep.status() == expected == {"sweep": "s1", "planned": 9, "ok": 0, "diverged": 0, "failed": 9,
-                                          "missing": 0, "curves_missing": 0}
+                                          "stopped": 0, "missing": 0, "curves_missing": 0}
 
 
 @pytest.mark.parametrize("status", FINAL_STATUSES)
