@@ -15,8 +15,17 @@ from threadpoolctl import threadpool_limits
 from hpsweep.analysis import metatable
 from hpsweep.analysis.balance import rank_balance_metrics
 from hpsweep.analysis.curve import learning_curve
-from hpsweep.analysis.evaluate import (BASELINES, held_out, loto_folds, per_task, region_folds, residual_band,
-                                       standing_band, summarise, unit_metrics)
+from hpsweep.analysis.evaluate import (
+    BASELINES,
+    held_out,
+    loto_folds,
+    per_task,
+    region_folds,
+    residual_band,
+    standing_band,
+    summarise,
+    unit_metrics,
+)
 from hpsweep.analysis.features import GROUP, per_task_sample, with_features
 from hpsweep.analysis.load import collect, scan_trials
 from hpsweep.analysis.metamodels import ABOUT, all_models, coefficients, model_named
@@ -45,8 +54,13 @@ class AnalysisOptions:
     """Compute the learning curve (the slowest part after the main evaluation)."""
 
     def key(self) -> dict:
-        return {"sweeps": sorted(self.sweeps), "tasks": sorted(self.tasks), "statuses": sorted(self.statuses),
-                "max_rows_per_task": self.max_rows_per_task, "seed": self.seed}
+        return {
+            "sweeps": sorted(self.sweeps),
+            "tasks": sorted(self.tasks),
+            "statuses": sorted(self.statuses),
+            "max_rows_per_task": self.max_rows_per_task,
+            "seed": self.seed,
+        }
 
 
 @dataclass
@@ -72,24 +86,38 @@ class AnalysisResult:
     def warnings(self) -> list[str]:
         out = []
         if len(self.tasks) < FEW_TASKS:
-            out.append(f"only {len(self.tasks)} tasks: every held-out metric rests on {len(self.tasks)} folds fit on "
-                       f"{len(self.tasks) - 1} tasks' dims and is rough; sweep {FEW_TASKS}+ tasks for firm answers")
+            out.append(
+                f"only {len(self.tasks)} tasks: every held-out metric rests on {len(self.tasks)} folds fit on "
+                f"{len(self.tasks) - 1} tasks' dims and is rough; sweep {FEW_TASKS}+ tasks for firm answers"
+            )
         if self.excluded:
-            out.append(f"{len(self.excluded)} near-chance task(s) left out of the means (even their best config is "
-                       f"within {metatable.NEAR_CHANCE_MARGIN:g} of chance): {', '.join(self.excluded)[:300]}")
+            out.append(
+                f"{len(self.excluded)} near-chance task(s) left out of the means (even their best config is "
+                f"within {metatable.NEAR_CHANCE_MARGIN:g} of chance): {', '.join(self.excluded)[:300]}"
+            )
         return out
 
     def metrics(self) -> dict:
         """Everything a person or a script reads, as plain JSON-able values (keys: docs/analysis.md)."""
         return {
-            "n_rows": self.n_rows, "n_rows_used": self.n_rows_used, "n_tasks": len(self.tasks),
-            "n_groups": self.table[metatable.UNIT].n_unique(), "n_configs": self.table[metatable.CONFIG].n_unique(),
-            "excluded_tasks": self.excluded, "models": self.models, "baselines": self.baselines,
-            "ceiling": self.ceiling, "chosen_model": self.chosen, "band": self.band,
-            "per_task": self.per_task.to_dicts(), "learning_curve": self.curve.to_dicts(),
+            "n_rows": self.n_rows,
+            "n_rows_used": self.n_rows_used,
+            "n_tasks": len(self.tasks),
+            "n_groups": self.table[metatable.UNIT].n_unique(),
+            "n_configs": self.table[metatable.CONFIG].n_unique(),
+            "excluded_tasks": self.excluded,
+            "models": self.models,
+            "baselines": self.baselines,
+            "ceiling": self.ceiling,
+            "chosen_model": self.chosen,
+            "band": self.band,
+            "per_task": self.per_task.to_dicts(),
+            "learning_curve": self.curve.to_dicts(),
             "paper_coefficients": self.paper_coefficients,
-            "balance_ranking": self.ranking.to_dicts(), "balance_per_task": self.ranking_per_task.to_dicts(),
-            "swept": self.swept, "warnings": self.warnings(),
+            "balance_ranking": self.ranking.to_dicts(),
+            "balance_per_task": self.ranking_per_task.to_dicts(),
+            "swept": self.swept,
+            "warnings": self.warnings(),
         }
 
 
@@ -125,10 +153,15 @@ def analyze(root, options: AnalysisOptions | None = None, *, with_ranking: bool 
 def choose_model(models: dict) -> str:
     """The model recommend uses: the best mean held-out Kendall tau (leave-one-task-out); ties go to the
     lower median top-pick regret, then the name."""
+
     def key(k):
         loto = models[k]["loto"]
-        return (-round(loto.get("kendall", {}).get("mean", -1.0), 6),
-                round(loto.get("regret1", {}).get("median", 1.0), 6), k)
+        return (
+            -round(loto.get("kendall", {}).get("mean", -1.0), 6),
+            round(loto.get("regret1", {}).get("median", 1.0), 6),
+            k,
+        )
+
     return min(models, key=key)
 
 
@@ -152,7 +185,8 @@ def _analyze(root, opt: AnalysisOptions, with_ranking: bool) -> AnalysisResult:
     if len(tasks) < MIN_TASKS:
         raise AnalysisError(
             f"the results under {root} hold scored trials of {len(tasks)} task(s) after filtering; "
-            f"the meta-models need at least {MIN_TASKS} tasks to hold one out: sweep more tasks or relax {opt.filters_hint}")
+            f"the meta-models need at least {MIN_TASKS} tasks to hold one out: sweep more tasks or relax {opt.filters_hint}"
+        )
     info = metatable.unit_info(table)
     excluded = metatable.near_chance_tasks(info)
     if len(excluded) == len(tasks):
@@ -175,24 +209,46 @@ def _analyze(root, opt: AnalysisOptions, with_ranking: bool) -> AnalysisResult:
         tasks_df = per_task(unit_metrics(table, name, info))
         baselines[name] = summarise(tasks_df, excluded, opt.seed)
         per_task_rows.append(tasks_df.select(pl.lit(name).alias("model"), pl.all()))
-    ceiling_tasks = info.group_by("task").agg(pl.col("ceiling_tau").mean()).filter(~pl.col("task").is_in(sorted(excluded)))
-    ceiling = summarise(ceiling_tasks.rename({"ceiling_tau": "kendall"}).with_columns(
-        *[pl.lit(None, pl.Float64).alias(m) for m in ("ndcg5", "regret1", "regret5", "beats_dense", "ge_dense",
-                                                      "beats_uniform")]), set(), opt.seed)
+    ceiling_tasks = (
+        info.group_by("task").agg(pl.col("ceiling_tau").mean()).filter(~pl.col("task").is_in(sorted(excluded)))
+    )
+    ceiling = summarise(
+        ceiling_tasks.rename({"ceiling_tau": "kendall"}).with_columns(
+            *[
+                pl.lit(None, pl.Float64).alias(m)
+                for m in ("ndcg5", "regret1", "regret5", "beats_dense", "ge_dense", "beats_uniform")
+            ]
+        ),
+        set(),
+        opt.seed,
+    )
     chosen = choose_model(models)
     fitted = {m.key: m.fit(table) for m in all_models(opt.seed)}
     band = recommend_band(table, preds[chosen], chosen)
-    curve_models = {k: (lambda k=k: model_named(k, opt.seed)) for k in dict.fromkeys([chosen, "gbt/score", "rank/standing"])}
+    curve_models = {
+        k: (lambda k=k: model_named(k, opt.seed)) for k in dict.fromkeys([chosen, "gbt/score", "rank/standing"])
+    }
     curve = learning_curve(table, info, curve_models, excluded, seed=opt.seed) if opt.curve else pl.DataFrame()
     if with_ranking:
         ranking, ranking_per_task = rank_balance_metrics(table, folds["loto"], seed=opt.seed)
     else:
         ranking = ranking_per_task = pl.DataFrame()
     return AnalysisResult(
-        n_rows=n_rows, n_rows_used=trials.height, tasks=tasks, excluded=sorted(excluded), models=models,
-        baselines=baselines, ceiling=ceiling.get("kendall", {}) | {"n_tasks": ceiling["n_tasks"]},
-        per_task=pl.concat(per_task_rows, how="diagonal_relaxed"), curve=curve, chosen=chosen, band=band,
+        n_rows=n_rows,
+        n_rows_used=trials.height,
+        tasks=tasks,
+        excluded=sorted(excluded),
+        models=models,
+        baselines=baselines,
+        ceiling=ceiling.get("kendall", {}) | {"n_tasks": ceiling["n_tasks"]},
+        per_task=pl.concat(per_task_rows, how="diagonal_relaxed"),
+        curve=curve,
+        chosen=chosen,
+        band=band,
         paper_coefficients={t: coefficients(fitted[f"paper/{t}"]) for t in metatable.TARGETS},
-        ranking=ranking, ranking_per_task=ranking_per_task, swept=_swept(table),
-        table=table.with_columns(**{f"pred_{k}": v for k, v in preds.items()}), fitted=fitted,
+        ranking=ranking,
+        ranking_per_task=ranking_per_task,
+        swept=_swept(table),
+        table=table.with_columns(**{f"pred_{k}": v for k, v in preds.items()}),
+        fitted=fitted,
     )

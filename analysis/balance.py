@@ -36,11 +36,15 @@ def _centred(y: np.ndarray, groups: np.ndarray) -> np.ndarray:
 
 
 def _task_r2(y: np.ndarray, pred: np.ndarray, groups: np.ndarray) -> dict[str, float]:
-    return {str(g): float(r2_score(y[groups == g], pred[groups == g])) if (groups == g).sum() > 1 else float("nan")
-            for g in np.unique(groups)}
+    return {
+        str(g): float(r2_score(y[groups == g], pred[groups == g])) if (groups == g).sum() > 1 else float("nan")
+        for g in np.unique(groups)
+    }
 
 
-def rank_balance_metrics(table: pl.DataFrame, folds: list[list[str]], *, seed: int = 0) -> tuple[pl.DataFrame, pl.DataFrame]:
+def rank_balance_metrics(
+    table: pl.DataFrame, folds: list[list[str]], *, seed: int = 0
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Rank the balance candidates by held-out R² gain over the baseline, on the standing target.
 
     Returns:
@@ -61,11 +65,17 @@ def rank_balance_metrics(table: pl.DataFrame, folds: list[list[str]], *, seed: i
         pred = centred_pred(metric)
         gains = {t: r - base_tasks[t] for t, r in _task_r2(y, pred, groups).items()}
         per_task.append(pl.DataFrame({"task": list(gains), "metric": metric, "r2_gain": list(gains.values())}))
-        overall.append({"metric": metric, "r2_gain": float(r2_score(y, pred) - base_pooled),
-                        "r2_gain_task_mean": float(np.nanmean(list(gains.values())))})
+        overall.append(
+            {
+                "metric": metric,
+                "r2_gain": float(r2_score(y, pred) - base_pooled),
+                "r2_gain_task_mean": float(np.nanmean(list(gains.values()))),
+            }
+        )
     per_task_df = pl.concat(per_task)
-    best_per_task = (per_task_df.sort("r2_gain", descending=True).group_by("task").first()
-                     .group_by("metric").len(name="tasks_best"))
+    best_per_task = (
+        per_task_df.sort("r2_gain", descending=True).group_by("task").first().group_by("metric").len(name="tasks_best")
+    )
     ranking = (
         pl.DataFrame(overall)
         .join(best_per_task, on="metric", how="left")

@@ -26,8 +26,9 @@ def sizes_for(n_tasks: int) -> list[int]:
     return out + [most] if most >= 3 else out
 
 
-def learning_curve(table: pl.DataFrame, info: pl.DataFrame, make_models: dict, excluded: set[str], *,
-                   seed: int = 0) -> pl.DataFrame:
+def learning_curve(
+    table: pl.DataFrame, info: pl.DataFrame, make_models: dict, excluded: set[str], *, seed: int = 0
+) -> pl.DataFrame:
     """One row per (model, n_train_tasks): mean Kendall tau and median top-pick regret over held-out
     tasks (near-chance ones excluded), with the number of tasks they average."""
     tasks = sorted(table[GROUP].unique().to_list())
@@ -46,7 +47,22 @@ def learning_curve(table: pl.DataFrame, info: pl.DataFrame, make_models: dict, e
                 per_rep.append(per_task(unit_metrics(table, pred, info)))
             t = pl.concat(per_rep).group_by("task").agg(pl.col("kendall").mean(), pl.col("regret1").mean())
             t = t.filter(~pl.col("task").is_in(sorted(excluded)))
-            rows.append({"model": key, "n_train_tasks": n, "kendall_mean": float(t["kendall"].mean()),
-                         "regret1_median": float(t["regret1"].median()), "n_tasks": t.height})
-    return pl.DataFrame(rows, schema={"model": pl.Utf8, "n_train_tasks": pl.Int64, "kendall_mean": pl.Float64,
-                                      "regret1_median": pl.Float64, "n_tasks": pl.Int64})
+            rows.append(
+                {
+                    "model": key,
+                    "n_train_tasks": n,
+                    "kendall_mean": float(t["kendall"].mean()),
+                    "regret1_median": float(t["regret1"].median()),
+                    "n_tasks": t.height,
+                }
+            )
+    return pl.DataFrame(
+        rows,
+        schema={
+            "model": pl.Utf8,
+            "n_train_tasks": pl.Int64,
+            "kendall_mean": pl.Float64,
+            "regret1_median": pl.Float64,
+            "n_tasks": pl.Int64,
+        },
+    )

@@ -68,8 +68,9 @@ def _fit_predict(model, train: pl.DataFrame, test: pl.DataFrame) -> np.ndarray:
     return model.fit(train).predict(test)
 
 
-def held_out(make_model, table: pl.DataFrame, folds: list[list[str]], *, train_tasks=None,
-             jobs: int | None = None) -> tuple[np.ndarray, list[int]]:
+def held_out(
+    make_model, table: pl.DataFrame, folds: list[list[str]], *, train_tasks=None, jobs: int | None = None
+) -> tuple[np.ndarray, list[int]]:
     """Predictions for every row of the held-out tasks of each fold, and the rows each fold fit on.
 
     make_model: () -> an unfitted MetaModel. train_tasks: (fold index, candidate tasks) -> tasks to
@@ -132,9 +133,15 @@ def unit_metrics(table: pl.DataFrame, pred: np.ndarray | str, info: pl.DataFrame
             if pred == "random":
                 r1, r5, picked = 1 - float(norm.mean()), 1 - _random_best_of(norm, 5), np.nan
                 share = lambda ref_score: float(np.mean(y > ref_score)) if np.isfinite(ref_score) else np.nan  # noqa: E731
-                row.update(kendall=0.0, ndcg5=np.nan, regret1=r1, regret5=r5, beats_dense=share(dense),
-                           ge_dense=float(np.mean(y >= dense - noise[unit])) if np.isfinite(dense) else np.nan,
-                           beats_uniform=share(uniform))
+                row.update(
+                    kendall=0.0,
+                    ndcg5=np.nan,
+                    regret1=r1,
+                    regret5=r5,
+                    beats_dense=share(dense),
+                    ge_dense=float(np.mean(y >= dense - noise[unit])) if np.isfinite(dense) else np.nan,
+                    beats_uniform=share(uniform),
+                )
                 rows.append(row)
                 continue
             if wanted not in ref:
@@ -146,12 +153,17 @@ def unit_metrics(table: pl.DataFrame, pred: np.ndarray | str, info: pl.DataFrame
             p = pred[g["_i"].to_numpy()]
             order = np.argsort(-p, kind="stable")
             picked = y[order[0]]
-            row.update(kendall=_tau(y, p),
-                       ndcg5=float(ndcg_score([g[RELATIVE].to_numpy()], [p], k=5)) if len(y) > 1 else np.nan,
-                       regret1=1 - float(norm[order[0]]), regret5=1 - float(norm[order[:5]].max()))
-        row.update(beats_dense=float(picked > dense) if np.isfinite(dense) else np.nan,
-                   ge_dense=float(picked >= dense - noise[unit]) if np.isfinite(dense) else np.nan,
-                   beats_uniform=float(picked > uniform) if np.isfinite(uniform) else np.nan)
+            row.update(
+                kendall=_tau(y, p),
+                ndcg5=float(ndcg_score([g[RELATIVE].to_numpy()], [p], k=5)) if len(y) > 1 else np.nan,
+                regret1=1 - float(norm[order[0]]),
+                regret5=1 - float(norm[order[:5]].max()),
+            )
+        row.update(
+            beats_dense=float(picked > dense) if np.isfinite(dense) else np.nan,
+            ge_dense=float(picked >= dense - noise[unit]) if np.isfinite(dense) else np.nan,
+            beats_uniform=float(picked > uniform) if np.isfinite(uniform) else np.nan,
+        )
         rows.append(row)
     schema = {"unit": pl.Utf8, "task": pl.Utf8, **{m: pl.Float64 for m in METRICS}}
     return pl.DataFrame(rows, schema=schema)
@@ -159,8 +171,12 @@ def unit_metrics(table: pl.DataFrame, pred: np.ndarray | str, info: pl.DataFrame
 
 def per_task(units: pl.DataFrame) -> pl.DataFrame:
     """The group metrics averaged within each task (NaN-aware)."""
-    return (units.with_columns(pl.col(m).fill_nan(None) for m in METRICS)
-            .group_by("task").agg(pl.col(m).mean() for m in METRICS).sort("task"))
+    return (
+        units.with_columns(pl.col(m).fill_nan(None) for m in METRICS)
+        .group_by("task")
+        .agg(pl.col(m).mean() for m in METRICS)
+        .sort("task")
+    )
 
 
 def bootstrap_interval(values: np.ndarray, stat=np.mean, *, seed: int = 0, level: float = 0.90) -> tuple[float, float]:
@@ -193,8 +209,11 @@ def standing_band(table: pl.DataFrame, pred: np.ndarray, bins: int = 10) -> list
     """Where configs landed on held-out tasks, by predicted standing: for each tenth of the predicted
     standing within a group (0..0.1, ..., 0.9..1), the 5% and 95% quantiles of their actual standing.
     recommend shows the band of a pick's predicted standing: what such picks turned out to be."""
-    predicted = (table.select(UNIT).with_columns(_p=pl.Series(pred)).select(
-        ((pl.col("_p").rank("average").over(UNIT) - 1) / (pl.len().over(UNIT) - 1).clip(1))))
+    predicted = (
+        table.select(UNIT)
+        .with_columns(_p=pl.Series(pred))
+        .select((pl.col("_p").rank("average").over(UNIT) - 1) / (pl.len().over(UNIT) - 1).clip(1))
+    )
     p = predicted.to_series().to_numpy()
     actual = table[RELATIVE].to_numpy()
     out = []

@@ -44,8 +44,18 @@ PAPER_FEATURES = ("hidden_proportion", "log_input_dim", "log_output_dim", "log_b
 ALL_FEATURES = BASELINE_FEATURES + DENSITY_FEATURES + ("log_hidden",) + BALANCE_METRICS
 """The nonlinear meta-model sees every a-priori descriptor."""
 
-REQUIRED_COLUMNS = ("input_dim", "output_dim", "seq_len", "n_train", "hidden", "total_weights",
-                    "lr", "epochs", *(f"d_{b}" for b in BLOCKS), *BALANCE_METRICS)
+REQUIRED_COLUMNS = (
+    "input_dim",
+    "output_dim",
+    "seq_len",
+    "n_train",
+    "hidden",
+    "total_weights",
+    "lr",
+    "epochs",
+    *(f"d_{b}" for b in BLOCKS),
+    *BALANCE_METRICS,
+)
 """Inputs the features need (balance metrics and total weights are filled a priori first)."""
 
 
@@ -71,15 +81,23 @@ def balance_metric_exprs() -> dict[str, pl.Expr]:
 def fill_descriptors(lf: pl.LazyFrame) -> pl.LazyFrame:
     """Total weights and balance metrics computed a priori where older parts lack them."""
     total = sum(expected_weights(b) for b in BLOCKS)
-    return lf.with_columns(pl.coalesce(pl.col("total_weights"), total).alias("total_weights"),
-                           *balance_metric_exprs().values())
+    return lf.with_columns(
+        pl.coalesce(pl.col("total_weights"), total).alias("total_weights"), *balance_metric_exprs().values()
+    )
 
 
 def feature_exprs() -> list[pl.Expr]:
     return [
-        log_of("input_dim"), log_of("output_dim"), log_of("seq_len"), log_of("n_train"),
-        log_budget(), log_of("total_weights"), log_lr(), pl.col("epochs").cast(pl.Float64),
-        *[pl.col(c).cast(pl.Float64) for c in DENSITY_FEATURES], log_of("hidden"),
+        log_of("input_dim"),
+        log_of("output_dim"),
+        log_of("seq_len"),
+        log_of("n_train"),
+        log_budget(),
+        log_of("total_weights"),
+        log_lr(),
+        pl.col("epochs").cast(pl.Float64),
+        *[pl.col(c).cast(pl.Float64) for c in DENSITY_FEATURES],
+        log_of("hidden"),
         *[pl.col(m).cast(pl.Float64) for m in BALANCE_METRICS],
     ]
 
@@ -91,9 +109,18 @@ def with_features(lf: pl.LazyFrame) -> pl.LazyFrame:
         .drop_nulls(subset=[*REQUIRED_COLUMNS, TARGET])
         .filter(pl.col(TARGET).is_finite())
         .select(
-            pl.col(GROUP), pl.col("trial_id"), pl.col("input_dim"), pl.col("output_dim"), pl.col("budget"),
-            pl.col("hidden"), pl.col(TARGET).cast(pl.Float64), pl.col("val_score").cast(pl.Float64),
-            pl.col("seed"), pl.col("lr").cast(pl.Float64), pl.col("score_name"), *feature_exprs(),
+            pl.col(GROUP),
+            pl.col("trial_id"),
+            pl.col("input_dim"),
+            pl.col("output_dim"),
+            pl.col("budget"),
+            pl.col("hidden"),
+            pl.col(TARGET).cast(pl.Float64),
+            pl.col("val_score").cast(pl.Float64),
+            pl.col("seed"),
+            pl.col("lr").cast(pl.Float64),
+            pl.col("score_name"),
+            *feature_exprs(),
             # how far halving let it train (metatable ranks by it); older rows lack it: trained fully
             pl.col("epochs_run").fill_null(pl.col("epochs")).cast(pl.Float64).alias("epochs_reached"),
         )
@@ -107,7 +134,6 @@ def per_task_sample(lf: pl.LazyFrame, max_rows_per_task: int, seed: int = 0) -> 
     in seconds; a few thousand rows per task pin down within-task rankings well.
     """
     # a seeded hash of trial_id, not row order: the scan's order is not stable, the sample must be
-    return (
-        lf.filter(pl.col("trial_id").hash(seed).rank("ordinal").over(GROUP) <= max_rows_per_task)
-        .sort(GROUP, "trial_id")
+    return lf.filter(pl.col("trial_id").hash(seed).rank("ordinal").over(GROUP) <= max_rows_per_task).sort(
+        GROUP, "trial_id"
     )

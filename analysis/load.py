@@ -9,7 +9,6 @@ silently.
 
 from __future__ import annotations
 
-
 import polars as pl
 
 from hpsweep.workers.errors import AnalysisError, StoreError
@@ -29,15 +28,17 @@ def trial_parts(root) -> list:
     """
     parts = ResultsStore(str(root)).parts("trials")
     if not parts:
-        raise StoreError(f"no trial parts under {str(root).rstrip('/')}/trials/sweep=*/task=*/; run `hpsweep run` "
-                         f"first or point at a results root")
+        raise StoreError(
+            f"no trial parts under {str(root).rstrip('/')}/trials/sweep=*/task=*/; run `hpsweep run` "
+            f"first or point at a results root"
+        )
     return parts
 
 
 def fingerprint(root) -> dict:
     """What the fitted meta-models depend on: every trials part with its size and mtime."""
     base = ResultsStore(str(root)).base
-    files = [[p.path[len(base) + 1:], p.size, p.mtime_ns] for p in trial_parts(root)]
+    files = [[p.path[len(base) + 1 :], p.size, p.mtime_ns] for p in trial_parts(root)]
     return {"n_files": len(files), "files": files}
 
 

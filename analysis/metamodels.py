@@ -57,13 +57,26 @@ was 0.005-0.008 below 100. Boosted trees keep 100 rounds at 0.1: 50 at 0.2 lost 
 
 def polynomial_regression(degree: int = 2) -> Pipeline:
     """Standardise, expand to all products up to `degree`, least squares with a small ridge."""
-    return Pipeline([("scale", StandardScaler()), ("poly", PolynomialFeatures(degree=degree, include_bias=False)),
-                     ("ols", Ridge(alpha=RIDGE_ALPHA))])
+    return Pipeline(
+        [
+            ("scale", StandardScaler()),
+            ("poly", PolynomialFeatures(degree=degree, include_bias=False)),
+            ("ols", Ridge(alpha=RIDGE_ALPHA)),
+        ]
+    )
 
 
 def boosted_trees(random_state: int = 0) -> Pipeline:
-    return Pipeline([("gbt", HistGradientBoostingRegressor(max_iter=100, learning_rate=0.1, max_leaf_nodes=15,
-                                                           early_stopping=False, random_state=random_state))])
+    return Pipeline(
+        [
+            (
+                "gbt",
+                HistGradientBoostingRegressor(
+                    max_iter=100, learning_rate=0.1, max_leaf_nodes=15, early_stopping=False, random_state=random_state
+                ),
+            )
+        ]
+    )
 
 
 @dataclass
@@ -89,9 +102,19 @@ class MetaModel:
 
     def columns(self) -> list[str]:
         """Every column fit() and predict() read."""
-        return list(dict.fromkeys([UNIT, CONFIG, RELATIVE, self.target, *self.features,
-                                   *(TREE_FEATURES if self.kind == "rank" else ()),
-                                   *(NEAREST_FEATURES if self.kind == "nearest" else ())]))
+        return list(
+            dict.fromkeys(
+                [
+                    UNIT,
+                    CONFIG,
+                    RELATIVE,
+                    self.target,
+                    *self.features,
+                    *(TREE_FEATURES if self.kind == "rank" else ()),
+                    *(NEAREST_FEATURES if self.kind == "nearest" else ()),
+                ]
+            )
+        )
 
     def fit(self, df: pl.DataFrame) -> MetaModel:
         df = self.training_rows(df)
@@ -124,8 +147,16 @@ def _fit_ranker(df: pl.DataFrame, random_state: int):
     df = df.sort(UNIT)
     label = np.minimum((df[RELATIVE].to_numpy() * RANK_LEVELS).astype(int), RANK_LEVELS - 1)
     sizes = df.group_by(UNIT, maintain_order=True).len()["len"].to_numpy()
-    model = lightgbm.LGBMRanker(objective="lambdarank", n_estimators=RANK_ROUNDS, learning_rate=RANK_LEARNING_RATE, num_leaves=15,
-                                min_child_samples=10, random_state=random_state, n_jobs=1, verbose=-1)
+    model = lightgbm.LGBMRanker(
+        objective="lambdarank",
+        n_estimators=RANK_ROUNDS,
+        learning_rate=RANK_LEARNING_RATE,
+        num_leaves=15,
+        min_child_samples=10,
+        random_state=random_state,
+        n_jobs=1,
+        verbose=-1,
+    )
     # a plain array, not a frame: predict() gets one too, and LightGBM warns when names differ
     return model.fit(df.select(TREE_FEATURES).to_numpy(), label, group=sizes)
 
@@ -136,9 +167,16 @@ def _fit_nearest(df: pl.DataFrame, target: str, k: int = 3) -> dict:
     mean, std = X.mean(axis=0), X.std(axis=0)
     std[std == 0] = 1.0
     per_config = df.select(UNIT, CONFIG, pl.col(target).alias("_y"))
-    return {"X": (X - mean) / std, "mean": mean, "std": std, "units": units[UNIT].to_list(), "k": k,
-            "table": per_config, "fallback": df.group_by(CONFIG).agg(pl.col(target).mean().alias("_all")),
-            "default": float(df[target].mean())}
+    return {
+        "X": (X - mean) / std,
+        "mean": mean,
+        "std": std,
+        "units": units[UNIT].to_list(),
+        "k": k,
+        "table": per_config,
+        "fallback": df.group_by(CONFIG).agg(pl.col(target).mean().alias("_all")),
+        "default": float(df[target].mean()),
+    }
 
 
 def _predict_nearest(state: dict, df: pl.DataFrame) -> np.ndarray:
@@ -151,8 +189,17 @@ def _predict_nearest(state: dict, df: pl.DataFrame) -> np.ndarray:
         dist = np.linalg.norm(state["X"] - np.asarray(key), axis=1)
         near = [state["units"][j] for j in np.argsort(dist, kind="stable")[: state["k"]]]
         means = state["table"].filter(pl.col(UNIT).is_in(near)).group_by(CONFIG).agg(pl.col("_y").mean())
-        got = (rows[idx].join(means, on=CONFIG, how="left").join(state["fallback"], on=CONFIG, how="left")
-               .sort("_i").select(pl.coalesce("_y", "_all", pl.lit(state["default"])))).to_series().to_numpy()
+        got = (
+            (
+                rows[idx]
+                .join(means, on=CONFIG, how="left")
+                .join(state["fallback"], on=CONFIG, how="left")
+                .sort("_i")
+                .select(pl.coalesce("_y", "_all", pl.lit(state["default"])))
+            )
+            .to_series()
+            .to_numpy()
+        )
         out[idx] = got
     return out
 
@@ -173,8 +220,11 @@ ABOUT = {
 
 def all_models(random_state: int = 0) -> list[MetaModel]:
     """A fresh, unfitted instance of every (model, target) pair."""
-    return [MetaModel(name, kind, features, target, random_state)
-            for name, kind, features, targets in MODEL_KINDS for target in targets]
+    return [
+        MetaModel(name, kind, features, target, random_state)
+        for name, kind, features, targets in MODEL_KINDS
+        for target in targets
+    ]
 
 
 def model_named(key: str, random_state: int = 0) -> MetaModel:

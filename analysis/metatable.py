@@ -57,35 +57,69 @@ def build(trials: pl.DataFrame) -> pl.DataFrame:
     features, score, standing, normalised, n_seeds, seed_scores, lr (the chosen one), n_lrs,
     score_name, input_dim, output_dim, budget."""
     reached = pl.col("epochs_reached") if "epochs_reached" in trials.columns else pl.col("epochs")
-    df = trials.with_columns(config_key(), pl.col("log_budget").round(3).alias("_b"),
-                             pl.col("val_score").fill_null(pl.col("test_score")).alias("_val"),
-                             reached.cast(pl.Float64).alias(REACHED))
+    df = trials.with_columns(
+        config_key(),
+        pl.col("log_budget").round(3).alias("_b"),
+        pl.col("val_score").fill_null(pl.col("test_score")).alias("_val"),
+        reached.cast(pl.Float64).alias(REACHED),
+    )
     keys = [GROUP, "_b", CONFIG]
-    by_lr = (df.group_by([*keys, "lr"])
-             .agg(pl.col("_val").mean().alias("_val_mean"), pl.col(REACHED).mean().alias("_reach"),
-                  pl.len().alias("_n")))
-    best_lr = (by_lr.sort([*keys, "_reach", "_val_mean", "lr"], descending=[False, False, False, True, True, False])
-               .group_by(keys, maintain_order=True).agg(pl.col("lr").first().alias("_best_lr"),
-                                                        pl.col("lr").n_unique().alias("n_lrs")))
+    by_lr = df.group_by([*keys, "lr"]).agg(
+        pl.col("_val").mean().alias("_val_mean"), pl.col(REACHED).mean().alias("_reach"), pl.len().alias("_n")
+    )
+    best_lr = (
+        by_lr.sort([*keys, "_reach", "_val_mean", "lr"], descending=[False, False, False, True, True, False])
+        .group_by(keys, maintain_order=True)
+        .agg(pl.col("lr").first().alias("_best_lr"), pl.col("lr").n_unique().alias("n_lrs"))
+    )
     df = df.join(best_lr, on=keys).filter(pl.col("lr") == pl.col("_best_lr"))
-    firsts = [c for c in (*DATASET_FEATURES, *CONFIG_FEATURES, "input_dim", "output_dim", "budget", "score_name",
-                          "lr", *TRAINING_FEATURES) if c in df.columns]
-    table = (df.sort("seed").group_by(keys, maintain_order=True)
-             .agg(*[pl.col(c).first() for c in firsts], pl.col("n_lrs").first(),
-                  pl.col("test_score").mean().alias(ABSOLUTE), pl.col("test_score").alias("seed_scores"),
-                  pl.col("seed").n_unique().alias("n_seeds"), pl.col(REACHED).mean()))
-    unit = pl.concat_str([pl.col(GROUP), pl.lit(" @ "), pl.col("budget").fill_null(pl.col("_b").exp()).round(0)
-                          .cast(pl.Int64).cast(pl.Utf8)]).alias(UNIT)
+    firsts = [
+        c
+        for c in (
+            *DATASET_FEATURES,
+            *CONFIG_FEATURES,
+            "input_dim",
+            "output_dim",
+            "budget",
+            "score_name",
+            "lr",
+            *TRAINING_FEATURES,
+        )
+        if c in df.columns
+    ]
+    table = (
+        df.sort("seed")
+        .group_by(keys, maintain_order=True)
+        .agg(
+            *[pl.col(c).first() for c in firsts],
+            pl.col("n_lrs").first(),
+            pl.col("test_score").mean().alias(ABSOLUTE),
+            pl.col("test_score").alias("seed_scores"),
+            pl.col("seed").n_unique().alias("n_seeds"),
+            pl.col(REACHED).mean(),
+        )
+    )
+    unit = pl.concat_str(
+        [
+            pl.col(GROUP),
+            pl.lit(" @ "),
+            pl.col("budget").fill_null(pl.col("_b").exp()).round(0).cast(pl.Int64).cast(pl.Utf8),
+        ]
+    ).alias(UNIT)
     size = pl.len().over(UNIT)
     table = _cap_below_further(table.with_columns(unit).filter(size >= 2))  # a group of one config asks no question
     # (reached, score) in one number: the dense rank of reached outweighs any rank of score in the group
-    order = (pl.col(REACHED).rank("dense").over(UNIT) * (size + 1) + pl.col(ABSOLUTE).rank("average").over(UNIT))
+    order = pl.col(REACHED).rank("dense").over(UNIT) * (size + 1) + pl.col(ABSOLUTE).rank("average").over(UNIT)
     rank = order.rank("average").over(UNIT)
     lo, hi = pl.col(ABSOLUTE).min().over(UNIT), pl.col(ABSOLUTE).max().over(UNIT)
-    return (table.with_columns(((rank - 1) / (size - 1)).alias(RELATIVE),
-                               pl.when(hi > lo).then((pl.col(ABSOLUTE) - lo) / (hi - lo)).otherwise(1.0)
-                               .alias("normalised"))
-            .drop("_b").sort(UNIT, CONFIG))
+    return (
+        table.with_columns(
+            ((rank - 1) / (size - 1)).alias(RELATIVE),
+            pl.when(hi > lo).then((pl.col(ABSOLUTE) - lo) / (hi - lo)).otherwise(1.0).alias("normalised"),
+        )
+        .drop("_b")
+        .sort(UNIT, CONFIG)
+    )
 
 
 def _cap_below_further(table: pl.DataFrame) -> pl.DataFrame:
@@ -94,13 +128,18 @@ def _cap_below_further(table: pl.DataFrame) -> pl.DataFrame:
     table = table.with_columns(pl.col(ABSOLUTE).alias(TRAINED))
     if table[REACHED].n_unique() <= 1:
         return table  # trained alike (no schedule): nothing to cap
-    further = (table.select(UNIT, pl.col(REACHED).alias("_r"), pl.col(ABSOLUTE).alias("_s"))
-               .join(table.select(UNIT, REACHED).unique(), on=UNIT)
-               .filter(pl.col("_r") > pl.col(REACHED))
-               .group_by(UNIT, REACHED).agg(pl.col("_s").min().alias("_cap")))
-    return (table.join(further, on=[UNIT, REACHED], how="left")
-            .with_columns(pl.min_horizontal(ABSOLUTE, pl.col("_cap").fill_null(float("inf"))).alias(ABSOLUTE))
-            .drop("_cap"))
+    further = (
+        table.select(UNIT, pl.col(REACHED).alias("_r"), pl.col(ABSOLUTE).alias("_s"))
+        .join(table.select(UNIT, REACHED).unique(), on=UNIT)
+        .filter(pl.col("_r") > pl.col(REACHED))
+        .group_by(UNIT, REACHED)
+        .agg(pl.col("_s").min().alias("_cap"))
+    )
+    return (
+        table.join(further, on=[UNIT, REACHED], how="left")
+        .with_columns(pl.min_horizontal(ABSOLUTE, pl.col("_cap").fill_null(float("inf"))).alias(ABSOLUTE))
+        .drop("_cap")
+    )
 
 
 def chance_level(score_name: str | None, output_dim: int) -> float:
@@ -130,10 +169,18 @@ def unit_info(table: pl.DataFrame) -> pl.DataFrame:
         stds = [float(np.std(s, ddof=1)) for s in seeds if len(s) > 1]
         chance = chance_level(g["score_name"][0] if "score_name" in g.columns else None, int(g["output_dim"][0]))
         best = float(g[ABSOLUTE].max())
-        rows.append({"unit": unit, "task": g[GROUP][0], "n_configs": g.height,
-                     "ceiling_tau": float(np.mean(taus)) if taus else float("nan"),
-                     "seed_noise": float(np.median(stds)) if stds else 0.0,
-                     "best": best, "chance": chance, "near_chance": best <= chance + NEAR_CHANCE_MARGIN})
+        rows.append(
+            {
+                "unit": unit,
+                "task": g[GROUP][0],
+                "n_configs": g.height,
+                "ceiling_tau": float(np.mean(taus)) if taus else float("nan"),
+                "seed_noise": float(np.median(stds)) if stds else 0.0,
+                "best": best,
+                "chance": chance,
+                "near_chance": best <= chance + NEAR_CHANCE_MARGIN,
+            }
+        )
     return pl.DataFrame(rows)
 
 

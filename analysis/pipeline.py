@@ -13,17 +13,28 @@ from pathlib import Path
 from hpsweep.analysis.analyze import AnalysisOptions, AnalysisResult
 
 
-def options(sweeps: Sequence[str] = (), tasks: Sequence[str] = (), statuses: Sequence[str] = ("ok",),
-            max_rows_per_task: int = 4000, filters_hint: str | None = None) -> AnalysisOptions:
+def options(
+    sweeps: Sequence[str] = (),
+    tasks: Sequence[str] = (),
+    statuses: Sequence[str] = ("ok",),
+    max_rows_per_task: int = 4000,
+    filters_hint: str | None = None,
+) -> AnalysisOptions:
     """AnalysisOptions from user filters; a bare string means one value ("a" is ("a",), not per letter)."""
-    one = (lambda v: (v,) if isinstance(v, str) else tuple(v))
+    one = lambda v: (v,) if isinstance(v, str) else tuple(v)
     hint = {} if filters_hint is None else {"filters_hint": filters_hint}  # how the caller names the filters
-    return AnalysisOptions(sweeps=one(sweeps), tasks=one(tasks), statuses=one(statuses) or ("ok",),
-                           max_rows_per_task=max_rows_per_task, **hint)
+    return AnalysisOptions(
+        sweeps=one(sweeps),
+        tasks=one(tasks),
+        statuses=one(statuses) or ("ok",),
+        max_rows_per_task=max_rows_per_task,
+        **hint,
+    )
 
 
-def analyze_root(root: str, opts: AnalysisOptions, *, save: bool = True,
-                 report: str | None = None) -> tuple[AnalysisResult, str | None, str | None]:
+def analyze_root(
+    root: str, opts: AnalysisOptions, *, save: bool = True, report: str | None = None
+) -> tuple[AnalysisResult, str | None, str | None]:
     """(result, the saved models' folder or None, the report or None)."""
     from hpsweep.analysis.analyze import analyze
     from hpsweep.analysis.load import fingerprint
@@ -42,15 +53,26 @@ def analyze_root(root: str, opts: AnalysisOptions, *, save: bool = True,
     return result, model_dir, report_path
 
 
-def recommend_for(root: str, opts: AnalysisOptions, input_dim: int, output_dim: int, budget: float, *,
-                  top: int = 5, seq_len: int | None = None, n_train: int | None = None, lr: float | None = None,
-                  epochs: int | None = None):
+def recommend_for(
+    root: str,
+    opts: AnalysisOptions,
+    input_dim: int,
+    output_dim: int,
+    budget: float,
+    *,
+    top: int = 5,
+    seq_len: int | None = None,
+    n_train: int | None = None,
+    lr: float | None = None,
+    epochs: int | None = None,
+):
     """(table, the saved models' bundle, whether they were refitted now)."""
     from hpsweep.analysis.recommend import check_request, recommend
     from hpsweep.analysis.saved import load_or_fit
 
     check_request(input_dim, output_dim, budget, top=top, seq_len=seq_len, n_train=n_train, lr=lr, epochs=epochs)
     bundle, refitted = load_or_fit(root, opts)
-    table = recommend(bundle, input_dim, output_dim, budget, top=top, seq_len=seq_len, n_train=n_train,
-                      lr=lr, epochs=epochs)
+    table = recommend(
+        bundle, input_dim, output_dim, budget, top=top, seq_len=seq_len, n_train=n_train, lr=lr, epochs=epochs
+    )
     return table, bundle, refitted

@@ -83,8 +83,10 @@ def check_settings(**settings) -> None:
     """Refuse a non-positive (or non-finite) planned setting: it would make NaN features."""
     for name, value in settings.items():
         if value is not None and (not math.isfinite(value) or value <= 0):
-            raise AnalysisError(f"--{name.replace('_', '-')} must be a positive number; got {value!r}: "
-                                f"give the value you will train with, or leave it out")
+            raise AnalysisError(
+                f"--{name.replace('_', '-')} must be a positive number; got {value!r}: "
+                f"give the value you will train with, or leave it out"
+            )
 
 
 def check_request(input_dim, output_dim, budget, *, top=5, **settings) -> None:
@@ -104,8 +106,9 @@ def check_request(input_dim, output_dim, budget, *, top=5, **settings) -> None:
 def check_support(bundle: dict, **values) -> None:
     """Raise AnalysisError when the saved results cannot support a recommendation here."""
     if bundle["n_tasks"] < MIN_TASKS:
-        raise AnalysisError(f"the results hold {bundle['n_tasks']} task(s); recommend needs at least {MIN_TASKS}: "
-                            f"sweep more tasks")
+        raise AnalysisError(
+            f"the results hold {bundle['n_tasks']} task(s); recommend needs at least {MIN_TASKS}: sweep more tasks"
+        )
     swept = bundle["swept"]
     for name, value in values.items():
         if value is None or name not in swept:
@@ -114,7 +117,8 @@ def check_support(bundle: dict, **values) -> None:
         if value < lo / FAR_FACTOR or value > hi * FAR_FACTOR:
             raise AnalysisError(
                 f"{name} {value:g} is far outside the swept range {lo:g}..{hi:g} (more than {FAR_FACTOR:g}x "
-                f"beyond it); the meta-models would extrapolate: sweep tasks nearer to it first")
+                f"beyond it); the meta-models would extrapolate: sweep tasks nearer to it first"
+            )
 
 
 def _bounds(bundle: dict) -> tuple[float, float]:
@@ -123,9 +127,18 @@ def _bounds(bundle: dict) -> tuple[float, float]:
     return (0.0 if names and names <= {"accuracy"} else -math.inf), 1.0
 
 
-def recommend(bundle: dict, input_dim: int, output_dim: int, budget: float, *, top: int = 5,
-              seq_len: int | None = None, n_train: int | None = None, lr: float | None = None,
-              epochs: int | None = None) -> pl.DataFrame:
+def recommend(
+    bundle: dict,
+    input_dim: int,
+    output_dim: int,
+    budget: float,
+    *,
+    top: int = 5,
+    seq_len: int | None = None,
+    n_train: int | None = None,
+    lr: float | None = None,
+    epochs: int | None = None,
+) -> pl.DataFrame:
     """The `top` candidate configs, best first.
 
     Returns:
@@ -155,8 +168,10 @@ def recommend(bundle: dict, input_dim: int, output_dim: int, budget: float, *, t
             continue  # this config cannot fit the budget at these dims
         rows.append({"label": label, **m.to_dict(), **setting})
     if not rows:
-        raise AnalysisError(f"no candidate config fits budget {budget:g} at input_dim={input_dim}, "
-                            f"output_dim={output_dim}; raise the budget")
+        raise AnalysisError(
+            f"no candidate config fits budget {budget:g} at input_dim={input_dim}, "
+            f"output_dim={output_dim}; raise the budget"
+        )
     df = pl.DataFrame(rows).with_columns(*feature_exprs()).with_columns(config_key())
     model = bundle["fitted"][bundle["chosen"]]
     with threadpool_limits(limits=1):
@@ -170,15 +185,25 @@ def recommend(bundle: dict, input_dim: int, output_dim: int, budget: float, *, t
     if model.target != RELATIVE:
         lo, hi = _bounds(bundle)
         r_lo, r_hi = bundle["band"]["residual"]
-        shown |= {"score": np.clip(raw, lo, hi), "score_low": np.clip(raw + r_lo, lo, hi),
-                  "score_high": np.clip(raw + r_hi, lo, hi)}
+        shown |= {
+            "score": np.clip(raw, lo, hi),
+            "score_low": np.clip(raw + r_lo, lo, hi),
+            "score_high": np.clip(raw + r_hi, lo, hi),
+        }
     return (
         df.with_columns(_raw=pl.Series(raw), **{k: pl.Series(v, dtype=pl.Float64) for k, v in shown.items()})
         .sort(["_raw", "label"], descending=[True, False])
         .head(top)
         .with_row_index("rank", offset=1)
-        .select("rank", pl.col("label").alias("config"), *[f"d_{b}" for b in BLOCKS], "hidden", "total_weights", "hidden_proportion",
-                *shown)
+        .select(
+            "rank",
+            pl.col("label").alias("config"),
+            *[f"d_{b}" for b in BLOCKS],
+            "hidden",
+            "total_weights",
+            "hidden_proportion",
+            *shown,
+        )
     )
 
 
@@ -191,7 +216,9 @@ def quality_line(bundle: dict) -> str:
     ceiling = bundle.get("ceiling", {}).get("mean", float("nan"))
     ci = tau.get("ci90", [float("nan")] * 2)
     agree = f"seeds agree to {ceiling:.2f}" if math.isfinite(ceiling) else "one seed: no noise ceiling"
-    return (f"model {key}: on {loto.get('n_tasks', 0)} held-out tasks Kendall tau {tau.get('mean', float('nan')):.2f} "
-            f"(90% CI {ci[0]:.2f}..{ci[1]:.2f}; {agree}), median top-pick regret "
-            f"{regret.get('median', float('nan')):.2f} (always-dense {dense.get('median', float('nan')):.2f}); "
-            f"learned from {bundle['n_tasks']} tasks")
+    return (
+        f"model {key}: on {loto.get('n_tasks', 0)} held-out tasks Kendall tau {tau.get('mean', float('nan')):.2f} "
+        f"(90% CI {ci[0]:.2f}..{ci[1]:.2f}; {agree}), median top-pick regret "
+        f"{regret.get('median', float('nan')):.2f} (always-dense {dense.get('median', float('nan')):.2f}); "
+        f"learned from {bundle['n_tasks']} tasks"
+    )

@@ -45,17 +45,23 @@ def _thin(df: pl.DataFrame, n: int = MAX_POINTS) -> pl.DataFrame:
 
 
 def plot_score_vs_hp(result: AnalysisResult) -> str:
-    tasks = (result.table.group_by("task").len().sort(["len", "task"], descending=[True, False])
-             .head(MAX_PANELS)["task"].to_list())
+    tasks = (
+        result.table.group_by("task")
+        .len()
+        .sort(["len", "task"], descending=[True, False])
+        .head(MAX_PANELS)["task"]
+        .to_list()
+    )
     cols = min(4, len(tasks))
     rows = -(-len(tasks) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.6 * rows), squeeze=False, sharex=True,
-                             layout="constrained")  # keeps the shared axis labels off the tick labels
+    fig, axes = plt.subplots(
+        rows, cols, figsize=(3.2 * cols, 2.6 * rows), squeeze=False, sharex=True, layout="constrained"
+    )  # keeps the shared axis labels off the tick labels
     for ax, task in zip(axes.flat, sorted(tasks)):
         d = _thin(result.table.filter(pl.col("task") == task))
         ax.scatter(d["hidden_proportion"], d["score"], s=5, alpha=0.5)
         ax.set_title(task if len(task) < 34 else task[:31] + "...", fontsize=8)
-    for ax in axes.flat[len(tasks):]:
+    for ax in axes.flat[len(tasks) :]:
         ax.axis("off")
     fig.supxlabel("hidden proportion HP")
     fig.supylabel("test score (seed mean, best lr)")
@@ -87,16 +93,24 @@ def plot_learning_curve(result: AnalysisResult) -> str:
 def plot_regret(result: AnalysisResult) -> str:
     """Top-pick regret per held-out task: horizontal bars, one row of labels per task (they never overlap)."""
     keep = [k for k in (result.chosen, "always-dense", "always-uniform-0.2")]
-    wide = (result.per_task.filter(pl.col("model").is_in(keep)).pivot(on="model", index="task", values="regret1")
-            .sort("task", descending=True))
+    wide = (
+        result.per_task.filter(pl.col("model").is_in(keep))
+        .pivot(on="model", index="task", values="regret1")
+        .sort("task", descending=True)
+    )
     tasks = wide["task"].to_list()
     fig, ax = plt.subplots(figsize=(7.5, 1.0 + 0.32 * len(tasks) * len(keep) / 2), layout="constrained")
     height = 0.8 / len(keep)
     for i, name in enumerate(k for k in keep if k in wide.columns):
-        ax.barh(np.arange(len(tasks)) + (len(keep) - 1 - i) * height, wide[name].fill_null(np.nan), height,
-                label=name + (" (recommend's)" if name == result.chosen else ""))
-    ax.set_yticks(np.arange(len(tasks)) + 0.4 - height / 2, [t if len(t) <= 40 else t[:37] + "..." for t in tasks],
-                  fontsize=8)
+        ax.barh(
+            np.arange(len(tasks)) + (len(keep) - 1 - i) * height,
+            wide[name].fill_null(np.nan),
+            height,
+            label=name + (" (recommend's)" if name == result.chosen else ""),
+        )
+    ax.set_yticks(
+        np.arange(len(tasks)) + 0.4 - height / 2, [t if len(t) <= 40 else t[:37] + "..." for t in tasks], fontsize=8
+    )
     ax.set_xlabel("top-pick regret on the held-out task (0 = its best config, 1 = its worst)")
     fig.legend(fontsize=8, loc="outside upper center", ncol=len(keep), frameon=False)
     ax.grid(axis="x", alpha=0.3)
@@ -141,22 +155,58 @@ def models_table(result: AnalysisResult) -> pl.DataFrame:
     for key, v in result.models.items():
         loto = v["loto"]
         ci = (loto.get("kendall") or {}).get("ci90")
-        rows.append({"model": key + (" *" if key == result.chosen else ""), "tau": _stat(loto, "kendall"),
-                     "tau 90% CI": f"{ci[0]:.2f}..{ci[1]:.2f}" if ci else None, "ndcg5": _stat(loto, "ndcg5"),
-                     "regret": _stat(loto, "regret1", "median"), "top5": _stat(loto, "regret5", "median"),
-                     ">=dense": _stat(loto, "ge_dense"), "region tau": _stat(v["region"], "kendall")})
+        rows.append(
+            {
+                "model": key + (" *" if key == result.chosen else ""),
+                "tau": _stat(loto, "kendall"),
+                "tau 90% CI": f"{ci[0]:.2f}..{ci[1]:.2f}" if ci else None,
+                "ndcg5": _stat(loto, "ndcg5"),
+                "regret": _stat(loto, "regret1", "median"),
+                "top5": _stat(loto, "regret5", "median"),
+                ">=dense": _stat(loto, "ge_dense"),
+                "region tau": _stat(v["region"], "kendall"),
+            }
+        )
     for name, v in result.baselines.items():
-        rows.append({"model": name, "tau": _stat(v, "kendall"), "tau 90% CI": None, "ndcg5": _stat(v, "ndcg5"),
-                     "regret": _stat(v, "regret1", "median"), "top5": _stat(v, "regret5", "median"),
-                     ">=dense": _stat(v, "ge_dense"), "region tau": None})
+        rows.append(
+            {
+                "model": name,
+                "tau": _stat(v, "kendall"),
+                "tau 90% CI": None,
+                "ndcg5": _stat(v, "ndcg5"),
+                "regret": _stat(v, "regret1", "median"),
+                "top5": _stat(v, "regret5", "median"),
+                ">=dense": _stat(v, "ge_dense"),
+                "region tau": None,
+            }
+        )
     c = result.ceiling
     if np.isfinite(c.get("mean", float("nan"))):
-        rows.append({"model": "seed vs seed (noise ceiling)", "tau": c["mean"],
-                     "tau 90% CI": f"{c['ci90'][0]:.2f}..{c['ci90'][1]:.2f}", "ndcg5": None, "regret": None,
-                     "top5": None, ">=dense": None, "region tau": None})
-    return pl.DataFrame(rows, schema={"model": pl.String, "tau": pl.Float64, "tau 90% CI": pl.String,
-                                      "ndcg5": pl.Float64, "regret": pl.Float64, "top5": pl.Float64,
-                                      ">=dense": pl.Float64, "region tau": pl.Float64})
+        rows.append(
+            {
+                "model": "seed vs seed (noise ceiling)",
+                "tau": c["mean"],
+                "tau 90% CI": f"{c['ci90'][0]:.2f}..{c['ci90'][1]:.2f}",
+                "ndcg5": None,
+                "regret": None,
+                "top5": None,
+                ">=dense": None,
+                "region tau": None,
+            }
+        )
+    return pl.DataFrame(
+        rows,
+        schema={
+            "model": pl.String,
+            "tau": pl.Float64,
+            "tau 90% CI": pl.String,
+            "ndcg5": pl.Float64,
+            "regret": pl.Float64,
+            "top5": pl.Float64,
+            ">=dense": pl.Float64,
+            "region tau": pl.Float64,
+        },
+    )
 
 
 def per_task_table(result: AnalysisResult) -> pl.DataFrame:
@@ -171,9 +221,11 @@ def per_task_table(result: AnalysisResult) -> pl.DataFrame:
 
 def _verdict_html(result: AnalysisResult) -> str:
     v = verdict(result)
-    cards = "".join(f"<div class='card'><div class='label'>{html.escape(i['label'])}</div><div class='value'>"
-                    f"{html.escape(i['value'])}</div><div class='note'>{html.escape(i['note'])}</div></div>"
-                    for i in v["items"])
+    cards = "".join(
+        f"<div class='card'><div class='label'>{html.escape(i['label'])}</div><div class='value'>"
+        f"{html.escape(i['value'])}</div><div class='note'>{html.escape(i['note'])}</div></div>"
+        for i in v["items"]
+    )
     return f"<p class='headline'>{html.escape(v['headline'])}</p><div class='cards'>{cards}</div>"
 
 
@@ -202,14 +254,19 @@ def write_report(result: AnalysisResult, out_dir, root) -> Path:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     img = lambda b64, alt: f'<img alt="{alt}" src="data:image/png;base64,{b64}">'  # noqa: E731
-    coef = pl.DataFrame([{"term": t, **{target: c.get(t) for target, c in result.paper_coefficients.items()}}
-                         for t in next(iter(result.paper_coefficients.values()))])
+    coef = pl.DataFrame(
+        [
+            {"term": t, **{target: c.get(t) for target, c in result.paper_coefficients.items()}}
+            for t in next(iter(result.paper_coefficients.values()))
+        ]
+    )
     fit_rows = [v["loto_fit_rows"] for v in result.models.values()]
     m = result.metrics()
     warnings = "".join(f"<p class='warn'><b>Warning:</b> {html.escape(w)}</p>" for w in result.warnings())
     sections = [
         f"<section><h2>Verdict</h2>{_verdict_html(result)}{warnings}</section>",
-        "<section><h2>Meta-models and baselines on held-out tasks</h2>", _table(models_table(result), 2),
+        "<section><h2>Meta-models and baselines on held-out tasks</h2>",
+        _table(models_table(result), 2),
         "<p class='hint'>* used by recommend (best held-out tau). tau: Kendall tau of predicted vs actual order "
         "within a task and budget (mean over held-out tasks); regret: (best - picked) / (best - worst), median; "
         "top5: the same for the best of the top five; &gt;=dense: share of tasks where the pick is at least as good "
@@ -221,26 +278,49 @@ def write_report(result: AnalysisResult, out_dir, root) -> Path:
         f"out of the fit: one at a time (each fold fitted on {min(r[0] for r in fit_rows):,}.."
         f"{max(r[1] for r in fit_rows):,} rows), and a quadrant of the (|x|, |y|) plane at a time (region).</p>"
         "</section>",
-        "<section><h2>Top-pick regret per held-out task</h2>", img(plot_regret(result), "regret per task"),
-        _table(per_task_table(result), 3), "</section>",
-        "<section><h2>Score vs hidden proportion, per task</h2>", img(plot_score_vs_hp(result), "score vs HP"),
+        "<section><h2>Top-pick regret per held-out task</h2>",
+        img(plot_regret(result), "regret per task"),
+        _table(per_task_table(result), 3),
+        "</section>",
+        "<section><h2>Score vs hidden proportion, per task</h2>",
+        img(plot_score_vs_hp(result), "score vs HP"),
         "</section>",
         "<section><h2>Learning curve</h2>",
-        (img(plot_learning_curve(result), "learning curve") + _table(result.curve, 3,
-         {"n_train_tasks": "training tasks", "kendall_mean": "tau (mean)", "regret1_median": "regret (median)",
-          "n_tasks": "held-out tasks"})) if result.curve.height else "<p class='hint'>not computed</p>",
+        (
+            img(plot_learning_curve(result), "learning curve")
+            + _table(
+                result.curve,
+                3,
+                {
+                    "n_train_tasks": "training tasks",
+                    "kendall_mean": "tau (mean)",
+                    "regret1_median": "regret (median)",
+                    "n_tasks": "held-out tasks",
+                },
+            )
+        )
+        if result.curve.height
+        else "<p class='hint'>not computed</p>",
         "</section>",
         "<section><h2>Balance metrics: what each adds to the baseline</h2><div class='pair'><div>",
-        _table(result.ranking, 3, {"r2_gain": "R² gain", "r2_gain_task_mean": "per-task mean", "tasks_best": "tasks best"})
-        if result.ranking.height else "<p class='hint'>not computed</p>", "</div><div>",
-        img(plot_ranking(result), "balance ranking") if result.ranking.height else "", "</div></div></section>",
-        "<section><h2>Paper-style regression: coefficients per target (inputs standardised)</h2>", _table(coef, 4),
+        _table(
+            result.ranking, 3, {"r2_gain": "R² gain", "r2_gain_task_mean": "per-task mean", "tasks_best": "tasks best"}
+        )
+        if result.ranking.height
+        else "<p class='hint'>not computed</p>",
+        "</div><div>",
+        img(plot_ranking(result), "balance ranking") if result.ranking.height else "",
+        "</div></div></section>",
+        "<section><h2>Paper-style regression: coefficients per target (inputs standardised)</h2>",
+        _table(coef, 4),
         "</section>",
     ]
     (out / "metrics.json").write_text(json.dumps(result.metrics(), indent=1))
     path = out / "report.html"
-    path.write_text(f"<!doctype html><html lang='en'><head><meta charset='utf-8'><meta name='viewport' "
-                    f"content='width=device-width, initial-scale=1'><title>hpsweep analysis</title><style>{STYLE}"
-                    f"</style></head><body><header><h1>hpsweep analysis</h1></header><main>{''.join(sections)}"
-                    f"</main></body></html>")
+    path.write_text(
+        f"<!doctype html><html lang='en'><head><meta charset='utf-8'><meta name='viewport' "
+        f"content='width=device-width, initial-scale=1'><title>hpsweep analysis</title><style>{STYLE}"
+        f"</style></head><body><header><h1>hpsweep analysis</h1></header><main>{''.join(sections)}"
+        f"</main></body></html>"
+    )
     return path

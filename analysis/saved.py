@@ -41,16 +41,23 @@ def _key(options: AnalysisOptions) -> str:
 def _models_path(root, options: AnalysisOptions):
     """(storage, folder as its filesystem names it, folder as the user reads it) of a local path or URI."""
     storage, base = open_storage(str(root))
-    shown = models_dir(root, options) if storage.local else f"{str(root).split('?')[0].rstrip('/')}/models/{_key(options)}"
+    shown = (
+        models_dir(root, options) if storage.local else f"{str(root).split('?')[0].rstrip('/')}/models/{_key(options)}"
+    )
     return storage, f"{base}/models/{_key(options)}", shown
 
 
 def bundle_of(result: AnalysisResult) -> dict:
     """What recommend needs from an analysis."""
     return {
-        "fitted": {result.chosen: result.fitted[result.chosen]}, "chosen": result.chosen, "band": result.band,
-        "swept": result.swept, "n_tasks": len(result.tasks), "models": result.models,
-        "baselines": result.baselines, "ceiling": result.ceiling,
+        "fitted": {result.chosen: result.fitted[result.chosen]},
+        "chosen": result.chosen,
+        "band": result.band,
+        "swept": result.swept,
+        "n_tasks": len(result.tasks),
+        "models": result.models,
+        "baselines": result.baselines,
+        "ceiling": result.ceiling,
     }
 
 
@@ -58,9 +65,14 @@ def save(root, options: AnalysisOptions, result: AnalysisResult, fp: dict | None
     """Save the fitted meta-models of `result` under root/models/<key>/; returns the folder."""
     storage, folder, shown = _models_path(root, options)
     manifest = {
-        "format": FORMAT, "options": options.key(), "fingerprint": fp or fingerprint(root),
-        "created_at": datetime.now(timezone.utc).isoformat(), "sklearn_version": sklearn.__version__,
-        "chosen": result.chosen, "n_tasks": len(result.tasks), "n_rows": result.n_rows,
+        "format": FORMAT,
+        "options": options.key(),
+        "fingerprint": fp or fingerprint(root),
+        "created_at": datetime.now(timezone.utc).isoformat(),
+        "sklearn_version": sklearn.__version__,
+        "chosen": result.chosen,
+        "n_tasks": len(result.tasks),
+        "n_rows": result.n_rows,
     }
     storage.put(f"{folder}/models.joblib", lambda f: joblib.dump(bundle_of(result), f))
     storage.put_bytes(f"{folder}/manifest.json", json.dumps(manifest, indent=1).encode())
@@ -74,8 +86,11 @@ def load_if_current(root, options: AnalysisOptions) -> dict | None:
         manifest = json.loads(storage.read_bytes(f"{folder}/manifest.json") or b"null") or {}
     except (StoreError, ValueError):
         return None
-    if (manifest.get("format") != FORMAT or manifest.get("sklearn_version") != sklearn.__version__
-            or manifest.get("fingerprint") != fingerprint(root)):
+    if (
+        manifest.get("format") != FORMAT
+        or manifest.get("sklearn_version") != sklearn.__version__
+        or manifest.get("fingerprint") != fingerprint(root)
+    ):
         return None
     try:
         return joblib.load(io.BytesIO(storage.read_bytes(f"{folder}/models.joblib") or b""))

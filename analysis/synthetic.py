@@ -55,8 +55,11 @@ def level(input_dim, output_dim):
 def true_score(hidden_proportion, input_dim, output_dim, budget):
     """The known noise-free score."""
     hp = np.asarray(hidden_proportion, float)
-    return (level(input_dim, output_dim) - 1.5 * (hp - hp_opt(input_dim, output_dim)) ** 2
-            + 0.02 * np.log(np.asarray(budget, float) / 1e4))
+    return (
+        level(input_dim, output_dim)
+        - 1.5 * (hp - hp_opt(input_dim, output_dim)) ** 2
+        + 0.02 * np.log(np.asarray(budget, float) / 1e4)
+    )
 
 
 def default_tasks(n: int = 8, seed: int = 0) -> list[SyntheticTask]:
@@ -92,22 +95,33 @@ def draw_trials(task: SyntheticTask, n: int, rng: np.random.Generator, noise: fl
     return trial_columns(task, d, budget, rng, noise, np.clip(rng.normal(1e-3, 4e-4, n), 1e-6, None))
 
 
-def trial_columns(task: SyntheticTask, d: np.ndarray, budget: np.ndarray, rng: np.random.Generator, noise: float,
-                  lr: np.ndarray) -> dict:
+def trial_columns(
+    task: SyntheticTask, d: np.ndarray, budget: np.ndarray, rng: np.random.Generator, noise: float, lr: np.ndarray
+) -> dict:
     """Columns of one trial per row of d (densities) and budget, scored with the known function plus noise."""
     x, y, n = task.input_dim, task.output_dim, len(d)
     dhx, dhh, dhy, dyx, dyh, dyy = d.T
     a, b, c = dhh, dhx * x + dhy * y + dyh * y, dyx * x * y + dyy * y * y - budget
     hidden = np.floor((-b + np.sqrt(b * b - 4 * a * c)) / (2 * a) + 0.5).astype(np.int64)
     h = hidden.astype(float)
-    nw = {"hx": dhx * h * x, "hh": dhh * h * h, "hy": dhy * h * y,
-          "yx": dyx * y * x, "yh": dyh * y * h, "yy": dyy * y * y}
+    nw = {
+        "hx": dhx * h * x,
+        "hh": dhh * h * h,
+        "hy": dhy * h * y,
+        "yx": dyx * y * x,
+        "yh": dyh * y * h,
+        "yy": dyy * y * y,
+    }
     total = sum(nw.values())
     hp = nw["hh"] / total
     score = true_score(hp, x, y, budget) + rng.normal(0.0, noise, n)
     cols = {
-        "input_dim": np.full(n, x), "output_dim": np.full(n, y), "seq_len": np.full(n, task.seq_len),
-        "n_train": np.full(n, task.n_train), "hidden": hidden, "budget": budget,
+        "input_dim": np.full(n, x),
+        "output_dim": np.full(n, y),
+        "seq_len": np.full(n, task.seq_len),
+        "n_train": np.full(n, task.n_train),
+        "hidden": hidden,
+        "budget": budget,
         **{f"d_{k}": d[:, i] for i, k in enumerate(BLOCKS)},
         **{f"n_{k}": nw[k] for k in BLOCKS},
         **{f"realised_{k}": np.round(nw[k]).astype(np.int64) for k in BLOCKS},
@@ -121,8 +135,11 @@ def trial_columns(task: SyntheticTask, d: np.ndarray, budget: np.ndarray, rng: n
         "overall_density": total / _dense_weights(x, h, y),
         "realised_hidden_proportion": hp,
         "lr": lr,
-        "epochs": np.full(n, 25), "batch_size": np.full(n, 16), "init_std": np.full(n, 0.05),
-        "test_score": score, "val_score": score + rng.normal(0.0, noise, n),
+        "epochs": np.full(n, 25),
+        "batch_size": np.full(n, 16),
+        "init_std": np.full(n, 0.05),
+        "test_score": score,
+        "val_score": score + rng.normal(0.0, noise, n),
     }
     return cols
 
@@ -132,15 +149,27 @@ def _table(task: SyntheticTask, sweep_id: str, cols: dict, attempt: int = 1) -> 
     now = datetime.now(timezone.utc)
     ids = [f"{task.name}-{sweep_id}-{i:08d}" for i in range(n)]
     full = {
-        "schema_version": np.full(n, SCHEMA_VERSION), "sweep_id": [sweep_id] * n, "trial_id": ids,
-        "pack_id": [f"pack-{i // 64}" for i in range(n)], "attempt": np.full(n, attempt),
-        "seed": np.arange(n), "task": [task.name] * n,
+        "schema_version": np.full(n, SCHEMA_VERSION),
+        "sweep_id": [sweep_id] * n,
+        "trial_id": ids,
+        "pack_id": [f"pack-{i // 64}" for i in range(n)],
+        "attempt": np.full(n, attempt),
+        "seed": np.arange(n),
+        "task": [task.name] * n,
         **cols,
-        "status": ["ok"] * n, "epochs_run": cols["epochs"], "score_name": ["r2"] * n,
-        "train_loss": 1.0 - cols["test_score"], "val_loss": 1.0 - cols["val_score"],
-        "test_loss": 1.0 - cols["test_score"], "train_seconds": np.full(n, 1.0),
-        "pack_size": np.full(n, 64), "device": ["cpu"] * n, "host": ["synthetic"] * n,
-        "started_at": [now] * n, "finished_at": [now] * n, "hpsweep_version": ["synthetic"] * n,
+        "status": ["ok"] * n,
+        "epochs_run": cols["epochs"],
+        "score_name": ["r2"] * n,
+        "train_loss": 1.0 - cols["test_score"],
+        "val_loss": 1.0 - cols["val_score"],
+        "test_loss": 1.0 - cols["test_score"],
+        "train_seconds": np.full(n, 1.0),
+        "pack_size": np.full(n, 64),
+        "device": ["cpu"] * n,
+        "host": ["synthetic"] * n,
+        "started_at": [now] * n,
+        "finished_at": [now] * n,
+        "hpsweep_version": ["synthetic"] * n,
     }
     arrays = []
     for field in TRIALS_SCHEMA:
@@ -158,8 +187,16 @@ def write_part(root, table: pa.Table, sweep_id: str, task_name: str) -> Path:
     return path
 
 
-def write_results(root, tasks: list[SyntheticTask], trials_per_task: int, *, sweep_id: str = "synth",
-                  seed: int = 0, noise: float = 0.02, parts_per_task: int = 1) -> int:
+def write_results(
+    root,
+    tasks: list[SyntheticTask],
+    trials_per_task: int,
+    *,
+    sweep_id: str = "synth",
+    seed: int = 0,
+    noise: float = 0.02,
+    parts_per_task: int = 1,
+) -> int:
     """Write a synthetic sweep under root; returns the number of trial rows written."""
     rng = np.random.default_rng(seed)
     written = 0
@@ -172,8 +209,7 @@ def write_results(root, tasks: list[SyntheticTask], trials_per_task: int, *, swe
     return written
 
 
-def make_table(task: SyntheticTask, n: int, *, sweep_id: str = "synth", seed: int = 0,
-               attempt: int = 1) -> pa.Table:
+def make_table(task: SyntheticTask, n: int, *, sweep_id: str = "synth", seed: int = 0, attempt: int = 1) -> pa.Table:
     """One task's synthetic trials as an Arrow table (tests edit it to fake retries, old schemas)."""
     return _table(task, sweep_id, draw_trials(task, n, np.random.default_rng(seed)), attempt)
 
@@ -184,9 +220,18 @@ def shared_configs(n_random: int = 12, seed: int = 0) -> np.ndarray:
     return np.vstack([named, np.round(paper_draws(n_random, np.random.default_rng(seed)), 2)])
 
 
-def write_meta_results(root, tasks: list[SyntheticTask], *, configs: np.ndarray | None = None,
-                       budget_factors=(1.0, 3.0), seeds=(0, 1), lrs=(1e-3,), noise: float = 0.02,
-                       sweep_id: str = "meta", seed: int = 0) -> int:
+def write_meta_results(
+    root,
+    tasks: list[SyntheticTask],
+    *,
+    configs: np.ndarray | None = None,
+    budget_factors=(1.0, 3.0),
+    seeds=(0, 1),
+    lrs=(1e-3,),
+    noise: float = 0.02,
+    sweep_id: str = "meta",
+    seed: int = 0,
+) -> int:
     """A meta-dataset: the same configs on every task at every budget, lr and seed; returns rows written.
     A seed's noise is drawn per trial, so seeds disagree the way real seeds do."""
     configs = shared_configs() if configs is None else configs
@@ -198,7 +243,9 @@ def write_meta_results(root, tasks: list[SyntheticTask], *, configs: np.ndarray 
         budget = np.array([_dense_weights(task.input_dim, 32, task.output_dim) * g[1] for g in grid])
         cols = trial_columns(task, d, budget, rng, noise, np.array([g[2] for g in grid]))
         table = _table(task, sweep_id, cols)
-        table = table.set_column(table.schema.get_field_index("seed"), "seed", pa.array([g[3] for g in grid], pa.int64()))
+        table = table.set_column(
+            table.schema.get_field_index("seed"), "seed", pa.array([g[3] for g in grid], pa.int64())
+        )
         write_part(root, table, sweep_id, task.name)
         written += table.num_rows
     return written

@@ -36,24 +36,37 @@ def verdict(summary: Any) -> dict:
     share = t_mean / ceiling if math.isfinite(ceiling) and ceiling > 0 and math.isfinite(t_mean) else None
     r_med, d_med = regret.get("median", float("nan")), dense.get("median", float("nan"))
     if math.isfinite(r_med) and math.isfinite(d_med):
-        than_dense = ("lower than" if r_med < d_med - 1e-12 else "the same as" if abs(r_med - d_med) <= 1e-12
-                      else "higher than")
+        than_dense = (
+            "lower than" if r_med < d_med - 1e-12 else "the same as" if abs(r_med - d_med) <= 1e-12 else "higher than"
+        )
         against_dense = f"its top pick's median regret {_fmt(r_med, 3)} is {than_dense} always-dense's {_fmt(d_med, 3)}"
     else:
         against_dense = f"its top pick's median regret is {_fmt(r_med, 3)}"
-    against_ceiling = ("no noise ceiling (one seed)" if share is None
-                       else f"at or above the noise ceiling ({_fmt(ceiling)}, how well two seeds agree)" if share >= 1
-                       else f"{share:.0%} of the noise ceiling ({_fmt(ceiling)}, how well two seeds agree)")
-    headline = (f"recommend uses {chosen}: on {loto.get('n_tasks', n_tasks)} held-out tasks it orders configs with "
-                f"Kendall tau {_fmt(t_mean)} (90% CI {_fmt(ci[0])}..{_fmt(ci[1])}), {against_ceiling}; "
-                f"{against_dense}.")
+    against_ceiling = (
+        "no noise ceiling (one seed)"
+        if share is None
+        else f"at or above the noise ceiling ({_fmt(ceiling)}, how well two seeds agree)"
+        if share >= 1
+        else f"{share:.0%} of the noise ceiling ({_fmt(ceiling)}, how well two seeds agree)"
+    )
+    headline = (
+        f"recommend uses {chosen}: on {loto.get('n_tasks', n_tasks)} held-out tasks it orders configs with "
+        f"Kendall tau {_fmt(t_mean)} (90% CI {_fmt(ci[0])}..{_fmt(ci[1])}), {against_ceiling}; "
+        f"{against_dense}."
+    )
     items = [
         {"label": "meta-model", "value": chosen, "note": f"learned from {n_tasks} tasks"},
         {"label": "held-out Kendall tau", "value": _fmt(t_mean), "note": f"90% CI {_fmt(ci[0])}..{_fmt(ci[1])}"},
         {"label": "noise ceiling", "value": _fmt(ceiling), "note": "seed-vs-seed tau of the same configs"},
-        {"label": "top-pick regret (median)", "value": _fmt(r_med, 3),
-         "note": f"always-dense {_fmt(d_med, 3)}; lower is better"},
-        {"label": "top pick at least as good as dense", "value": _fmt(100 * ge_dense.get("mean", float('nan')), 0) + "%",
-         "note": "share of held-out tasks"},
+        {
+            "label": "top-pick regret (median)",
+            "value": _fmt(r_med, 3),
+            "note": f"always-dense {_fmt(d_med, 3)}; lower is better",
+        },
+        {
+            "label": "top pick at least as good as dense",
+            "value": _fmt(100 * ge_dense.get("mean", float("nan")), 0) + "%",
+            "note": "share of held-out tasks",
+        },
     ]
     return {"model": chosen, "n_tasks": n_tasks, "headline": headline, "items": items}

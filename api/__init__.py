@@ -18,17 +18,16 @@ folders install beneath it as `hpsweep.sweep`, `hpsweep.workers` and `hpsweep.an
 (pyproject.toml's package-dir mapping).
 """
 
-from importlib.metadata import PackageNotFoundError, version as _version
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as _version
 
-from hpsweep._api import (DEFAULT_RESULTS, analyze, dashboard, describe, load_model, load_spec, recommend, results,
-                          run)
+from hpsweep._api import DEFAULT_RESULTS, analyze, dashboard, describe, load_model, load_spec, recommend, results, run
 from hpsweep.workers.errors import HpsweepError
 
 try:
     __version__ = _version("hpsweep")
 except PackageNotFoundError:  # running from a source tree that was never installed
     __version__ = "0+unknown"
-
 
 
 def __getattr__(name):
@@ -39,6 +38,17 @@ def __getattr__(name):
     raise AttributeError(f"module 'hpsweep' has no attribute {name!r}")
 
 
-__all__ = ["run", "results", "describe", "analyze", "recommend", "dashboard", "load_spec", "load_model", "Results",
-           "HpsweepError",
-           "DEFAULT_RESULTS", "__version__"]
+__all__ = [
+    "run",
+    "results",
+    "describe",
+    "analyze",
+    "recommend",
+    "dashboard",
+    "load_spec",
+    "load_model",
+    "Results",
+    "HpsweepError",
+    "DEFAULT_RESULTS",
+    "__version__",
+]

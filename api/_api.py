@@ -7,8 +7,8 @@ it, so `import hpsweep` stays light and works on a machine that has only some of
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from hpsweep.sweep.locations import DEFAULT_RESULTS
 
@@ -22,8 +22,11 @@ if TYPE_CHECKING:  # for the annotations only
     from hpsweep.workers.results import Results
 
 
-def load_spec(spec: "str | Mapping[str, Any] | SweepSpec | None", scale: str | None = None,
-              echo: Callable[[str], None] | None = None) -> "SweepSpec":
+def load_spec(
+    spec: str | Mapping[str, Any] | SweepSpec | None,
+    scale: str | None = None,
+    echo: Callable[[str], None] | None = None,
+) -> SweepSpec:
     """A validated sweep spec from a YAML path, a shipped spec name, a dict, or a SweepSpec.
 
     Args:
@@ -43,10 +46,17 @@ def load_spec(spec: "str | Mapping[str, Any] | SweepSpec | None", scale: str | N
     return load_scaled(spec, scale, echo)
 
 
-def run(spec: "str | Mapping[str, Any] | SweepSpec | None" = None, results: str = DEFAULT_RESULTS,
-        address: str | None = None, *, retry_failed: bool = False, scale: str | None = None,
-        progress: bool | None = False, echo: Callable[[str], None] | None = print,
-        verbose: bool = False) -> "RunReport":
+def run(
+    spec: str | Mapping[str, Any] | SweepSpec | None = None,
+    results: str = DEFAULT_RESULTS,
+    address: str | None = None,
+    *,
+    retry_failed: bool = False,
+    scale: str | None = None,
+    progress: bool | None = False,
+    echo: Callable[[str], None] | None = print,
+    verbose: bool = False,
+) -> RunReport:
     """Run a sweep (or resume it: trials already in `results` are skipped) and wait for it.
 
     Args:
@@ -76,11 +86,12 @@ def run(spec: "str | Mapping[str, Any] | SweepSpec | None" = None, results: str 
     check_results_for_cluster(results, address)
     say = echo or (lambda *_: None)
     sweep_spec = load_spec(spec, scale, say)
-    return run_sweep(sweep_spec, root, address=address, retry_failed=retry_failed,
-                     live=progress, echo=say, verbose=verbose)
+    return run_sweep(
+        sweep_spec, root, address=address, retry_failed=retry_failed, live=progress, echo=say, verbose=verbose
+    )
 
 
-def results(root: str = DEFAULT_RESULTS, sweep: str | None = None) -> "Results":
+def results(root: str = DEFAULT_RESULTS, sweep: str | None = None) -> Results:
     """The trials and curves of a results root as Polars LazyFrames of the winning rows.
 
     Args:
@@ -124,10 +135,17 @@ def load_model(results: str, trial_id: str, *, sweep: str | None = None, device:
     return to_module(meta, tensors, trial_id, where, device)
 
 
-def describe(input_dim: int, output_dim: int, *, budget: float | None = None, hidden: int | None = None,
-             densities: "Densities | Sequence[float] | Mapping[str, float] | None" = None,
-             code: str | None = None, base: float | None = None,
-             round_densities: bool = False) -> "ModelDescriptor":
+def describe(
+    input_dim: int,
+    output_dim: int,
+    *,
+    budget: float | None = None,
+    hidden: int | None = None,
+    densities: Densities | Sequence[float] | Mapping[str, float] | None = None,
+    code: str | None = None,
+    base: float | None = None,
+    round_densities: bool = False,
+) -> ModelDescriptor:
     """Describe a block RNN before building it: hidden size, expected weights per block, balance metrics.
 
     Args:
@@ -147,15 +165,29 @@ def describe(input_dim: int, output_dim: int, *, budget: float | None = None, hi
     Raises:
         DescriptorError: bad dims, densities, budget, code, or both/neither of budget and hidden.
     """
-    from hpsweep.workers.descriptors import Densities, describe as describe_model
+    from hpsweep.workers.descriptors import Densities
+    from hpsweep.workers.descriptors import describe as describe_model
 
-    return describe_model(input_dim, output_dim, Densities.parse(densities, code, base), hidden=hidden,
-                          budget=budget, round_densities=round_densities)
+    return describe_model(
+        input_dim,
+        output_dim,
+        Densities.parse(densities, code, base),
+        hidden=hidden,
+        budget=budget,
+        round_densities=round_densities,
+    )
 
 
-def analyze(root: str = DEFAULT_RESULTS, *, sweeps: Sequence[str] = (), tasks: Sequence[str] = (),
-            statuses: Sequence[str] = ("ok",), max_rows_per_task: int = 4000, save: bool = True,
-            report: str | None = None) -> "AnalysisResult":
+def analyze(
+    root: str = DEFAULT_RESULTS,
+    *,
+    sweeps: Sequence[str] = (),
+    tasks: Sequence[str] = (),
+    statuses: Sequence[str] = ("ok",),
+    max_rows_per_task: int = 4000,
+    save: bool = True,
+    report: str | None = None,
+) -> AnalysisResult:
     """Fit the meta-models on a results root and score them task by task (leave one task out).
 
     Args:
@@ -178,9 +210,20 @@ def analyze(root: str = DEFAULT_RESULTS, *, sweeps: Sequence[str] = (), tasks: S
     return analyze_root(root, options(sweeps, tasks, statuses, max_rows_per_task), save=save, report=report)[0]
 
 
-def recommend(root: str, input_dim: int, output_dim: int, budget: float, *, top: int = 5,
-              sweeps: Sequence[str] = (), tasks: Sequence[str] = (), seq_len: int | None = None,
-              n_train: int | None = None, lr: float | None = None, epochs: int | None = None) -> "pl.DataFrame":
+def recommend(
+    root: str,
+    input_dim: int,
+    output_dim: int,
+    budget: float,
+    *,
+    top: int = 5,
+    sweeps: Sequence[str] = (),
+    tasks: Sequence[str] = (),
+    seq_len: int | None = None,
+    n_train: int | None = None,
+    lr: float | None = None,
+    epochs: int | None = None,
+) -> pl.DataFrame:
     """The densities to build for a new data set and weight budget, predicted before training.
 
     Uses the models an earlier `analyze` saved under `root` with the same sweeps/tasks; fits and
@@ -207,12 +250,29 @@ def recommend(root: str, input_dim: int, output_dim: int, budget: float, *, top:
     from hpsweep.analysis.pipeline import options, recommend_for
 
     # the request is checked before anything is fitted (a zero --lr is one line, never NaN features)
-    return recommend_for(root, options(sweeps, tasks), input_dim, output_dim, budget, top=top, seq_len=seq_len,
-                         n_train=n_train, lr=lr, epochs=epochs)[0]
+    return recommend_for(
+        root,
+        options(sweeps, tasks),
+        input_dim,
+        output_dim,
+        budget,
+        top=top,
+        seq_len=seq_len,
+        n_train=n_train,
+        lr=lr,
+        epochs=epochs,
+    )[0]
 
 
-def dashboard(root: str = DEFAULT_RESULTS, *, port: int = 8765, host: str = "127.0.0.1", block: bool = True,
-              echo: Callable[[str], None] | None = print, refresh_s: float = 2.0):
+def dashboard(
+    root: str = DEFAULT_RESULTS,
+    *,
+    port: int = 8765,
+    host: str = "127.0.0.1",
+    block: bool = True,
+    echo: Callable[[str], None] | None = print,
+    refresh_s: float = 2.0,
+):
     """Serve a live, read-only dashboard of a results root in the browser (`hpsweep dashboard`).
 
     Args:

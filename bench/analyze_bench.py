@@ -39,11 +39,18 @@ def run(rows: int, n_tasks: int, folder: Path) -> dict:
     seconds = time.perf_counter() - start
     load_after = os.getloadavg()[0]
     metrics = json.loads(buffer.getvalue())
-    return {"rows": written, "tasks": n_tasks, "generate_s": round(generate, 2), "analyze_s": round(seconds, 2),
-            "rows_used": metrics["n_rows_used"], "chosen": metrics["chosen_model"],
-            "chosen_tau": round(metrics["models"][metrics["chosen_model"]]["loto"]["kendall"]["mean"], 4),
-            "top_metric": metrics["balance_ranking"][0]["metric"], "cpus": len(os.sched_getaffinity(0)),
-            "load_average": [round(load_before, 2), round(load_after, 2)]}
+    return {
+        "rows": written,
+        "tasks": n_tasks,
+        "generate_s": round(generate, 2),
+        "analyze_s": round(seconds, 2),
+        "rows_used": metrics["n_rows_used"],
+        "chosen": metrics["chosen_model"],
+        "chosen_tau": round(metrics["models"][metrics["chosen_model"]]["loto"]["kendall"]["mean"], 4),
+        "top_metric": metrics["balance_ranking"][0]["metric"],
+        "cpus": len(os.sched_getaffinity(0)),
+        "load_average": [round(load_before, 2), round(load_after, 2)],
+    }
 
 
 if __name__ == "__main__":
@@ -58,5 +65,7 @@ if __name__ == "__main__":
         with tempfile.TemporaryDirectory() as tmp:
             result = run(args.rows, args.tasks, Path(tmp))
     print(json.dumps(result))
-    print(f"analyze over {result['rows']:,} trial rows: {result['analyze_s']:.1f} s on {result['cpus']} CPUs "
-          f"(load average {result['load_average'][0]:.2f} before, {result['load_average'][1]:.2f} after)")
+    print(
+        f"analyze over {result['rows']:,} trial rows: {result['analyze_s']:.1f} s on {result['cpus']} CPUs "
+        f"(load average {result['load_average'][0]:.2f} before, {result['load_average'][1]:.2f} after)"
+    )

@@ -49,10 +49,16 @@ def curves_of(trials: pa.Table, epochs: int, rng: np.random.Generator) -> pa.Tab
     epoch = np.tile(np.arange(1, epochs + 1), n)
     frac = epoch / epochs
     val = np.repeat(final, epochs) * (0.4 + 0.6 * frac) + rng.normal(0, 0.01, n * epochs)
-    cols = {"schema_version": np.full(n * epochs, SCHEMA_VERSION), "sweep_id": [SWEEP] * (n * epochs),
-            "trial_id": np.repeat(np.asarray(trials["trial_id"].to_pylist(), dtype=object), epochs),
-            "task": np.repeat(np.asarray(trials["task"].to_pylist(), dtype=object), epochs), "epoch": epoch,
-            "train_loss": 1.0 - val + 0.05, "val_loss": 1.0 - val, "val_score": val}
+    cols = {
+        "schema_version": np.full(n * epochs, SCHEMA_VERSION),
+        "sweep_id": [SWEEP] * (n * epochs),
+        "trial_id": np.repeat(np.asarray(trials["trial_id"].to_pylist(), dtype=object), epochs),
+        "task": np.repeat(np.asarray(trials["task"].to_pylist(), dtype=object), epochs),
+        "epoch": epoch,
+        "train_loss": 1.0 - val + 0.05,
+        "val_loss": 1.0 - val,
+        "val_score": val,
+    }
     return pa.Table.from_arrays([pa.array(cols[f.name], type=f.type) for f in CURVES_SCHEMA], schema=CURVES_SCHEMA)
 
 
@@ -62,8 +68,12 @@ def build(root: Path, n_trials: int, epochs: int) -> tuple[ResultsStore, list]:
     per_task = n_trials // len(tasks)
     store = ResultsStore(str(root))
     tables = [make_table(t, per_task, sweep_id=SWEEP, seed=i) for i, t in enumerate(tasks)]
-    plan = pa.table({"trial_id": pa.concat_arrays([t["trial_id"].combine_chunks() for t in tables]),
-                     "task": pa.concat_arrays([t["task"].combine_chunks() for t in tables])})
+    plan = pa.table(
+        {
+            "trial_id": pa.concat_arrays([t["trial_id"].combine_chunks() for t in tables]),
+            "task": pa.concat_arrays([t["task"].combine_chunks() for t in tables]),
+        }
+    )
     store.sweep(SWEEP).save(f"name: {SWEEP}\nspec_hash: bench0001\n", "bench0001", plan)
     rng = np.random.default_rng(0)
     packs = []
@@ -71,8 +81,9 @@ def build(root: Path, n_trials: int, epochs: int) -> tuple[ResultsStore, list]:
         for start in range(0, table.num_rows, PACK):
             part = table.slice(start, PACK)
             pack_id = f"p{len(packs):05d}"
-            part = part.set_column(part.schema.get_field_index("pack_id"), "pack_id",
-                                   pa.array([pack_id] * part.num_rows, pa.string()))
+            part = part.set_column(
+                part.schema.get_field_index("pack_id"), "pack_id", pa.array([pack_id] * part.num_rows, pa.string())
+            )
             packs.append((SWEEP, task.name, pack_id, 1, part, curves_of(part, epochs, rng)))
     for args in packs[:-1]:
         store.sweep(args[0]).commit(*args[1:])
@@ -97,8 +108,10 @@ def browser_times(url: str) -> dict:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=os.environ.get("HPSWEEP_CHROMIUM", "/usr/bin/chromium"),
-                                    args=["--no-sandbox", "--enable-unsafe-swiftshader"])
+        browser = p.chromium.launch(
+            executable_path=os.environ.get("HPSWEEP_CHROMIUM", "/usr/bin/chromium"),
+            args=["--no-sandbox", "--enable-unsafe-swiftshader"],
+        )
         page = browser.new_page(viewport={"width": 1400, "height": 900})
         start = time.perf_counter()
         page.goto(url, wait_until="commit")
@@ -112,8 +125,11 @@ def browser_times(url: str) -> dict:
         page.wait_for_function("document.getElementById('parcoords-plot').dataset.drawn === '1'", timeout=120_000)
         parcoords = time.perf_counter() - start
         browser.close()
-    return {"browser_counts_s": round(counts, 3), "browser_task_s": round(task, 3),
-            "browser_parcoords_s": round(parcoords, 3)}
+    return {
+        "browser_counts_s": round(counts, 3),
+        "browser_task_s": round(task, 3),
+        "browser_parcoords_s": round(parcoords, 3),
+    }
 
 
 def run(root: Path, n_trials: int, epochs: int, browser: bool) -> dict:
@@ -121,8 +137,12 @@ def run(root: Path, n_trials: int, epochs: int, browser: bool) -> dict:
     store, held_back = build(root, n_trials, epochs)
     generate = time.perf_counter() - start
     start = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "hpsweep.sweep.cli", "dashboard", str(root), "--port", "0"],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hpsweep.sweep.cli", "dashboard", str(root), "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         line = proc.stdout.readline()
         ready = time.perf_counter() - start
@@ -143,11 +163,17 @@ def run(root: Path, n_trials: int, epochs: int, browser: bool) -> dict:
         ok_after = json.loads(body)["sweeps"][0]["ok"]
         t_task, _ = get(task_url)
         result = {
-            "trial_rows": ok_after, "curve_rows": ok_after * epochs, "generate_s": round(generate, 1),
-            "server_ready_s": round(ready, 2), "first_page_s": round(first_page, 3),
+            "trial_rows": ok_after,
+            "curve_rows": ok_after * epochs,
+            "generate_s": round(generate, 1),
+            "server_ready_s": round(ready, 2),
+            "first_page_s": round(first_page, 3),
             "first_page_parts_s": {k: round(t, 3) for k, (t, _) in page.items()},
-            "live_update_s": round(t_overview + t_task, 3), "live_overview_s": round(t_overview, 3),
-            "live_task_s": round(t_task, 3), "ok_before": ok_before, "ok_after": ok_after,
+            "live_update_s": round(t_overview + t_task, 3),
+            "live_overview_s": round(t_overview, 3),
+            "live_task_s": round(t_task, 3),
+            "ok_before": ok_before,
+            "ok_after": ok_after,
             "task_json_kb": round(len(page["task"][1]) / 1024, 1),
         }
         if browser:
@@ -173,6 +199,8 @@ if __name__ == "__main__":
         with tempfile.TemporaryDirectory() as tmp:
             out = run(Path(tmp) / "results", args.trials, args.epochs, args.browser)
     print(json.dumps(out))
-    print(f"{out['trial_rows']:,} trial rows, {out['curve_rows']:,} curve rows: first page {out['first_page_s']:.2f} s, "
-          f"live update {out['live_update_s']:.2f} s, server peak {out['server_peak_rss_mb']:.0f} MB "
-          f"(load average {out['loadavg'][0]})")
+    print(
+        f"{out['trial_rows']:,} trial rows, {out['curve_rows']:,} curve rows: first page {out['first_page_s']:.2f} s, "
+        f"live update {out['live_update_s']:.2f} s, server peak {out['server_peak_rss_mb']:.0f} MB "
+        f"(load average {out['loadavg'][0]})"
+    )

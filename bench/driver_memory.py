@@ -49,8 +49,11 @@ def quarter_rates(times: list[float], models_per_pack: int) -> dict:
         return {}
     first = (q - 1) * models_per_pack / (times[q - 1] - times[0])
     last = (q - 1) * models_per_pack / (times[-1] - times[-q])
-    return {"models_per_s_first_quarter": round(first, 1), "models_per_s_last_quarter": round(last, 1),
-            "last_over_first": round(last / first, 3)}
+    return {
+        "models_per_s_first_quarter": round(first, 1),
+        "models_per_s_last_quarter": round(last, 1),
+        "last_over_first": round(last / first, 3),
+    }
 
 
 def main() -> None:
@@ -69,12 +72,19 @@ def main() -> None:
     from hpsweep.sweep.progress import SweepProgress
 
     k = args.models_per_pack
-    spec = {"name": f"mem{args.packs}",
-            "tasks": [{"task": "teacher(x=2,y=2,t=2,n_train=16,n_val=8,n_test=8)", "hidden": list(range(2, 2 + k)),
-                       "densities": {"uniform": [1.0]}}],
-            "training": {"epochs": 1, "seeds": list(range(args.packs)), "batch_size": 16},
-            "pack": {"max_models": k, "threads": 1},
-            "resources": {"cpus": 1, "max_failures": 0}}
+    spec = {
+        "name": f"mem{args.packs}",
+        "tasks": [
+            {
+                "task": "teacher(x=2,y=2,t=2,n_train=16,n_val=8,n_test=8)",
+                "hidden": list(range(2, 2 + k)),
+                "densities": {"uniform": [1.0]},
+            }
+        ],
+        "training": {"epochs": 1, "seeds": list(range(args.packs)), "batch_size": 16},
+        "pack": {"max_models": k, "threads": 1},
+        "resources": {"cpus": 1, "max_failures": 0},
+    }
     samples: list[tuple[int, int]] = []  # (packs done, RSS KiB)
     times: list[float] = []  # monotonic time at each pack done
     done = [0]
@@ -87,7 +97,9 @@ def main() -> None:
         times.append(time.monotonic())
 
     SweepProgress.on_pack_done = on_pack_done
-    ray.init(address="local", num_cpus=args.cpus, include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False)
+    ray.init(
+        address="local", num_cpus=args.cpus, include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False
+    )
     before = rss_kib()
     root = args.results or tempfile.mkdtemp(prefix="hpsweep-mem-")
     t0 = time.monotonic()
@@ -97,15 +109,22 @@ def main() -> None:
     ray.shutdown()
     tail = [(p, r) for p, r in samples if p >= max(1, args.packs // 10)]
     growth = slope([p for p, _ in tail], [r for _, r in tail])
-    out = {"packs": args.packs, "models": report.planned, "failed_packs": len(report.failed_packs),
-           "seconds": round(seconds, 1), "rss_before_mb": round(before / 1024, 1),
-           "rss_at_10pct_mb": round(tail[0][1] / 1024, 1) if tail else None,
-           "rss_last_pack_mb": round(samples[-1][1] / 1024, 1) if samples else None,
-           "rss_after_run_mb": round(after / 1024, 1), "peak_rss_mb": round(rss_kib("VmHWM") / 1024, 1),
-           "growth_kb_per_pack": round(growth, 2), **quarter_rates(times, k),
-           "to_first_pack_s": round(times[0] - t0, 1) if times else None,
-           "after_last_pack_s": round(t0 + seconds - times[-1], 1) if times else None,
-           "loadavg": [round(x, 2) for x in os.getloadavg()]}
+    out = {
+        "packs": args.packs,
+        "models": report.planned,
+        "failed_packs": len(report.failed_packs),
+        "seconds": round(seconds, 1),
+        "rss_before_mb": round(before / 1024, 1),
+        "rss_at_10pct_mb": round(tail[0][1] / 1024, 1) if tail else None,
+        "rss_last_pack_mb": round(samples[-1][1] / 1024, 1) if samples else None,
+        "rss_after_run_mb": round(after / 1024, 1),
+        "peak_rss_mb": round(rss_kib("VmHWM") / 1024, 1),
+        "growth_kb_per_pack": round(growth, 2),
+        **quarter_rates(times, k),
+        "to_first_pack_s": round(times[0] - t0, 1) if times else None,
+        "after_last_pack_s": round(t0 + seconds - times[-1], 1) if times else None,
+        "loadavg": [round(x, 2) for x in os.getloadavg()],
+    }
     print(json.dumps(out))
 
 

@@ -20,12 +20,21 @@ import polars as pl
 from hpsweep.sweep import progress as P
 
 t = pl.scan_parquet(sys.argv[1] + "/trials/**/*.parquet", hive_partitioning=False).collect()
-p = (t.group_by("pack_id").agg(pl.len().alias("n"), pl.col("hidden").max().alias("hmax"),
-     *(pl.col(c).first() for c in ("input_dim", "output_dim", "seq_len", "n_train", "epochs", "batch_size",
-                                    "train_seconds")), pl.col("started_at").min(), pl.col("finished_at").max()))
+p = t.group_by("pack_id").agg(
+    pl.len().alias("n"),
+    pl.col("hidden").max().alias("hmax"),
+    *(
+        pl.col(c).first()
+        for c in ("input_dim", "output_dim", "seq_len", "n_train", "epochs", "batch_size", "train_seconds")
+    ),
+    pl.col("started_at").min(),
+    pl.col("finished_at").max(),
+)
 t0 = p["started_at"].min()
-p = p.with_columns(((pl.col("started_at") - t0).dt.total_milliseconds() / 1000).alias("s"),
-                   ((pl.col("finished_at") - t0).dt.total_milliseconds() / 1000).alias("f"))
+p = p.with_columns(
+    ((pl.col("started_at") - t0).dt.total_milliseconds() / 1000).alias("s"),
+    ((pl.col("finished_at") - t0).dt.total_milliseconds() / 1000).alias("f"),
+)
 rows = list(p.iter_rows(named=True))
 end = max(r["f"] for r in rows)
 events = []  # (time, kind, row, epoch)
@@ -34,6 +43,7 @@ for r in rows:
         events.append((r["s"] + (r["f"] - r["s"]) * e / r["epochs"], "epoch", r, e))
     events.append((r["f"], "done", r, r["epochs"]))
 events.sort(key=lambda e: e[0])
+
 
 def run(weigh):
     class Clock:
@@ -44,8 +54,14 @@ def run(weigh):
 
     clock = Clock()
     work = {r["pack_id"]: weigh(r) for r in rows}
-    prog = P.SweepProgress(len(rows), sum(r["n"] for r in rows), {r["pack_id"]: r["n"] for r in rows},
-                           stream=io.StringIO(), work=work, clock=clock)
+    prog = P.SweepProgress(
+        len(rows),
+        sum(r["n"] for r in rows),
+        {r["pack_id"]: r["n"] for r in rows},
+        stream=io.StringIO(),
+        work=work,
+        clock=clock,
+    )
     out = []
     for now, kind, r, e in events:
         clock.now = now
@@ -56,14 +72,18 @@ def run(weigh):
             out.append((now, prog.eta, end - now))
     return out
 
+
 def show(label, out):
     cells = []
     for frac in (0.1, 0.5):
         now, eta, left = min(out, key=lambda o: abs(o[0] - frac * end))
-        cells.append(f"{frac:.0%} (+{now:.0f} s): ETA {'estimating' if eta is None else f'{eta:.0f}'} s vs "
-                     f"{left:.0f} s left ({'' if eta is None else f'{(eta - left) / left:+.0%}'})")
+        cells.append(
+            f"{frac:.0%} (+{now:.0f} s): ETA {'estimating' if eta is None else f'{eta:.0f}'} s vs "
+            f"{left:.0f} s left ({'' if eta is None else f'{(eta - left) / left:+.0%}'})"
+        )
     worst = max(abs(eta - left) / left for now, eta, left in out if eta is not None and now <= 0.9 * end)
     print(f"{label:<34} " + "; ".join(cells) + f"; worst to 90%: {worst:.0%}")
+
 
 def args(r):
     return r["n"], r["hmax"], r["input_dim"], r["output_dim"], r["seq_len"], r["n_train"], r["epochs"], r["batch_size"]

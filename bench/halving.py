@@ -31,28 +31,57 @@ import time
 from collections import defaultdict
 
 FAMILIES = [  # meta's families and parameter ranges, smaller counts (sweep/specs/meta.yaml)
-    {"family": "teacher", "seed": 101, "params": {"x": {"log_uniform": [4, 32]}, "y": {"log_uniform": [2, 32]},
-                                                  "t": {"uniform": [5, 20]}, "noise": {"uniform": [0, 0.2]}}},
-    {"family": "prototype", "seed": 201, "params": {"x": {"log_uniform": [4, 32]}, "frames": {"log_uniform": [2, 16]},
-                                                    "noise": {"uniform": [0.5, 1.5]}}},
-    {"family": "lorenz", "seed": 301, "params": {"n": {"log_uniform": [4, 16]}, "t": {"uniform": [5, 20]},
-                                                 "noise": {"uniform": [0, 0.2]}}},
+    {
+        "family": "teacher",
+        "seed": 101,
+        "params": {
+            "x": {"log_uniform": [4, 32]},
+            "y": {"log_uniform": [2, 32]},
+            "t": {"uniform": [5, 20]},
+            "noise": {"uniform": [0, 0.2]},
+        },
+    },
+    {
+        "family": "prototype",
+        "seed": 201,
+        "params": {"x": {"log_uniform": [4, 32]}, "frames": {"log_uniform": [2, 16]}, "noise": {"uniform": [0.5, 1.5]}},
+    },
+    {
+        "family": "lorenz",
+        "seed": 301,
+        "params": {"n": {"log_uniform": [4, 16]}, "t": {"uniform": [5, 20]}, "noise": {"uniform": [0, 0.2]}},
+    },
 ]
 SIZES = {"n_train": 500, "n_val": 250, "n_test": 500}
 
 
 def bench_doc(name: str, tasks: int, epochs: int, schedule: dict | None) -> dict:
     counts = [tasks // 3 + (1 if i < tasks % 3 else 0) for i in range(3)]
-    entries = [{"sample": {"family": f["family"], "count": n, "seed": f["seed"], "params": {**f["params"], **SIZES}},
-                "budgets": [1500, 5000], "min_dense_hidden": 8} for f, n in zip(FAMILIES, counts) if n]
+    entries = [
+        {
+            "sample": {"family": f["family"], "count": n, "seed": f["seed"], "params": {**f["params"], **SIZES}},
+            "budgets": [1500, 5000],
+            "min_dense_hidden": 8,
+        }
+        for f, n in zip(FAMILIES, counts)
+        if n
+    ]
     training = {"lr": [0.01], "epochs": epochs, "batch_size": 32, "seeds": [0, 1]}
     if schedule:
         training["schedule"] = schedule
-    return {"name": name, "tasks": entries, "training": training, "pack": {"max_models": 32},
-            "resources": {"cpus": 1, "max_failures": 0},
-            "densities": {"uniform": [1.0, 0.5, 0.2], "codes": ["010111", "011001", "110110", "100011", "111000",
-                                                                "000111", "101101"],
-                          "base": [0.2], "random": {"count": 6, "method": "paper-densities", "seed": 3, "shared": True}}}
+    return {
+        "name": name,
+        "tasks": entries,
+        "training": training,
+        "pack": {"max_models": 32},
+        "resources": {"cpus": 1, "max_failures": 0},
+        "densities": {
+            "uniform": [1.0, 0.5, 0.2],
+            "codes": ["010111", "011001", "110110", "100011", "111000", "000111", "101101"],
+            "base": [0.2],
+            "random": {"count": 6, "method": "paper-densities", "seed": 3, "shared": True},
+        },
+    }
 
 
 def config_of(t) -> tuple:
@@ -80,6 +109,7 @@ def one_model_trainable(config, trials=None):
 
     def report(e):
         tune.report({"val_score": e.val_score[0] if e.val_score[0] == e.val_score[0] else -1e9})
+
     train_pack(data, [spec], TrainSettings(t.epochs, t.batch_size, "cpu", 1), on_epoch=report)
 
 
@@ -95,13 +125,21 @@ def run_asha(trials, eta: int, min_epochs: int, epochs: int) -> tuple[float, dic
         groups[(t.task, *group_key(t))].append(t)
     reached, t0 = {}, time.perf_counter()
     for members in groups.values():
-        scheduler = ASHAScheduler(time_attr="training_iteration", metric="val_score", mode="max", max_t=epochs,
-                                  grace_period=min_epochs, reduction_factor=eta, brackets=1)
+        scheduler = ASHAScheduler(
+            time_attr="training_iteration",
+            metric="val_score",
+            mode="max",
+            max_t=epochs,
+            grace_period=min_epochs,
+            reduction_factor=eta,
+            brackets=1,
+        )
         tuner = tune.Tuner(
             tune.with_resources(tune.with_parameters(one_model_trainable, trials=members), {"cpu": 1}),
             param_space={"i": tune.grid_search(list(range(len(members))))},
             tune_config=tune.TuneConfig(scheduler=scheduler, reuse_actors=True),
-            run_config=tune.RunConfig(name="asha", storage_path=tempfile.mkdtemp(prefix="bench-asha-"), verbose=0))
+            run_config=tune.RunConfig(name="asha", storage_path=tempfile.mkdtemp(prefix="bench-asha-"), verbose=0),
+        )
         grid = tuner.fit()
         assert not grid.errors, grid.errors
         for r in grid:
@@ -128,11 +166,16 @@ def quality(trials, full_rows, arm_reached, epochs) -> list[dict]:
         full_pick = max(full_val, key=lambda c: (full_val[c], c))
         pick = max(arm_val, key=lambda c: (arm_val[c], c))
         span = best - worst
-        out.append({"group": g, "regret": (best - test[pick]) / span if span > 0 else 0.0,
-                    "full_regret": (best - test[full_pick]) / span if span > 0 else 0.0,
-                    "regret_vs_full_pick": max(0.0, test[full_pick] - test[pick]) / span if span > 0 else 0.0,
-                    "same_winner": pick == full_pick or test[pick] >= test[full_pick] - noise,
-                    "exact_winner": pick == full_pick})
+        out.append(
+            {
+                "group": g,
+                "regret": (best - test[pick]) / span if span > 0 else 0.0,
+                "full_regret": (best - test[full_pick]) / span if span > 0 else 0.0,
+                "regret_vs_full_pick": max(0.0, test[full_pick] - test[pick]) / span if span > 0 else 0.0,
+                "same_winner": pick == full_pick or test[pick] >= test[full_pick] - noise,
+                "exact_winner": pick == full_pick,
+            }
+        )
     return out
 
 
@@ -154,8 +197,8 @@ def main():
     from hpsweep.sweep.cost import estimate_from_history, estimate_wall_seconds, history_rate, packs_at_once
     from hpsweep.sweep.plan import plan_sweep
     from hpsweep.sweep.spec import parse_spec
-    from hpsweep.workers.results import ResultsStore
     from hpsweep.workers.pack_memory import pack_memory_bytes
+    from hpsweep.workers.results import ResultsStore
     from hpsweep.workers.tasks import load_task_data
 
     schedule = {"kind": "halving", "eta": args.eta, "min_epochs": args.min_epochs}
@@ -167,16 +210,26 @@ def main():
         load_task_data(task, seed=0)  # the disk cache, so no arm pays for generating data
     data_s = time.perf_counter() - t0
     full_trials = plan_sweep(full_spec, shapes).trials
-    print(f"{len(full_trials)} models, {len(shapes)} tasks; eta {args.eta}, min_epochs {args.min_epochs}, "
-          f"{args.epochs} epochs; task data built in {data_s:.0f} s; load {load[0][0]:.2f}", flush=True)
+    print(
+        f"{len(full_trials)} models, {len(shapes)} tasks; eta {args.eta}, min_epochs {args.min_epochs}, "
+        f"{args.epochs} epochs; task data built in {data_s:.0f} s; load {load[0][0]:.2f}",
+        flush=True,
+    )
 
-    ray.init(address="local", num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False,
-             logging_level="ERROR")
+    ray.init(
+        address="local", num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False, logging_level="ERROR"
+    )
     root = tempfile.mkdtemp(prefix="bench-halving-")
     store = ResultsStore(root)
     quiet = lambda *a, **k: None  # noqa: E731
-    out = {"models": len(full_trials), "tasks": len(shapes), "epochs": args.epochs, "eta": args.eta,
-           "min_epochs": args.min_epochs, "cpus": os.cpu_count()}
+    out = {
+        "models": len(full_trials),
+        "tasks": len(shapes),
+        "epochs": args.epochs,
+        "eta": args.eta,
+        "min_epochs": args.min_epochs,
+        "cpus": os.cpu_count(),
+    }
     rows = {}
     for name, spec in (("full", full_spec), ("halving", halving_spec)):
         if name not in arms:
@@ -185,7 +238,9 @@ def main():
         estimate, _ = estimate_wall_seconds(plan, packs_at_once(1, None))
         history = history_rate(store)  # the arms before this one, as `run --dry-run` would read them
         if history is not None:
-            out[f"{name}_estimate_history_s"] = round(estimate_from_history(plan, packs_at_once(1, None), history[0]), 1)
+            out[f"{name}_estimate_history_s"] = round(
+                estimate_from_history(plan, packs_at_once(1, None), history[0]), 1
+            )
         t0 = time.perf_counter()
         report = run_sweep(spec, root, live=False, echo=quiet)
         wall = time.perf_counter() - t0
@@ -197,10 +252,16 @@ def main():
         out[f"{name}_model_epochs"] = int(trials["epochs_run"].sum())
         out[f"{name}_estimate_s"] = round(estimate, 1)
         out[f"{name}_packs"] = report.packs
-        from_history = (f", from the earlier arm's cost columns {out[f'{name}_estimate_history_s']:.0f} s"
-                        if f"{name}_estimate_history_s" in out else "")
-        print(f"{name}: {wall:.1f} s wall (dry-run estimate {estimate:.0f} s{from_history}), {out[f'{name}_model_epochs']} "
-              f"model-epochs, {report.packs} packs; load {load[-1][0]:.2f}", flush=True)
+        from_history = (
+            f", from the earlier arm's cost columns {out[f'{name}_estimate_history_s']:.0f} s"
+            if f"{name}_estimate_history_s" in out
+            else ""
+        )
+        print(
+            f"{name}: {wall:.1f} s wall (dry-run estimate {estimate:.0f} s{from_history}), {out[f'{name}_model_epochs']} "
+            f"model-epochs, {report.packs} packs; load {load[-1][0]:.2f}",
+            flush=True,
+        )
     if "asha" in arms:
         wall, reached = run_asha(full_trials, args.eta, args.min_epochs, args.epochs)
         load.append(os.getloadavg())
@@ -216,27 +277,34 @@ def main():
             key = lambda t: (t.task, t.budget, t.lr, t.seed, t.densities, t.hidden)  # noqa: E731
             full_of = {key(t): t.trial_id for t in full_trials}
             halving_trials = plan_sweep(halving_spec, shapes).trials
-            arm_results["halving"] = {full_of[key(t)]: (rows["halving"][t.trial_id]["epochs_run"],
-                                                        rows["halving"][t.trial_id]["val_score"])
-                                      for t in halving_trials}
+            arm_results["halving"] = {
+                full_of[key(t)]: (rows["halving"][t.trial_id]["epochs_run"], rows["halving"][t.trial_id]["val_score"])
+                for t in halving_trials
+            }
         if "asha" in arms:
             arm_results["asha"] = reached
-        print(f"\n{'arm':8} {'wall s':>8} {'model-epochs':>13} {'mean regret':>12} {'max regret':>11} "
-              f"{'same winner':>12} {'exact':>6} {'vs full pick':>13}")
+        print(
+            f"\n{'arm':8} {'wall s':>8} {'model-epochs':>13} {'mean regret':>12} {'max regret':>11} "
+            f"{'same winner':>12} {'exact':>6} {'vs full pick':>13}"
+        )
         full_q = quality(full_trials, full_rows, {i: (args.epochs, v) for i, (v, _) in full_rows.items()}, args.epochs)
         out["full_mean_regret"] = round(statistics.mean(q["full_regret"] for q in full_q), 4)
-        print(f"{'full':8} {out['full_wall_s']:8.1f} {out['full_model_epochs']:13d} {out['full_mean_regret']:12.4f} "
-              f"{max(q['full_regret'] for q in full_q):11.4f} {'1.00':>12} {'1.00':>6} {0:13.4f}")
+        print(
+            f"{'full':8} {out['full_wall_s']:8.1f} {out['full_model_epochs']:13d} {out['full_mean_regret']:12.4f} "
+            f"{max(q['full_regret'] for q in full_q):11.4f} {'1.00':>12} {'1.00':>6} {0:13.4f}"
+        )
         for name, reached_by in arm_results.items():
             q = quality(list(by_id.values()), full_rows, reached_by, args.epochs)
             out[f"{name}_mean_regret"] = round(statistics.mean(x["regret"] for x in q), 4)
             out[f"{name}_mean_regret_vs_full_pick"] = round(statistics.mean(x["regret_vs_full_pick"] for x in q), 4)
             out[f"{name}_same_winner"] = round(sum(x["same_winner"] for x in q) / len(q), 3)
             out[f"{name}_exact_winner"] = round(sum(x["exact_winner"] for x in q) / len(q), 3)
-            print(f"{name:8} {out[f'{name}_wall_s']:8.1f} {out[f'{name}_model_epochs']:13d} "
-                  f"{out[f'{name}_mean_regret']:12.4f} {max(x['regret'] for x in q):11.4f} "
-                  f"{out[f'{name}_same_winner']:12.2f} {out[f'{name}_exact_winner']:6.2f} "
-                  f"{out[f'{name}_mean_regret_vs_full_pick']:13.4f}")
+            print(
+                f"{name:8} {out[f'{name}_wall_s']:8.1f} {out[f'{name}_model_epochs']:13d} "
+                f"{out[f'{name}_mean_regret']:12.4f} {max(x['regret'] for x in q):11.4f} "
+                f"{out[f'{name}_same_winner']:12.2f} {out[f'{name}_exact_winner']:6.2f} "
+                f"{out[f'{name}_mean_regret_vs_full_pick']:13.4f}"
+            )
         out["groups"] = len(full_q)
     if "halving" in arms:
         out["refill"] = refill_log(halving_spec, shapes, root)
@@ -263,8 +331,13 @@ def refill_log(spec, shapes, root) -> dict:
         print(f"{epoch:5d} {live:5d} {waiting:8d} {seconds:7.3f} {1000 * seconds / max(live, 1):9.1f}")
     full_while_waiting = all(live == pack.slots for _, live, waiting, _ in log if waiting)
     print(f"slots full while models waited: {full_while_waiting}")
-    return {"pack_models": len(pack.trials), "slots": pack.slots, "full_while_waiting": full_while_waiting,
-            "live": [live for _, live, _, _ in log], "seconds": [round(s, 3) for *_, s in log]}
+    return {
+        "pack_models": len(pack.trials),
+        "slots": pack.slots,
+        "full_while_waiting": full_while_waiting,
+        "live": [live for _, live, _, _ in log],
+        "seconds": [round(s, 3) for *_, s in log],
+    }
 
 
 def compaction_table(models: int = 32, epochs: int = 6) -> list[dict]:
@@ -282,8 +355,10 @@ def compaction_table(models: int = 32, epochs: int = 6) -> list[dict]:
 
     torch.set_num_threads(1)
     data = load_task_data("teacher(x=16,y=4,t=20,n_train=1000,n_val=250,n_test=250)", seed=0)
-    specs = [ModelSpec(data.input_dim, data.output_dim, 48, Densities(*([0.2 + 0.8 * i / models] * 6)), i, 0.01)
-             for i in range(models)]
+    specs = [
+        ModelSpec(data.input_dim, data.output_dim, 48, Densities(*([0.2 + 0.8 * i / models] * 6)), i, 0.01)
+        for i in range(models)
+    ]
     settings = TrainSettings(epochs, 32, "cpu", 1)
     clock = time.thread_time
     epoch_cpu, last = [], [clock()]
@@ -292,9 +367,11 @@ def compaction_table(models: int = 32, epochs: int = 6) -> list[dict]:
         now = clock()
         epoch_cpu.append((e.live, now - last[0]))
         last[0] = now
+
     last[0] = clock()
-    train_halving(data, specs, settings, Halving(2, 1), [Candidate(0, (i,)) for i in range(models)], models,
-                  on_epoch=tick)
+    train_halving(
+        data, specs, settings, Halving(2, 1), [Candidate(0, (i,)) for i in range(models)], models, on_epoch=tick
+    )
     rows = []
     for live, seconds in epoch_cpu:
         fresh = []

@@ -58,8 +58,11 @@ def run(spec, root: str, keep) -> dict:
     try:
         sweep = ResultsStore(root).sweep(spec.name)
         plan, _ = make_plan(spec, sweep)
-        sweep.save(spec.text, spec.spec_hash, pa.table({"trial_id": [t.trial_id for t in plan.trials],
-                                                        "task": [t.task for t in plan.trials]}))
+        sweep.save(
+            spec.text,
+            spec.spec_hash,
+            pa.table({"trial_id": [t.trial_id for t in plan.trials], "task": [t.task for t in plan.trials]}),
+        )
         t0 = time.perf_counter()
         for pack in plan.packs:
             run_pack(PackJob(root, spec.name, pack, 0, "cpu", 1, keep), in_ray=False)
@@ -87,13 +90,18 @@ def main() -> None:
             root = os.path.join(tmp, name)
             s = dataclasses.replace(spec, keep=Keep(models=name))
             r = run(s, root, keep)
-            out[name] = {**r, "store_bytes": tree_bytes(root), "models_bytes": tree_bytes(root, "models")
-                         if os.path.isdir(os.path.join(root, "models")) else 0}
+            out[name] = {
+                **r,
+                "store_bytes": tree_bytes(root),
+                "models_bytes": tree_bytes(root, "models") if os.path.isdir(os.path.join(root, "models")) else 0,
+            }
         kept = out["all"]
         n_files = kept["packs"]
         out["bytes_per_model"] = round(kept["models_bytes"] / max(kept["ok"], 1))
-        out["weights_ms_per_pack"] = {"build": round(1e3 * kept["build"] / n_files, 1),
-                                      "write": round(1e3 * kept["write"] / n_files, 1)}
+        out["weights_ms_per_pack"] = {
+            "build": round(1e3 * kept["build"] / n_files, 1),
+            "write": round(1e3 * kept["write"] / n_files, 1),
+        }
         out["store_all_over_none"] = round(kept["store_bytes"] / out["none"]["store_bytes"], 2)
     out["loadavg"] = [round(x, 2) for x in os.getloadavg()]
     print(json.dumps(out))

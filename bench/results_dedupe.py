@@ -36,11 +36,18 @@ def make_root(root: str, rows: int, parts: int) -> ResultsStore:
     status = rng.choice(np.array(["ok", "diverged", "failed"], dtype=object), len(all_ids), p=[0.8, 0.1, 0.1])
     for k, chunk in enumerate(np.array_split(rng.permutation(len(all_ids)), parts)):
         cols = {f.name: pa.nulls(len(chunk), f.type) for f in TRIALS_SCHEMA}
-        cols.update(sweep_id=pa.array(["s"] * len(chunk)), task=pa.array(["task"] * len(chunk)),
-                    trial_id=pa.array(all_ids[chunk], pa.string()), attempt=pa.array(attempts[chunk]),
-                    status=pa.array(status[chunk], pa.string()), epochs_run=pa.array(np.zeros(len(chunk), np.int64)))
+        cols.update(
+            sweep_id=pa.array(["s"] * len(chunk)),
+            task=pa.array(["task"] * len(chunk)),
+            trial_id=pa.array(all_ids[chunk], pa.string()),
+            attempt=pa.array(attempts[chunk]),
+            status=pa.array(status[chunk], pa.string()),
+            epochs_run=pa.array(np.zeros(len(chunk), np.int64)),
+        )
         table = pa.table(cols, schema=TRIALS_SCHEMA)
-        store.storage.put(store.layout.part("trials", "s", "task", f"p{k}-a1", "bench"), lambda f: pq.write_table(table, f))
+        store.storage.put(
+            store.layout.part("trials", "s", "task", f"p{k}-a1", "bench"), lambda f: pq.write_table(table, f)
+        )
     return store
 
 
@@ -63,14 +70,20 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         store = make_root(tmp, args.rows, args.parts)
         timings = {}
-        for name, fn in (("finished (vectorised)", store.sweep("s").finished), ("python loop (before)", python_loop),
-                         ("status", store.sweep("s").status)):
+        for name, fn in (
+            ("finished (vectorised)", store.sweep("s").finished),
+            ("python loop (before)", python_loop),
+            ("status", store.sweep("s").status),
+        ):
             t0, c0 = time.perf_counter(), time.process_time()
             out = fn(store) if fn == python_loop else fn()
             timings[name] = time.process_time() - c0
-            print(f"{name:<24} {time.perf_counter() - t0:7.2f} s wall {timings[name]:7.2f} s CPU  ({len(out):,} entries)")
-        data = store.read("trials", "s", columns=["sweep_id", "trial_id", "status", "attempt", "finished_at"],
-                          dedupe=False)
+            print(
+                f"{name:<24} {time.perf_counter() - t0:7.2f} s wall {timings[name]:7.2f} s CPU  ({len(out):,} entries)"
+            )
+        data = store.read(
+            "trials", "s", columns=["sweep_id", "trial_id", "status", "attempt", "finished_at"], dedupe=False
+        )
         c0 = time.process_time()
         keys, attempts = data["trial_id"].to_pylist(), data["attempt"].to_pylist()
         best: dict[str, int] = {}
@@ -82,11 +95,15 @@ def main() -> None:
         c0 = time.process_time()
         n = winners(frame, "trials").select(pl.len()).collect().item()
         vectorised = time.process_time() - c0
-        print(f"the de-duplication alone, rows in memory: python loop {loop:.2f} s CPU, winners() {vectorised:.2f} s "
-              f"CPU ({len(best):,} = {n:,} winners)")
+        print(
+            f"the de-duplication alone, rows in memory: python loop {loop:.2f} s CPU, winners() {vectorised:.2f} s "
+            f"CPU ({len(best):,} = {n:,} winners)"
+        )
         same = store.sweep("s").finished() == python_loop(store)
-        print(f"same answer: {same}; rows {int(args.rows * 1.1):,} in {args.parts} parts; "
-              f"CPU loop / vectorised = {timings['python loop (before)'] / timings['finished (vectorised)']:.1f}x")
+        print(
+            f"same answer: {same}; rows {int(args.rows * 1.1):,} in {args.parts} parts; "
+            f"CPU loop / vectorised = {timings['python loop (before)'] / timings['finished (vectorised)']:.1f}x"
+        )
 
 
 if __name__ == "__main__":

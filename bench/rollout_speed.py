@@ -15,9 +15,9 @@ import time
 import numpy as np
 import torch
 
+from hpsweep.workers import rollout
 from hpsweep.workers.descriptors import Densities
 from hpsweep.workers.packed import ModelSpec, PackedBlockRNN
-from hpsweep.workers import rollout
 from hpsweep.workers.rollout import RolloutConfig, rollout_returns
 
 
@@ -33,8 +33,9 @@ def main():
     torch.set_num_threads(args.threads)
     specs = [ModelSpec(46, 26, args.hidden, Densities.uniform(1.0), seed, 1e-4) for seed in range(args.models)]
     model = PackedBlockRNN(specs, device=args.device)
-    cfg = RolloutConfig(env="AdroitHandHammer-v1", episodes=args.episodes, steps=args.steps, ref_return=None,
-                        ref_source="none")
+    cfg = RolloutConfig(
+        env="AdroitHandHammer-v1", episodes=args.episodes, steps=args.steps, ref_return=None, ref_source="none"
+    )
     network = [0.0]
     step = rollout.packed_step
 
@@ -60,12 +61,23 @@ def main():
     t0 = time.perf_counter()
     returns, env_steps = rollout_returns(model, cfg, [s.seed for s in specs], "bench")
     seconds = time.perf_counter() - t0
-    print(json.dumps({"models": args.models, "episodes": args.episodes, "steps": args.steps, "envs": args.models *
-                      min(args.episodes, max(1, rollout.max_envs() // args.models)), "env_steps": env_steps,
-                      "seconds": round(seconds, 2), "env_creation_seconds": round(making[0], 2),
-                      "env_steps_per_s": round(env_steps / seconds, 1),
-                      "env_steps_per_s_after_creation": round(env_steps / (seconds - making[0]), 1),
-                      "network_share_after_creation": round(network[0] / (seconds - making[0]), 4), "finite": bool(np.isfinite(returns).all())}))
+    print(
+        json.dumps(
+            {
+                "models": args.models,
+                "episodes": args.episodes,
+                "steps": args.steps,
+                "envs": args.models * min(args.episodes, max(1, rollout.max_envs() // args.models)),
+                "env_steps": env_steps,
+                "seconds": round(seconds, 2),
+                "env_creation_seconds": round(making[0], 2),
+                "env_steps_per_s": round(env_steps / seconds, 1),
+                "env_steps_per_s_after_creation": round(env_steps / (seconds - making[0]), 1),
+                "network_share_after_creation": round(network[0] / (seconds - making[0]), 4),
+                "finite": bool(np.isfinite(returns).all()),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

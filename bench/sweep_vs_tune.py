@@ -53,10 +53,15 @@ class PeakRSS:
 def spec_for(models: int, epochs: int, name: str, task: str = TASK, max_models: int = 64):
     from hpsweep.sweep.spec import parse_spec
 
-    doc = {"name": name, "tasks": [{"task": task, "hidden": [32],
-                                    "densities": {"random": {"count": models, "method": "paper", "seed": 1}}}],
-           "training": {"epochs": epochs, "batch_size": 32, "seeds": [0]},
-           "pack": {"max_models": max_models}, "resources": {"cpus": 1, "max_failures": 0}}
+    doc = {
+        "name": name,
+        "tasks": [
+            {"task": task, "hidden": [32], "densities": {"random": {"count": models, "method": "paper", "seed": 1}}}
+        ],
+        "training": {"epochs": epochs, "batch_size": 32, "seeds": [0]},
+        "pack": {"max_models": max_models},
+        "resources": {"cpus": 1, "max_failures": 0},
+    }
     return parse_spec(doc, "bench.yaml")
 
 
@@ -108,18 +113,22 @@ def main():
     ap.add_argument("--epochs", type=int, default=5)
     ap.add_argument("--task", default=TASK, help="any task name; |h| stays 32")
     ap.add_argument("--max-models", type=int, default=64, help="pack.max_models of the hpsweep spec")
-    ap.add_argument("--baselines", default="plain,quiet",
-                    help="comma list of plain (Tune's default loggers on) and quiet (loggers off); empty: none")
+    ap.add_argument(
+        "--baselines",
+        default="plain,quiet",
+        help="comma list of plain (Tune's default loggers on) and quiet (loggers off); empty: none",
+    )
     args = ap.parse_args()
 
     import ray
 
     from hpsweep.sweep import tune_adapter  # sets Tune's env (loggers off) before any Tuner
-    from hpsweep.sweep.coordinator import run_sweep
+    from hpsweep.sweep.coordinator import run_sweep, task_shapes
     from hpsweep.sweep.plan import plan_sweep
-    from hpsweep.sweep.coordinator import task_shapes
 
-    ray.init(address="local", num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False, logging_level="ERROR")
+    ray.init(
+        address="local", num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False, logging_level="ERROR"
+    )
     root = tempfile.mkdtemp(prefix="bench-results-")
     quiet = lambda *a, **k: None  # noqa: E731
     run_sweep(spec_for(8, 1, "warmup", args.task), root, live=False, echo=quiet)  # imports, data cache, worker start
@@ -134,11 +143,20 @@ def main():
     rss_after = rss_mb()
     assert not report.failed_packs and report.planned == args.models
 
-    out = {"models": args.models, "epochs": args.epochs, "task": args.task, "hidden": 32, "cpus": os.cpu_count(),
-           "packs": report.packs, "hpsweep_s": round(hpsweep_s, 2),
-           "hpsweep_models_per_s": round(args.models / hpsweep_s, 1),
-           "driver_rss_before_mb": round(rss_before, 1), "driver_rss_peak_mb": round(rss_peak, 1),
-           "driver_rss_after_mb": round(rss_after, 1), "driver_rss_growth_mb": round(rss_peak - rss_before, 1)}
+    out = {
+        "models": args.models,
+        "epochs": args.epochs,
+        "task": args.task,
+        "hidden": 32,
+        "cpus": os.cpu_count(),
+        "packs": report.packs,
+        "hpsweep_s": round(hpsweep_s, 2),
+        "hpsweep_models_per_s": round(args.models / hpsweep_s, 1),
+        "driver_rss_before_mb": round(rss_before, 1),
+        "driver_rss_peak_mb": round(rss_peak, 1),
+        "driver_rss_after_mb": round(rss_after, 1),
+        "driver_rss_growth_mb": round(rss_peak - rss_before, 1),
+    }
     trials = plan_sweep(spec, task_shapes(spec)).trials
     kinds = [k for k in args.baselines.split(",") if k]
     for kind in kinds:
@@ -147,13 +165,17 @@ def main():
         out[f"{kind}_tune_s"] = round(seconds, 2)
         out[f"speedup_vs_{kind}"] = round(seconds / hpsweep_s, 2)
     print(json.dumps(out))
-    print(f"hpsweep: {args.models} models in {hpsweep_s:.1f} s ({out['hpsweep_models_per_s']} models/s, "
-          f"{report.packs} packs); driver RSS {rss_before:.0f} -> peak {rss_peak:.0f} MB "
-          f"(+{rss_peak - rss_before:.1f} MB)")
+    print(
+        f"hpsweep: {args.models} models in {hpsweep_s:.1f} s ({out['hpsweep_models_per_s']} models/s, "
+        f"{report.packs} packs); driver RSS {rss_before:.0f} -> peak {rss_peak:.0f} MB "
+        f"(+{rss_peak - rss_before:.1f} MB)"
+    )
     for kind in kinds:
         what = "Tune's default loggers on" if kind == "plain" else "loggers off"
-        print(f"Ray Tune, one trial per model, actor reuse, {what}: {out[f'{kind}_tune_s']:.1f} s "
-              f"({args.models / out[f'{kind}_tune_s']:.2f} models/s) -> hpsweep is {out[f'speedup_vs_{kind}']:.1f}x faster")
+        print(
+            f"Ray Tune, one trial per model, actor reuse, {what}: {out[f'{kind}_tune_s']:.1f} s "
+            f"({args.models / out[f'{kind}_tune_s']:.2f} models/s) -> hpsweep is {out[f'speedup_vs_{kind}']:.1f}x faster"
+        )
     ray.shutdown()
     del tune_adapter
 

@@ -62,20 +62,29 @@ def main() -> None:
         # the old model reads log10_lr and epochs too: the configs were trained at the table's lr and epochs
         pred = model.predict(table.select(names).to_numpy())
         ranked = table.with_columns(pl.Series("old_pred", pred)).with_columns(
-            pl.col("score").rank("ordinal", descending=True).over("task").alias("rank"))
+            pl.col("score").rank("ordinal", descending=True).over("task").alias("rank")
+        )
         rows = []
         for (task,), g in ranked.group_by(["task"], maintain_order=True):
             top = g.sort("old_pred", descending=True).row(0, named=True)
-            rows.append({"task": task.split(",n_train")[0].rstrip(")") + ")", "configs": g.height,
-                         "before_pick_rank": top["rank"], "before_pick_regret": round(1 - top["normalised"], 3),
-                         "before_pick": top["config"]})
+            rows.append(
+                {
+                    "task": task.split(",n_train")[0].rstrip(")") + ")",
+                    "configs": g.height,
+                    "before_pick_rank": top["rank"],
+                    "before_pick_regret": round(1 - top["normalised"], 3),
+                    "before_pick": top["config"],
+                }
+            )
         out = pl.DataFrame(rows)
         print("| " + " | ".join(out.columns) + " |\n|" + "---|" * len(out.columns))
         for r in out.iter_rows():
             print("| " + " | ".join(str(v) for v in r) + " |")
         n = sum(r["before_pick_rank"] <= -(-r["configs"] // 5) for r in rows)
-        print(f"\nBefore: top pick in the top 20% on {n} of {len(rows)} tasks; "
-              f"median regret {out['before_pick_regret'].median():.3f}")
+        print(
+            f"\nBefore: top pick in the top 20% on {n} of {len(rows)} tasks; "
+            f"median regret {out['before_pick_regret'].median():.3f}"
+        )
 
 
 if __name__ == "__main__":

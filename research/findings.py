@@ -25,10 +25,15 @@ DENS = ["d_hx", "d_hh", "d_hy", "d_yx", "d_yh", "d_yy"]
 def _family() -> pl.Expr:
     """dense / uniform / balanced (paper-rad's grid: W_hh dense, W_yx 0.1) / code."""
     same = pl.all_horizontal([pl.col(c) == pl.col("d_hx") for c in DENS])
-    return (pl.when(same & (pl.col("d_hx") == 1.0)).then(pl.lit("dense"))
-            .when(same).then(pl.lit("uniform"))
-            .when((pl.col("d_hh") == 1.0) & (pl.col("d_yx") == 0.1)).then(pl.lit("balanced"))
-            .otherwise(pl.lit("code")))
+    return (
+        pl.when(same & (pl.col("d_hx") == 1.0))
+        .then(pl.lit("dense"))
+        .when(same)
+        .then(pl.lit("uniform"))
+        .when((pl.col("d_hh") == 1.0) & (pl.col("d_yx") == 0.1))
+        .then(pl.lit("balanced"))
+        .otherwise(pl.lit("code"))
+    )
 
 
 def _config() -> pl.Expr:
@@ -37,48 +42,77 @@ def _config() -> pl.Expr:
 
 def _table(df: pl.DataFrame, floats: str = "{:.4f}") -> str:
     head = "| " + " | ".join(df.columns) + " |\n|" + "---|" * len(df.columns) + "\n"
-    rows = ["| " + " | ".join(floats.format(v) if isinstance(v, float) else str(v) for v in r) + " |"
-            for r in df.iter_rows()]
+    rows = [
+        "| " + " | ".join(floats.format(v) if isinstance(v, float) else str(v) for v in r) + " |"
+        for r in df.iter_rows()
+    ]
     return head + "\n".join(rows) + "\n"
 
 
 def trials(root: str, sweep: str) -> pl.DataFrame:
-    return (ResultsStore(root).scan("trials", sweep)
-            .filter(pl.col("status") == "ok")
-            .with_columns(family=_family(), config=_config())
-            .collect())
+    return (
+        ResultsStore(root)
+        .scan("trials", sweep)
+        .filter(pl.col("status") == "ok")
+        .with_columns(family=_family(), config=_config())
+        .collect()
+    )
 
 
 def rad_section(df: pl.DataFrame, png: Path) -> str:
-    per_config = (df.group_by("family", "config")
-                  .agg(pl.len().alias("seeds"), pl.col("hidden").first(), pl.col("hidden_proportion").first().alias("HP"),
-                       pl.col("val_score").mean().alias("val_mean"), pl.col("test_score").mean().alias("test_mean"),
-                       pl.col("test_score").std().alias("test_std"), pl.col("test_score").min().alias("test_min"),
-                       pl.col("test_score").max().alias("test_max"))
-                  .sort("val_mean", descending=True))
+    per_config = (
+        df.group_by("family", "config")
+        .agg(
+            pl.len().alias("seeds"),
+            pl.col("hidden").first(),
+            pl.col("hidden_proportion").first().alias("HP"),
+            pl.col("val_score").mean().alias("val_mean"),
+            pl.col("test_score").mean().alias("test_mean"),
+            pl.col("test_score").std().alias("test_std"),
+            pl.col("test_score").min().alias("test_min"),
+            pl.col("test_score").max().alias("test_max"),
+        )
+        .sort("val_mean", descending=True)
+    )
     out = [f"{df.height} models ok, {per_config.height} configs.\n"]
-    fam = (per_config.group_by("family")
-           .agg(pl.len().alias("configs"), pl.col("HP").min().alias("HP_min"), pl.col("HP").max().alias("HP_max"),
-                pl.col("test_mean").mean().alias("mean_test"), pl.col("test_mean").max().alias("max_config_test (optimistic)"))
-           .sort("mean_test", descending=True))
+    fam = (
+        per_config.group_by("family")
+        .agg(
+            pl.len().alias("configs"),
+            pl.col("HP").min().alias("HP_min"),
+            pl.col("HP").max().alias("HP_max"),
+            pl.col("test_mean").mean().alias("mean_test"),
+            pl.col("test_mean").max().alias("max_config_test (optimistic)"),
+        )
+        .sort("mean_test", descending=True)
+    )
     out.append("Per family (a config's score is its mean over seeds):\n\n" + _table(fam))
     edges = [0.02, 0.05, 0.15, 0.3, 0.5]
     label = pl.lit(f"> {edges[-1]}")
     for lo, hi in reversed(list(zip([0.0, *edges[:-1]], edges))):
         label = pl.when(pl.col("HP") <= hi).then(pl.lit(f"{lo:g}-{hi:g}")).otherwise(label)
-    bins = (per_config.with_columns(label.alias("HP_bin"), pl.col("HP").alias("_order"))
-            .group_by("HP_bin")
-            .agg(pl.len().alias("configs"), pl.col("test_mean").mean().alias("mean_test"),
-                 pl.col("test_mean").min().alias("worst_config"), pl.col("test_mean").max().alias("best_config"),
-                 pl.col("_order").min())
-            .sort("_order")
-            .drop("_order"))
+    bins = (
+        per_config.with_columns(label.alias("HP_bin"), pl.col("HP").alias("_order"))
+        .group_by("HP_bin")
+        .agg(
+            pl.len().alias("configs"),
+            pl.col("test_mean").mean().alias("mean_test"),
+            pl.col("test_mean").min().alias("worst_config"),
+            pl.col("test_mean").max().alias("best_config"),
+            pl.col("_order").min(),
+        )
+        .sort("_order")
+        .drop("_order")
+    )
     out.append("By HP (all families; a config's test score is its mean over seeds):\n\n" + _table(bins))
-    top = per_config.head(8).select("family", "config", "hidden", "HP", "val_mean", "test_mean", "test_std",
-                                    "test_min", "test_max")
+    top = per_config.head(8).select(
+        "family", "config", "hidden", "HP", "val_mean", "test_mean", "test_std", "test_min", "test_max"
+    )
     refs = per_config.filter(pl.col("family").is_in(["dense", "uniform"]))
-    out.append("Top 8 configs by mean validation score, and the dense and uniform references "
-               "(test over seeds: mean, std, min, max):\n\n" + _table(pl.concat([top, refs.select(top.columns)])))
+    out.append(
+        "Top 8 configs by mean validation score, and the dense and uniform references "
+        "(test over seeds: mean, std, min, max):\n\n" + _table(pl.concat([top, refs.select(top.columns)]))
+    )
     # the varied pick (best mean val among non-dense, non-uniform) against dense, seed by seed
     pick = per_config.filter(pl.col("family").is_in(["code", "balanced"])).row(0, named=True)
     by_seed = df.pivot(on="config", index="seed", values="test_score", aggregate_function="first").sort("seed")
@@ -86,15 +120,19 @@ def rad_section(df: pl.DataFrame, png: Path) -> str:
     for ref_name, ref in (("dense", "1.0,1.0,1.0,1.0,1.0,1.0"), ("uniform 0.2", "0.2,0.2,0.2,0.2,0.2,0.2")):
         diff = (by_seed[pick["config"]] - by_seed[ref]).to_numpy()
         lines.append(f"| {ref_name} | {np.mean(diff):+.4f} | {', '.join(f'{d:+.3f}' for d in diff)} |")
-    out.append(f"The varied pick by validation ({pick['family']} {pick['config']}, HP {pick['HP']:.3f}) minus the "
-               "reference, test accuracy, same seed:\n\n| reference | mean difference | per seed |\n|---|---|---|\n"
-               + "\n".join(lines) + "\n")
+    out.append(
+        f"The varied pick by validation ({pick['family']} {pick['config']}, HP {pick['HP']:.3f}) minus the "
+        "reference, test accuracy, same seed:\n\n| reference | mean difference | per seed |\n|---|---|---|\n"
+        + "\n".join(lines)
+        + "\n"
+    )
     _rad_plot(df, per_config, png / "rad_score_vs_hp.png")
     return "\n".join(out)
 
 
 def _rad_plot(df: pl.DataFrame, per_config: pl.DataFrame, path: Path) -> None:
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
@@ -104,8 +142,9 @@ def _rad_plot(df: pl.DataFrame, per_config: pl.DataFrame, path: Path) -> None:
         d = df.filter(pl.col("family") == fam)
         c = per_config.filter(pl.col("family") == fam)
         ax.scatter(d["hidden_proportion"], d["test_score"], s=8, alpha=0.35, color=color)
-        ax.scatter(c["HP"], c["test_mean"], s=30, color=color, edgecolor="black", linewidth=0.4,
-                   label=f"{fam} ({c.height})")
+        ax.scatter(
+            c["HP"], c["test_mean"], s=30, color=color, edgecolor="black", linewidth=0.4, label=f"{fam} ({c.height})"
+        )
     ax.axhline(0.1, color="black", linestyle=":", linewidth=0.8)
     ax.set_xlabel("hidden proportion HP = n_hh / total weights")
     ax.set_ylabel("test accuracy (chance 0.1)")
@@ -133,10 +172,19 @@ def hp_explains(frames: list[pl.DataFrame], png: Path) -> str:
                 if len(gs) > 2:
                     sse += float(np.sum((gs - np.polyval(np.polyfit(gh, gs, 1), gh)) ** 2))
                     sst += float(np.sum((gs - gs.mean()) ** 2))
-            rows.append({"task": _short(task), "x": int(d["input_dim"][0]), "y": int(d["output_dim"][0]), "models": d.height,
-                         "score": d["score_name"][0], "score_range": f"{s.min():.3f}..{s.max():.3f}",
-                         "r2_hp_quadratic": float(r2), "r2_hp_within_budget": 1 - sse / sst if sst else float("nan"),
-                         "spearman_hp": float(rho)})
+            rows.append(
+                {
+                    "task": _short(task),
+                    "x": int(d["input_dim"][0]),
+                    "y": int(d["output_dim"][0]),
+                    "models": d.height,
+                    "score": d["score_name"][0],
+                    "score_range": f"{s.min():.3f}..{s.max():.3f}",
+                    "r2_hp_quadratic": float(r2),
+                    "r2_hp_within_budget": 1 - sse / sst if sst else float("nan"),
+                    "spearman_hp": float(rho),
+                }
+            )
     table = pl.DataFrame(rows).sort("x", "y")
     _dims_plot(frames, table, png / "score_vs_hp_per_task.png")
     return _table(table, "{:.3f}")
@@ -144,6 +192,7 @@ def hp_explains(frames: list[pl.DataFrame], png: Path) -> str:
 
 def _dims_plot(frames: list[pl.DataFrame], table: pl.DataFrame, path: Path) -> None:
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
@@ -151,14 +200,19 @@ def _dims_plot(frames: list[pl.DataFrame], table: pl.DataFrame, path: Path) -> N
     df = df.with_columns(pl.col("task").replace_strict({t: _short(t) for t in df["task"].unique()}))
     tasks = table["task"].to_list()
     cols = 5
-    fig, axes = plt.subplots((len(tasks) + cols - 1) // cols, cols, figsize=(11, 2.1 * ((len(tasks) + cols - 1) // cols)),
-                             dpi=72, squeeze=False)
+    fig, axes = plt.subplots(
+        (len(tasks) + cols - 1) // cols,
+        cols,
+        figsize=(11, 2.1 * ((len(tasks) + cols - 1) // cols)),
+        dpi=72,
+        squeeze=False,
+    )
     for ax, task in zip(axes.flat, tasks):
         d = df.filter(pl.col("task") == task)
         ax.scatter(d["hidden_proportion"], d["test_score"], s=6, c=np.log10(d["budget"].to_numpy()), cmap="viridis")
         ax.set_title(task.replace("(", "\n(", 1), fontsize=6.5)
         ax.tick_params(labelsize=6)
-    for ax in list(axes.flat)[len(tasks):]:
+    for ax in list(axes.flat)[len(tasks) :]:
         ax.axis("off")
     fig.supxlabel("HP", fontsize=8)
     fig.supylabel("test score (colour: log10 budget)", fontsize=8)
@@ -184,37 +238,71 @@ def analysis_section(path: str, png: Path | None = None) -> str:
     rows = []
     for key, v in m["models"].items():
         lo = v["loto"]
-        rows.append({"model": key + (" *" if key == m["chosen_model"] else ""), "tau": _stat(lo, "kendall"),
-                     "tau_ci90": _ci(lo, "kendall"), "ndcg5": _stat(lo, "ndcg5"),
-                     "regret_median": _stat(lo, "regret1", "median"), "regret_mean": _stat(lo, "regret1"),
-                     "regret_mean_ci90": _ci(lo, "regret1"), "top5_regret_median": _stat(lo, "regret5", "median"),
-                     "ge_dense": _stat(lo, "ge_dense"), "beats_uniform": _stat(lo, "beats_uniform"),
-                     "region_tau": _stat(v["region"], "kendall"), "region_regret_median": _stat(v["region"], "regret1", "median")})
+        rows.append(
+            {
+                "model": key + (" *" if key == m["chosen_model"] else ""),
+                "tau": _stat(lo, "kendall"),
+                "tau_ci90": _ci(lo, "kendall"),
+                "ndcg5": _stat(lo, "ndcg5"),
+                "regret_median": _stat(lo, "regret1", "median"),
+                "regret_mean": _stat(lo, "regret1"),
+                "regret_mean_ci90": _ci(lo, "regret1"),
+                "top5_regret_median": _stat(lo, "regret5", "median"),
+                "ge_dense": _stat(lo, "ge_dense"),
+                "beats_uniform": _stat(lo, "beats_uniform"),
+                "region_tau": _stat(v["region"], "kendall"),
+                "region_regret_median": _stat(v["region"], "regret1", "median"),
+            }
+        )
     for key, v in m["baselines"].items():
-        rows.append({"model": key, "tau": _stat(v, "kendall"), "tau_ci90": "", "ndcg5": None,
-                     "regret_median": _stat(v, "regret1", "median"), "regret_mean": _stat(v, "regret1"),
-                     "regret_mean_ci90": _ci(v, "regret1"), "top5_regret_median": _stat(v, "regret5", "median"),
-                     "ge_dense": _stat(v, "ge_dense"), "beats_uniform": _stat(v, "beats_uniform"),
-                     "region_tau": None, "region_regret_median": None})
+        rows.append(
+            {
+                "model": key,
+                "tau": _stat(v, "kendall"),
+                "tau_ci90": "",
+                "ndcg5": None,
+                "regret_median": _stat(v, "regret1", "median"),
+                "regret_mean": _stat(v, "regret1"),
+                "regret_mean_ci90": _ci(v, "regret1"),
+                "top5_regret_median": _stat(v, "regret5", "median"),
+                "ge_dense": _stat(v, "ge_dense"),
+                "beats_uniform": _stat(v, "beats_uniform"),
+                "region_tau": None,
+                "region_regret_median": None,
+            }
+        )
     c = m["ceiling"]
-    rows.append({"model": "seed vs seed", "tau": c.get("mean"), "tau_ci90": f"{c['ci90'][0]:.2f}..{c['ci90'][1]:.2f}", "regret_mean_ci90": ""})
+    rows.append(
+        {
+            "model": "seed vs seed",
+            "tau": c.get("mean"),
+            "tau_ci90": f"{c['ci90'][0]:.2f}..{c['ci90'][1]:.2f}",
+            "regret_mean_ci90": "",
+        }
+    )
     table = pl.DataFrame(rows, infer_schema_length=None).fill_null(float("nan"))
     fit = next(iter(m["models"].values()))["loto_fit_rows"]
-    out = [f"{m['n_tasks']} tasks ({len(m['excluded_tasks'])} near chance, left out: {', '.join(map(_short, m['excluded_tasks'])) or 'none'}), "
-           f"{m['n_groups']} task x budget groups, {m['n_configs']} configs, {m['n_rows']} trials; each "
-           f"leave-one-task-out fold fitted on {fit[0]}..{fit[1]} rows; recommend uses `{m['chosen_model']}`.\n",
-           _table(table, "{:.2f}").replace("nan", "")]
+    out = [
+        f"{m['n_tasks']} tasks ({len(m['excluded_tasks'])} near chance, left out: {', '.join(map(_short, m['excluded_tasks'])) or 'none'}), "
+        f"{m['n_groups']} task x budget groups, {m['n_configs']} configs, {m['n_rows']} trials; each "
+        f"leave-one-task-out fold fitted on {fit[0]}..{fit[1]} rows; recommend uses `{m['chosen_model']}`.\n",
+        _table(table, "{:.2f}").replace("nan", ""),
+    ]
     out.append("\n" + paired_with_dense(m))
     curve = pl.DataFrame(m["learning_curve"])
     if curve.height:
         wide = curve.pivot(on="model", index="n_train_tasks", values="kendall_mean").sort("n_train_tasks")
-        out.append("\nLearning curve, mean held-out Kendall tau by number of training tasks:\n\n" + _table(wide, "{:.2f}"))
+        out.append(
+            "\nLearning curve, mean held-out Kendall tau by number of training tasks:\n\n" + _table(wide, "{:.2f}")
+        )
         wide = curve.pivot(on="model", index="n_train_tasks", values="regret1_median").sort("n_train_tasks")
         out.append("\nLearning curve, median top-pick regret:\n\n" + _table(wide, "{:.3f}"))
         if png is not None:
             import matplotlib
+
             matplotlib.use("Agg")
             import matplotlib.pyplot as plt
+
             fig, ax = plt.subplots(figsize=(5.5, 3.4))
             for (model,), d in curve.group_by(["model"], maintain_order=True):
                 ax.plot(d["n_train_tasks"], d["kendall_mean"], marker="o", label=model)
@@ -227,10 +315,14 @@ def analysis_section(path: str, png: Path | None = None) -> str:
             plt.close(fig)
     coef = m["paper_coefficients"]
     terms = [t for t in coef["standing"] if "hidden_proportion" in t]
-    out.append("\n`paper` polynomial, HP terms (inputs standardised): " + "; ".join(
-        f"{t} {coef['standing'][t]:+.3f} (standing) / {coef['score'][t]:+.3f} (score)" for t in terms))
-    out.append("\nBalance metrics, held-out R² gain over the baseline (standing target):\n\n"
-               + _table(pl.DataFrame(m["balance_ranking"]), "{:.4f}"))
+    out.append(
+        "\n`paper` polynomial, HP terms (inputs standardised): "
+        + "; ".join(f"{t} {coef['standing'][t]:+.3f} (standing) / {coef['score'][t]:+.3f} (score)" for t in terms)
+    )
+    out.append(
+        "\nBalance metrics, held-out R² gain over the baseline (standing target):\n\n"
+        + _table(pl.DataFrame(m["balance_ranking"]), "{:.4f}")
+    )
     return "\n".join(out)
 
 
@@ -240,42 +332,65 @@ def paired_with_dense(m: dict) -> str:
     from hpsweep.analysis.evaluate import bootstrap_interval
 
     per = pl.DataFrame(m["per_task"]).filter(~pl.col("task").is_in(m["excluded_tasks"]))
-    wide = per.filter(pl.col("model").is_in([m["chosen_model"], "always-dense"])).pivot(
-        on="model", index="task", values="regret1").drop_nulls()
+    wide = (
+        per.filter(pl.col("model").is_in([m["chosen_model"], "always-dense"]))
+        .pivot(on="model", index="task", values="regret1")
+        .drop_nulls()
+    )
     diff = (wide[m["chosen_model"]] - wide["always-dense"]).to_numpy()
     lo, hi = bootstrap_interval(diff)
-    return (f"Top-pick regret of `{m['chosen_model']}` minus always-dense's, paired over {len(diff)} held-out "
-            f"tasks: mean {diff.mean():+.3f} (90% CI {lo:+.3f}..{hi:+.3f}); the pick is better on "
-            f"{int((diff < 0).sum())}, worse on {int((diff > 0).sum())}, equal on {int((diff == 0).sum())}.")
+    return (
+        f"Top-pick regret of `{m['chosen_model']}` minus always-dense's, paired over {len(diff)} held-out "
+        f"tasks: mean {diff.mean():+.3f} (90% CI {lo:+.3f}..{hi:+.3f}); the pick is better on "
+        f"{int((diff < 0).sum())}, worse on {int((diff > 0).sum())}, equal on {int((diff == 0).sum())}."
+    )
 
 
 def verify_section(df: pl.DataFrame, rec_path: str) -> str:
     rec = json.loads(Path(rec_path).read_text())
     top = rec["configs"][0]
     want = ",".join(f"{round(top[c], 2)}" for c in DENS)
-    per_config = (df.with_columns(config=_config())
-                  .group_by("config", "lr")
-                  .agg(pl.len().alias("seeds"), pl.col("hidden").first(), pl.col("hidden_proportion").first().alias("HP"),
-                       pl.col("val_score").mean().alias("val_mean"), pl.col("test_score").mean().alias("test_mean"),
-                       pl.col("test_score").std().alias("test_std"))
-                  .sort("val_mean", descending=True)
-                  .with_row_index("rank_by_val", offset=1))
+    per_config = (
+        df.with_columns(config=_config())
+        .group_by("config", "lr")
+        .agg(
+            pl.len().alias("seeds"),
+            pl.col("hidden").first(),
+            pl.col("hidden_proportion").first().alias("HP"),
+            pl.col("val_score").mean().alias("val_mean"),
+            pl.col("test_score").mean().alias("test_mean"),
+            pl.col("test_score").std().alias("test_std"),
+        )
+        .sort("val_mean", descending=True)
+        .with_row_index("rank_by_val", offset=1)
+    )
     picked = per_config.filter(pl.col("config") == pl.lit(_norm(want)))
     best_val = per_config.head(1)
     best_test = per_config.sort("test_mean", descending=True).head(1)
-    rank_test = per_config.sort("test_mean", descending=True).with_row_index("rank_by_test", offset=1).filter(
-        pl.col("config") == pl.lit(_norm(want)))
-    out = [f"Recommended for x={rec['input_dim']}, y={rec['output_dim']}, budget {rec['budget']:,.0f} by "
-           f"`{rec['model']}`: densities {want}, |h| {top['hidden']}, HP {top['hidden_proportion']:.3f}, predicted "
-           f"{top['predicted']:.3f} (band {top['low']:.3f}..{top['high']:.3f}).\n",
-           f"Sweep at those dims: {per_config.height} configs, {df.height} models.\n",
-           _table(pl.concat([picked.with_columns(pl.lit("recommended").alias("which")),
-                             best_val.with_columns(pl.lit("best by val").alias("which")),
-                             best_test.with_columns(pl.lit("best by test").alias("which"))])
-                  .select("which", "config", "lr", "seeds", "hidden", "HP", "val_mean", "test_mean", "test_std",
-                          "rank_by_val")),
-           f"The recommended config ranks {rank_test['rank_by_test'].item() if rank_test.height else '?'} of "
-           f"{per_config.height} by mean test score.\n"]
+    rank_test = (
+        per_config.sort("test_mean", descending=True)
+        .with_row_index("rank_by_test", offset=1)
+        .filter(pl.col("config") == pl.lit(_norm(want)))
+    )
+    out = [
+        f"Recommended for x={rec['input_dim']}, y={rec['output_dim']}, budget {rec['budget']:,.0f} by "
+        f"`{rec['model']}`: densities {want}, |h| {top['hidden']}, HP {top['hidden_proportion']:.3f}, predicted "
+        f"{top['predicted']:.3f} (band {top['low']:.3f}..{top['high']:.3f}).\n",
+        f"Sweep at those dims: {per_config.height} configs, {df.height} models.\n",
+        _table(
+            pl.concat(
+                [
+                    picked.with_columns(pl.lit("recommended").alias("which")),
+                    best_val.with_columns(pl.lit("best by val").alias("which")),
+                    best_test.with_columns(pl.lit("best by test").alias("which")),
+                ]
+            ).select(
+                "which", "config", "lr", "seeds", "hidden", "HP", "val_mean", "test_mean", "test_std", "rank_by_val"
+            )
+        ),
+        f"The recommended config ranks {rank_test['rank_by_test'].item() if rank_test.height else '?'} of "
+        f"{per_config.height} by mean test score.\n",
+    ]
     return "\n".join(out)
 
 

@@ -40,8 +40,10 @@ def main(n_per: int = 5, seed: int = 11) -> None:
     print("tasks:")
     for name, x, y in tasks:
         budgets = sorted({dense(x, 12, y), dense(x, 32, y)})
-        print(f'  - {{task: "{name}", budgets: {budgets}, densities: {{uniform: [1.0, 0.5, 0.2, 0.1], '
-              f'codes: {CODES}, base: [0.2, 0.05]}}}}'.replace("'", '"'))
+        print(
+            f'  - {{task: "{name}", budgets: {budgets}, densities: {{uniform: [1.0, 0.5, 0.2, 0.1], '
+            f"codes: {CODES}, base: [0.2, 0.05]}}}}".replace("'", '"')
+        )
     print("training: {lr: [0.003], epochs: 10, batch_size: 32, seeds: [0, 1]}")
     print("pack: {max_models: 32}")
     print("resources: {cpus: 1, max_failures: 2}")

@@ -63,26 +63,36 @@ def main() -> None:
             model = model_named(key, SEED).fit(table.filter(pl.col(GROUP).is_in(others)))
             metrics = per_task(unit_metrics(held, model.predict(held), info))
             rows.append(metrics.with_columns(chosen=pl.lit(key)))
-            print(f"[{i}/{len(tasks)}] {task[:60]}: {key}, tau {metrics['kendall'][0]:.2f}, "
-                  f"regret {metrics['regret1'][0]:.3f}  ({time.time() - start:.0f} s)", file=sys.stderr)
+            print(
+                f"[{i}/{len(tasks)}] {task[:60]}: {key}, tau {metrics['kendall'][0]:.2f}, "
+                f"regret {metrics['regret1'][0]:.3f}  ({time.time() - start:.0f} s)",
+                file=sys.stderr,
+            )
     nested = pl.concat(rows)
     summary = summarise(nested, excluded, SEED)
     dense = summarise(per_task(unit_metrics(table, "always-dense", info)), excluded, SEED)
-    print(f"{len(tasks)} tasks, {len(excluded)} near-chance left out; models chosen: "
-          + ", ".join(f"{k} x{n}" for k, n in picks.most_common()))
+    print(
+        f"{len(tasks)} tasks, {len(excluded)} near-chance left out; models chosen: "
+        + ", ".join(f"{k} x{n}" for k, n in picks.most_common())
+    )
     print("| | tau (90% CI) | top-pick regret: median, mean (90% CI) | pick >= dense |")
     print("|---|---|---|---|")
     for name, s in (("recommend's procedure, choice held out", summary), ("always dense", dense)):
         tau = s.get("kendall")
         tau_cell = f"{tau['mean']:.2f} ({tau['ci90'][0]:.2f}..{tau['ci90'][1]:.2f})" if tau else "-"
         r = s["regret1"]
-        print(f"| {name} | {tau_cell} | {r['median']:.3f}, {r['mean']:.3f} ({r['ci90'][0]:.3f}..{r['ci90'][1]:.3f}) "
-              f"| {s['ge_dense']['mean']:.0%} |")
+        print(
+            f"| {name} | {tau_cell} | {r['median']:.3f}, {r['mean']:.3f} ({r['ci90'][0]:.3f}..{r['ci90'][1]:.3f}) "
+            f"| {s['ge_dense']['mean']:.0%} |"
+        )
     print(f"({time.time() - start:.0f} s)")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"summary": summary, "always_dense": dense, "chosen": dict(picks),
-                       "per_task": nested.to_dicts()}, f, indent=1)
+            json.dump(
+                {"summary": summary, "always_dense": dense, "chosen": dict(picks), "per_task": nested.to_dicts()},
+                f,
+                indent=1,
+            )
 
 
 if __name__ == "__main__":

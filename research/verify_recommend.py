@@ -76,12 +76,23 @@ def draw_tasks(seed: int, known: set[str], rounds: int = 1) -> list[dict]:
         while True:
             name, x, y, t = draw_task(rng, family)
             name = get_task(name).name  # canonical, as the results store it
-            budgets = [b for b in META_BUDGETS["small" if x < 32 else "large"]
-                       if describe(x, y, Densities.uniform(1.0), budget=b).hidden >= 8]
+            budgets = [
+                b
+                for b in META_BUDGETS["small" if x < 32 else "large"]
+                if describe(x, y, Densities.uniform(1.0), budget=b).hidden >= 8
+            ]
             if name not in known and budgets and name not in {o["task"] for o in out}:
                 break
-        out.append({"task": name, "family": family, "x": x, "y": y, "seq_len": t,
-                    "budget": float(budgets[int(rng.integers(len(budgets)))])})
+        out.append(
+            {
+                "task": name,
+                "family": family,
+                "x": x,
+                "y": y,
+                "seq_len": t,
+                "budget": float(budgets[int(rng.integers(len(budgets)))]),
+            }
+        )
     return out
 
 
@@ -91,9 +102,25 @@ def random_draws(n: int, seed: int) -> list[tuple[float, ...]]:
 
 
 def recommend(meta: str, task: dict) -> dict:
-    cmd = [HPSWEEP, "recommend", "-x", str(task["x"]), "-y", str(task["y"]),
-           "--budget", str(task["budget"]), "--seq-len", str(task["seq_len"]), "--n-train", "500",
-           "--from", meta, "--top", "5", "--json"]
+    cmd = [
+        HPSWEEP,
+        "recommend",
+        "-x",
+        str(task["x"]),
+        "-y",
+        str(task["y"]),
+        "--budget",
+        str(task["budget"]),
+        "--seq-len",
+        str(task["seq_len"]),
+        "--n-train",
+        "500",
+        "--from",
+        meta,
+        "--top",
+        "5",
+        "--json",
+    ]
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode:
         return {"error": done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit {done.returncode}"}
@@ -104,13 +131,22 @@ def spec_for(tasks: list[dict], seed: int, lrs: list[float]) -> dict:
     entries = []
     for t in tasks:
         for d in t["configs"]:
-            entries.append({"task": t["task"], "budgets": [t["budget"]],
-                            "densities": {"grid": {b: [v] for b, v in zip(BLOCKS, d)}}})
+            entries.append(
+                {
+                    "task": t["task"],
+                    "budgets": [t["budget"]],
+                    "densities": {"grid": {b: [v] for b, v in zip(BLOCKS, d)}},
+                }
+            )
     # the picks name the sweep: other models' picks are another sweep in the same results root
     picks = hashlib.sha256(json.dumps([t["picks"] for t in tasks]).encode()).hexdigest()[:8]
-    return {"name": f"verify-{seed}-{picks}", "tasks": entries,
-            "training": {"lr": lrs, "epochs": 10, "batch_size": 32, "seeds": [0, 1, 2]},
-            "pack": {"max_models": 32}, "resources": {"cpus": 1, "max_failures": 2}}
+    return {
+        "name": f"verify-{seed}-{picks}",
+        "tasks": entries,
+        "training": {"lr": lrs, "epochs": 10, "batch_size": 32, "seeds": [0, 1, 2]},
+        "pack": {"max_models": 32},
+        "resources": {"cpus": 1, "max_failures": 2},
+    }
 
 
 def key_of(d) -> str:
@@ -124,11 +160,19 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=2026)
     ap.add_argument("--random", type=int, default=20)
     ap.add_argument("--rounds", type=int, default=1, help="Draw the six families this many times (6 x N tasks).")
-    ap.add_argument("--lr", type=float, nargs="+", default=[0.003, 0.01],
-                    help="lr grid, as the meta results were trained (the calibration set: 0.003 alone).")
+    ap.add_argument(
+        "--lr",
+        type=float,
+        nargs="+",
+        default=[0.003, 0.01],
+        help="lr grid, as the meta results were trained (the calibration set: 0.003 alone).",
+    )
     ap.add_argument("--plan-only", action="store_true", help="Draw, recommend, write the spec; train nothing.")
-    ap.add_argument("--report", action="store_true",
-                    help="Train nothing: print the table and summary of OUT/verify.json (with --first N: its first N tasks).")
+    ap.add_argument(
+        "--report",
+        action="store_true",
+        help="Train nothing: print the table and summary of OUT/verify.json (with --first N: its first N tasks).",
+    )
     ap.add_argument("--first", type=int, help="With --report: only the first N tasks (the first round is 6).")
     args = ap.parse_args()
     out = Path(args.out).resolve()
@@ -156,33 +200,51 @@ def main() -> None:
             print(t["task"], t["budget"], t["recommend"].get("model", t["recommend"].get("error")), t["picks"])
         return
     start = time.time()
-    subprocess.run([HPSWEEP, "run", str(out / "verify.yaml"), "--results", str(out),
-                    "--progress", "lines", "--address", "local"], check=True, stdout=sys.stderr)  # a Ray of its own: never another's
+    subprocess.run(
+        [HPSWEEP, "run", str(out / "verify.yaml"), "--results", str(out), "--progress", "lines", "--address", "local"],
+        check=True,
+        stdout=sys.stderr,
+    )  # a Ray of its own: never another's
     train_s = time.time() - start
     table = build(collect(with_features(scan_trials(out)), out))
     rows = []
     for t in tasks:
         mine = [key_of(d) for d in t["configs"]]  # this run's candidates only, not an earlier run's picks
-        g = (table.filter((pl.col("task") == t["task"]) & pl.col("config").is_in(mine))
-             .sort("score", descending=True).with_row_index("rank", offset=1))
+        g = (
+            table.filter((pl.col("task") == t["task"]) & pl.col("config").is_in(mine))
+            .sort("score", descending=True)
+            .with_row_index("rank", offset=1)
+        )
         rank = dict(zip(g["config"], g["rank"]))
         lo, hi = g["score"].min(), g["score"].max()
         norm = dict(zip(g["config"], ((g["score"] - lo) / (hi - lo)) if hi > lo else [1.0] * g.height))
         picks = [p for p in t["picks"] if p in rank]
         top = picks[0] if picks else None
-        rows.append({
-            "task": t["task"].split(",n_train")[0].rstrip(")") + ")", "family": t["family"] + ("" if SEEN[t["family"]] else " (unseen)"),
-            "x": t["x"], "y": t["y"], "budget": int(t["budget"]), "configs": g.height,
-            "pick_rank": rank.get(top), "pick_regret": round(1 - norm[top], 3) if top else None,
-            "top5_ranks": ",".join(str(rank[p]) for p in picks),
-            "top5_regret": round(1 - max(norm[p] for p in picks), 3) if picks else None,
-            "dense_rank": rank.get(key_of((1.0,) * 6)), "dense_regret": round(1 - norm[key_of((1.0,) * 6)], 3),
-            "uniform02_rank": rank.get(key_of((0.2,) * 6)), "uniform02_regret": round(1 - norm[key_of((0.2,) * 6)], 3),
-            "pick_top20": bool(top and rank[top] <= math.ceil(0.2 * g.height)),
-            "model": t["recommend"].get("model", t["recommend"].get("error")),
-        })
-    (out / "verify.json").write_text(json.dumps({"seed": args.seed, "train_seconds": round(train_s, 1),
-                                                 "tasks": tasks, "rows": rows}, indent=1, default=str))
+        rows.append(
+            {
+                "task": t["task"].split(",n_train")[0].rstrip(")") + ")",
+                "family": t["family"] + ("" if SEEN[t["family"]] else " (unseen)"),
+                "x": t["x"],
+                "y": t["y"],
+                "budget": int(t["budget"]),
+                "configs": g.height,
+                "pick_rank": rank.get(top),
+                "pick_regret": round(1 - norm[top], 3) if top else None,
+                "top5_ranks": ",".join(str(rank[p]) for p in picks),
+                "top5_regret": round(1 - max(norm[p] for p in picks), 3) if picks else None,
+                "dense_rank": rank.get(key_of((1.0,) * 6)),
+                "dense_regret": round(1 - norm[key_of((1.0,) * 6)], 3),
+                "uniform02_rank": rank.get(key_of((0.2,) * 6)),
+                "uniform02_regret": round(1 - norm[key_of((0.2,) * 6)], 3),
+                "pick_top20": bool(top and rank[top] <= math.ceil(0.2 * g.height)),
+                "model": t["recommend"].get("model", t["recommend"].get("error")),
+            }
+        )
+    (out / "verify.json").write_text(
+        json.dumps(
+            {"seed": args.seed, "train_seconds": round(train_s, 1), "tasks": tasks, "rows": rows}, indent=1, default=str
+        )
+    )
     report(rows, train_s)
 
 
@@ -199,17 +261,25 @@ def report(rows: list[dict], train_s: float) -> None:
 def summary(result: pl.DataFrame, train_s: float) -> str:
     """The pick beside dense and uniform 0.2: how often each lands in the top 20%, and its regret."""
     top = math.ceil(0.2 * result["configs"].max())
-    lines = [f"{result.height} unseen tasks, model {result['model'][0]}, {train_s:.0f} s of training. "
-             f"Top 20% = rank <= {top} of {result['configs'].max()}; intervals: bootstrap 90% over tasks.",
-             "| choice | in the top 20% | regret: median | regret: mean (90% CI) |", "|---|---|---|---|"]
-    for name, rank, regret in (("top pick", "pick_rank", "pick_regret"), ("always dense", "dense_rank", "dense_regret"),
-                               ("always uniform 0.2", "uniform02_rank", "uniform02_regret")):
+    lines = [
+        f"{result.height} unseen tasks, model {result['model'][0]}, {train_s:.0f} s of training. "
+        f"Top 20% = rank <= {top} of {result['configs'].max()}; intervals: bootstrap 90% over tasks.",
+        "| choice | in the top 20% | regret: median | regret: mean (90% CI) |",
+        "|---|---|---|---|",
+    ]
+    for name, rank, regret in (
+        ("top pick", "pick_rank", "pick_regret"),
+        ("always dense", "dense_rank", "dense_regret"),
+        ("always uniform 0.2", "uniform02_rank", "uniform02_regret"),
+    ):
         hit = (result[rank] <= top).fill_null(False).to_numpy().astype(float)
         r = result[regret].drop_nulls().to_numpy().astype(float)
         hit_lo, hit_hi = bootstrap_interval(hit)
         r_lo, r_hi = bootstrap_interval(r)
-        lines.append(f"| {name} | {int(hit.sum())} of {len(hit)} ({hit_lo:.0%}..{hit_hi:.0%}) | {np.median(r):.3f} "
-                     f"| {r.mean():.3f} ({r_lo:.3f}..{r_hi:.3f}) |")
+        lines.append(
+            f"| {name} | {int(hit.sum())} of {len(hit)} ({hit_lo:.0%}..{hit_hi:.0%}) | {np.median(r):.3f} "
+            f"| {r.mean():.3f} ({r_lo:.3f}..{r_hi:.3f}) |"
+        )
     return "\n".join(lines)
 
 

@@ -57,8 +57,7 @@ def cli():
 def interrupted_message(argv: list[str]) -> str:
     """What Ctrl-C prints: for `run`, the command that resumes the sweep (the same command)."""
     if argv and argv[0] == "run":
-        return ("Interrupted: every pack that finished is saved; resume with: "
-                + shlex.join(["hpsweep", *argv]))
+        return "Interrupted: every pack that finished is saved; resume with: " + shlex.join(["hpsweep", *argv])
     return "Interrupted."
 
 
@@ -79,8 +78,11 @@ def error_line(error: Exception, argv: list[str] = ()) -> str:
         message = error.format_message()
         if isinstance(error, click.UsageError):
             ctx = getattr(error, "ctx", None)  # click leaves it unset for some parse errors (a missing value)
-            command = ctx.command_path if ctx is not None else shlex.join(["hpsweep", *argv[:1]] if argv[:1] and
-                                                                          argv[0] in COMMANDS else ["hpsweep"])
+            command = (
+                ctx.command_path
+                if ctx is not None
+                else shlex.join(["hpsweep", *argv[:1]] if argv[:1] and argv[0] in COMMANDS else ["hpsweep"])
+            )
             message = f"{message.rstrip()} (see: {command} --help)"
     else:
         message = str(error)

@@ -14,13 +14,12 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 
-from hpsweep.workers.errors import SpecError
-from hpsweep.workers.pack_memory import pack_memory_bytes
-from hpsweep.workers.results import ResultsStore, SweepStore
-
 from hpsweep.sweep.locations import resolve_path_env, resolve_results
 from hpsweep.sweep.plan import Plan, plan_sweep
 from hpsweep.sweep.spec import SweepSpec
+from hpsweep.workers.errors import SpecError
+from hpsweep.workers.pack_memory import pack_memory_bytes
+from hpsweep.workers.results import ResultsStore, SweepStore
 
 
 @dataclass
@@ -75,10 +74,12 @@ def check_store_schema(spec: SweepSpec, store: ResultsStore) -> None:
 
     oldest = store.scan("trials").select(pl.col("schema_version").min()).collect().item()
     if oldest is not None and oldest < HALVING_SCHEMA:
-        raise SpecError(f"{spec.source}: training.schedule writes trials with status 'stopped', but results "
-                        f"{store.root!r:.100} hold rows of results schema {oldest} (an hpsweep before version "
-                        f"{HALVING_SCHEMA} of the schema), whose readers do not know that status; run the halving "
-                        f"sweep with a fresh --results")
+        raise SpecError(
+            f"{spec.source}: training.schedule writes trials with status 'stopped', but results "
+            f"{store.root!r:.100} hold rows of results schema {oldest} (an hpsweep before version "
+            f"{HALVING_SCHEMA} of the schema), whose readers do not know that status; run the halving "
+            f"sweep with a fresh --results"
+        )
 
 
 def local_resources() -> dict:
@@ -101,19 +102,33 @@ def check_resources(spec: SweepSpec, available: dict, where: str) -> None:
     res = spec.resources
     cpus, gpus = available.get("CPU", 0), available.get("GPU", 0)
     if spec.pack.device == "cuda" and not gpus:  # else every pack would fail on its workers, one by one
-        raise SpecError(f"{spec.source}: pack.device is cuda, but {where} has no GPU; set pack.device: auto "
-                        f"(or cpu), or run on a cluster with GPUs with --address")
+        raise SpecError(
+            f"{spec.source}: pack.device is cuda, but {where} has no GPU; set pack.device: auto "
+            f"(or cpu), or run on a cluster with GPUs with --address"
+        )
     if res.cpus > cpus:
-        raise SpecError(f"{spec.source}: resources.cpus is {res.cpus:g} per pack, but {where} has {cpus:g} CPUs; "
-                        f"lower it or run on a bigger cluster with --address")
+        raise SpecError(
+            f"{spec.source}: resources.cpus is {res.cpus:g} per pack, but {where} has {cpus:g} CPUs; "
+            f"lower it or run on a bigger cluster with --address"
+        )
     if res.gpus > gpus:
-        raise SpecError(f"{spec.source}: resources.gpus is {res.gpus:g} per pack, but {where} has "
-                        f"{f'{gpus:g}' if gpus else 'no'} GPUs; set resources.gpus: 0 or run on a cluster with "
-                        f"GPUs with --address")
+        raise SpecError(
+            f"{spec.source}: resources.gpus is {res.gpus:g} per pack, but {where} has "
+            f"{f'{gpus:g}' if gpus else 'no'} GPUs; set resources.gpus: 0 or run on a cluster with "
+            f"GPUs with --address"
+        )
 
 
-def run_sweep(spec: SweepSpec, results: str, *, address: str | None = None, retry_failed: bool = False,
-              live: bool | None = None, echo=print, verbose: bool = False) -> RunReport:
+def run_sweep(
+    spec: SweepSpec,
+    results: str,
+    *,
+    address: str | None = None,
+    retry_failed: bool = False,
+    live: bool | None = None,
+    echo=print,
+    verbose: bool = False,
+) -> RunReport:
     """Run (or resume) a sweep. Uses an already-connected Ray as is; otherwise connects to
     `address` (or RAY_ADDRESS) or starts an embedded local Ray, and stops only what it started.
 
@@ -141,14 +156,17 @@ def _run_plan(spec, results, sweep, plan, finished, address, live, echo, started
     """run_sweep's work once the sweep's lease is held."""
     import time
 
+    from hpsweep.sweep import tune_adapter
     from hpsweep.sweep.pack_runner import PackJob
     from hpsweep.sweep.progress import SweepProgress, pack_work
-    from hpsweep.workers.kept_models import KeepRule
     from hpsweep.sweep.rows import trial_rows
-    from hpsweep.sweep import tune_adapter
+    from hpsweep.workers.kept_models import KeepRule
 
-    sweep.save(spec.text, spec.spec_hash,
-               pa.table({"trial_id": [t.trial_id for t in plan.trials], "task": [t.task for t in plan.trials]}))
+    sweep.save(
+        spec.text,
+        spec.spec_hash,
+        pa.table({"trial_id": [t.trial_id for t in plan.trials], "task": [t.task for t in plan.trials]}),
+    )
     pending = sum(len(p.trials) for p in plan.packs)
     report = RunReport(spec.name, len(plan.trials), len(plan.trials) - pending, len(plan.packs))
     if not plan.packs:
@@ -157,25 +175,62 @@ def _run_plan(spec, results, sweep, plan, finished, address, live, echo, started
     res = spec.resources
     threads = spec.pack.threads or max(1, int(res.cpus))
     keep = None if spec.keep.models == "none" else KeepRule(spec.keep.models, spec.keep.per, spec.keep.top)
-    jobs = [PackJob(results, spec.name, p, max([finished.get(t.trial_id, ("", 0))[1] for t in p.trials]),
-                    spec.pack.device, threads, keep) for p in plan.packs]
-    echo(f"sweep {spec.name}: {len(plan.trials)} trials planned, {report.skipped} already done; running {pending} "
-         f"models in {len(plan.packs)} packs -> {results}")
+    jobs = [
+        PackJob(
+            results,
+            spec.name,
+            p,
+            max([finished.get(t.trial_id, ("", 0))[1] for t in p.trials]),
+            spec.pack.device,
+            threads,
+            keep,
+        )
+        for p in plan.packs
+    ]
+    echo(
+        f"sweep {spec.name}: {len(plan.trials)} trials planned, {report.skipped} already done; running {pending} "
+        f"models in {len(plan.packs)} packs -> {results}"
+    )
     by_id = {j.pack.pack_id: j for j in jobs}
     started_ray = tune_adapter.ensure_ray(address, verbose=verbose)
     try:
+
         def visible(pack_id: str) -> bool:  # what a reader of `results` sees, not what the worker said
             job = by_id[pack_id]  # the pack's own commit index: the same cost for every pack (commits.py)
             return sweep.committed(job.pack.task, pack_id, job.base_attempt)
 
         shapes = plan.shapes
-        work = {p.pack_id: pack_work(len(p.trials), p.hidden_max, shapes[p.task].input_dim, shapes[p.task].output_dim,
-                                     shapes[p.task].seq_len, shapes[p.task].n_train, p.epochs, p.batch_size) for p in plan.packs}
-        progress = SweepProgress(len(jobs), pending, {p.pack_id: len(p.trials) for p in plan.packs}, live=live,
-                                 visible=visible, where=results, work=work)
+        work = {
+            p.pack_id: pack_work(
+                len(p.trials),
+                p.hidden_max,
+                shapes[p.task].input_dim,
+                shapes[p.task].output_dim,
+                shapes[p.task].seq_len,
+                shapes[p.task].n_train,
+                p.epochs,
+                p.batch_size,
+            )
+            for p in plan.packs
+        }
+        progress = SweepProgress(
+            len(jobs),
+            pending,
+            {p.pack_id: len(p.trials) for p in plan.packs},
+            live=live,
+            visible=visible,
+            where=results,
+            work=work,
+        )
         try:
-            outcomes = tune_adapter.run_packs(jobs, cpus=res.cpus, gpus=res.gpus, max_concurrent=res.max_concurrent,
-                                              max_failures=res.max_failures, events=progress)
+            outcomes = tune_adapter.run_packs(
+                jobs,
+                cpus=res.cpus,
+                gpus=res.gpus,
+                max_concurrent=res.max_concurrent,
+                max_failures=res.max_failures,
+                events=progress,
+            )
         finally:
             progress.close()
     finally:
@@ -189,11 +244,16 @@ def _run_plan(spec, results, sweep, plan, finished, address, live, echo, started
             continue
         job = by_id[outcome.pack_id]
         attempt = job.base_attempt + max(sweep.attempts(outcome.pack_id), 1)
-        rows = trial_rows(spec.name, job.pack, attempt, plan.shapes[job.pack.task], error=outcome.error,
-                          score=plan.shapes[job.pack.task].score_name)
+        rows = trial_rows(
+            spec.name,
+            job.pack,
+            attempt,
+            plan.shapes[job.pack.task],
+            error=outcome.error,
+            score=plan.shapes[job.pack.task].score_name,
+        )
         # False when the pack had committed before Tune saw it fail (e.g. lost while reporting): then it is done
         if sweep.commit(job.pack.task, job.pack.pack_id, attempt, rows, None, after_attempt=job.base_attempt):
             report.failed_packs.append(outcome.pack_id)
     report.seconds = time.monotonic() - started
     return report
-

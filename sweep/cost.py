@@ -63,12 +63,21 @@ def measure_pack_epoch(pack: Pack, shape, k: int) -> float:
         def split(n):
             xs = torch.randn(n, t, x, generator=gen)
             return xs, (torch.randint(0, y, (n, t), generator=gen) if classes else torch.randn(n, t, y, generator=gen))
+
         steps = torch.zeros(t, dtype=torch.bool)
         steps[-1] = True
-        data = TaskData("cost", *split(shape.n_train), *split(max(1, n_val)), *split(1),
-                        loss="cross_entropy" if classes else "mse", loss_steps=steps, params={"n_classes": y})
-        specs = [ModelSpec(x, y, tr.hidden, Densities(*tr.densities), tr.seed, tr.lr, tr.init_std)
-                 for tr in pack.trials[:k]]
+        data = TaskData(
+            "cost",
+            *split(shape.n_train),
+            *split(max(1, n_val)),
+            *split(1),
+            loss="cross_entropy" if classes else "mse",
+            loss_steps=steps,
+            params={"n_classes": y},
+        )
+        specs = [
+            ModelSpec(x, y, tr.hidden, Densities(*tr.densities), tr.seed, tr.lr, tr.init_std) for tr in pack.trials[:k]
+        ]
         lanes = make_lanes(data, specs, TrainSettings(pack.epochs, pack.batch_size, "cpu", cuda_graph=False), "cpu")
         batches = [order.epoch() for _, order, _, _ in lanes]
         for (_, _, step, _), b in zip(lanes, batches):
@@ -121,6 +130,7 @@ def estimate_wall_seconds(plan: Plan, parallel: int) -> tuple[float, float]:
             t_small = measure_pack_epoch(p, shape, small) if small < big else 0.0
             b = (t_big - t_small) / (big - small) if small < big else t_big / big
             rates.append((math.log(w), max(0.0, t_small - b * small) if small < big else 0.0, max(b, 0.0) / w))
+
     thread = threading.Thread(target=measure)
     thread.start()
     thread.join()
@@ -145,8 +155,12 @@ def worker_start_seconds() -> float:
     import sys
 
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-c", "import hpsweep.workers.trainer, hpsweep.sweep.pack_runner"], check=False,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-c", "import hpsweep.workers.trainer, hpsweep.sweep.pack_runner"],
+        check=False,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     return time.perf_counter() - started
 
 
@@ -159,11 +173,18 @@ def history_rate(store) -> tuple[float, int] | None:
     from hpsweep.workers.errors import StoreError
 
     try:
-        rows = (store.scan("trials").filter((pl.col("status") != "failed") & (pl.col("epochs_run") > 0))
-                .group_by("sweep_id", "pack_id", "attempt", "started_at")
-                .agg(pl.col("finished_at").max(), pl.col("hidden").max(), pl.col("epochs_run").sum(),
-                     *[pl.col(c).first() for c in ("input_dim", "output_dim", "seq_len", "n_train")])
-                .collect())
+        rows = (
+            store.scan("trials")
+            .filter((pl.col("status") != "failed") & (pl.col("epochs_run") > 0))
+            .group_by("sweep_id", "pack_id", "attempt", "started_at")
+            .agg(
+                pl.col("finished_at").max(),
+                pl.col("hidden").max(),
+                pl.col("epochs_run").sum(),
+                *[pl.col(c).first() for c in ("input_dim", "output_dim", "seq_len", "n_train")],
+            )
+            .collect()
+        )
     except (StoreError, pl.exceptions.PolarsError):
         return None
     rows = rows.drop_nulls(["started_at", "finished_at"])
@@ -226,4 +247,3 @@ def _duration(seconds: float) -> str:
     if seconds < 5400:
         return f"~{seconds / 60:.0f} min"
     return f"~{seconds / 3600:.1f} h"
-

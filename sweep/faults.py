@@ -46,9 +46,10 @@ class PackFault:
         if self.oom_above is not None and models > self.oom_above:
             import torch
 
-            raise torch.OutOfMemoryError(f"injected out of memory ({FAULTS_ENV}): {models} models at once in pack "
-                                         f"{pack_id}, at most {self.oom_above} fit")
-
+            raise torch.OutOfMemoryError(
+                f"injected out of memory ({FAULTS_ENV}): {models} models at once in pack "
+                f"{pack_id}, at most {self.oom_above} fit"
+            )
 
     def hold_point(self, pack_id: str, attempt: int, timeout_s: float = 120.0) -> None:
         """On attempt 1 with `hold` set: say where this pack is, then wait for DIR/release.

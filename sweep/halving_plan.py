@@ -6,15 +6,13 @@ a schedule has something to compare. docs/sweep.md, "Successive halving", has th
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Iterable
+from collections.abc import Iterable
 
-from hpsweep.workers.errors import SpecError
-from hpsweep.workers.schedule import Halving
-
-from hpsweep.workers.hashing import short_hash
-
-from hpsweep.sweep.trials import MemoryEstimator, Pack, Plan, TaskShape, Trial, max_pack_size
 from hpsweep.sweep.spec import SweepSpec
+from hpsweep.sweep.trials import MemoryEstimator, Pack, Plan, TaskShape, Trial, max_pack_size
+from hpsweep.workers.errors import SpecError
+from hpsweep.workers.hashing import short_hash
+from hpsweep.workers.schedule import Halving
 
 QUEUE_SLOTS = 8
 """A halving pack's queue holds whole groups, up to this many times its slots (at least one group):
@@ -35,19 +33,30 @@ def halving_groups(trials: Iterable[Trial]) -> list[list[list[Trial]]]:
     groups: dict[tuple, dict[tuple, list[Trial]]] = defaultdict(lambda: defaultdict(list))
     for t in trials:
         groups[group_key(t)][(t.hidden, t.densities)].append(t)
-    return [[sorted(groups[g][c], key=lambda t: (t.seed, t.trial_id)) for c in sorted(groups[g])]
-            for g in sorted(groups, key=lambda k: (k[0], k[1], k[2]))]
+    return [
+        [sorted(groups[g][c], key=lambda t: (t.seed, t.trial_id)) for c in sorted(groups[g])]
+        for g in sorted(groups, key=lambda k: (k[0], k[1], k[2]))
+    ]
 
 
 def pack_candidates(pack: Pack) -> list[tuple[int, tuple[int, ...]]]:
     """(group number, trial indices of one candidate) in queue order, for a halving pack's trials."""
     index = {t.trial_id: i for i, t in enumerate(pack.trials)}
-    return [(g, tuple(index[t.trial_id] for t in cand))
-            for g, group in enumerate(halving_groups(pack.trials)) for cand in group]
+    return [
+        (g, tuple(index[t.trial_id] for t in cand))
+        for g, group in enumerate(halving_groups(pack.trials))
+        for cand in group
+    ]
 
 
-def halving_packs(members: list[Trial], shape: TaskShape, max_models: int, memory_bytes: float,
-                   estimate: MemoryEstimator | None, schedule: tuple[int, int]) -> list[Pack]:
+def halving_packs(
+    members: list[Trial],
+    shape: TaskShape,
+    max_models: int,
+    memory_bytes: float,
+    estimate: MemoryEstimator | None,
+    schedule: tuple[int, int],
+) -> list[Pack]:
     """One pack key's trials as halving packs: queues of whole groups."""
     t0 = members[0]
     slots = max_pack_size(shape, max(t.hidden for t in members), t0.batch_size, max_models, memory_bytes, estimate)
@@ -60,8 +69,19 @@ def halving_packs(members: list[Trial], shape: TaskShape, max_models: int, memor
             queue = []
         queue += [t for c in group for t in c]
     packs.append(queue)
-    return [Pack(short_hash(sorted(t.trial_id for t in q)), t0.task, t0.data_seed, t0.epochs, t0.batch_size, tuple(q),
-                 schedule, min(slots, len(q))) for q in packs]
+    return [
+        Pack(
+            short_hash(sorted(t.trial_id for t in q)),
+            t0.task,
+            t0.data_seed,
+            t0.epochs,
+            t0.batch_size,
+            tuple(q),
+            schedule,
+            min(slots, len(q)),
+        )
+        for q in packs
+    ]
 
 
 def planned_model_epochs(plan: Plan, schedule: tuple[int, int] | None) -> tuple[int, int]:
@@ -87,6 +107,8 @@ def check_schedule(spec: SweepSpec, trials: list[Trial]) -> None:
         by_key[(t.task, t.data_seed, t.epochs, t.batch_size, *group_key(t))].add((t.hidden, t.densities))
     if by_key and max(len(v) for v in by_key.values()) < 2:
         task, _, _, _, kind, size, lr = next(iter(by_key))
-        raise SpecError(f"{spec.source}: training.schedule has nothing to compare: every group of competing models "
-                        f"(same task, {kind} and lr; e.g. {task[:60]} at {kind} {size:g}, lr {lr:g}) holds one density "
-                        f"config; sweep several configs per task, {kind} and lr, or remove training.schedule")
+        raise SpecError(
+            f"{spec.source}: training.schedule has nothing to compare: every group of competing models "
+            f"(same task, {kind} and lr; e.g. {task[:60]} at {kind} {size:g}, lr {lr:g}) holds one density "
+            f"config; sweep several configs per task, {kind} and lr, or remove training.schedule"
+        )

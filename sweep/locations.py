@@ -76,9 +76,11 @@ def check_results_for_cluster(results: str, address: str | None) -> None:
     address = address or os.environ.get("RAY_ADDRESS")
     if is_uri(results) or os.path.isabs(os.path.expanduser(results)) or not names_a_cluster(address):
         return
-    raise StoreError(f"--results {results[:100]!r} is a relative path, but Ray address {address[:100]!r} joins a "
-                     f"cluster whose other machines cannot see this machine's folders; give an object store "
-                     f"(s3://bucket/prefix) or a path every node shares (/mnt/shared/hpsweep)")
+    raise StoreError(
+        f"--results {results[:100]!r} is a relative path, but Ray address {address[:100]!r} joins a "
+        f"cluster whose other machines cannot see this machine's folders; give an object store "
+        f"(s3://bucket/prefix) or a path every node shares (/mnt/shared/hpsweep)"
+    )
 
 
 def resolve_results(results: str) -> str:
@@ -92,17 +94,21 @@ def resolve_results(results: str) -> str:
         return results
     expanded = os.path.expanduser(results)
     if in_ray_job() and not os.path.isabs(expanded):
-        raise StoreError(f"--results {results[:100]!r} is a relative path inside a Ray job, where it would live "
-                         f"in the job's temporary working directory and vanish with it; give a shared path "
-                         f"(/mnt/shared/hpsweep) or an object store (s3://bucket/prefix)")
+        raise StoreError(
+            f"--results {results[:100]!r} is a relative path inside a Ray job, where it would live "
+            f"in the job's temporary working directory and vanish with it; give a shared path "
+            f"(/mnt/shared/hpsweep) or an object store (s3://bucket/prefix)"
+        )
     path = os.path.abspath(expanded)
     existing = path
     while not os.path.exists(existing):  # the part that exists decides: the rest is created on first write
         existing = os.path.dirname(existing)
     if not os.path.isdir(existing):
         where = "is a file" if existing == path else f"is under a file ({existing[-100:]})"
-        raise StoreError(f"--results {results[:100]!r} {where}, not a directory; give a directory (it is created "
-                         f"if missing) or a URI such as s3://bucket/prefix")
+        raise StoreError(
+            f"--results {results[:100]!r} {where}, not a directory; give a directory (it is created "
+            f"if missing) or a URI such as s3://bucket/prefix"
+        )
     return path
 
 
@@ -114,4 +120,3 @@ def resolve_path_env(environ=os.environ) -> dict[str, str]:
         if value and not is_uri(value) and not os.path.isabs(os.path.expanduser(value)):
             changed[name] = environ[name] = os.path.abspath(os.path.expanduser(value))
     return changed
-

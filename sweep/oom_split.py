@@ -13,8 +13,9 @@ splitting is tested without torch, Ray or a GPU.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Generic, Sequence, TypeVar
+from typing import Generic, TypeVar
 
 T = TypeVar("T")  # a trial
 R = TypeVar("R")  # what one training run returns
@@ -35,9 +36,12 @@ def error_line(error: BaseException) -> str:
     return f"{type(error).__name__}: {text[0] if text else ''}".rstrip(": ")[:2000]
 
 
-def train_splitting(trials: Sequence[T], train: Callable[[tuple[T, ...]], R],
-                    is_out_of_memory: Callable[[BaseException], bool],
-                    release: Callable[[], None] = lambda: None) -> list[Piece[T, R]]:
+def train_splitting(
+    trials: Sequence[T],
+    train: Callable[[tuple[T, ...]], R],
+    is_out_of_memory: Callable[[BaseException], bool],
+    release: Callable[[], None] = lambda: None,
+) -> list[Piece[T, R]]:
     """Train `trials` together; on out-of-memory, halve and train each half, down to single trials.
 
     Args:
@@ -66,5 +70,6 @@ def train_splitting(trials: Sequence[T], train: Callable[[tuple[T, ...]], R],
     if len(group) == 1:
         return [Piece(group, None, oom)]
     half = (len(group) + 1) // 2
-    return (train_splitting(group[:half], train, is_out_of_memory, release)
-            + train_splitting(group[half:], train, is_out_of_memory, release))
+    return train_splitting(group[:half], train, is_out_of_memory, release) + train_splitting(
+        group[half:], train, is_out_of_memory, release
+    )

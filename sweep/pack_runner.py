@@ -17,17 +17,18 @@ from __future__ import annotations
 
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Callable
 
 import pyarrow as pa
 
 from hpsweep.sweep import faults
-from hpsweep.sweep.oom_split import Piece, train_splitting
 from hpsweep.sweep.halving_plan import pack_candidates
+from hpsweep.sweep.oom_split import Piece, train_splitting
 from hpsweep.sweep.plan import Pack
 from hpsweep.sweep.rows import curve_rows, now, trial_rows
 from hpsweep.workers.results import ResultsStore
+
 
 @dataclass(frozen=True)
 class PackJob:
@@ -85,9 +86,18 @@ def run_pack(job: PackJob, on_epoch: Callable[[dict], None] | None = None, in_ra
     tries, token = sweep.begin_attempt(pack.pack_id)
     fault = faults.for_pack(pack.pack_id)
     fault.before_attempt(pack.pack_id, tries)
-    summary = {"models": len(pack.trials), "ok": 0, "stopped": 0, "diverged": 0, "failed": 0, "splits": 0,
-               "best_val_score": None,
-               "train_seconds": 0.0, "model_steps_per_s": 0.0, "written": False}
+    summary = {
+        "models": len(pack.trials),
+        "ok": 0,
+        "stopped": 0,
+        "diverged": 0,
+        "failed": 0,
+        "splits": 0,
+        "best_val_score": None,
+        "train_seconds": 0.0,
+        "model_steps_per_s": 0.0,
+        "written": False,
+    }
     if sweep.committed(pack.task, pack.pack_id, job.base_attempt, own_token=token):
         return summary  # an earlier attempt committed just before it was lost
     warning = _check_device(job, in_ray)
@@ -98,13 +108,22 @@ def run_pack(job: PackJob, on_epoch: Callable[[dict], None] | None = None, in_ra
     def report(e):
         scores = [s for s in e.val_score if s == s]
         if on_epoch is not None:
-            on_epoch({"epoch": e.epoch, "epochs": e.epochs, "best_val_score": max(scores) if scores else None,
-                      "live": e.live, "waiting": e.waiting})
+            on_epoch(
+                {
+                    "epoch": e.epoch,
+                    "epochs": e.epochs,
+                    "best_val_score": max(scores) if scores else None,
+                    "live": e.live,
+                    "waiting": e.waiting,
+                }
+            )
 
     def train(group):
         fault.before_training(pack.pack_id, len(group))
-        specs = [ModelSpec(data.input_dim, data.output_dim, t.hidden, Densities(*t.densities), t.seed, t.lr,
-                           t.init_std) for t in group]
+        specs = [
+            ModelSpec(data.input_dim, data.output_dim, t.hidden, Densities(*t.densities), t.seed, t.lr, t.init_std)
+            for t in group
+        ]
         return roll_out(data, train_pack(data, specs, settings, on_epoch=report))  # rollouts: policy tasks only
 
     def train_halving_pack():
@@ -112,13 +131,17 @@ def run_pack(job: PackJob, on_epoch: Callable[[dict], None] | None = None, in_ra
         from hpsweep.workers.schedule import Candidate, Halving
 
         fault.before_training(pack.pack_id, len(pack.trials))
-        specs = [ModelSpec(data.input_dim, data.output_dim, t.hidden, Densities(*t.densities), t.seed, t.lr,
-                           t.init_std) for t in pack.trials]
+        specs = [
+            ModelSpec(data.input_dim, data.output_dim, t.hidden, Densities(*t.densities), t.seed, t.lr, t.init_std)
+            for t in pack.trials
+        ]
         candidates = [Candidate(g, models) for g, models in pack_candidates(pack)]
         slots = pack.slots or len(pack.trials)
         while True:  # out of memory: fewer slots (the queue and the rule stay; refill comes later)
             try:
-                result = train_halving(data, specs, settings, Halving(*pack.schedule), candidates, slots, on_epoch=report)
+                result = train_halving(
+                    data, specs, settings, Halving(*pack.schedule), candidates, slots, on_epoch=report
+                )
                 return roll_out(data, result)
             except torch.OutOfMemoryError:
                 fewest = max(len(c.models) for c in candidates)
@@ -138,31 +161,71 @@ def run_pack(job: PackJob, on_epoch: Callable[[dict], None] | None = None, in_ra
     for piece in pieces:  # each piece's rows say the pack_size it actually trained at
         sub = replace(pack, trials=piece.trials)
         if piece.result is None:
-            trial_parts.append(trial_rows(job.sweep_id, sub, attempt, shape, error=piece.error, score=data.score_name,
-                                          started_at=started, in_ray=in_ray))
+            trial_parts.append(
+                trial_rows(
+                    job.sweep_id,
+                    sub,
+                    attempt,
+                    shape,
+                    error=piece.error,
+                    score=data.score_name,
+                    started_at=started,
+                    in_ray=in_ray,
+                )
+            )
             continue
         r = piece.result
         models += r.models
-        trial_parts.append(trial_rows(job.sweep_id, sub, attempt, shape, results=r.models,
-                                      train_seconds=r.train_seconds, device=r.device, score=data.score_name,
-                                      started_at=started, finished_at=now(), in_ray=in_ray,
-                                      rollouts=r.rollouts, rollout_seconds=r.rollout_seconds))
+        trial_parts.append(
+            trial_rows(
+                job.sweep_id,
+                sub,
+                attempt,
+                shape,
+                results=r.models,
+                train_seconds=r.train_seconds,
+                device=r.device,
+                score=data.score_name,
+                started_at=started,
+                finished_at=now(),
+                in_ray=in_ray,
+                rollouts=r.rollouts,
+                rollout_seconds=r.rollout_seconds,
+            )
+        )
         curve_parts.append(curve_rows(job.sweep_id, sub, r.models))
     curves = pa.concat_tables(curve_parts) if curve_parts else None
     kept, _ = kept_models.pack_file(job.keep, job.sweep_id, pack.pack_id, attempt, pieces) if job.keep else (None, 0)
-    written = sweep.commit(pack.task, pack.pack_id, attempt, pa.concat_tables(trial_parts), curves,
-                           after_attempt=job.base_attempt, token=token, models=kept)
+    written = sweep.commit(
+        pack.task,
+        pack.pack_id,
+        attempt,
+        pa.concat_tables(trial_parts),
+        curves,
+        after_attempt=job.base_attempt,
+        token=token,
+        models=kept,
+    )
     trained = [p.result for p in pieces if p.result is not None]
     ok = [m for m in models if m.status == "ok"]
     stopped = sum(m.status == "stopped" for m in models)
     scores = [m.val_score[-1] for m in ok if m.val_score and m.val_score[-1] == m.val_score[-1]]
     train_seconds = sum(r.train_seconds for r in trained)
     steps_per_s = sum(r.model_steps_per_s * r.train_seconds for r in trained) / train_seconds if train_seconds else 0.0
-    summary.update(ok=len(ok), stopped=stopped, diverged=len(models) - len(ok) - stopped,
-                   failed=len(pack.trials) - len(models), epoch_log=[e for r in trained for e in r.epoch_log],
-                   splits=len(pieces) - 1, best_val_score=max(scores) if scores else None,
-                   train_seconds=train_seconds, model_steps_per_s=steps_per_s,
-                   wall_seconds=time.perf_counter() - t0, written=written, warning=warning)
+    summary.update(
+        ok=len(ok),
+        stopped=stopped,
+        diverged=len(models) - len(ok) - stopped,
+        failed=len(pack.trials) - len(models),
+        epoch_log=[e for r in trained for e in r.epoch_log],
+        splits=len(pieces) - 1,
+        best_val_score=max(scores) if scores else None,
+        train_seconds=train_seconds,
+        model_steps_per_s=steps_per_s,
+        wall_seconds=time.perf_counter() - t0,
+        written=written,
+        warning=warning,
+    )
     return summary
 
 
@@ -186,12 +249,16 @@ def _check_device(job: PackJob, in_ray: bool) -> str | None:
         gpu_ids = ray.get_gpu_ids()
         where = f"node {ray.get_runtime_context().get_node_id()[:12]}"
     if job.device == "cuda":
-        raise RuntimeError(f"pack {job.pack.pack_id}: pack.device is cuda, but {where} sees no CUDA device "
-                           f"(Ray GPU ids {gpu_ids}); check the node's driver, or set pack.device: auto")
+        raise RuntimeError(
+            f"pack {job.pack.pack_id}: pack.device is cuda, but {where} sees no CUDA device "
+            f"(Ray GPU ids {gpu_ids}); check the node's driver, or set pack.device: auto"
+        )
     if not gpu_ids:
         return None  # no GPU asked for: the CPU is the plan
-    message = (f"pack {job.pack.pack_id}: Ray reserved GPU {gpu_ids} on {where}, but torch sees no CUDA device; "
-               f"trained on the CPU (device column 'cpu')")
+    message = (
+        f"pack {job.pack.pack_id}: Ray reserved GPU {gpu_ids} on {where}, but torch sees no CUDA device; "
+        f"trained on the CPU (device column 'cpu')"
+    )
     warnings.warn(message, RuntimeWarning, stacklevel=2)
     return message
 

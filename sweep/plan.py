@@ -15,18 +15,23 @@ import hashlib
 import itertools
 import math
 from collections import defaultdict
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 
-from hpsweep.workers.descriptors import (BLOCKS, Densities, balance_metrics, block_weights, describe,
-                                         hidden_from_budget, hidden_from_budget_exact)
+from hpsweep.sweep.spec import DensityChoices, SweepSpec
+from hpsweep.sweep.trials import MemoryEstimator, Pack, Plan, TaskShape, Trial, max_pack_size, trial_key, trial_key_text  # noqa: F401
+from hpsweep.workers.descriptors import (
+    BLOCKS,
+    Densities,
+    balance_metrics,
+    block_weights,
+    describe,
+    hidden_from_budget,
+    hidden_from_budget_exact,
+)
 from hpsweep.workers.errors import DescriptorError, SpecError
 from hpsweep.workers.hashing import short_hash, text_hash
-
-from hpsweep.sweep.spec import DensityChoices, SweepSpec
-from hpsweep.sweep.trials import (MemoryEstimator, Pack, Plan, TaskShape, Trial, max_pack_size, trial_key,  # noqa: F401
-                                  trial_key_text)
 
 
 def density_configs(choices: DensityChoices, draw_seed_salt: str = "") -> list[tuple[Densities, float | None]]:
@@ -55,7 +60,6 @@ def density_configs(choices: DensityChoices, draw_seed_salt: str = "") -> list[t
     return unique
 
 
-
 def fitting_budgets(ts, shape: TaskShape) -> tuple[float, ...]:
     """The task's budgets, less those whose dense model gets |h| < min_dense_hidden (when set).
 
@@ -64,8 +68,11 @@ def fitting_budgets(ts, shape: TaskShape) -> tuple[float, ...]:
     if ts.min_dense_hidden is None:
         return ts.budgets
     dense = Densities.uniform(1.0)
-    return tuple(b for b in ts.budgets
-                 if hidden_from_budget_exact(shape.input_dim, shape.output_dim, b, dense) + 0.5 >= ts.min_dense_hidden)
+    return tuple(
+        b
+        for b in ts.budgets
+        if hidden_from_budget_exact(shape.input_dim, shape.output_dim, b, dense) + 0.5 >= ts.min_dense_hidden
+    )
 
 
 PLAN_SECONDS_PER_MILLION = 60  # measured bound (docs/sweep.md): what the max_trials message promises
@@ -89,9 +96,11 @@ def check_plan_size(spec: SweepSpec) -> None:
     """SpecError when the spec plans more than its max_trials (a typo in a count, or a scale too big)."""
     bound = plan_size_bound(spec)
     if bound > spec.max_trials:
-        raise SpecError(f"{spec.source}: the plan would hold up to {bound:,} trials, more than max_trials "
-                        f"({spec.max_trials:,}); if that is meant, set max_trials: {bound} in the spec "
-                        f"(planning takes up to {PLAN_SECONDS_PER_MILLION} s per million trials)")
+        raise SpecError(
+            f"{spec.source}: the plan would hold up to {bound:,} trials, more than max_trials "
+            f"({spec.max_trials:,}); if that is meant, set max_trials: {bound} in the spec "
+            f"(planning takes up to {PLAN_SECONDS_PER_MILLION} s per million trials)"
+        )
 
 
 def expand_trials(spec: SweepSpec, shapes: dict) -> list[Trial]:
@@ -116,28 +125,60 @@ def expand_trials(spec: SweepSpec, shapes: dict) -> list[Trial]:
                 except DescriptorError as e:
                     entry = spec.entries[i] if spec.entries else i
                     sampled = spec.document is not None and spec.document.tasks[entry].sample is not None
-                    hint = "; min_dense_hidden: N leaves such budgets out of the tasks they do not fit" if sampled else ""
-                    raise SpecError(f"{spec.source}: tasks[{entry}].budgets has {budget:g}, which does not fit "
-                                    f"task {ts.task}: {e}{hint}") from None
+                    hint = (
+                        "; min_dense_hidden: N leaves such budgets out of the tasks they do not fit" if sampled else ""
+                    )
+                    raise SpecError(
+                        f"{spec.source}: tasks[{entry}].budgets has {budget:g}, which does not fit "
+                        f"task {ts.task}: {e}{hint}"
+                    ) from None
                 sizes.append((hidden, float(budget)))
             densities = dens.as_tuple()
             for hidden, budget in sizes:
-                for lr in ([drawn_lr] if drawn_lr is not None else ts.lr):
-                    head, tail = trial_key_text(ts.task, ts.data_seed, hidden, budget, densities, float(lr),
-                                                ts.epochs, ts.batch_size, spec.training.init_std, source_sha, schedule)
+                for lr in [drawn_lr] if drawn_lr is not None else ts.lr:
+                    head, tail = trial_key_text(
+                        ts.task,
+                        ts.data_seed,
+                        hidden,
+                        budget,
+                        densities,
+                        float(lr),
+                        ts.epochs,
+                        ts.batch_size,
+                        spec.training.init_std,
+                        source_sha,
+                        schedule,
+                    )
                     for seed in spec.training.seeds:
                         tid = text_hash(f"{head}{seed}{tail}")
                         if tid not in trials:
-                            trials[tid] = Trial(tid, ts.task, ts.data_seed, hidden, budget, densities, float(lr),
-                                                ts.epochs, ts.batch_size, spec.training.init_std, seed, source_sha,
-                                                schedule)
+                            trials[tid] = Trial(
+                                tid,
+                                ts.task,
+                                ts.data_seed,
+                                hidden,
+                                budget,
+                                densities,
+                                float(lr),
+                                ts.epochs,
+                                ts.batch_size,
+                                spec.training.init_std,
+                                seed,
+                                source_sha,
+                                schedule,
+                            )
     return list(trials.values())
 
 
-
-def make_packs(trials: Iterable[Trial], shapes: dict, max_models: int, memory_bytes: float,
-               estimate: MemoryEstimator | None = None, schedule: tuple[int, int] | None = None,
-               pending: set[str] | None = None) -> list[Pack]:
+def make_packs(
+    trials: Iterable[Trial],
+    shapes: dict,
+    max_models: int,
+    memory_bytes: float,
+    estimate: MemoryEstimator | None = None,
+    schedule: tuple[int, int] | None = None,
+    pending: set[str] | None = None,
+) -> list[Pack]:
     """Group trials into packs: same task/data seed/epochs/batch size, sorted by hidden size, capped.
 
     With a schedule (eta, min_epochs): halving packs, each a queue of whole groups (halving_groups)
@@ -152,16 +193,25 @@ def make_packs(trials: Iterable[Trial], shapes: dict, max_models: int, memory_by
         if schedule is not None:
             from hpsweep.sweep.halving_plan import halving_packs  # it builds on this module's Pack and Trial
 
-            packs += [p for p in halving_packs(members, shapes[task], max_models, memory_bytes, estimate, schedule)
-                      if pending is None or any(t.trial_id in pending for t in p.trials)]
+            packs += [
+                p
+                for p in halving_packs(members, shapes[task], max_models, memory_bytes, estimate, schedule)
+                if pending is None or any(t.trial_id in pending for t in p.trials)
+            ]
             continue
         members.sort(key=lambda t: (t.hidden, t.trial_id))
         i = 0
         while i < len(members):
             # the largest hidden in the chunk sets its memory; members are sorted, so grow greedily
-            k = max_pack_size(shapes[task], members[min(i + max_models, len(members)) - 1].hidden, batch_size,
-                              max_models, memory_bytes, estimate)
-            chunk = tuple(members[i:i + k])
+            k = max_pack_size(
+                shapes[task],
+                members[min(i + max_models, len(members)) - 1].hidden,
+                batch_size,
+                max_models,
+                memory_bytes,
+                estimate,
+            )
+            chunk = tuple(members[i : i + k])
             pid = short_hash(sorted(t.trial_id for t in chunk))
             packs.append(Pack(pid, task, data_seed, epochs, batch_size, chunk))
             i += k
@@ -176,6 +226,7 @@ def default_memory_bytes(spec: SweepSpec) -> float:
     if spec.resources.gpus > 0:
         try:
             import torch
+
             if torch.cuda.is_available():
                 total = torch.cuda.get_device_properties(0).total_memory
                 return 0.8 * total * min(spec.resources.gpus, 1.0)
@@ -185,8 +236,14 @@ def default_memory_bytes(spec: SweepSpec) -> float:
     return 2 * 2**30
 
 
-def plan_sweep(spec: SweepSpec, shapes: dict, *, finished: Iterable[str] = (),
-               estimate: MemoryEstimator | None = None, memory_bytes: float | None = None) -> Plan:
+def plan_sweep(
+    spec: SweepSpec,
+    shapes: dict,
+    *,
+    finished: Iterable[str] = (),
+    estimate: MemoryEstimator | None = None,
+    memory_bytes: float | None = None,
+) -> Plan:
     """Expand a spec into trials and pack the ones not yet finished.
 
     Args:
@@ -214,8 +271,15 @@ def plan_sweep(spec: SweepSpec, shapes: dict, *, finished: Iterable[str] = (),
     if sched is None:
         packs = make_packs(pending, shapes, spec.pack.max_models, mem, estimate)
     else:
-        packs = make_packs(trials, shapes, spec.pack.max_models, mem, estimate, (sched.eta, sched.min_epochs),
-                           pending={t.trial_id for t in pending})
+        packs = make_packs(
+            trials,
+            shapes,
+            spec.pack.max_models,
+            mem,
+            estimate,
+            (sched.eta, sched.min_epochs),
+            pending={t.trial_id for t in pending},
+        )
     return Plan(spec.name, spec.spec_hash, tuple(trials), tuple(packs), dict(shapes), spec.pack.max_models, mem)
 
 
@@ -246,11 +310,17 @@ def plan_summary(plan: Plan) -> list[dict]:
         total = sum(n.values())
         hp = balance_metrics(n, x, h, y)["hidden_proportion"]
         packs = packs_of[task]
-        rows.append({
-            "task": task, "x": x, "y": y, "trials": len(trials),
-            "pending": sum(len(p.trials) for p in packs), "packs": len(packs),
-            "hidden": (int(h.min()), int(h.max())),
-            "weights": (float(total.min()), float(total.max())),
-            "hp": (float(hp.min()), float(hp.max())),
-        })
+        rows.append(
+            {
+                "task": task,
+                "x": x,
+                "y": y,
+                "trials": len(trials),
+                "pending": sum(len(p.trials) for p in packs),
+                "packs": len(packs),
+                "hidden": (int(h.min()), int(h.max())),
+                "weights": (float(total.min()), float(total.max())),
+                "hp": (float(hp.min()), float(hp.max())),
+            }
+        )
     return rows

@@ -14,10 +14,9 @@ from __future__ import annotations
 import math
 import sys
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from hpsweep.sweep.tune_adapter import Events
-
 
 SLOT_OVERHEAD = 100
 """Per-step cost of one model slot beyond its matmuls, in multiply-adds: fitted on the packed trainer on a
@@ -34,16 +33,25 @@ ESTIMATING_SECONDS = 10.0
 """The ETA says "estimating" until a pack has finished and training has run this long."""
 
 
-def pack_work(models: int, hidden_max: int, input_dim: int, output_dim: int, seq_len: int, n_train: int,
-              epochs: int, batch_size: int) -> float:
+def pack_work(
+    models: int,
+    hidden_max: int,
+    input_dim: int,
+    output_dim: int,
+    seq_len: int,
+    n_train: int,
+    epochs: int,
+    batch_size: int,
+) -> float:
     """A pack's training work in multiply-adds (up to a constant): the packed step computes each model in
     S = hidden_max + output_dim slots, with an input projection of input_dim and a recurrence of S per
     slot, for every time step of every training sequence in every epoch; plus STEP_OVERHEAD for every
     (batch, time step), which dominates small packs."""
     slots = hidden_max + output_dim
     steps = epochs * math.ceil(n_train / batch_size) * seq_len
-    return float(epochs) * n_train * seq_len * models * slots * (slots + input_dim + SLOT_OVERHEAD) \
-        + STEP_OVERHEAD * steps
+    return (
+        float(epochs) * n_train * seq_len * models * slots * (slots + input_dim + SLOT_OVERHEAD) + STEP_OVERHEAD * steps
+    )
 
 
 def _eta(seconds: float | None) -> str:
@@ -67,9 +75,18 @@ class SweepProgress(Events):
         clock: seconds, monotonic (tests give their own).
     """
 
-    def __init__(self, packs: int, models: int, pack_sizes: dict[str, int], live: bool | None = None, stream=None,
-                 visible: Callable[[str], bool] | None = None, where: str = "the results store",
-                 work: dict[str, float] | None = None, clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        packs: int,
+        models: int,
+        pack_sizes: dict[str, int],
+        live: bool | None = None,
+        stream=None,
+        visible: Callable[[str], bool] | None = None,
+        where: str = "the results store",
+        work: dict[str, float] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self.stream = stream or sys.stdout
         self.total_packs, self.total_models, self.sizes = packs, models, pack_sizes
         self.work = work if work is not None else {pid: float(n) for pid, n in pack_sizes.items()}
@@ -86,17 +103,21 @@ class SweepProgress(Events):
         self.live = self.stream.isatty() if live is None else live
         self._bar = None
         if self.live:
+            from rich.console import Console
             from rich.progress import BarColumn, Progress, TextColumn
 
-            from rich.console import Console
-
-            self._bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(),
-                                 TextColumn("packs {task.fields[packs]}  models {task.fields[models]}/{task.total:.0f}"),
-                                 TextColumn("{task.fields[rate]} models/s  best {task.fields[best]}"),
-                                 TextColumn("ETA {task.fields[eta]}"), transient=False,
-                                 console=Console(file=self.stream, force_terminal=live is True or None))
-            self._task = self._bar.add_task("sweep", total=max(models, 1), packs=f"0/{packs}", models=0, rate="-",
-                                          best="-", eta=_eta(None))
+            self._bar = Progress(
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                TextColumn("packs {task.fields[packs]}  models {task.fields[models]}/{task.total:.0f}"),
+                TextColumn("{task.fields[rate]} models/s  best {task.fields[best]}"),
+                TextColumn("ETA {task.fields[eta]}"),
+                transient=False,
+                console=Console(file=self.stream, force_terminal=live is True or None),
+            )
+            self._task = self._bar.add_task(
+                "sweep", total=max(models, 1), packs=f"0/{packs}", models=0, rate="-", best="-", eta=_eta(None)
+            )
             self._bar.start()
 
     # -- numbers ---------------------------------------------------------------------------------
@@ -127,9 +148,15 @@ class SweepProgress(Events):
         if self._bar is not None:
             completed = self.models_done + sum(self.sizes.get(pid, 0) * share for pid, share in self.training.items())
             # the bar fills per epoch; the count says only models whose rows are in the store
-            self._bar.update(self._task, completed=completed, packs=f"{self.packs_done}/{self.total_packs}",
-                             models=self.models_done,
-                             rate=f"{self.rate:.1f}", best=self._best(), eta=_eta(self.eta))
+            self._bar.update(
+                self._task,
+                completed=completed,
+                packs=f"{self.packs_done}/{self.total_packs}",
+                models=self.models_done,
+                rate=f"{self.rate:.1f}",
+                best=self._best(),
+                eta=_eta(self.eta),
+            )
 
     def _line(self, text: str):
         if self._bar is not None:
@@ -157,8 +184,9 @@ class SweepProgress(Events):
         if self.visible is not None and not self.visible(pack_id):
             self.unseen.append(pack_id)
             self._update()
-            self._line(f"pack {pack_id} trained {size} models but its rows are not in {self.where}; "
-                       f"they count as missing")
+            self._line(
+                f"pack {pack_id} trained {size} models but its rows are not in {self.where}; they count as missing"
+            )
             return
         self.models_done += size
         score = summary.get("best_val_score")
@@ -169,9 +197,11 @@ class SweepProgress(Events):
             self._line(f"Warning: {summary['warning']}")
         if not self.live:
             # one line within 100 columns: the pack id is shortened (its first 8 characters find it in the rows)
-            self._line(f"packs {self.packs_done}/{self.total_packs}  models {self.models_done}/{self.total_models}  "
-                       f"{self.rate:.1f}/s  ETA {_eta(self.eta)}  best {self._best()}  "
-                       f"({pack_id[:8]}: {summary.get('ok')} ok, {summary.get('diverged')} diverged)")
+            self._line(
+                f"packs {self.packs_done}/{self.total_packs}  models {self.models_done}/{self.total_models}  "
+                f"{self.rate:.1f}/s  ETA {_eta(self.eta)}  best {self._best()}  "
+                f"({pack_id[:8]}: {summary.get('ok')} ok, {summary.get('diverged')} diverged)"
+            )
 
     def on_pack_retry(self, pack_id, error):
         self._line(f"pack {pack_id} failed ({error}); retrying")
@@ -183,8 +213,10 @@ class SweepProgress(Events):
         self.work_done += self.work.get(pack_id, 0.0)
         self.models_done += self.sizes.get(pack_id, 0)
         self._update()
-        self._line(f"pack {pack_id} failed after all retries ({error}); its {self.sizes.get(pack_id, 0)} trials "
-                   "are marked failed")
+        self._line(
+            f"pack {pack_id} failed after all retries ({error}); its {self.sizes.get(pack_id, 0)} trials "
+            "are marked failed"
+        )
 
     def close(self):
         if self._bar is not None:

@@ -35,9 +35,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from dataclasses import dataclass
-
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 from hpsweep.sweep.spec import SweepSpec, load_spec, parse_spec
 from hpsweep.workers.errors import HpsweepError, SpecError
@@ -87,8 +86,10 @@ def parse_scale(text: str) -> ScaleFactors:
         key, eq, raw = item.partition("=")
         key, raw = (key.strip(), raw.strip()) if eq else ("", key.strip())
         if eq and key not in QUANTITIES:
-            raise SpecError(f"--scale: unknown quantity {key[:100]!r}; valid quantities: {', '.join(QUANTITIES)} "
-                            f"(or a bare number for {', '.join(SIZE_QUANTITIES)})")
+            raise SpecError(
+                f"--scale: unknown quantity {key[:100]!r}; valid quantities: {', '.join(QUANTITIES)} "
+                f"(or a bare number for {', '.join(SIZE_QUANTITIES)})"
+            )
         try:
             factor = float(raw)
         except ValueError:
@@ -97,12 +98,13 @@ def parse_scale(text: str) -> ScaleFactors:
             raise SpecError(f"--scale: {key or 'the factor'} must be a number > 0; got {raw[:100]!r}")
         if factor > MAX_FACTOR:
             raise SpecError(f"--scale: {key or 'the factor'} must be at most {MAX_FACTOR:g}; got {raw[:100]!r}")
-        for q in ([key] if key else SIZE_QUANTITIES):
+        for q in [key] if key else SIZE_QUANTITIES:
             if key or q not in values:  # named factors win over a bare number, in any order
                 values[q] = factor
     if not values:
-        raise SpecError(f"--scale: give a number > 0 or quantity=factor pairs ({', '.join(QUANTITIES)}); "
-                        f"got {str(text)[:100]!r}")
+        raise SpecError(
+            f"--scale: give a number > 0 or quantity=factor pairs ({', '.join(QUANTITIES)}); got {str(text)[:100]!r}"
+        )
     return ScaleFactors(**values)
 
 
@@ -142,8 +144,12 @@ def _scale_sample(sample: dict, factors: ScaleFactors) -> dict:
         if f == 1.0 or isinstance(value, bool):
             params[key] = value
         elif isinstance(value, dict):
-            params[key] = {kind: [p.scaling.apply(p, v, f) if isinstance(v, (int, float)) else v for v in bounds]
-                           if isinstance(bounds, list) else bounds for kind, bounds in value.items()}
+            params[key] = {
+                kind: [p.scaling.apply(p, v, f) if isinstance(v, (int, float)) else v for v in bounds]
+                if isinstance(bounds, list)
+                else bounds
+                for kind, bounds in value.items()
+            }
         else:
             params[key] = p.scaling.apply(p, value, f) if isinstance(value, (int, float)) else value
     return {**sample, "count": _near(sample["count"] * factors.tasks, 1), "params": params}
@@ -184,8 +190,11 @@ def scale_spec(spec: SweepSpec, factors: ScaleFactors) -> SweepSpec:
     raw = doc.model_dump(exclude_defaults=True)
     tr = doc.training
     raw["name"] = scaled_name(doc.name, factors)
-    raw["training"] = {**raw.get("training", {}), "epochs": _near(tr.epochs * factors.epochs, 1),
-                       "seeds": _seeds(tr.seeds, factors.seeds)}
+    raw["training"] = {
+        **raw.get("training", {}),
+        "epochs": _near(tr.epochs * factors.epochs, 1),
+        "seeds": _seeds(tr.seeds, factors.seeds),
+    }
     raw["densities"] = _scale_densities(raw.get("densities"), factors)
     # pack and resources in full, as earlier versions wrote them (cpus 1 -> 1.0): scaled hashes stay
     raw["pack"] = doc.pack.model_dump(exclude_none=True)
@@ -207,12 +216,21 @@ def scale_spec(spec: SweepSpec, factors: ScaleFactors) -> SweepSpec:
     return parse_spec(raw, source, check_task=None)
 
 
-__all__ = ["QUANTITIES", "SIZE_QUANTITIES", "MAX_FACTOR", "ScaleFactors", "parse_scale", "scale_spec",
-           "scale_task_name", "scaled_name"]
+__all__ = [
+    "QUANTITIES",
+    "SIZE_QUANTITIES",
+    "MAX_FACTOR",
+    "ScaleFactors",
+    "parse_scale",
+    "scale_spec",
+    "scale_task_name",
+    "scaled_name",
+]
 
 
-def load_scaled(spec: "str | Mapping | SweepSpec | None", scale: str | None = None,
-                echo: Callable[[str], None] | None = None) -> SweepSpec:
+def load_scaled(
+    spec: str | Mapping | SweepSpec | None, scale: str | None = None, echo: Callable[[str], None] | None = None
+) -> SweepSpec:
     """A validated spec from a YAML path, a shipped name, a dict, a SweepSpec or None (quickstart),
     scaled by `scale` (the `--scale` syntax) when given; `echo` gets the scaled sweep's name."""
     if isinstance(spec, SweepSpec):

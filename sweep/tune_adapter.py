@@ -102,9 +102,14 @@ def ensure_ray(address: str | None, num_cpus: int | None = None, verbose: bool =
     # recorded on this machine (/tmp/ray/ray_current_cluster), someone else's included.
     target = address or os.environ.get("RAY_ADDRESS") or "local"
     with _quiet_ray_startup(verbose):
-        ray.init(address=target, num_cpus=num_cpus if target == "local" else None, include_dashboard=False,
-                 logging_level=logging.INFO if verbose else logging.WARNING, log_to_driver=verbose,
-                 configure_logging=True)
+        ray.init(
+            address=target,
+            num_cpus=num_cpus if target == "local" else None,
+            include_dashboard=False,
+            logging_level=logging.INFO if verbose else logging.WARNING,
+            log_to_driver=verbose,
+            configure_logging=True,
+        )
     return True
 
 
@@ -205,8 +210,15 @@ boundary lets the last packs of a chunk finish before the next chunk starts: 256
 small next to the chunk's length."""
 
 
-def run_packs(jobs: list[PackJob], *, cpus: float, gpus: float, max_concurrent: int | None, max_failures: int,
-              events: Events | None = None) -> list[PackOutcome]:
+def run_packs(
+    jobs: list[PackJob],
+    *,
+    cpus: float,
+    gpus: float,
+    max_concurrent: int | None,
+    max_failures: int,
+    events: Events | None = None,
+) -> list[PackOutcome]:
     """Run packs as Tune trials on the connected Ray, TUNE_CHUNK packs per Tuner; one outcome per job.
 
     Args:
@@ -222,14 +234,21 @@ def run_packs(jobs: list[PackJob], *, cpus: float, gpus: float, max_concurrent: 
     assert len({j.pack.pack_id for j in jobs}) == len(jobs), "pack ids must be unique"
     outcomes: list[PackOutcome] = []
     for start in range(0, len(jobs), TUNE_CHUNK):
-        outcomes += _run_chunk(jobs[start:start + TUNE_CHUNK], cpus=cpus, gpus=gpus, max_concurrent=max_concurrent,
-                               max_failures=max_failures, events=events)
+        outcomes += _run_chunk(
+            jobs[start : start + TUNE_CHUNK],
+            cpus=cpus,
+            gpus=gpus,
+            max_concurrent=max_concurrent,
+            max_failures=max_failures,
+            events=events,
+        )
         gc.collect()  # the finished Tuner's trial state goes before the next one builds its own
     return outcomes
 
 
-def _run_chunk(jobs: list[PackJob], *, cpus: float, gpus: float, max_concurrent: int | None, max_failures: int,
-               events: Events) -> list[PackOutcome]:
+def _run_chunk(
+    jobs: list[PackJob], *, cpus: float, gpus: float, max_concurrent: int | None, max_failures: int, events: Events
+) -> list[PackOutcome]:
     """One Tuner over some packs (see run_packs)."""
     by_id = {j.pack.pack_id: j for j in jobs}
 
@@ -243,7 +262,11 @@ def _run_chunk(jobs: list[PackJob], *, cpus: float, gpus: float, max_concurrent:
             param_space={"pack_id": tune.grid_search(list(by_id))},
             tune_config=tune.TuneConfig(max_concurrent_trials=max_concurrent, reuse_actors=True),
             run_config=tune.RunConfig(
-                name="hpsweep", storage_path=storage, verbose=0, callbacks=[_Bridge(key)], log_to_file=False,
+                name="hpsweep",
+                storage_path=storage,
+                verbose=0,
+                callbacks=[_Bridge(key)],
+                log_to_file=False,
                 failure_config=tune.FailureConfig(max_failures=max_failures),
                 checkpoint_config=tune.CheckpointConfig(checkpoint_at_end=False),
             ),
@@ -259,15 +282,21 @@ def _run_chunk(jobs: list[PackJob], *, cpus: float, gpus: float, max_concurrent:
         outcomes = []
         if any(result.config is None for result in grid):
             # Tune returns results without a config when Ray itself went away mid-sweep
-            raise HpsweepError("Ray stopped during the sweep, so some packs did not report; every pack "
-                               "that finished is saved: run the same command again to resume")
+            raise HpsweepError(
+                "Ray stopped during the sweep, so some packs did not report; every pack "
+                "that finished is saved: run the same command again to resume"
+            )
         for result in grid:
             pid = result.config["pack_id"]
             metrics = _unpack(result.metrics or {})
             done = metrics.get("kind") == "done"
-            outcomes.append(PackOutcome(pid, None if result.error is None else _short_error(result.error),
-                                        {k: metrics.get(k) for k in ("models", "ok", "diverged", "failed", "node_id")}
-                                        if done else None))
+            outcomes.append(
+                PackOutcome(
+                    pid,
+                    None if result.error is None else _short_error(result.error),
+                    {k: metrics.get(k) for k in ("models", "ok", "diverged", "failed", "node_id")} if done else None,
+                )
+            )
         return outcomes
     finally:
         _EVENTS.pop(key, None)

@@ -43,7 +43,9 @@ def ray_local(task_cache, faults_file):
     ray = pytest.importorskip("ray")
     started = False
     if not ray.is_initialized():
-        ray.init(address="local", num_cpus=2, include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False)
+        ray.init(
+            address="local", num_cpus=2, include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False
+        )
         started = True
     yield ray
     if started:

@@ -23,11 +23,28 @@ def make_pendulum_dataset(dataset_id: str, episodes: int = 20, steps: int = 25) 
             terms.append(term), truncs.append(trunc)
             if term or trunc:
                 break
-        buffers.append(EpisodeBuffer(id=ep, observations=np.array(observations), actions=np.array(actions),
-                                     rewards=rewards, terminations=terms, truncations=truncs))
-    minari.create_dataset_from_buffers(dataset_id, buffers, env=env, algorithm_name="linear", author="hpsweep",
-                                       author_email="hpsweep@example.org", code_permalink="tests", eval_env=env,
-                                       description="tiny test set", data_format="arrow")
+        buffers.append(
+            EpisodeBuffer(
+                id=ep,
+                observations=np.array(observations),
+                actions=np.array(actions),
+                rewards=rewards,
+                terminations=terms,
+                truncations=truncs,
+            )
+        )
+    minari.create_dataset_from_buffers(
+        dataset_id,
+        buffers,
+        env=env,
+        algorithm_name="linear",
+        author="hpsweep",
+        author_email="hpsweep@example.org",
+        code_permalink="tests",
+        eval_env=env,
+        description="tiny test set",
+        data_format="arrow",
+    )
     return f"minari:{dataset_id}"
 
 
@@ -52,8 +69,15 @@ def make_hammer_dataset(dataset_id: str, episodes: int = 6, steps: int = 20, ref
             obs, _, term, trunc, _ = env.step(np.tanh(weights @ obs).astype(np.float32))
             done = term or trunc
     refs = {} if ref_max_score is None else {"ref_min_score": 0.0, "ref_max_score": ref_max_score}
-    env.create_dataset(dataset_id, eval_env=env.env.spec, algorithm_name="scripted-linear", author="hpsweep",
-                       author_email="hpsweep@example.org", code_permalink="tests", description="tiny hammer test set",
-                       **refs)
+    env.create_dataset(
+        dataset_id,
+        eval_env=env.env.spec,
+        algorithm_name="scripted-linear",
+        author="hpsweep",
+        author_email="hpsweep@example.org",
+        code_permalink="tests",
+        description="tiny hammer test set",
+        **refs,
+    )
     env.close()
     return f"minari:{dataset_id}"

@@ -16,10 +16,13 @@ from tests.sweep.sweep_helpers import TINY
 
 
 def test_import_is_light_and_exports_what_it_documents():
-    code = ("import sys, hpsweep; heavy = ('ray', 'torch', 'polars', 'pyarrow', 'sklearn', 'numpy');"
-            "print(sorted({m.split('.')[0] for m in sys.modules} & set(heavy)))")
-    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          check=True).stdout.strip() == "[]"
+    code = (
+        "import sys, hpsweep; heavy = ('ray', 'torch', 'polars', 'pyarrow', 'sklearn', 'numpy');"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & set(heavy)))"
+    )
+    assert (
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "[]"
+    )
     assert {"run", "results", "describe", "analyze", "recommend"} <= set(hs.__all__)
     for name in hs.__all__:
         assert hasattr(hs, name), name

@@ -67,10 +67,7 @@ def setup_problems(config: dict) -> list[str]:
         if len(locations) != 1:
             problems.append(f"{role} must export HPSWEEP_RESULTS once; got {locations}")
         elif not (locations[0].startswith("s3://") or locations[0].startswith("/mnt/")):
-            problems.append(
-                f"{role}: HPSWEEP_RESULTS must be s3://… or a shared mount under /mnt/; "
-                f"got {locations[0]}"
-            )
+            problems.append(f"{role}: HPSWEEP_RESULTS must be s3://… or a shared mount under /mnt/; got {locations[0]}")
     heads = results_locations(full["head_setup_commands"])
     workers = results_locations(full["worker_setup_commands"])
     if heads != workers:
@@ -96,11 +93,7 @@ def test_every_node_installs_hpsweep_and_shares_results(path):
 
 def test_aws_workers_autoscale_with_gpus():
     full = ray_validated(load(CLOUD))
-    workers = {
-        name: node
-        for name, node in full["available_node_types"].items()
-        if name != full["head_node_type"]
-    }
+    workers = {name: node for name, node in full["available_node_types"].items() if name != full["head_node_type"]}
     assert list(workers) == ["ray.worker.gpu"]
     gpu = workers["ray.worker.gpu"]
     assert gpu["resources"]["GPU"] >= 1
@@ -165,14 +158,10 @@ def test_ray_rejects_worker_ips_as_a_string():
 def test_a_head_that_advertises_cpus_is_caught():
     config = load(CLOUD)
     config["available_node_types"]["ray.head.default"]["resources"] = {"GPU": 0}
-    assert head_problems(config) == [
-        "head node type must advertise CPU: 0 (the head runs no trials); got {'GPU': 0}"
-    ]
+    assert head_problems(config) == ["head node type must advertise CPU: 0 (the head runs no trials); got {'GPU': 0}"]
     local = load(ON_PREM)
     local["head_start_ray_commands"] = ["ray stop", "ray start --head --num-gpus=0"]
-    assert head_problems(local) == [
-        "head_start_ray_commands must pass --num-cpus=0 (the head runs no trials)"
-    ]
+    assert head_problems(local) == ["head_start_ray_commands must pass --num-cpus=0 (the head runs no trials)"]
 
 
 def test_missing_install_and_local_results_are_caught():
@@ -180,11 +169,9 @@ def test_missing_install_and_local_results_are_caught():
     config["worker_setup_commands"] = []
     config["setup_commands"] = ["echo 'export HPSWEEP_RESULTS=./hpsweep-results' >> ~/.bashrc"]
     assert setup_problems(config) == [
-        "head_setup_commands: HPSWEEP_RESULTS must be s3://… or a shared mount under /mnt/; "
-        "got ./hpsweep-results",
+        "head_setup_commands: HPSWEEP_RESULTS must be s3://… or a shared mount under /mnt/; got ./hpsweep-results",
         "worker_setup_commands must pip install hpsweep",
-        "worker_setup_commands: HPSWEEP_RESULTS must be s3://… or a shared mount under /mnt/; "
-        "got ./hpsweep-results",
+        "worker_setup_commands: HPSWEEP_RESULTS must be s3://… or a shared mount under /mnt/; got ./hpsweep-results",
     ]
 
 
@@ -193,8 +180,14 @@ def test_guide_uses_the_configs_results_location():
     guide = (ROOT / "docs" / "cluster.md").read_text()
     (location,) = results_locations(load(CLOUD)["setup_commands"])
     assert location in guide
-    for command in ("ray up cluster.yaml", "--address auto", "ray job submit --working-dir .",
-                    "ray dashboard cluster.yaml", "hpsweep status", "ray down cluster.yaml"):
+    for command in (
+        "ray up cluster.yaml",
+        "--address auto",
+        "ray job submit --working-dir .",
+        "ray dashboard cluster.yaml",
+        "hpsweep status",
+        "ray down cluster.yaml",
+    ):
         assert command in guide, command
 
 
@@ -204,8 +197,13 @@ INSTALL = re.compile(r"pip install (?:-e )?(\S+)")
 def install_sources(config: dict) -> list[tuple[str, str]]:
     """(role, what pip installs hpsweep from) for the head's and the workers' setup commands."""
     full = ray_validated(config)
-    return [(role, m.group(1)) for role in ("head_setup_commands", "worker_setup_commands")
-            for cmd in full[role] for m in INSTALL.finditer(cmd) if "hpsweep" in m.group(1)]
+    return [
+        (role, m.group(1))
+        for role in ("head_setup_commands", "worker_setup_commands")
+        for cmd in full[role]
+        for m in INSTALL.finditer(cmd)
+        if "hpsweep" in m.group(1)
+    ]
 
 
 @pytest.mark.parametrize("path", [CLOUD, ON_PREM], ids=["aws", "on-prem"])

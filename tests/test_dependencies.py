@@ -4,9 +4,10 @@ dependency that arrives only through another one's dependencies breaks when that
 import ast
 import re
 import sys
-import tomllib
 from importlib.metadata import packages_distributions
 from pathlib import Path
+
+import tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 CODE = ("api", "sweep", "workers", "analysis")

@@ -16,8 +16,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 # folder at the repository root -> installed package (pyproject.toml's package-dir)
-PACKAGES = {"api": "hpsweep", "workers": "hpsweep.workers", "analysis": "hpsweep.analysis",
-            "sweep": "hpsweep.sweep"}
+PACKAGES = {"api": "hpsweep", "workers": "hpsweep.workers", "analysis": "hpsweep.analysis", "sweep": "hpsweep.sweep"}
 RANK = {"hpsweep.workers": 0, "hpsweep.analysis": 1, "hpsweep.sweep": 2, "hpsweep": 3}
 
 
@@ -46,9 +45,12 @@ def imported_modules(name: str, path: Path, known: set[str]) -> set[str]:
     out = set()
     tree = ast.parse(path.read_text(), str(path))
     # `if TYPE_CHECKING:` imports exist for annotations only: they never run, so they tie nothing
-    annotation_only = {id(n) for block in ast.walk(tree) if isinstance(block, ast.If)
-                       and ast.unparse(block.test) in ("TYPE_CHECKING", "typing.TYPE_CHECKING")
-                       for n in ast.walk(block)}
+    annotation_only = {
+        id(n)
+        for block in ast.walk(tree)
+        if isinstance(block, ast.If) and ast.unparse(block.test) in ("TYPE_CHECKING", "typing.TYPE_CHECKING")
+        for n in ast.walk(block)
+    }
     for node in ast.walk(tree):
         if id(node) in annotation_only:
             continue
@@ -87,8 +89,9 @@ def test_the_graph_sees_every_layer():
 
 
 def test_no_module_imports_a_higher_layer():
-    upward = sorted(f"{m} imports {t}" for m, targets in import_graph().items() for t in targets
-                    if RANK[layer(t)] > RANK[layer(m)])
+    upward = sorted(
+        f"{m} imports {t}" for m, targets in import_graph().items() for t in targets if RANK[layer(t)] > RANK[layer(m)]
+    )
     assert not upward, "imports against the layers (workers <- analysis <- sweep <- hpsweep):\n" + "\n".join(upward)
 
 
@@ -143,12 +146,15 @@ def test_no_circular_imports():
     assert not circles, "modules that import each other in a circle:\n" + "\n".join(" <-> ".join(c) for c in circles)
 
 
-@pytest.mark.parametrize("source, expected", [
-    ("from hpsweep.sweep import store\n", {"hpsweep.sweep.store"}),
-    ("from . import layout\n", {"hpsweep.workers.results.layout"}),
-    ("def f():\n    from hpsweep.analysis.load import collect\n", {"hpsweep.analysis.load"}),
-    ("if TYPE_CHECKING:\n    from hpsweep.sweep.store import X\n", set()),
-])
+@pytest.mark.parametrize(
+    "source, expected",
+    [
+        ("from hpsweep.sweep import store\n", {"hpsweep.sweep.store"}),
+        ("from . import layout\n", {"hpsweep.workers.results.layout"}),
+        ("def f():\n    from hpsweep.analysis.load import collect\n", {"hpsweep.analysis.load"}),
+        ("if TYPE_CHECKING:\n    from hpsweep.sweep.store import X\n", set()),
+    ],
+)
 def test_the_walk_reads_absolute_relative_and_lazy_imports(tmp_path, source, expected):
     path = tmp_path / "read.py"
     path.write_text(source)

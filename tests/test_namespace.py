@@ -48,8 +48,9 @@ print("RESULT " + json.dumps({"driver_top": driver_top, "driver_shadow": shadow_
 
 def test_importing_hpsweep_loads_no_top_level_module():
     code = f"import sys, hpsweep; print([m for m in sys.modules if m.split('.')[0] in {TOP!r}])"
-    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          check=True).stdout.strip() == "[]"
+    assert (
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "[]"
+    )
 
 
 @pytest.mark.slow
@@ -57,11 +58,18 @@ def test_a_lab_folder_named_workers_or_analysis_changes_nothing_a_sweep_imports(
     lab = tmp_path / "lab"
     for name in TOP:
         (lab / name).mkdir(parents=True)
-        (lab / name / "__init__.py").write_text(f"raise RuntimeError('the lab repository\\'s own {name}/ was imported')\n")
+        (lab / name / "__init__.py").write_text(
+            f"raise RuntimeError('the lab repository\\'s own {name}/ was imported')\n"
+        )
     (lab / "run.py").write_text(SCRIPT)
     spec = {**TINY, "name": "shadow"}
-    done = subprocess.run([sys.executable, "run.py", json.dumps(spec), str(tmp_path / "r")], cwd=lab,
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "run.py", json.dumps(spec), str(tmp_path / "r")],
+        cwd=lab,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     out = json.loads([ln for ln in done.stdout.splitlines() if ln.startswith("RESULT ")][-1].removeprefix("RESULT "))
     hit = "the lab repository's own workers/ was imported"

@@ -18,8 +18,7 @@ import pyarrow.dataset as ds
 import pytest
 
 README = Path(__file__).resolve().parents[1] / "README.md"
-SMALL = {"HPSWEEP_SCALE": "0.1", "HPSWEEP_BENCH_MODELS": "4", "HPSWEEP_BENCH_ITERS": "2",
-         "HPSWEEP_BENCH_REPEATS": "1"}
+SMALL = {"HPSWEEP_SCALE": "0.1", "HPSWEEP_BENCH_MODELS": "4", "HPSWEEP_BENCH_ITERS": "2", "HPSWEEP_BENCH_REPEATS": "1"}
 
 
 def tour_commands() -> list[list[str]]:
@@ -31,14 +30,29 @@ def tour_commands() -> list[list[str]]:
 
 def _hpsweep(args: list[str], cwd: Path, env: dict) -> subprocess.CompletedProcess:
     assert args[0] == "hpsweep", args
-    return subprocess.run([sys.executable, "-m", "hpsweep.sweep.cli", *args[1:]], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "hpsweep.sweep.cli", *args[1:]],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_the_tour_parses_into_the_commands_this_test_checks():
     names = [(c[1], c[2] if len(c) > 2 and c[2].startswith("--dry") else "") for c in tour_commands()]
-    assert names == [("describe", ""), ("tasks", ""), ("run", "--dry-run"), ("run", ""), ("status", ""),
-                     ("query", ""), ("analyze", ""), ("recommend", ""), ("bench", "")]
+    assert names == [
+        ("describe", ""),
+        ("tasks", ""),
+        ("run", "--dry-run"),
+        ("run", ""),
+        ("status", ""),
+        ("query", ""),
+        ("analyze", ""),
+        ("recommend", ""),
+        ("bench", ""),
+    ]
 
 
 @pytest.mark.slow
@@ -82,8 +96,11 @@ def meta_commands() -> list[list[str]]:
 
 
 def test_the_meta_block_is_run_meta_analyze_recommend():
-    assert [c[:3] for c in meta_commands()] == [["hpsweep", "run", "meta"], ["hpsweep", "analyze", "meta-results"],
-                                                ["hpsweep", "recommend", "-x"]]
+    assert [c[:3] for c in meta_commands()] == [
+        ["hpsweep", "run", "meta"],
+        ["hpsweep", "analyze", "meta-results"],
+        ["hpsweep", "recommend", "-x"],
+    ]
 
 
 @pytest.mark.slow

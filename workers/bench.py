@@ -82,8 +82,12 @@ def synthetic_task(cfg: BenchConfig, device: str) -> TaskData:
     n = cfg.batch * 4
     steps = torch.zeros(cfg.seq_len, dtype=torch.bool)
     steps[-1] = True  # loss at the last step, as in RAD and the fusion anchor
+
     def split(m):
-        return torch.randn(m, cfg.seq_len, cfg.input_dim, generator=gen), torch.randn(m, cfg.seq_len, cfg.output_dim, generator=gen)
+        return torch.randn(m, cfg.seq_len, cfg.input_dim, generator=gen), torch.randn(
+            m, cfg.seq_len, cfg.output_dim, generator=gen
+        )
+
     return TaskData("bench", *split(n), *split(cfg.batch), *split(cfg.batch), loss="mse", loss_steps=steps)
 
 
@@ -133,25 +137,33 @@ def run_bench(cfg: BenchConfig, sample: int | None = None, repeats: int = 5) -> 
     try:
         return _run_bench(cfg, device, sample, repeats) | {
             "cpu": cpu,  # the CPU the process was pinned to; None: not pinned
-            "cpus_allowed": before, "cpu_model": cpu_model(),
-            "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None}
+            "cpus_allowed": before,
+            "cpu_model": cpu_model(),
+            "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
+        }
     finally:
         if cpu is not None:
             os.sched_setaffinity(0, before)
 
 
 def _run_bench(cfg: BenchConfig, device: str, sample: int | None, repeats: int) -> dict:
-    settings = TrainSettings(epochs=1, batch_size=cfg.batch, device=device, threads=cfg.threads,
-                             cuda_graph=cfg.cuda_graph, tf32=cfg.tf32)
+    settings = TrainSettings(
+        epochs=1, batch_size=cfg.batch, device=device, threads=cfg.threads, cuda_graph=cfg.cuda_graph, tf32=cfg.tf32
+    )
     apply_backend_settings(settings, device)
     data = synthetic_task(cfg, device)
-    specs = [ModelSpec(cfg.input_dim, cfg.output_dim, cfg.hidden, Densities.uniform(cfg.density), seed=0, lr=1e-3)
-             for _ in range(cfg.models)]
+    specs = [
+        ModelSpec(cfg.input_dim, cfg.output_dim, cfg.hidden, Densities.uniform(cfg.density), seed=0, lr=1e-3)
+        for _ in range(cfg.models)
+    ]
     n_single = min(cfg.models, sample or cfg.models)
 
     def single() -> float:
-        return sum(time_steps(data, [specs[i]], settings, device, cfg.iters) for i in range(n_single)) \
-            * cfg.models / n_single
+        return (
+            sum(time_steps(data, [specs[i]], settings, device, cfg.iters) for i in range(n_single))
+            * cfg.models
+            / n_single
+        )
 
     def packed() -> float:
         return time_steps(data, specs, settings, device, cfg.iters)

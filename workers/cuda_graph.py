@@ -8,13 +8,14 @@ and the captured steps leave no trace in the results.
 from __future__ import annotations
 
 import warnings
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 
 
-def capture_step(step: Callable[[torch.Tensor], None], state: list[torch.Tensor], idx_shape: tuple[int, ...],
-                 device: torch.device) -> Callable[[torch.Tensor], None]:
+def capture_step(
+    step: Callable[[torch.Tensor], None], state: list[torch.Tensor], idx_shape: tuple[int, ...], device: torch.device
+) -> Callable[[torch.Tensor], None]:
     """`step(idx)` captured as one CUDA graph, or `step` itself off CUDA or when capture fails.
 
     Args:
@@ -50,4 +51,5 @@ def capture_step(step: Callable[[torch.Tensor], None], state: list[torch.Tensor]
     def replay(idx: torch.Tensor):
         static_idx.copy_(idx, non_blocking=True)
         graph.replay()
+
     return replay

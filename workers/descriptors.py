@@ -53,11 +53,11 @@ class Densities:
             object.__setattr__(self, name, _check_density(f"density {name}", getattr(self, name)))
 
     @classmethod
-    def uniform(cls, density: float) -> "Densities":
+    def uniform(cls, density: float) -> Densities:
         return cls(*([density] * 6))
 
     @classmethod
-    def from_sequence(cls, values) -> "Densities":
+    def from_sequence(cls, values) -> Densities:
         values = list(values)
         if len(values) != 6:
             raise DescriptorError(
@@ -66,16 +66,18 @@ class Densities:
         return cls(*values)
 
     @classmethod
-    def from_code(cls, code: str, base: float) -> "Densities":
+    def from_code(cls, code: str, base: float) -> Densities:
         """Structure code (six bits in BLOCKS order, 1 = dense block, 0 = `base`) -> densities."""
         code = str(code)
         if len(code) != 6 or set(code) - {"0", "1"}:
-            raise DescriptorError(f"a structure code must be six bits (0/1) in the order {','.join(BLOCKS)}; got {code!r}")
+            raise DescriptorError(
+                f"a structure code must be six bits (0/1) in the order {','.join(BLOCKS)}; got {code!r}"
+            )
         base = _check_density("the base density of a structure code", base)
         return cls(*(1.0 if bit == "1" else base for bit in code))
 
     @classmethod
-    def parse(cls, densities=None, code: str | None = None, base: float | None = None) -> "Densities":
+    def parse(cls, densities=None, code: str | None = None, base: float | None = None) -> Densities:
         """The one parser of a user's density setting, for the API and the CLI alike.
 
         `densities`: a Densities, six numbers in BLOCKS order, a dict by block name (missing blocks
@@ -101,7 +103,7 @@ class Densities:
     def as_tuple(self) -> tuple[float, ...]:
         return tuple(getattr(self, b) for b in BLOCKS)
 
-    def rounded(self, ndigits: int = 2) -> "Densities":
+    def rounded(self, ndigits: int = 2) -> Densities:
         """The original configs rounded densities to 2 decimals before solving for |h|."""
         return Densities(*(max(round(d, ndigits), 10.0**-ndigits) for d in self.as_tuple()))
 
@@ -114,8 +116,14 @@ def _check_dim(name: str, value) -> int:
     return value
 
 
-BLOCK_SHAPE = {"hx": ("h", "x"), "hh": ("h", "h"), "hy": ("h", "y"), "yx": ("y", "x"), "yh": ("y", "h"),
-               "yy": ("y", "y")}
+BLOCK_SHAPE = {
+    "hx": ("h", "x"),
+    "hh": ("h", "h"),
+    "hy": ("h", "y"),
+    "yx": ("y", "x"),
+    "yh": ("y", "h"),
+    "yy": ("y", "y"),
+}
 """Rows and columns of each block, in |h|, |x|, |y|."""
 
 
@@ -156,8 +164,9 @@ def hidden_from_budget_exact(input_dim: int, output_dim: int, budget: float, d: 
     return (-b + math.sqrt(b * b - 4 * a * c)) / (2 * a) if c < 0 else 0.0
 
 
-def hidden_from_budget(input_dim: int, output_dim: int, budget: float, d: Densities,
-                       round_densities: bool = False) -> int:
+def hidden_from_budget(
+    input_dim: int, output_dim: int, budget: float, d: Densities, round_densities: bool = False
+) -> int:
     """|h| for a trainable-weight budget P, rounded to the nearest integer.
 
     Raises:
@@ -224,8 +233,15 @@ BALANCE_METRICS = ("hidden_proportion", "hp_recurrent", "input_share", "output_s
 """Balance candidates the analysis ranks; all are fields of ModelDescriptor."""
 
 
-def describe(input_dim: int, output_dim: int, densities: Densities, *, hidden: int | None = None,
-             budget: float | None = None, round_densities: bool = False) -> ModelDescriptor:
+def describe(
+    input_dim: int,
+    output_dim: int,
+    densities: Densities,
+    *,
+    hidden: int | None = None,
+    budget: float | None = None,
+    round_densities: bool = False,
+) -> ModelDescriptor:
     """Describe a model given |h| directly or a budget P (exactly one of the two).
 
     Raises:
@@ -243,7 +259,10 @@ def describe(input_dim: int, output_dim: int, densities: Densities, *, hidden: i
     n = expected_weights(input_dim, hidden, output_dim, densities)
     x, h, y = input_dim, hidden, output_dim
     return ModelDescriptor(
-        input_dim=x, hidden=h, output_dim=y, budget=None if budget is None else float(budget),
+        input_dim=x,
+        hidden=h,
+        output_dim=y,
+        budget=None if budget is None else float(budget),
         **{f"d_{b}": getattr(densities, b) for b in BLOCKS},
         **n,
         total_weights=sum(n.values()),

@@ -25,20 +25,38 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from hpsweep.workers.data import TaskData
 from hpsweep.workers.pack_memory import cpu_chunk_width
-from hpsweep.workers.schedule import Candidate, Halving, RungBoard
 from hpsweep.workers.packed import ModelSpec
-from hpsweep.workers.trainer import (BatchOrder, EpochReport, ModelResult, PackResult, PackTrainer, Permutations,
-                                     TrainSettings, apply_backend_settings, check_pack, finite_or_none, record_epoch,
-                                     resolve_device, train_epoch)
+from hpsweep.workers.schedule import Candidate, Halving, RungBoard
+from hpsweep.workers.trainer import (
+    BatchOrder,
+    EpochReport,
+    ModelResult,
+    PackResult,
+    PackTrainer,
+    Permutations,
+    TrainSettings,
+    apply_backend_settings,
+    check_pack,
+    finite_or_none,
+    record_epoch,
+    resolve_device,
+    train_epoch,
+)
 
 
-def train_halving(data: TaskData, specs: list[ModelSpec], settings: TrainSettings, schedule: Halving,
-                  candidates: list[Candidate], slots: int,
-                  on_epoch: Callable[[EpochReport], None] | None = None) -> PackResult:
+def train_halving(
+    data: TaskData,
+    specs: list[ModelSpec],
+    settings: TrainSettings,
+    schedule: Halving,
+    candidates: list[Candidate],
+    slots: int,
+    on_epoch: Callable[[EpochReport], None] | None = None,
+) -> PackResult:
     """Train a queue of candidates, at most `slots` models at once; results in `specs` order.
 
     A model ends "ok" (trained every epoch), "diverged", or "stopped" (a rung stopped its candidate:
@@ -68,11 +86,25 @@ def train_halving(data: TaskData, specs: list[ModelSpec], settings: TrainSetting
         waiting = sum(len(candidates[c].models) for c in run.waiting)
         run.log.append((run.pack_epoch, n_live, waiting, time.perf_counter() - t0))
         if on_epoch is not None:
-            on_epoch(EpochReport(run.pack_epoch, max(bound, run.pack_epoch), run.val_scores,
-                                 time.perf_counter() - t0, n_live, waiting))
+            on_epoch(
+                EpochReport(
+                    run.pack_epoch,
+                    max(bound, run.pack_epoch),
+                    run.val_scores,
+                    time.perf_counter() - t0,
+                    n_live,
+                    waiting,
+                )
+            )
     train_seconds = time.perf_counter() - started
-    return PackResult(run.results, train_seconds, device, run.model_steps / max(train_seconds, 1e-9),
-                      lanes=run.finished, epoch_log=run.log)
+    return PackResult(
+        run.results,
+        train_seconds,
+        device,
+        run.model_steps / max(train_seconds, 1e-9),
+        lanes=run.finished,
+        epoch_log=run.log,
+    )
 
 
 def _pack_epochs(schedule: Halving, candidates: list[Candidate], epochs: int, slots: int) -> int:
@@ -130,18 +162,26 @@ class _Run:
 
     def rebuild(self) -> None:
         """Re-stack the lanes when the set of training models changed (a model left or joined)."""
-        wanted = sorted((m for c in self.live for m in self.training_models(c)),
-                        key=lambda m: (self.specs[m].hidden, m))  # ragged |h| side by side: less padding
-        if wanted == sorted((m for *_, chunk in self.lanes for m in chunk), key=lambda m: (self.specs[m].hidden, m)) \
-                and not self.fresh:
+        wanted = sorted(
+            (m for c in self.live for m in self.training_models(c)), key=lambda m: (self.specs[m].hidden, m)
+        )  # ragged |h| side by side: less padding
+        if (
+            wanted == sorted((m for *_, chunk in self.lanes for m in chunk), key=lambda m: (self.specs[m].hidden, m))
+            and not self.fresh
+        ):
             return
         where = {m: (t, j) for t, _, _, chunk in self.lanes for j, m in enumerate(chunk)} | self.fresh
         self.fresh = {}
         lanes = []
         for chunk in self._chunks(wanted):
             trainer = PackTrainer.assemble(self.data, [where[m] for m in chunk], self.device)
-            order = BatchOrder([self.specs[m].seed for m in chunk], self.data.n_train, self.settings.batch_size,
-                               [self.done[self.owner[m]] for m in chunk], self.permutations)
+            order = BatchOrder(
+                [self.specs[m].seed for m in chunk],
+                self.data.n_train,
+                self.settings.batch_size,
+                [self.done[self.owner[m]] for m in chunk],
+                self.permutations,
+            )
             step = trainer.compiled_step(order.batch_shape) if self.settings.cuda_graph else trainer.step
             lanes.append((trainer, order, step, chunk))
         self.lanes = lanes
@@ -158,8 +198,9 @@ class _Run:
             if chunks:
                 chunk = chunks[-1]
                 specs = [self.specs[i] for i in chunk + [m]]
-                if (self.specs[m].hidden <= HIDDEN_SPREAD * self.specs[chunk[0]].hidden
-                        and len(specs) <= cpu_chunk_width(self.data, specs, self.settings.batch_size)):
+                if self.specs[m].hidden <= HIDDEN_SPREAD * self.specs[chunk[0]].hidden and len(
+                    specs
+                ) <= cpu_chunk_width(self.data, specs, self.settings.batch_size):
                     chunk.append(m)
                     continue
             chunks.append([m])

@@ -65,7 +65,7 @@ def choose(rule: KeepRule, trials, results) -> list[int]:
         v = results[i].val_score[-1] if results[i].val_score else float("nan")
         return v if v == v else float("-inf")
 
-    return sorted(i for members in groups.values() for i in sorted(members, key=score, reverse=True)[:rule.top])
+    return sorted(i for members in groups.values() for i in sorted(members, key=score, reverse=True)[: rule.top])
 
 
 def model_tensors(packed, j: int) -> dict[str, torch.Tensor]:
@@ -110,16 +110,29 @@ def pack_file(rule: KeepRule | None, sweep_id: str, pack_id: str, attempt: int, 
                 for key, t in model_tensors(packed, j).items():
                     tensors[f"{trial.trial_id}/{key}"] = t
                 spec = packed.specs[j]
-                models[trial.trial_id] = {"hidden": spec.hidden, "densities": list(trial.densities),
-                                          "input_dim": spec.input_dim, "output_dim": spec.output_dim,
-                                          "seed": spec.seed, "init_std": spec.init_std, "lr": spec.lr,
-                                          "status": r.status, "epochs_run": r.epochs_run,
-                                          "val_score": r.val_score[-1] if r.val_score else None,
-                                          "test_score": r.test_score}
+                models[trial.trial_id] = {
+                    "hidden": spec.hidden,
+                    "densities": list(trial.densities),
+                    "input_dim": spec.input_dim,
+                    "output_dim": spec.output_dim,
+                    "seed": spec.seed,
+                    "init_std": spec.init_std,
+                    "lr": spec.lr,
+                    "status": r.status,
+                    "epochs_run": r.epochs_run,
+                    "val_score": r.val_score[-1] if r.val_score else None,
+                    "test_score": r.test_score,
+                }
     if not models:
         return None, set()
-    meta = {"format": FORMAT, "sweep_id": sweep_id, "task": task, "pack_id": pack_id, "attempt": str(attempt),
-            "models": json.dumps(models, sort_keys=True)}
+    meta = {
+        "format": FORMAT,
+        "sweep_id": sweep_id,
+        "task": task,
+        "pack_id": pack_id,
+        "attempt": str(attempt),
+        "models": json.dumps(models, sort_keys=True),
+    }
     return save(tensors, metadata=meta), set(models)
 
 
@@ -133,14 +146,18 @@ def read_file(raw: bytes, where: str) -> tuple[dict, dict[str, torch.Tensor]]:
 
     try:
         header_len = int.from_bytes(raw[:8], "little")  # safetensors: 8-byte length, JSON header, data
-        meta = dict(json.loads(raw[8:8 + header_len]).get("__metadata__") or {})
+        meta = dict(json.loads(raw[8 : 8 + header_len]).get("__metadata__") or {})
         tensors = load(raw)
     except Exception as e:  # noqa: BLE001 - any decoding failure of untrusted bytes is the same answer
-        raise ModelFileError(f"{where} is not a readable safetensors file ({type(e).__name__}); move it out of "
-                             f"the results root and run the sweep again to rewrite it") from None
+        raise ModelFileError(
+            f"{where} is not a readable safetensors file ({type(e).__name__}); move it out of "
+            f"the results root and run the sweep again to rewrite it"
+        ) from None
     if meta.get("format") != FORMAT:
-        raise ModelFileError(f"{where} is not a weights file hpsweep wrote (format {meta.get('format')!r:.40}, "
-                             f"expected {FORMAT!r}); move it out of the results root")
+        raise ModelFileError(
+            f"{where} is not a weights file hpsweep wrote (format {meta.get('format')!r:.40}, "
+            f"expected {FORMAT!r}); move it out of the results root"
+        )
     try:
         meta["models"] = json.loads(meta["models"])
     except (KeyError, ValueError):
@@ -159,9 +176,14 @@ def to_module(meta: dict, tensors: dict[str, torch.Tensor], trial_id: str, where
     info = meta["models"].get(trial_id)
     if info is None:
         raise ModelFileError(f"{where} does not hold trial {trial_id!r}; it holds {len(meta['models'])} other model(s)")
-    cfg = BlockRNNConfig(int(info["input_dim"]), int(info["hidden"]), int(info["output_dim"]),
-                         Densities.from_sequence([float(d) for d in info["densities"]]), float(info["init_std"]),
-                         int(info["seed"]))
+    cfg = BlockRNNConfig(
+        int(info["input_dim"]),
+        int(info["hidden"]),
+        int(info["output_dim"]),
+        Densities.from_sequence([float(d) for d in info["densities"]]),
+        float(info["init_std"]),
+        int(info["seed"]),
+    )
     model = BlockRNN(cfg)
     state = {}
     for name in BLOCKS:
@@ -172,8 +194,10 @@ def to_module(meta: dict, tensors: dict[str, torch.Tensor], trial_id: str, where
     own = model.state_dict()
     bad = [k for k, t in state.items() if t is None or tuple(t.shape) != tuple(own[k].shape)]
     if bad:
-        raise ModelFileError(f"{where}: trial {trial_id!r} lacks or misshapes {', '.join(bad[:3])}; move the file "
-                             f"out of the results root and run the sweep again")
+        raise ModelFileError(
+            f"{where}: trial {trial_id!r} lacks or misshapes {', '.join(bad[:3])}; move the file "
+            f"out of the results root and run the sweep again"
+        )
     model.load_state_dict(state)
     return model.to(device).eval()
 
@@ -184,5 +208,10 @@ def single_file(meta: dict, tensors: dict[str, torch.Tensor], trial_id: str) -> 
 
     prefix = f"{trial_id}/"
     own = {k: t for k, t in tensors.items() if k.startswith(prefix)}
-    return save(own, metadata={**{k: v for k, v in meta.items() if k != "models"},
-                               "models": json.dumps({trial_id: meta["models"][trial_id]}, sort_keys=True)})
+    return save(
+        own,
+        metadata={
+            **{k: v for k, v in meta.items() if k != "models"},
+            "models": json.dumps({trial_id: meta["models"][trial_id]}, sort_keys=True),
+        },
+    )

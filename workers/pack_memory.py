@@ -13,8 +13,9 @@ if TYPE_CHECKING:  # type names only: importing them would import torch
     from hpsweep.workers.packed import ModelSpec
 
 
-def pack_memory_bytes(input_dim: int, output_dim: int, seq_len: int, hidden: int, batch_size: int,
-                      k: int, n_train: int) -> int:
+def pack_memory_bytes(
+    input_dim: int, output_dim: int, seq_len: int, hidden: int, batch_size: int, k: int, n_train: int
+) -> int:
     """Rough device bytes a pack needs: weights with grads, masks and Adam moments, the step's
     activations, a per-model batch copy, and the task's tensors (train, plus as much again for
     validation and test)."""

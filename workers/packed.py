@@ -84,8 +84,9 @@ def recurrence_forward(u: torch.Tensor, w_rec: torch.Tensor, n_hidden: int) -> t
     return u
 
 
-def recurrence_backward(z_all: torch.Tensor, w_rec: torch.Tensor, n_hidden: int,
-                        grad_z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def recurrence_backward(
+    z_all: torch.Tensor, w_rec: torch.Tensor, n_hidden: int, grad_z: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Gradients of recurrence_forward: (dL/du, dL/dW_rec) from dL/dz (T, B, K, S).
 
     grad_z is overwritten in place with dL/du (the caller owns it). Each step is one in-place
@@ -194,7 +195,7 @@ class PackedBlockRNN(torch.nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x: (B, T, X) or (K, B, T, X) -> outputs y_1..y_T of every model: (T, K, B, Y) (a view)."""
         z = Recurrence.apply(self.input_projection(x), self.w_rec, self.n_hidden)  # (T, B, K, S)
-        return z[..., self.n_hidden:].transpose(1, 2)
+        return z[..., self.n_hidden :].transpose(1, 2)
 
     def block(self, i: int, name: str, grad: bool = False) -> torch.Tensor:
         """Model i's block `name` (or its gradient) cut out of the stacked weights."""
@@ -208,7 +209,7 @@ class PackedBlockRNN(torch.nn.Module):
     def biases(self, i: int, grad: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
         """Model i's (b_h, b_y) or their gradients."""
         b = self.bias.grad if grad else self.bias
-        return b[i, : self.specs[i].hidden], b[i, self.n_hidden:]
+        return b[i, : self.specs[i].hidden], b[i, self.n_hidden :]
 
 
 def slot_map(old_hidden: int, new_hidden: int, output_dim: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -221,8 +222,14 @@ def slot_map(old_hidden: int, new_hidden: int, output_dim: int) -> tuple[torch.T
 
 
 @torch.no_grad()
-def relayout_models(dst: torch.Tensor, dst_row: int, src: torch.Tensor, src_row: int, slot_dims: int,
-                    slots: tuple[torch.Tensor, torch.Tensor]) -> None:
+def relayout_models(
+    dst: torch.Tensor,
+    dst_row: int,
+    src: torch.Tensor,
+    src_row: int,
+    slot_dims: int,
+    slots: tuple[torch.Tensor, torch.Tensor],
+) -> None:
     """Copy model `src_row` of a stacked tensor (K, S[, S or X]) into row `dst_row` of `dst`, moving
     its first `slot_dims` dims after the model dim through `slots` (slot_map)."""
     s, d = (t.to(src.device) for t in slots)

@@ -95,12 +95,16 @@ def make_env(env: str, steps: int, task: str):
     except Exception as e:
         missing = _missing_module(e)
         if missing:
-            raise TaskError(f"task {task}: rollouts in {env_name(env)} need gymnasium-robotics and mujoco "
-                            f"({missing} is missing): pip install 'hpsweep[{ENV_EXTRA}]', or rollouts=0 to score by "
-                            "r2 only") from None
+            raise TaskError(
+                f"task {task}: rollouts in {env_name(env)} need gymnasium-robotics and mujoco "
+                f"({missing} is missing): pip install 'hpsweep[{ENV_EXTRA}]', or rollouts=0 to score by "
+                "r2 only"
+            ) from None
         if type(e).__module__.startswith("gymnasium.error"):  # an unknown id, a bad spec: one line for the user
-            raise TaskError(f"task {task}: cannot make environment {env_name(env)!r} for rollouts: "
-                            f"{str(e).splitlines()[0][:100]}; give env=<gymnasium id> or rollouts=0") from None
+            raise TaskError(
+                f"task {task}: cannot make environment {env_name(env)!r} for rollouts: "
+                f"{str(e).splitlines()[0][:100]}; give env=<gymnasium id> or rollouts=0"
+            ) from None
         raise
 
 
@@ -123,9 +127,11 @@ def check_env(env: str, task: str, input_dim: int, output_dim: int) -> None:
     finally:
         made.close()
     if dims != (input_dim, output_dim):
-        raise TaskError(f"task {task}: environment {env_name(env)} observes {dims[0]} and acts with {dims[1]} "
-                        f"values; the data set has |x| = {input_dim}, |y| = {output_dim}; give env=<a matching id> "
-                        "or rollouts=0")
+        raise TaskError(
+            f"task {task}: environment {env_name(env)} observes {dims[0]} and acts with {dims[1]} "
+            f"values; the data set has |x| = {input_dim}, |y| = {output_dim}; give env=<a matching id> "
+            "or rollouts=0"
+        )
 
 
 def _registered(gym, env_id: str):
@@ -157,6 +163,7 @@ def obs_normalizer(cfg: RolloutConfig, device):
     def normalize(obs: np.ndarray) -> torch.Tensor:
         x = torch.from_numpy(np.asarray(obs, dtype=np.float32).reshape(len(obs), -1)).to(device)
         return x if stats is None else (x - stats[0]) / stats[1]
+
     return normalize
 
 
@@ -168,7 +175,7 @@ def packed_step(model, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
     """
     u = torch.baddbmm(model.bias.unsqueeze(1), x, model.w_in.transpose(1, 2))
     u.baddbmm_(z, model.w_rec.transpose(1, 2))
-    u[..., :model.n_hidden].clamp_(min=0)
+    u[..., : model.n_hidden].clamp_(min=0)
     return u
 
 
@@ -177,8 +184,9 @@ def max_envs() -> int:
 
 
 @torch.no_grad()
-def rollout_returns(model, cfg: RolloutConfig, seeds: list[int], task: str, env_limit: int | None = None
-                    ) -> tuple[np.ndarray, int]:
+def rollout_returns(
+    model, cfg: RolloutConfig, seeds: list[int], task: str, env_limit: int | None = None
+) -> tuple[np.ndarray, int]:
     """Returns (K, episodes) of every model of a packed model, and the environment steps taken.
 
     Args:
@@ -207,14 +215,14 @@ def rollout_returns(model, cfg: RolloutConfig, seeds: list[int], task: str, env_
             done = np.zeros(k * wave, dtype=bool)
             for _ in range(cfg.steps):
                 z = packed_step(model, normalize(obs).view(k, wave, -1), z)
-                action = z[..., model.n_hidden:].reshape(k * wave, -1).cpu().numpy()
+                action = z[..., model.n_hidden :].reshape(k * wave, -1).cpu().numpy()
                 obs, reward, term, trunc, _ = envs.step(np.clip(action, low, high))
                 total += np.where(done, 0.0, reward)  # an ended episode's env resets on its next step
                 env_steps += int((~done).sum())
                 done |= term | trunc
                 if done.all():
                     break
-            returns[:, start:start + n] = total.reshape(k, wave)[:, :n]
+            returns[:, start : start + n] = total.reshape(k, wave)[:, :n]
     finally:
         envs.close()
     return returns, env_steps
@@ -224,9 +232,14 @@ def summarize(returns: np.ndarray, cfg: RolloutConfig) -> ModelRollout:
     """One model's returns -> mean, std (population), normalised mean."""
     mean = float(returns.mean())
     ref = cfg.ref_return
-    return ModelRollout(return_mean=mean, return_std=float(returns.std()),
-                        normalized=mean / ref if ref and math.isfinite(mean) else None, ref_return=ref,
-                        episodes=len(returns), steps=cfg.steps)
+    return ModelRollout(
+        return_mean=mean,
+        return_std=float(returns.std()),
+        normalized=mean / ref if ref and math.isfinite(mean) else None,
+        ref_return=ref,
+        episodes=len(returns),
+        steps=cfg.steps,
+    )
 
 
 def repack(sources: list, device) -> object:

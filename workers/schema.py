@@ -84,7 +84,11 @@ TRIAL_COLUMNS = [
     ("rollout_return_mean", _f64, "mean return of the model's rollouts in the task's environment"),
     ("rollout_return_std", _f64, "standard deviation of those returns (population)"),
     ("rollout_normalized", _f64, "rollout_return_mean / rollout_ref_return"),
-    ("rollout_ref_return", _f64, "reference return: the task's ref_return, the data set's ref_max_score or mean return"),
+    (
+        "rollout_ref_return",
+        _f64,
+        "reference return: the task's ref_return, the data set's ref_max_score or mean return",
+    ),
     ("rollout_episodes", _i64, "rollout episodes per model"),
     ("rollout_steps", _i64, "steps per rollout episode (at most)"),
     ("rollout_seconds", _f64, "wall time of the pack's rollouts, shared by its models"),

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import torch
 
@@ -27,8 +27,15 @@ from hpsweep.workers.cuda_graph import capture_step
 from hpsweep.workers.data import TaskData
 from hpsweep.workers.pack_adam import PackAdam
 from hpsweep.workers.pack_memory import cpu_chunk_width
-from hpsweep.workers.packed import (ModelSpec, PackedBlockRNN, recurrence_backward, recurrence_forward,
-                                    relayout_models, slot_map)
+from hpsweep.workers.packed import (
+    ModelSpec,
+    PackedBlockRNN,
+    recurrence_backward,
+    recurrence_forward,
+    relayout_models,
+    slot_map,
+)
+
 
 @dataclass(frozen=True)
 class TrainSettings:
@@ -76,8 +83,12 @@ class PackResult:
     epoch_log: list = field(default_factory=list)  # halving: per pack epoch (live models, waiting models, seconds)
 
 
-def train_pack(data: TaskData, specs: list[ModelSpec], settings: TrainSettings,
-               on_epoch: Callable[[EpochReport], None] | None = None) -> PackResult:
+def train_pack(
+    data: TaskData,
+    specs: list[ModelSpec],
+    settings: TrainSettings,
+    on_epoch: Callable[[EpochReport], None] | None = None,
+) -> PackResult:
     """Train K models of one task together; results in the order of `specs`.
 
     Raises:
@@ -102,16 +113,23 @@ def train_pack(data: TaskData, specs: list[ModelSpec], settings: TrainSettings,
     train_seconds = time.perf_counter() - started
     for trainer, _, _, chunk in lanes:
         record_test(trainer, [results[i] for i in chunk])
-    return PackResult(results, train_seconds, device, total_steps / max(train_seconds, 1e-9),
-                      lanes=[(t.model, c) for t, _, _, c in lanes])
+    return PackResult(
+        results,
+        train_seconds,
+        device,
+        total_steps / max(train_seconds, 1e-9),
+        lanes=[(t.model, c) for t, _, _, c in lanes],
+    )
 
 
 def check_pack(data: TaskData, specs: list[ModelSpec], settings: TrainSettings) -> None:
     """ValueError when a model's dims are not the task's, or epochs / batch size are below 1."""
     for s in specs:
         if (s.input_dim, s.output_dim) != (data.input_dim, data.output_dim):
-            raise ValueError(f"model dims ({s.input_dim}, {s.output_dim}) do not match task {data.name} "
-                             f"({data.input_dim}, {data.output_dim})")
+            raise ValueError(
+                f"model dims ({s.input_dim}, {s.output_dim}) do not match task {data.name} "
+                f"({data.input_dim}, {data.output_dim})"
+            )
     if settings.epochs < 1 or settings.batch_size < 1:
         raise ValueError(f"epochs and batch_size must be >= 1; got {settings.epochs}, {settings.batch_size}")
 
@@ -125,8 +143,9 @@ def train_epoch(trainer: PackTrainer, order: BatchOrder, step: Callable[[torch.T
     return len(batches) * len(trainer.specs)
 
 
-def record_epoch(trainer: PackTrainer, order: BatchOrder, results: list[ModelResult],
-                 epoch: int | list[int]) -> list[float]:
+def record_epoch(
+    trainer: PackTrainer, order: BatchOrder, results: list[ModelResult], epoch: int | list[int]
+) -> list[float]:
     """Append a chunk's epoch (train loss, validation loss and score) to its models' results and
     mark the models whose loss turned NaN/inf; returns the chunk's validation scores. `epoch`: the
     epoch each model just trained (one number when they train in step)."""
@@ -193,8 +212,14 @@ def make_lanes(data: TaskData, specs: list[ModelSpec], settings: TrainSettings, 
 class PackTrainer:
     """Trains one pack on one device: the inner loop that `train_pack` and `hpsweep bench` share."""
 
-    def __init__(self, data: TaskData, specs: list[ModelSpec], device: str, initialise: bool = True,
-                 device_data: tuple[torch.Tensor, torch.Tensor] | None = None):
+    def __init__(
+        self,
+        data: TaskData,
+        specs: list[ModelSpec],
+        device: str,
+        initialise: bool = True,
+        device_data: tuple[torch.Tensor, torch.Tensor] | None = None,
+    ):
         """device_data: the training inputs and targets already on `device` (a halving pack rebuilds
         its trainers often; without it each would copy the training set to the GPU again)."""
         self.data, self.specs, self.device = data, specs, torch.device(device)
@@ -241,7 +266,7 @@ class PackTrainer:
         chunk = max(1, max_rows // max(1, k * s * x.shape[1]))
         outs = []
         for i in range(0, x.shape[0], chunk):
-            xb = x[i:i + chunk].to(self.device)
+            xb = x[i : i + chunk].to(self.device)
             outs.append(self.model(xb).index_select(0, self.steps))  # (Tc, K, b, Y)
         out = torch.cat(outs, dim=2)  # (Tc, K, N, Y)
         target = y.to(self.device).index_select(1, self.steps).movedim(1, 0).unsqueeze(1)  # (Tc, 1, N[, Y])
@@ -262,18 +287,34 @@ class PackTrainer:
         """(tensor, slot dims after the model dim) of every tensor stacked per model: what moves
         with a model when a pack is compacted (assemble)."""
         opt, m = self.optimizer, self.model
-        return [(m.w_in, 1), (m.w_rec, 2), (m.bias, 1), (m.mask_in, 1), (m.mask_rec, 2), (m.mask_bias, 1),
-                *[(t, d) for t, d in zip(opt.exp_avg, (1, 2, 1))], *[(t, d) for t, d in zip(opt.exp_avg_sq, (1, 2, 1))],
-                (opt.step_count, 0), (opt.lr, 0), (self.alive, 0), (self.loss_sum, 0)]
+        return [
+            (m.w_in, 1),
+            (m.w_rec, 2),
+            (m.bias, 1),
+            (m.mask_in, 1),
+            (m.mask_rec, 2),
+            (m.mask_bias, 1),
+            *[(t, d) for t, d in zip(opt.exp_avg, (1, 2, 1))],
+            *[(t, d) for t, d in zip(opt.exp_avg_sq, (1, 2, 1))],
+            (opt.step_count, 0),
+            (opt.lr, 0),
+            (self.alive, 0),
+            (self.loss_sum, 0),
+        ]
 
     @classmethod
-    def assemble(cls, data: TaskData, sources: list[tuple["PackTrainer", int]], device: str) -> "PackTrainer":
+    def assemble(cls, data: TaskData, sources: list[tuple[PackTrainer, int]], device: str) -> PackTrainer:
         """A trainer whose model i is model `j` of trainer `t` for sources[i] = (t, j): weights, masks,
         Adam moments and step counts copied, hidden slots laid out for the new pack's largest |h|.
         Compaction (a smaller pack of survivors) and refill (survivors plus fresh models) both use it;
         a model's numbers are unchanged by the move (padding slots are zero in every tensor)."""
-        out = cls(data, [t.specs[j] for t, j in sources], device, initialise=False,
-                  device_data=(sources[0][0].x_train, sources[0][0].y_train))
+        out = cls(
+            data,
+            [t.specs[j] for t, j in sources],
+            device,
+            initialise=False,
+            device_data=(sources[0][0].x_train, sources[0][0].y_train),
+        )
         out.model.realised = [t.model.realised[j] for t, j in sources]
         y, new_h = data.output_dim, out.model.n_hidden
         maps = {}
@@ -328,8 +369,14 @@ class BatchOrder:
     When every model of the chunk has the same seed and has trained the same number of epochs, one
     batch serves them all (shape (B,)); otherwise each model gathers its own (K, B)."""
 
-    def __init__(self, seeds: list[int], n_rows: int, batch_size: int, epochs_done: list[int] | None = None,
-                 permutations: Permutations | None = None):
+    def __init__(
+        self,
+        seeds: list[int],
+        n_rows: int,
+        batch_size: int,
+        epochs_done: list[int] | None = None,
+        permutations: Permutations | None = None,
+    ):
         self.seeds, self.n_rows = list(seeds), n_rows
         self.epochs_done = list(epochs_done) if epochs_done is not None else [0] * len(self.seeds)
         self.owned = permutations is None  # a private cache: this order drops what it has used
@@ -347,7 +394,7 @@ class BatchOrder:
                 self.permutations.retain(seed, {e})
         order = perms[0] if self.shared else torch.stack(perms)
         b = self.batch
-        return [order[..., i * b:(i + 1) * b] for i in range(self.steps_per_epoch)]
+        return [order[..., i * b : (i + 1) * b] for i in range(self.steps_per_epoch)]
 
 
 def loss_and_grad(out: torch.Tensor, target: torch.Tensor, loss: str) -> tuple[torch.Tensor, torch.Tensor]:

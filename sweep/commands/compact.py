@@ -19,5 +19,7 @@ def compact(results, sweep_id):
     store = ResultsStore(results)
     store.require_root()
     stats = store.compact(sweep_id, echo=click.echo)
-    click.echo(f"compacted {stats.partitions} partition(s): {stats.files_before} -> {stats.files_after} files "
-               f"({stats.rows} rows rewritten, {stats.markers} attempt markers removed)")
+    click.echo(
+        f"compacted {stats.partitions} partition(s): {stats.files_before} -> {stats.files_after} files "
+        f"({stats.rows} rows rewritten, {stats.markers} attempt markers removed)"
+    )

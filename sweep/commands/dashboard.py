@@ -9,10 +9,19 @@ from hpsweep.sweep.dashboard.server import DEFAULT_PORT
 
 @click.command("dashboard")
 @click.argument("results")
-@click.option("--port", type=click.IntRange(0, 65535), default=DEFAULT_PORT, show_default=True,
-              help="Port to serve on (0: any free port).")
-@click.option("--host", default="127.0.0.1", show_default=True,
-              help="Address to listen on; anything but loopback serves the page to the network.")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=DEFAULT_PORT,
+    show_default=True,
+    help="Port to serve on (0: any free port).",
+)
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on; anything but loopback serves the page to the network.",
+)
 def dashboard(results, port, host):
     """Serve a live, read-only dashboard of RESULTS (a directory or URI) at http://HOST:PORT/.
 

@@ -17,7 +17,9 @@ def parse_densities(text: str | None) -> list[float] | None:
     try:
         return [float(v) for v in text.split(",")]
     except ValueError:
-        raise DescriptorError(f"--densities must be six numbers separated by commas ({','.join(BLOCKS)}); got {text!r}") from None
+        raise DescriptorError(
+            f"--densities must be six numbers separated by commas ({','.join(BLOCKS)}); got {text!r}"
+        ) from None
 
 
 @click.command("describe")
@@ -28,14 +30,17 @@ def parse_densities(text: str | None) -> list[float] | None:
 @click.option("--densities", help="Six densities hx,hh,hy,yx,yh,yy in (0, 1]. Default: dense.")
 @click.option("--code", help="Structure code: six bits hx,hh,hy,yx,yh,yy; 1 = dense, 0 = --base.")
 @click.option("--base", type=float, help="Base density for the 0 bits of --code (default 0.2).")
-@click.option("--round-densities", is_flag=True, help="Round densities to 2 decimals before solving, as the original configs did.")
+@click.option(
+    "--round-densities", is_flag=True, help="Round densities to 2 decimals before solving, as the original configs did."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def describe(input_dim, output_dim, budget, hidden, densities, code, base, round_densities, as_json):
     """Describe a block RNN before building it (docs/method.md §2-3).
 
     Example: hpsweep describe -x 2500 -y 10 --budget 100000 --code 011001 --base 0.2
     """
-    from hpsweep.workers.descriptors import Densities, describe as describe_model
+    from hpsweep.workers.descriptors import Densities
+    from hpsweep.workers.descriptors import describe as describe_model
 
     if (budget is None) == (hidden is None):
         raise DescriptorError("give exactly one of --budget and --hidden")
@@ -43,8 +48,14 @@ def describe(input_dim, output_dim, budget, hidden, densities, code, base, round
         raise DescriptorError("give --densities or --code, not both")
     if base is not None and code is None:
         raise DescriptorError("--base only goes with --code")
-    m = describe_model(input_dim, output_dim, Densities.parse(parse_densities(densities), code, base), hidden=hidden,
-                       budget=budget, round_densities=round_densities)
+    m = describe_model(
+        input_dim,
+        output_dim,
+        Densities.parse(parse_densities(densities), code, base),
+        hidden=hidden,
+        budget=budget,
+        round_densities=round_densities,
+    )
     if as_json:
         click.echo(json.dumps(m.to_dict()))
         return
@@ -60,8 +71,13 @@ def describe(input_dim, output_dim, budget, hidden, densities, code, base, round
     dims = {"h": m.hidden, "x": m.input_dim, "y": m.output_dim}
     for b in BLOCKS:
         n = getattr(m, f"n_{b}")
-        table.add_row(f"W_{b}", f"{dims[b[0]]}x{dims[b[1]]}", f"{getattr(m, f'd_{b}'):g}", f"{n:,.1f}",
-                      f"{n / m.total_weights:.4f}")
+        table.add_row(
+            f"W_{b}",
+            f"{dims[b[0]]}x{dims[b[1]]}",
+            f"{getattr(m, f'd_{b}'):g}",
+            f"{n:,.1f}",
+            f"{n / m.total_weights:.4f}",
+        )
     table.add_row("total", "", "", f"{m.total_weights:,.1f}", "1.0000", end_section=True)
     Console().print(table)
     click.echo(f"hidden proportion HP = n_hh/total      {m.hidden_proportion:.4f}")

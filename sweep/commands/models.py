@@ -25,8 +25,10 @@ def models(results, task, top, sweep_id):
     store.require_root()
     rows = list_kept(store, task, top, sweep_id)
     if rows.height == 0:
-        click.echo(f"no kept models in {results}{f' for task {task}' if task else ''}; a sweep keeps models "
-                   f"when its spec says keep: {{models: best}} or {{models: all}}")
+        click.echo(
+            f"no kept models in {results}{f' for task {task}' if task else ''}; a sweep keeps models "
+            f"when its spec says keep: {{models: best}} or {{models: all}}"
+        )
         return
     header = f"  {'trial_id':<18} {'h':>5}  {'densities hx,hh,hy,yx,yh,yy':<28} {'val':>8} {'test':>8}"
     for (task_name,), group in rows.group_by("task", maintain_order=True):  # a task's name whole on its own line
@@ -34,8 +36,9 @@ def models(results, task, top, sweep_id):
         click.echo(header)
         for r in group.iter_rows(named=True):
             dens = ",".join(f"{r[f'd_{b}']:.2g}" for b in ("hx", "hh", "hy", "yx", "yh", "yy"))
-            click.echo(f"  {r['trial_id']:<18} {r['hidden']:>5}  {dens:<28} {_num(r['val_score'])} "
-                       f"{_num(r['test_score'])}")
+            click.echo(
+                f"  {r['trial_id']:<18} {r['hidden']:>5}  {dens:<28} {_num(r['val_score'])} {_num(r['test_score'])}"
+            )
     click.echo(f"{rows.height} kept model(s); load one with hpsweep.load_model({results!r}, TRIAL_ID)")
 
 
@@ -61,7 +64,9 @@ def export(results, trial_id, out, sweep_id):
 
     target = os.path.abspath(out)
     if not os.path.isdir(os.path.dirname(target)):
-        raise StoreError(f"OUT {out!r:.100}: the folder {os.path.dirname(target)!r:.100} does not exist; create it first")
+        raise StoreError(
+            f"OUT {out!r:.100}: the folder {os.path.dirname(target)!r:.100} does not exist; create it first"
+        )
     if os.path.exists(target):
         raise StoreError(f"OUT {out!r:.100} exists; give a new file name (nothing was overwritten)")
     store = ResultsStore(results)
@@ -69,5 +74,7 @@ def export(results, trial_id, out, sweep_id):
     meta, tensors, _ = kept_file(store, winning_row(store, trial_id, sweep_id))
     data = single_file(meta, tensors, trial_id)
     atomic_write(pafs.LocalFileSystem(), target, lambda f: f.write(data))
-    click.echo(f"wrote {out} ({len(data):,} bytes): trial {trial_id}, |h| {meta['models'][trial_id]['hidden']}, "
-               f"task {meta['task'][:60]}")
+    click.echo(
+        f"wrote {out} ({len(data):,} bytes): trial {trial_id}, |h| {meta['models'][trial_id]['hidden']}, "
+        f"task {meta['task'][:60]}"
+    )

@@ -36,18 +36,26 @@ def check_read_only(sql: str) -> list[str]:
     except sqlglot.errors.SqlglotError as e:
         raise StoreError(f"query cannot be parsed ({str(e).splitlines()[0][:80]}): {shown!r}") from None
     if len(statements) != 1 or not isinstance(statements[0], exp.Query):
-        raise StoreError(f"query is read-only: give one SELECT (or WITH ... SELECT) statement over the tables "
-                         f"trials and curves; got {shown!r}")
+        raise StoreError(
+            f"query is read-only: give one SELECT (or WITH ... SELECT) statement over the tables "
+            f"trials and curves; got {shown!r}"
+        )
     tree = statements[0]
     own = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
     reads = set()
     for table in tree.find_all(exp.Table):
         name = table.this
-        ok = (isinstance(name, exp.Identifier) and not table.args.get("db") and not table.args.get("catalog")
-              and name.name.lower() in (*TABLE_NAMES, *own))
+        ok = (
+            isinstance(name, exp.Identifier)
+            and not table.args.get("db")
+            and not table.args.get("catalog")
+            and name.name.lower() in (*TABLE_NAMES, *own)
+        )
         if not ok:
-            raise StoreError(f"query may read only the tables trials and curves (and names it defines with WITH); "
-                             f"{table.sql()[:60]!r} is not allowed")
+            raise StoreError(
+                f"query may read only the tables trials and curves (and names it defines with WITH); "
+                f"{table.sql()[:60]!r} is not allowed"
+            )
         reads.add(name.name.lower())
     return [t for t in TABLE_NAMES if t in reads]
 
@@ -123,8 +131,13 @@ def query(results, sql, fmt, output, sweep_id):
             df.write_parquet(sys.stdout.buffer)
         return
     if fmt == "table":
-        with pl.Config(tbl_rows=min(max(df.height, 10), 200), tbl_cols=-1, tbl_width_chars=200,
-                       fmt_str_lengths=60, tbl_hide_dataframe_shape=False):
+        with pl.Config(
+            tbl_rows=min(max(df.height, 10), 200),
+            tbl_cols=-1,
+            tbl_width_chars=200,
+            fmt_str_lengths=60,
+            tbl_hide_dataframe_shape=False,
+        ):
             text = str(df)
     elif fmt == "csv":
         text = df.write_csv()

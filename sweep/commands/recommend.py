@@ -17,7 +17,9 @@ import click
 @click.option("--top", type=int, default=5, show_default=True, help="How many configs.")
 @click.option("--seq-len", type=int, help="Steps per sequence (default: median of the swept tasks).")
 @click.option("--n-train", type=int, help="Training sequences (default: median of the swept tasks).")
-@click.option("--lr", type=float, help="Learning rate you will train with (checked; configs are compared at their best lr).")
+@click.option(
+    "--lr", type=float, help="Learning rate you will train with (checked; configs are compared at their best lr)."
+)
 @click.option("--epochs", type=int, help="Epochs you will train (checked; not a meta-model feature).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def recommend(input_dim, output_dim, budget, results, sweeps, tasks, top, seq_len, n_train, lr, epochs, as_json):
@@ -29,31 +31,69 @@ def recommend(input_dim, output_dim, budget, results, sweeps, tasks, top, seq_le
     from hpsweep.analysis.recommend import quality_line
 
     # the same filters as an earlier `analyze` find its saved models; other filters fit their own
-    table, bundle, refitted = recommend_for(results, options(sweeps, tasks, filters_hint="--sweep/--task"), input_dim,
-                                            output_dim, budget, top=top, seq_len=seq_len, n_train=n_train, lr=lr,
-                                            epochs=epochs)
+    table, bundle, refitted = recommend_for(
+        results,
+        options(sweeps, tasks, filters_hint="--sweep/--task"),
+        input_dim,
+        output_dim,
+        budget,
+        top=top,
+        seq_len=seq_len,
+        n_train=n_train,
+        lr=lr,
+        epochs=epochs,
+    )
     standing = bundle["band"]["kind"] == "standing"
     quality = quality_line(bundle)
     if as_json:
-        click.echo(json.dumps({"input_dim": input_dim, "output_dim": output_dim, "budget": budget,
-                               "model": bundle["chosen"], "predicts": "standing" if standing else "score",
-                               "quality": quality, "held_out": bundle["models"][bundle["chosen"]]["loto"],
-                               "refitted": refitted, "configs": table.to_dicts()}))
+        click.echo(
+            json.dumps(
+                {
+                    "input_dim": input_dim,
+                    "output_dim": output_dim,
+                    "budget": budget,
+                    "model": bundle["chosen"],
+                    "predicts": "standing" if standing else "score",
+                    "quality": quality,
+                    "held_out": bundle["models"][bundle["chosen"]]["loto"],
+                    "refitted": refitted,
+                    "configs": table.to_dicts(),
+                }
+            )
+        )
         return
     from hpsweep.analysis.text import text_table
 
-    rows = [[str(r["rank"]), r["config"], ",".join(f"{r[f'd_{b}']:g}" for b in ("hx", "hh", "hy", "yx", "yh", "yy")),
-             str(r["hidden"]), f"{r['hidden_proportion']:.3f}", f"{r['predicted']:.2f}", f"{r['low']:.2f}..{r['high']:.2f}"]
-            for r in table.iter_rows(named=True)]
-    click.echo(text_table(["#", "config", "hx,hh,hy,yx,yh,yy", "|h|", "HP", "standing", "band"], rows,
-                          f"x={input_dim}  y={output_dim}  budget {budget:,.0f}: ranked by {bundle['chosen']}"
-                          f"{' (refitted)' if refitted else ''}"))
-    click.echo("hx..yy: the six blocks' densities; standing: where the model places the config among these "
-               "candidates (1 = first, 0 = last); band: 5%..95% of the standing that configs placed this high "
-               "reached on held-out tasks.")
+    rows = [
+        [
+            str(r["rank"]),
+            r["config"],
+            ",".join(f"{r[f'd_{b}']:g}" for b in ("hx", "hh", "hy", "yx", "yh", "yy")),
+            str(r["hidden"]),
+            f"{r['hidden_proportion']:.3f}",
+            f"{r['predicted']:.2f}",
+            f"{r['low']:.2f}..{r['high']:.2f}",
+        ]
+        for r in table.iter_rows(named=True)
+    ]
+    click.echo(
+        text_table(
+            ["#", "config", "hx,hh,hy,yx,yh,yy", "|h|", "HP", "standing", "band"],
+            rows,
+            f"x={input_dim}  y={output_dim}  budget {budget:,.0f}: ranked by {bundle['chosen']}"
+            f"{' (refitted)' if refitted else ''}",
+        )
+    )
+    click.echo(
+        "hx..yy: the six blocks' densities; standing: where the model places the config among these "
+        "candidates (1 = first, 0 = last); band: 5%..95% of the standing that configs placed this high "
+        "reached on held-out tasks."
+    )
     if not standing:
-        click.echo(f"{bundle['chosen']} orders by predicted test score; --json gives it with its held-out band "
-                   "(score, score_low, score_high).")
+        click.echo(
+            f"{bundle['chosen']} orders by predicted test score; --json gives it with its held-out band "
+            "(score, score_low, score_high)."
+        )
     if lr is not None or epochs is not None:
         click.echo("note: --lr and --epochs do not change the ranking: configs were compared each at its best lr.")
     click.echo(quality)

@@ -45,5 +45,7 @@ def status(results, sweep_id, as_json):
     Console(width=100).print(table)
     for r in rows:
         if r["curves_missing"]:
-            click.echo(f"sweep {r['sweep']}: {r['curves_missing']} trained trial(s) have no curves (a curves part "
-                       f"is missing); they count as missing: run the spec again to repair them")
+            click.echo(
+                f"sweep {r['sweep']}: {r['curves_missing']} trained trial(s) have no curves (a curves part "
+                f"is missing); they count as missing: run the spec again to repair them"
+            )

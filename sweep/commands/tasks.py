@@ -32,9 +32,17 @@ def tasks(names, as_json):
             click.echo(json.dumps({**info.to_dict(), "parameters": _param_rows(cls)}, default=str))
         if not names:
             for prefix, cls in PREFIXED.items():
-                click.echo(json.dumps({"name": PLACEHOLDERS[prefix], "example": cls.example,
-                                       "description": _doc_line(cls),
-                                       "parameters": _param_rows(cls)}, default=str))
+                click.echo(
+                    json.dumps(
+                        {
+                            "name": PLACEHOLDERS[prefix],
+                            "example": cls.example,
+                            "description": _doc_line(cls),
+                            "parameters": _param_rows(cls),
+                        },
+                        default=str,
+                    )
+                )
         return
     from rich.console import Console
     from rich.table import Table
@@ -43,8 +51,15 @@ def tasks(names, as_json):
     for col in ("name", "|x|", "|y|", "T", "train/val/test", "loss", "score"):
         table.add_column(col, justify="right" if col in ("|x|", "|y|", "T") else "left", overflow="fold")
     for i in infos:
-        table.add_row(i.name, str(i.input_dim), str(i.output_dim), str(i.seq_len),
-                      f"{i.n_train}/{i.n_val}/{i.n_test}", i.loss, i.score_name)
+        table.add_row(
+            i.name,
+            str(i.input_dim),
+            str(i.output_dim),
+            str(i.seq_len),
+            f"{i.n_train}/{i.n_val}/{i.n_test}",
+            i.loss,
+            i.score_name,
+        )
     if not names:
         for prefix in PREFIXED:
             table.add_row(PLACEHOLDERS[prefix], "", "", "", "from the source", "", "")

@@ -88,8 +88,14 @@ class Dashboard:
             from hpsweep.analysis.verdict import verdict
 
             analysis = verdict(bundle)
-        return {"results": self.results, "version": version, "sweeps": rows, "analysis": analysis,
-                "refresh_s": self.refresh_s, "seconds": round(time.perf_counter() - started, 3)}
+        return {
+            "results": self.results,
+            "version": version,
+            "sweeps": rows,
+            "analysis": analysis,
+            "refresh_s": self.refresh_s,
+            "seconds": round(time.perf_counter() - started, 3),
+        }
 
     def task(self, sweep: str, task: str) -> dict:
         if sweep not in self.source.sweeps():
@@ -109,11 +115,29 @@ class Dashboard:
 
         x, y, budget = parse_recommend(raw)
         table, bundle = self.source.recommend(x, y, budget, top=5)
-        cols = [c for c in ("rank", "config", *views.DENSITY_COLUMNS, "hidden", "hidden_proportion", "predicted",
-                            "low", "high", "score", "score_low", "score_high") if c in table.columns]
-        return {"model": bundle["chosen"], "columns": cols,
-                "rows": [[views.number(r[c]) for c in cols] for r in table.iter_rows(named=True)],
-                "request": {"input_dim": x, "output_dim": y, "budget": budget}}
+        cols = [
+            c
+            for c in (
+                "rank",
+                "config",
+                *views.DENSITY_COLUMNS,
+                "hidden",
+                "hidden_proportion",
+                "predicted",
+                "low",
+                "high",
+                "score",
+                "score_low",
+                "score_high",
+            )
+            if c in table.columns
+        ]
+        return {
+            "model": bundle["chosen"],
+            "columns": cols,
+            "rows": [[views.number(r[c]) for c in cols] for r in table.iter_rows(named=True)],
+            "request": {"input_dim": x, "output_dim": y, "budget": budget},
+        }
 
 
 def create_app(results: str, refresh_s: float = 2.0) -> Starlette:
@@ -127,6 +151,7 @@ def create_app(results: str, refresh_s: float = 2.0) -> Starlette:
             except Exception as e:  # noqa: BLE001 - shown on the page as one line; the server keeps running
                 return _json({"error": _error_line(e)}, 400 if isinstance(e, HpsweepError) else 500)
             return _json(data, 400 if "error" in data else 200)
+
         return endpoint
 
     def index(request: Request):
@@ -135,6 +160,7 @@ def create_app(results: str, refresh_s: float = 2.0) -> Starlette:
     def asset(name: str, media: str):
         def serve(request: Request):
             return FileResponse(STATIC / name, media_type=media, headers={"Cache-Control": "no-cache"})
+
         return serve
 
     plotly_gz = threading.Thread(target=compressed_plotly, daemon=True)
@@ -143,8 +169,9 @@ def create_app(results: str, refresh_s: float = 2.0) -> Starlette:
     def plotly(request: Request):
         headers = {"Cache-Control": "public, max-age=86400", "Vary": "Accept-Encoding"}
         if "gzip" in request.headers.get("accept-encoding", ""):
-            return Response(compressed_plotly(), media_type="text/javascript",
-                            headers={**headers, "Content-Encoding": "gzip"})
+            return Response(
+                compressed_plotly(), media_type="text/javascript", headers={**headers, "Content-Encoding": "gzip"}
+            )
         return FileResponse(plotly_js(), media_type="text/javascript", headers=headers)
 
     routes = [
@@ -153,8 +180,9 @@ def create_app(results: str, refresh_s: float = 2.0) -> Starlette:
         Route("/static/style.css", asset("style.css", "text/css")),
         Route("/static/plotly.min.js", plotly),
         Route("/api/overview", guarded(lambda r: state.overview())),
-        Route("/api/task", guarded(lambda r: state.task(r.query_params.get("sweep", ""),
-                                                        r.query_params.get("task", "")))),
+        Route(
+            "/api/task", guarded(lambda r: state.task(r.query_params.get("sweep", ""), r.query_params.get("task", "")))
+        ),
         Route("/api/recommend", guarded(lambda r: state.recommend(dict(r.query_params)))),
         Route("/favicon.ico", lambda r: Response(status_code=204)),
     ]

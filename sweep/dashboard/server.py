@@ -10,7 +10,7 @@ import errno
 import ipaddress
 import socket
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 from hpsweep.workers.errors import HpsweepError
 
@@ -46,14 +46,19 @@ def bind(host: str, port: int) -> socket.socket:
     except OSError as e:
         sock.close()
         if e.errno == errno.EADDRINUSE:
-            raise DashboardError(f"port {port} on {host} is in use; pick another with --port (e.g. --port "
-                                 f"{port + 1}), or --port 0 for any free port") from None
+            raise DashboardError(
+                f"port {port} on {host} is in use; pick another with --port (e.g. --port "
+                f"{port + 1}), or --port 0 for any free port"
+            ) from None
         if isinstance(e, socket.gaierror) or e.errno in (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT):
-            raise DashboardError(f"--host {host!r:.60} is not an address of this machine; use 127.0.0.1 (the "
-                                 f"default) or one of its own addresses") from None
+            raise DashboardError(
+                f"--host {host!r:.60} is not an address of this machine; use 127.0.0.1 (the "
+                f"default) or one of its own addresses"
+            ) from None
         if e.errno == errno.EACCES:
-            raise DashboardError(f"port {port} needs privileges on this machine; use a port above 1023 "
-                                 f"(default {DEFAULT_PORT})") from None
+            raise DashboardError(
+                f"port {port} needs privileges on this machine; use a port above 1023 (default {DEFAULT_PORT})"
+            ) from None
         raise DashboardError(f"cannot listen on {host}:{port} ({e.strerror or e}); try another --port") from None
     return sock
 
@@ -89,7 +94,7 @@ class DashboardServer:
         finally:
             self.sock.close()
 
-    def start(self) -> "DashboardServer":
+    def start(self) -> DashboardServer:
         """Serve in a background thread (notebooks, tests); stop() ends it. (uvicorn takes the signals only
         in the main thread, so Ctrl-C stays the notebook's.)"""
         self._thread = threading.Thread(target=self.run, name="hpsweep-dashboard", daemon=True)
@@ -102,14 +107,23 @@ class DashboardServer:
             self._thread.join(timeout=10)
 
 
-def serve(results: str, host: str = "127.0.0.1", port: int = DEFAULT_PORT, *, block: bool = True,
-          echo: Callable[[str], None] | None = print, refresh_s: float = 2.0) -> DashboardServer:
+def serve(
+    results: str,
+    host: str = "127.0.0.1",
+    port: int = DEFAULT_PORT,
+    *,
+    block: bool = True,
+    echo: Callable[[str], None] | None = print,
+    refresh_s: float = 2.0,
+) -> DashboardServer:
     """Check, bind, say where, then serve (block) or start in the background (block=False)."""
     server = DashboardServer(results, host, port, refresh_s)
     say = echo or (lambda *_: None)
     if not is_loopback(host):
-        say(f"warning: --host {host} serves the results to every machine that can reach this one; the page has no "
-            f"login (the default 127.0.0.1 serves this machine only)")
+        say(
+            f"warning: --host {host} serves the results to every machine that can reach this one; the page has no "
+            f"login (the default 127.0.0.1 serves this machine only)"
+        )
     say(f"dashboard of {results} at {server.url}  (live: refreshes every {refresh_s:g} s; Ctrl-C stops it)")
     if not block:
         return server.start()

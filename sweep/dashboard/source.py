@@ -23,9 +23,28 @@ from hpsweep.workers.results import read as reader
 STATUSES = ("ok", "diverged", "failed", "stopped")
 """Every final status a trial row can carry; `stopped` (successive halving) counts when present."""
 DENSITY_COLUMNS = ("d_hx", "d_hh", "d_hy", "d_yx", "d_yh", "d_yy")
-TRIAL_COLUMNS = ("trial_id", "pack_id", "task", "status", "seed", "hidden", "budget", *DENSITY_COLUMNS,
-                 "hidden_proportion", "total_weights", "lr", "epochs_run", "test_score", "val_score", "score_name",
-                 "input_dim", "output_dim", "started_at", "finished_at", "error")
+TRIAL_COLUMNS = (
+    "trial_id",
+    "pack_id",
+    "task",
+    "status",
+    "seed",
+    "hidden",
+    "budget",
+    *DENSITY_COLUMNS,
+    "hidden_proportion",
+    "total_weights",
+    "lr",
+    "epochs_run",
+    "test_score",
+    "val_score",
+    "score_name",
+    "input_dim",
+    "output_dim",
+    "started_at",
+    "finished_at",
+    "error",
+)
 """The trial columns the views draw; the rest of the row never leaves the store."""
 
 
@@ -64,8 +83,9 @@ class StoreSource:
         self.store.require_root()
         sweeps = self.store.sweeps()
         if not sweeps:
-            raise StoreError(f"results {self.root!r:.100} hold no sweeps; run one with: hpsweep run --results "
-                             f"{self.root}")
+            raise StoreError(
+                f"results {self.root!r:.100} hold no sweeps; run one with: hpsweep run --results {self.root}"
+            )
         return sweeps
 
     def sweeps(self) -> list[str]:
@@ -84,8 +104,12 @@ class StoreSource:
     @staticmethod
     def key(listing: dict) -> tuple:
         """A hashable summary of a listing: (path, size, mtime) of every part."""
-        return tuple((f.path, f.size, f.mtime_ns) for table in ("trials", "curves")
-                     for infos in listing[table].values() for f in infos)
+        return tuple(
+            (f.path, f.size, f.mtime_ns)
+            for table in ("trials", "curves")
+            for infos in listing[table].values()
+            for f in infos
+        )
 
     def _per_folder(self, what: str, table: str, infos: tuple, compute, cache: dict | None = None):
         cache = self._cache if cache is None else cache
@@ -95,8 +119,9 @@ class StoreSource:
             hit = cache.get((what, folder))
         if hit is not None and hit[0] == key:
             return hit[1]
-        value = reader.collect(compute(reader.winners(reader.scan_raw(self.store.storage, table, list(infos)), table)),
-                               self.root)
+        value = reader.collect(
+            compute(reader.winners(reader.scan_raw(self.store.storage, table, list(infos)), table)), self.root
+        )
         with self._lock:
             cache[(what, folder)] = (key, value)
             if cache is self._task_cache and len(cache) > self.MAX_TASK_ENTRIES:
@@ -106,16 +131,20 @@ class StoreSource:
     # -- per sweep ---------------------------------------------------------------------------
     def trials(self, sweep: str, listing: dict) -> pl.DataFrame:
         """The winning row of every trial of a sweep, only the columns the views draw."""
-        frames = [self._per_folder("trials", "trials", infos, lambda lf: lf.select(TRIAL_COLUMNS))
-                  for infos in listing["trials"].values()]
+        frames = [
+            self._per_folder("trials", "trials", infos, lambda lf: lf.select(TRIAL_COLUMNS))
+            for infos in listing["trials"].values()
+        ]
         if not frames:
             return pl.DataFrame(schema={c: reader.POLARS_SCHEMAS["trials"][c] for c in TRIAL_COLUMNS})
         return pl.concat(frames, how="vertical")
 
     def with_curves(self, listing: dict) -> pl.DataFrame:
         """trial_id of every trial that has curve rows (whichever part holds them)."""
-        frames = [self._per_folder("curve_ids", "curves", infos, lambda lf: lf.select("trial_id").unique())
-                  for infos in listing["curves"].values()]
+        frames = [
+            self._per_folder("curve_ids", "curves", infos, lambda lf: lf.select("trial_id").unique())
+            for infos in listing["curves"].values()
+        ]
         return pl.concat(frames) if frames else pl.DataFrame(schema={"trial_id": pl.String})
 
     def planned(self, sweep: str) -> pl.DataFrame:
@@ -134,12 +163,18 @@ class StoreSource:
         whose curves are gone is missing, not finished."""
         planned = self.planned(sweep)
         wins = self.trials(sweep, listing).join(planned, on="trial_id", how="semi")
-        lacking = (wins.filter((pl.col("status") != "failed") & (pl.col("epochs_run").fill_null(0) > 0))
-                   .join(self.with_curves(listing), on="trial_id", how="anti"))
+        lacking = wins.filter((pl.col("status") != "failed") & (pl.col("epochs_run").fill_null(0) > 0)).join(
+            self.with_curves(listing), on="trial_id", how="anti"
+        )
         counted = dict(wins.join(lacking, on="trial_id", how="anti").group_by("status").len().iter_rows())
         row = {s: int(counted.get(s, 0)) for s in STATUSES}
-        return {"sweep": sweep, "planned": planned.height, **row, "missing": planned.height - sum(row.values()),
-                "curves_missing": lacking.height}
+        return {
+            "sweep": sweep,
+            "planned": planned.height,
+            **row,
+            "missing": planned.height - sum(row.values()),
+            "curves_missing": lacking.height,
+        }
 
     def _task_curves(self, sweep: str, task: str, listing: dict) -> tuple | None:
         folder = self.store.layout.partition("curves", sweep, task)
@@ -150,22 +185,41 @@ class StoreSource:
         infos = self._task_curves(sweep, task, listing)
         if not infos:
             return pl.DataFrame(schema={"trial_id": pl.String, "epoch": pl.Int64, "val_score": pl.Float64})
-        return self._per_folder(f"curves:{','.join(trial_ids)}", "curves", infos,
-                                lambda lf: lf.filter(pl.col("trial_id").is_in(trial_ids))
-                                .select("trial_id", "epoch", "val_score").sort("trial_id", "epoch"),
-                                self._task_cache)
+        return self._per_folder(
+            f"curves:{','.join(trial_ids)}",
+            "curves",
+            infos,
+            lambda lf: (
+                lf.filter(pl.col("trial_id").is_in(trial_ids))
+                .select("trial_id", "epoch", "val_score")
+                .sort("trial_id", "epoch")
+            ),
+            self._task_cache,
+        )
 
     def curve_band(self, sweep: str, task: str, listing: dict) -> pl.DataFrame:
         """Per epoch over every trial of a task: median and 10%..90% of the validation score."""
         infos = self._task_curves(sweep, task, listing)
         if not infos:
-            return pl.DataFrame(schema={"epoch": pl.Int64, "n": pl.UInt32, "median": pl.Float64,
-                                        "p10": pl.Float64, "p90": pl.Float64})
-        return self._per_folder("band", "curves", infos, lambda lf: (
-            lf.group_by("epoch").agg(pl.len().alias("n"), pl.col("val_score").median().alias("median"),
-                                     pl.col("val_score").quantile(0.1).alias("p10"),
-                                     pl.col("val_score").quantile(0.9).alias("p90")).sort("epoch")),
-                                self._task_cache)
+            return pl.DataFrame(
+                schema={"epoch": pl.Int64, "n": pl.UInt32, "median": pl.Float64, "p10": pl.Float64, "p90": pl.Float64}
+            )
+        return self._per_folder(
+            "band",
+            "curves",
+            infos,
+            lambda lf: (
+                lf.group_by("epoch")
+                .agg(
+                    pl.len().alias("n"),
+                    pl.col("val_score").median().alias("median"),
+                    pl.col("val_score").quantile(0.1).alias("p10"),
+                    pl.col("val_score").quantile(0.9).alias("p90"),
+                )
+                .sort("epoch")
+            ),
+            self._task_cache,
+        )
 
     def running(self, sweep: str) -> str | None:
         """Who holds the sweep's writer lease right now (a `run` or `compact`), or None."""
@@ -217,7 +271,8 @@ class StoreSource:
         check_request(input_dim, output_dim, budget, top=top)
         bundle = self.analysis()
         if bundle is None:
-            raise AnalysisError(f"results {self.root!r:.100} hold no analysis of the results as they are now; run: "
-                                f"hpsweep analyze {self.root}")
+            raise AnalysisError(
+                f"results {self.root!r:.100} hold no analysis of the results as they are now; run: "
+                f"hpsweep analyze {self.root}"
+            )
         return recommend(bundle, input_dim, output_dim, budget, top=top), bundle
-

@@ -12,10 +12,38 @@ YAML), sampling (sampled tasks), build (expansion, hash).
 
 from hpsweep.sweep.spec.build import SPEC_VERSION, SweepSpec, TaskSweep, load_spec, parse_spec
 from hpsweep.sweep.spec.loading import shipped_specs
-from hpsweep.sweep.spec.models import (DEFAULT_MAX_TRIALS, RANDOM_METHODS, DensityChoices, Grid, PackSettings,
-                                       RandomDraws, Resources, Sample, Schedule, SpecDocument, TaskEntry,
-                                       Training)
+from hpsweep.sweep.spec.models import (
+    DEFAULT_MAX_TRIALS,
+    RANDOM_METHODS,
+    DensityChoices,
+    Grid,
+    PackSettings,
+    RandomDraws,
+    Resources,
+    Sample,
+    Schedule,
+    SpecDocument,
+    TaskEntry,
+    Training,
+)
 
-__all__ = ["SweepSpec", "TaskSweep", "TaskEntry", "SpecDocument", "Training", "PackSettings", "Resources",
-           "DensityChoices", "Grid", "Schedule", "RandomDraws", "Sample", "parse_spec", "load_spec", "shipped_specs",
-           "RANDOM_METHODS", "DEFAULT_MAX_TRIALS", "SPEC_VERSION"]
+__all__ = [
+    "SweepSpec",
+    "TaskSweep",
+    "TaskEntry",
+    "SpecDocument",
+    "Training",
+    "PackSettings",
+    "Resources",
+    "DensityChoices",
+    "Grid",
+    "Schedule",
+    "RandomDraws",
+    "Sample",
+    "parse_spec",
+    "load_spec",
+    "shipped_specs",
+    "RANDOM_METHODS",
+    "DEFAULT_MAX_TRIALS",
+    "SPEC_VERSION",
+]

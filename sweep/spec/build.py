@@ -9,14 +9,15 @@ left out at their defaults, so existing specs keep their hashes (tests pin them)
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import yaml
 from pydantic import ValidationError
 
 from hpsweep.sweep.spec.errors import field_path, one_line, quote
-from hpsweep.sweep.spec.models import (Keep, PackSettings, Resources, SpecDocument, TaskEntry, Training)
+from hpsweep.sweep.spec.models import Keep, PackSettings, Resources, SpecDocument, TaskEntry, Training
 from hpsweep.workers.errors import SpecError
 from hpsweep.workers.hashing import text_hash
 
@@ -49,9 +50,14 @@ class SweepSpec:
         if training["schedule"] is None:  # added later: a spec without one keeps its hash
             del training["schedule"]
         keep = {} if self.keep == Keep() else {"keep": self.keep.model_dump()}  # older specs keep their hash
-        return {"name": self.name, "tasks": [_task_canonical(t) for t in self.tasks],
-                "training": training, "pack": self.pack.model_dump(),
-                "resources": self.resources.model_dump(), **keep}
+        return {
+            "name": self.name,
+            "tasks": [_task_canonical(t) for t in self.tasks],
+            "training": training,
+            "pack": self.pack.model_dump(),
+            "resources": self.resources.model_dump(),
+            **keep,
+        }
 
 
 def _task_canonical(t: TaskSweep) -> dict:
@@ -80,35 +86,55 @@ def _expand(doc: SpecDocument, source: str) -> tuple[tuple[TaskSweep, ...], tupl
             except SampleError as e:
                 got = "" if e.value is ... else f"; got {quote(e.value)}"
                 raise SpecError(f"{source}: {field_path(('tasks', i, 'sample', e.where))} {e.rule}{got}") from None
-        update = {"sample": None, "densities": entry.densities or doc.densities, "lr": entry.lr or tr.lr,
-                  "epochs": entry.epochs or tr.epochs, "batch_size": entry.batch_size or tr.batch_size}
+        update = {
+            "sample": None,
+            "densities": entry.densities or doc.densities,
+            "lr": entry.lr or tr.lr,
+            "epochs": entry.epochs or tr.epochs,
+            "batch_size": entry.batch_size or tr.batch_size,
+        }
         tasks += [entry.model_copy(update={**update, "task": name}) for name in names]
         entries += [i] * len(names)
         if len(tasks) > MAX_TASKS:
-            raise SpecError(f"{source}: tasks expand to more than {MAX_TASKS:,} tasks (at tasks[{i}]); "
-                            f"lower the sample counts")
+            raise SpecError(
+                f"{source}: tasks expand to more than {MAX_TASKS:,} tasks (at tasks[{i}]); lower the sample counts"
+            )
     return tuple(tasks), tuple(entries)
 
 
 def build_spec(doc: SpecDocument, source: str) -> SweepSpec:
     """Expand a document into the SweepSpec with its hash and canonical text."""
     tasks, entries = _expand(doc, source)
-    spec = SweepSpec(name=doc.name, tasks=tasks, training=doc.training, pack=doc.pack, resources=doc.resources,
-                     max_trials=doc.max_trials, keep=doc.keep, source=source, document=doc, entries=entries)
+    spec = SweepSpec(
+        name=doc.name,
+        tasks=tasks,
+        training=doc.training,
+        pack=doc.pack,
+        resources=doc.resources,
+        max_trials=doc.max_trials,
+        keep=doc.keep,
+        source=source,
+        document=doc,
+        entries=entries,
+    )
     text = json.dumps(spec.canonical(), sort_keys=True, default=list)
     spec_hash = text_hash(text)
-    body = yaml.safe_dump({"spec_version": SPEC_VERSION, "spec_hash": spec_hash, "spec": json.loads(text)},
-                          sort_keys=False)
+    body = yaml.safe_dump(
+        {"spec_version": SPEC_VERSION, "spec_hash": spec_hash, "spec": json.loads(text)}, sort_keys=False
+    )
     return SweepSpec(**{**spec.__dict__, "spec_hash": spec_hash, "text": body})
 
 
 def _default_check_task(name: str) -> str:
     """Canonical task name via workers.tasks (TaskError for unknown ones)."""
     from hpsweep.workers.tasks import get_task
+
     return get_task(name).name
 
 
-def parse_spec(raw: Any, source: str = "spec", check_task: Callable[[str], str] | None = _default_check_task) -> SweepSpec:
+def parse_spec(
+    raw: Any, source: str = "spec", check_task: Callable[[str], str] | None = _default_check_task
+) -> SweepSpec:
     """Validate a parsed YAML document into a SweepSpec.
 
     Args:

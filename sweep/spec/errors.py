@@ -23,7 +23,7 @@ MAX_VALUE_CHARS = 100
 def quote(value: Any) -> str:
     """repr(value) in at most ~100 characters (a huge value never reaches the message whole)."""
     text = _REPR.repr(value)
-    return text if len(text) <= MAX_VALUE_CHARS else text[:MAX_VALUE_CHARS - 3] + "..."
+    return text if len(text) <= MAX_VALUE_CHARS else text[: MAX_VALUE_CHARS - 3] + "..."
 
 
 def field_path(loc: tuple, sub: str = "") -> str:

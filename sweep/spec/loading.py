@@ -29,8 +29,10 @@ class _SpecLoader(yaml.SafeLoader):
         self.depth += 1
         if self.depth > MAX_DEPTH:
             mark = self.peek_event().start_mark
-            raise SpecError(f"{self.source}: nests deeper than {MAX_DEPTH} levels at line {mark.line + 1}; "
-                            f"a spec is a few levels of mappings and lists")
+            raise SpecError(
+                f"{self.source}: nests deeper than {MAX_DEPTH} levels at line {mark.line + 1}; "
+                f"a spec is a few levels of mappings and lists"
+            )
         try:
             return super().compose_node(parent, index)
         finally:
@@ -42,8 +44,10 @@ class _SpecLoader(yaml.SafeLoader):
             key = self.construct_object(key_node, deep=deep)
             try:
                 if key in seen:
-                    raise SpecError(f"{self.source}: key {str(key)[:100]!r} is given twice (lines {seen[key]} and "
-                                    f"{key_node.start_mark.line + 1}); keep one")
+                    raise SpecError(
+                        f"{self.source}: key {str(key)[:100]!r} is given twice (lines {seen[key]} and "
+                        f"{key_node.start_mark.line + 1}); keep one"
+                    )
                 seen[key] = key_node.start_mark.line + 1
             except TypeError:
                 pass  # an unhashable key: construct_mapping below says so
@@ -67,13 +71,16 @@ def _expanded_size(node, memo: dict[int, int]) -> int:
 def parse_yaml(data: bytes, source: str) -> Any:
     """Bytes of a spec file -> the YAML document, or one SpecError line."""
     if len(data) > MAX_BYTES:
-        raise SpecError(f"{source}: is {len(data):,} bytes; a spec holds at most {MAX_BYTES:,} "
-                        f"(use sample: to draw many tasks)")
+        raise SpecError(
+            f"{source}: is {len(data):,} bytes; a spec holds at most {MAX_BYTES:,} (use sample: to draw many tasks)"
+        )
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
-        raise SpecError(f"{source}: is not UTF-8 text (byte {e.start} is {data[e.start:e.start + 1]!r}); "
-                        f"a spec is a YAML file saved as UTF-8") from None
+        raise SpecError(
+            f"{source}: is not UTF-8 text (byte {e.start} is {data[e.start : e.start + 1]!r}); "
+            f"a spec is a YAML file saved as UTF-8"
+        ) from None
     if "\x00" in text:
         raise SpecError(f"{source}: holds NUL bytes, so it is not a text file; a spec is a YAML file")
     loader = _SpecLoader(text, source)
@@ -83,8 +90,7 @@ def parse_yaml(data: bytes, source: str) -> Any:
             return None
         size = _expanded_size(node, {})
         if size > MAX_NODES:
-            raise SpecError(f"{source}: expands to {size:,} values (YAML aliases); a spec holds at most "
-                            f"{MAX_NODES:,}")
+            raise SpecError(f"{source}: expands to {size:,} values (YAML aliases); a spec holds at most {MAX_NODES:,}")
         return loader.construct_document(node)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
@@ -96,7 +102,9 @@ def parse_yaml(data: bytes, source: str) -> Any:
 
 def shipped_specs() -> list[str]:
     """Names of the specs that ship with hpsweep (sweep/specs/*.yaml)."""
-    return sorted(p.name[:-5] for p in (resources.files("hpsweep.sweep") / "specs").iterdir() if p.name.endswith(".yaml"))
+    return sorted(
+        p.name[:-5] for p in (resources.files("hpsweep.sweep") / "specs").iterdir() if p.name.endswith(".yaml")
+    )
 
 
 def read_spec_file(path_or_name: str) -> tuple[Any, str]:
@@ -111,6 +119,8 @@ def read_spec_file(path_or_name: str) -> tuple[Any, str]:
         data = (resources.files("hpsweep.sweep") / "specs" / f"{path_or_name}.yaml").read_bytes()
         source = f"{path_or_name}.yaml"
     else:
-        raise SpecError(f"spec {path_or_name[:100]!r} is neither a file nor a shipped spec; shipped specs: "
-                        f"{', '.join(shipped_specs())}")
+        raise SpecError(
+            f"spec {path_or_name[:100]!r} is neither a file nor a shipped spec; shipped specs: "
+            f"{', '.join(shipped_specs())}"
+        )
     return parse_yaml(data, source), source

@@ -11,16 +11,32 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationInfo, field_validator, model_validator
 
-from hpsweep.sweep.spec.rules import (CODE, DENSITY, LR, NAME, SEED_MAX, TASK_NAME, Bool, PosInt, Seed, fail,
-                                      integer, many, number, one, one_of)
+from hpsweep.sweep.spec.rules import (
+    CODE,
+    DENSITY,
+    LR,
+    NAME,
+    SEED_MAX,
+    TASK_NAME,
+    Bool,
+    PosInt,
+    Seed,
+    fail,
+    integer,
+    many,
+    number,
+    one,
+    one_of,
+)
 from hpsweep.workers.descriptors import BLOCKS
 from hpsweep.workers.errors import HpsweepError
 
 RANDOM_METHODS = ("paper", "paper-densities")
 """`paper`: densities clip(|N(0.5, 0.25)|, 0.02, 1) and lr clip(N(1e-3, 4e-4), >= 1e-6) (docs/method.md §5);
 `paper-densities`: the same densities, learning rates from the lr list."""
-SPARSITY = ("is not accepted: hpsweep speaks of density (the share of weights kept, 1.0 = dense); "
-            "rename it to a density field")
+SPARSITY = (
+    "is not accepted: hpsweep speaks of density (the share of weights kept, 1.0 = dense); rename it to a density field"
+)
 KEEP_MODELS = ("none", "best", "all")
 KEEP_GROUPS = ("task", "budget", "hidden", "densities", "lr")  # trial fields a `keep: per:` group may use
 DEFAULT_MAX_TRIALS = 100_000
@@ -154,7 +170,9 @@ class Schedule(Section):
     rungs min_epochs * eta^k < epochs; a config outside the top 1/eta of its group at a rung stops."""
 
     kind: Annotated[str, one(one_of(SCHEDULE_KINDS))] = "halving"
-    eta: Annotated[int, one(integer(2, 100), " (eta is the reduction factor: 2 keeps half at each rung, 3 a third)")] = 3
+    eta: Annotated[
+        int, one(integer(2, 100), " (eta is the reduction factor: 2 keeps half at each rung, 3 a third)")
+    ] = 3
     min_epochs: Annotated[int, one(integer(1, 10**6))] = 1  # the first rung
 
     def describe(self) -> str:
@@ -224,14 +242,16 @@ class SpecDocument(Section):
     # ^ plans above this size are refused (a typo in a count should not plan for minutes)
 
     @model_validator(mode="after")
-    def _densities_given(self) -> "SpecDocument":
+    def _densities_given(self) -> SpecDocument:
         for i, t in enumerate(self.tasks):
             if t.densities is None and self.densities is None:
-                raise fail("is required: give uniform, codes (+ base), grid and/or random", sub=f".tasks[{i}].densities")
+                raise fail(
+                    "is required: give uniform, codes (+ base), grid and/or random", sub=f".tasks[{i}].densities"
+                )
         return self
 
     @model_validator(mode="after")
-    def _schedule_fits_epochs(self) -> "SpecDocument":
+    def _schedule_fits_epochs(self) -> SpecDocument:
         schedule = self.training.schedule
         if schedule is None:
             return self
@@ -239,6 +259,10 @@ class SpecDocument(Section):
         epochs += [(f"tasks[{i}].epochs", t.epochs) for i, t in enumerate(self.tasks) if t.epochs is not None]
         for where, n in epochs:
             if schedule.min_epochs >= n:
-                raise fail(f"must be below {where} ({n}): the first rung has to come before the last epoch; "
-                           f"lower min_epochs or train longer", schedule.min_epochs, sub=".training.schedule.min_epochs")
+                raise fail(
+                    f"must be below {where} ({n}): the first rung has to come before the last epoch; "
+                    f"lower min_epochs or train longer",
+                    schedule.min_epochs,
+                    sub=".training.schedule.min_epochs",
+                )
         return self

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Annotated, Any, Callable
+from collections.abc import Callable
+from typing import Annotated, Any
 
 from pydantic import PlainValidator
 from pydantic_core import PydanticCustomError
@@ -53,6 +54,7 @@ def integer(low: int, high: int, why: str = "") -> tuple[Callable, str]:
         if v > high:
             raise _Bad(f"must be at most {high}{why}")
         return v
+
     return check, f"an integer >= {low}"
 
 
@@ -70,6 +72,7 @@ def number(low: float, low_open: bool, high: float) -> tuple[Callable, str]:
         if v <= low if low_open else v < low:
             raise _Bad
         return float(v)
+
     return check, f"a number {'>' if low_open else '>='} {low:g}"
 
 
@@ -89,6 +92,7 @@ def one_of(choices) -> tuple[Callable, str]:
         if not isinstance(v, str) or v not in choices:
             raise _Bad
         return v
+
     return check, "one of " + ", ".join(map(str, choices))
 
 
@@ -143,6 +147,7 @@ def one(rule, optional: bool = False) -> PlainValidator:
 
 def many(rule, max_len: int = 10_000) -> PlainValidator:
     """A validator for a list field: a single value counts as a list of one; each item under `rule`."""
+
     def validate(v):
         items = list(v) if isinstance(v, (list, tuple)) else [v]
         if not items:
@@ -154,13 +159,15 @@ def many(rule, max_len: int = 10_000) -> PlainValidator:
             try:
                 out.append(rule[0](item))
             except _Bad as bad:
-                raise fail(bad.rule or f"must be {rule[1]}", item,
-                           f"[{i}]" if isinstance(v, (list, tuple)) else "") from None
+                raise fail(
+                    bad.rule or f"must be {rule[1]}", item, f"[{i}]" if isinstance(v, (list, tuple)) else ""
+                ) from None
         return tuple(out)
+
     return PlainValidator(validate)
 
 
 PosInt = Annotated[int, one(integer(1, 10**6))]
 Seed = Annotated[int, one(integer(0, SEED_MAX, " (seeds must fit the RNG: 32 bits)"))]
 Bool = Annotated[bool, one(BOOL)]
-LR = (number(0.0, True, 10.0))
+LR = number(0.0, True, 10.0)

@@ -25,7 +25,8 @@ give `count` distinct tasks is an error.
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -54,9 +55,12 @@ def parse_distribution(where: str, param, raw: Any) -> Callable[[np.random.Gener
     if not isinstance(raw, dict):
         return raw  # checked with the family's own rule when the task is built
     if len(raw) != 1 or next(iter(raw)) not in DISTRIBUTIONS:
-        raise SampleError(where, f"must be a value or one of {{uniform: [low, high]}}, {{log_uniform: [low, high]}}, "
-                                 f"{{choice: [a, b, ...]}}", raw)
-    (kind, args), = raw.items()
+        raise SampleError(
+            where,
+            "must be a value or one of {uniform: [low, high]}, {log_uniform: [low, high]}, {choice: [a, b, ...]}",
+            raw,
+        )
+    ((kind, args),) = raw.items()
     if kind == "choice":
         if not isinstance(args, list) or not args:
             raise SampleError(f"{where}.choice", "must list at least one value", args)
@@ -93,8 +97,9 @@ def sample_tasks(family: str, params: Any, count: int, seed: int) -> list[str]:
     from hpsweep.workers.tasks import FAMILIES
 
     if family not in FAMILIES:
-        raise SampleError("family", f"must be one of {', '.join(FAMILIES)} (file: and minari: tasks are given by name)",
-                          family)
+        raise SampleError(
+            "family", f"must be one of {', '.join(FAMILIES)} (file: and minari: tasks are given by name)", family
+        )
     cls = FAMILIES[family]
     table = {p.name: p for p in cls.PARAMS}
     params = {} if params is None else params
@@ -115,8 +120,11 @@ def sample_tasks(family: str, params: Any, count: int, seed: int) -> list[str]:
         names.setdefault(task.name)
         if len(names) == count:
             return list(names)
-    raise SampleError("count", f"asks for more distinct tasks than the ranges hold ({len(names)} found); "
-                               f"widen the ranges or lower count", count)
+    raise SampleError(
+        "count",
+        f"asks for more distinct tasks than the ranges hold ({len(names)} found); widen the ranges or lower count",
+        count,
+    )
 
 
 def _resolve(cls, values: dict) -> dict:

@@ -42,10 +42,16 @@ def test_recommend_json_reuses_saved_models(synth_root, capsys):
     assert "band" in text and "…" not in text and "held-out tasks Kendall tau" in text
 
 
-@pytest.mark.parametrize("args, message", [
-    (["recommend", "-x", "1000000", "-y", "8", "--budget", "5e4"], "input_dim 1e+06 is far outside the swept range"),
-    (["analyze"], None),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (
+            ["recommend", "-x", "1000000", "-y", "8", "--budget", "5e4"],
+            "input_dim 1e+06 is far outside the swept range",
+        ),
+        (["analyze"], None),
+    ],
+)
 def test_user_errors_are_one_line(synth_root, tmp_path, capsys, args, message):
     if message is None:  # an empty results root
         args = ["analyze", str(tmp_path)]

@@ -5,8 +5,15 @@ import polars as pl
 import pytest
 
 from hpsweep.analysis.analyze import choose_model
-from hpsweep.analysis.evaluate import (DENSE, UNIFORM_02, bootstrap_interval, per_task, region_folds, summarise,
-                                       unit_metrics)
+from hpsweep.analysis.evaluate import (
+    DENSE,
+    UNIFORM_02,
+    bootstrap_interval,
+    per_task,
+    region_folds,
+    summarise,
+    unit_metrics,
+)
 from hpsweep.analysis.features import BASELINE_FEATURES
 from hpsweep.analysis.metamodels import TREE_FEATURES
 from hpsweep.workers.descriptors import BALANCE_METRICS
@@ -15,13 +22,24 @@ from hpsweep.workers.descriptors import BALANCE_METRICS
 def _group(unit, task, configs, scores):
     lo, hi = min(scores), max(scores)
     order = np.argsort(np.argsort(scores))
-    return [{"unit": unit, "task": task, "config": c, "score": s, "standing": o / (len(scores) - 1),
-             "normalised": (s - lo) / (hi - lo)} for c, s, o in zip(configs, scores, order)]
+    return [
+        {
+            "unit": unit,
+            "task": task,
+            "config": c,
+            "score": s,
+            "standing": o / (len(scores) - 1),
+            "normalised": (s - lo) / (hi - lo),
+        }
+        for c, s, o in zip(configs, scores, order)
+    ]
 
 
 CONFIGS = [DENSE, UNIFORM_02, "a", "b", "c", "d"]
-TABLE = pl.DataFrame(_group("t1 @ 1", "t1", CONFIGS, [0.5, 0.3, 0.9, 0.1, 0.7, 0.6])
-                     + _group("t2 @ 1", "t2", CONFIGS, [0.8, 0.2, 0.4, 0.6, 0.0, 1.0]))
+TABLE = pl.DataFrame(
+    _group("t1 @ 1", "t1", CONFIGS, [0.5, 0.3, 0.9, 0.1, 0.7, 0.6])
+    + _group("t2 @ 1", "t2", CONFIGS, [0.8, 0.2, 0.4, 0.6, 0.0, 1.0])
+)
 INFO = pl.DataFrame({"unit": ["t1 @ 1", "t2 @ 1"], "seed_noise": [0.05, 0.3]})
 
 
@@ -59,8 +77,13 @@ def test_summary_excludes_tasks_and_bootstraps():
 
 
 def test_region_folds_hold_out_quadrants():
-    tasks = pl.DataFrame({"task": ["a", "b", "c", "d", "e"], "log_input_dim": [1.0, 1.0, 5.0, 5.0, 3.0],
-                          "log_output_dim": [1.0, 5.0, 1.0, 5.0, 3.0]})
+    tasks = pl.DataFrame(
+        {
+            "task": ["a", "b", "c", "d", "e"],
+            "log_input_dim": [1.0, 1.0, 5.0, 5.0, 3.0],
+            "log_output_dim": [1.0, 5.0, 1.0, 5.0, 3.0],
+        }
+    )
     assert sorted(region_folds(tasks)) == [["a", "e"], ["b"], ["c"], ["d"]]
 
 
@@ -74,8 +97,12 @@ def test_chosen_model_is_the_best_held_out_tau_whatever_it_is():
     def entry(tau, regret):
         return {"loto": {"kendall": {"mean": tau}, "regret1": {"median": regret}}}
 
-    assert choose_model({"paper/score": entry(0.4, 0.1), "rank/standing": entry(0.6, 0.2), "gbt/standing": entry(0.5, 0.0)}) \
+    assert (
+        choose_model(
+            {"paper/score": entry(0.4, 0.1), "rank/standing": entry(0.6, 0.2), "gbt/standing": entry(0.5, 0.0)}
+        )
         == "rank/standing"
+    )
     assert choose_model({"nearest/score": entry(0.6, 0.3), "gbt/score": entry(0.6, 0.1)}) == "gbt/score"  # tie: regret
 
 
@@ -88,8 +115,15 @@ def test_meta_models_recover_the_known_structure(synth_result):
     # the chosen model is the one with the best mean held-out tau, here the true form
     assert synth_result.chosen == max(loto, key=lambda k: loto[k]["kendall"]["mean"])
     assert synth_result.chosen.startswith("paper/")
-    assert set(synth_result.models) == {"paper/standing", "paper/score", "gbt/standing", "gbt/score",
-                                        "rank/standing", "nearest/standing", "nearest/score"}
+    assert set(synth_result.models) == {
+        "paper/standing",
+        "paper/score",
+        "gbt/standing",
+        "gbt/score",
+        "rank/standing",
+        "nearest/standing",
+        "nearest/score",
+    }
     # 10 tasks x 2 budgets x 16 configs, 2 seeds each; every fold learns from 9 tasks' 288 rows
     assert synth_result.table.height == 320 and synth_result.n_rows == 640
     assert synth_result.models["gbt/score"]["loto_fit_rows"] == [288, 288]
@@ -122,8 +156,10 @@ def test_few_tasks_are_flagged(tmp_path):
 
     write_meta_results(tmp_path, default_tasks(3))
     result = analyze(tmp_path, AnalysisOptions(curve=False), with_ranking=False)
-    assert result.warnings() == ["only 3 tasks: every held-out metric rests on 3 folds fit on 2 tasks' dims and is "
-                                 "rough; sweep 8+ tasks for firm answers"]
+    assert result.warnings() == [
+        "only 3 tasks: every held-out metric rests on 3 folds fit on 2 tasks' dims and is "
+        "rough; sweep 8+ tasks for firm answers"
+    ]
     assert result.metrics()["warnings"] == result.warnings()
 
 

@@ -21,12 +21,18 @@ def _halve(root):
         group = ["task", "budget"]
         config = [f"d_{b}" for b in ("hx", "hh", "hy", "yx", "yh", "yy")]
         t = t.with_columns(pl.col("val_score").mean().over([*group, *config]).alias("_v"))
-        t = t.with_columns((pl.col("_v").rank("dense", descending=True).over(group)
-                            > pl.col("_v").n_unique().over(group) // 3).alias("_stop"))
+        t = t.with_columns(
+            (pl.col("_v").rank("dense", descending=True).over(group) > pl.col("_v").n_unique().over(group) // 3).alias(
+                "_stop"
+            )
+        )
         t = t.with_columns(
             pl.when(pl.col("_stop")).then(pl.lit("stopped")).otherwise(pl.col("status")).alias("status"),
             pl.when(pl.col("_stop")).then(2).otherwise(pl.col("epochs_run")).alias("epochs_run"),
-            pl.when(pl.col("_stop")).then(pl.col("test_score") - 0.05).otherwise(pl.col("test_score")).alias("test_score"),
+            pl.when(pl.col("_stop"))
+            .then(pl.col("test_score") - 0.05)
+            .otherwise(pl.col("test_score"))
+            .alias("test_score"),
         ).drop("_v", "_stop")
         pq.write_table(t.to_arrow().cast(pq.read_schema(part)), part)
 

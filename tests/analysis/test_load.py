@@ -22,8 +22,11 @@ def test_final_row_is_highest_attempt_then_latest(tmp_path):
     first = make_table(TASK, 4, sweep_id="s", seed=0, attempt=1)
     retry = _set(make_table(TASK, 4, sweep_id="s", seed=1, attempt=2), "status", ["ok", "failed", "ok", "ok"])
     t0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
-    late = _set(_set(make_table(TASK, 4, sweep_id="s", seed=2, attempt=2), "finished_at", [t0 + timedelta(hours=1)] * 4),
-                "test_score", [9.0, 9.0, 9.0, 9.0])
+    late = _set(
+        _set(make_table(TASK, 4, sweep_id="s", seed=2, attempt=2), "finished_at", [t0 + timedelta(hours=1)] * 4),
+        "test_score",
+        [9.0, 9.0, 9.0, 9.0],
+    )
     early = _set(retry, "finished_at", [t0] * 4)
     for table in (late, first, early):
         write_part(tmp_path, table, "s", TASK.name)
@@ -40,7 +43,9 @@ def test_final_row_is_highest_attempt_then_latest(tmp_path):
 
 def test_old_schema_version_missing_columns_are_null(tmp_path):
     new = make_table(TASK, 5, sweep_id="new", seed=0)
-    old = make_table(TASK, 5, sweep_id="old", seed=1).drop_columns(["pack_size", "realised_hidden_proportion", "ray_version"])
+    old = make_table(TASK, 5, sweep_id="old", seed=1).drop_columns(
+        ["pack_size", "realised_hidden_proportion", "ray_version"]
+    )
     old = _set(old, "schema_version", [0] * 5)
     write_part(tmp_path, old, "old", TASK.name)
     write_part(tmp_path, new, "new", TASK.name)
@@ -53,8 +58,12 @@ def test_old_schema_version_missing_columns_are_null(tmp_path):
 def test_filters_by_sweep_task_and_status(tmp_path):
     other = SyntheticTask("minari:hammer-expert-v1", 46, 26)
     write_part(tmp_path, make_table(TASK, 6, sweep_id="a", seed=0), "a", TASK.name)
-    write_part(tmp_path, _set(make_table(other, 6, sweep_id="b", seed=1), "status", ["diverged"] * 2 + ["ok"] * 4),
-               "b", other.name)
+    write_part(
+        tmp_path,
+        _set(make_table(other, 6, sweep_id="b", seed=1), "status", ["diverged"] * 2 + ["ok"] * 4),
+        "b",
+        other.name,
+    )
     assert scan_trials(tmp_path, sweeps=["a"]).collect()["task"].unique().to_list() == [TASK.name]
     assert scan_trials(tmp_path, tasks=[other.name]).collect().height == 4
     assert scan_trials(tmp_path, tasks=[other.name], statuses=("diverged",)).collect().height == 2
@@ -82,9 +91,12 @@ def test_an_unreadable_part_is_one_store_error(tmp_path):
     from hpsweep.analysis.analyze import analyze
 
     write_part(tmp_path, make_table(TASK, 5), "s", TASK.name)
-    (tmp_path / "trials" / "sweep=s" / "task=x" ).mkdir(parents=True)
+    (tmp_path / "trials" / "sweep=s" / "task=x").mkdir(parents=True)
     (tmp_path / "trials" / "sweep=s" / "task=x" / "part-bad.parquet").write_bytes(b"not parquet at all")
-    with pytest.raises(StoreError, match=r"^trials/sweep=s/task=x/part-bad.parquet in results '.*' is not a readable Parquet file \(ArrowInvalid\): not a trials part hpsweep wrote; move it out of the results root$"):
+    with pytest.raises(
+        StoreError,
+        match=r"^trials/sweep=s/task=x/part-bad.parquet in results '.*' is not a readable Parquet file \(ArrowInvalid\): not a trials part hpsweep wrote; move it out of the results root$",
+    ):
         analyze(tmp_path)
 
 
@@ -92,8 +104,15 @@ def test_balance_metrics_missing_from_an_old_part_are_computed_a_priori(tmp_path
     from hpsweep.analysis.features import with_features
 
     table = make_table(TASK, 6, seed=4)
-    drop = ["hidden_proportion", "hp_recurrent", "input_share", "output_share", "overall_density", "total_weights",
-            "n_hh"]
+    drop = [
+        "hidden_proportion",
+        "hp_recurrent",
+        "input_share",
+        "output_share",
+        "overall_density",
+        "total_weights",
+        "n_hh",
+    ]
     write_part(tmp_path, table.drop_columns(drop), "s", TASK.name)
     got = with_features(scan_trials(tmp_path)).collect().sort("trial_id")
     want = pl.from_arrow(table).sort("trial_id")

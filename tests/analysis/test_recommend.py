@@ -8,7 +8,14 @@ import pytest
 from hpsweep.analysis.analyze import AnalysisOptions, recommend_band
 from hpsweep.analysis.recommend import candidate_set, candidates, label_of, quality_line, recommend
 from hpsweep.analysis.saved import bundle_of, load_or_fit, models_dir
-from hpsweep.analysis.synthetic import SyntheticTask, default_tasks, make_table, true_score, write_meta_results, write_part
+from hpsweep.analysis.synthetic import (
+    SyntheticTask,
+    default_tasks,
+    make_table,
+    true_score,
+    write_meta_results,
+    write_part,
+)
 from hpsweep.workers.descriptors import Densities, describe
 from hpsweep.workers.errors import AnalysisError, DescriptorError
 
@@ -23,8 +30,10 @@ def test_top_pick_is_near_the_known_optimum_of_the_swept_candidates(bundle, x, y
     budget = 60_000
     top = recommend(bundle, x, y, budget, top=3)
     assert top["rank"].to_list() == [1, 2, 3]
-    truth = sorted(float(true_score(describe(x, y, d, budget=budget).hidden_proportion, x, y, budget))
-                   for _, d in candidate_set(bundle))
+    truth = sorted(
+        float(true_score(describe(x, y, d, budget=budget).hidden_proportion, x, y, budget))
+        for _, d in candidate_set(bundle)
+    )
     picked = float(true_score(top["hidden_proportion"][0], x, y, budget))
     assert picked >= truth[-3]  # among the true best three of the 16 candidates
     assert ((top["low"] <= top["predicted"]) & (top["predicted"] <= top["high"]) | (top["high"] == 1.0)).all()
@@ -39,8 +48,11 @@ def test_every_model_shows_predicted_standing_and_a_score_model_its_score_too(sy
     """The top k with predicted standing and an honest band, whichever model won; a score
     model's predicted score (a new task's level, the hard part) comes beside it, not instead."""
     pred = synth_result.table[f"pred_{key}"].to_numpy()
-    bundle = bundle_of(synth_result) | {"chosen": key, "fitted": {key: synth_result.fitted[key]},
-                                        "band": recommend_band(synth_result.table, pred, key)}
+    bundle = bundle_of(synth_result) | {
+        "chosen": key,
+        "fitted": {key: synth_result.fitted[key]},
+        "band": recommend_band(synth_result.table, pred, key),
+    }
     every = recommend(bundle, 120, 6, 60_000, top=100)
     assert every.height == 16 and every["predicted"].to_list() == sorted(every["predicted"], reverse=True)
     assert every["predicted"][0] == 1.0 and every["predicted"][-1] == 0.0  # first and last among the candidates
@@ -70,8 +82,10 @@ def test_refuses_far_outside_the_swept_range_and_bad_settings(bundle):
     lo, hi = bundle["swept"]["input_dim"]
     with pytest.raises(AnalysisError) as e:
         recommend(bundle, hi * 3, 5, 60_000)
-    assert str(e.value) == (f"input_dim {hi * 3} is far outside the swept range {lo}..{hi} (more than 2x beyond it); "
-                            f"the meta-models would extrapolate: sweep tasks nearer to it first")
+    assert str(e.value) == (
+        f"input_dim {hi * 3} is far outside the swept range {lo}..{hi} (more than 2x beyond it); "
+        f"the meta-models would extrapolate: sweep tasks nearer to it first"
+    )
     recommend(bundle, int(hi * 1.5), 5, 60_000)  # within the factor: answered
     with pytest.raises(AnalysisError, match="seq_len 200 is far outside the swept range 20..20"):
         recommend(bundle, 50, 5, 60_000, seq_len=200)
@@ -83,8 +97,11 @@ def test_refuses_far_outside_the_swept_range_and_bad_settings(bundle):
 
 def test_refuses_fewer_than_three_tasks(tmp_path):
     write_meta_results(tmp_path, default_tasks(2))
-    with pytest.raises(AnalysisError, match=r"hold scored trials of 2 task\(s\) after filtering; the meta-models need "
-                                            r"at least 3 tasks to hold one out: sweep more tasks or relax --sweep/--task/--status"):
+    with pytest.raises(
+        AnalysisError,
+        match=r"hold scored trials of 2 task\(s\) after filtering; the meta-models need "
+        r"at least 3 tasks to hold one out: sweep more tasks or relax --sweep/--task/--status",
+    ):
         load_or_fit(tmp_path)
     with pytest.raises(AnalysisError, match=r"relax --sweep/--task$"):
         load_or_fit(tmp_path, AnalysisOptions(filters_hint="--sweep/--task"))

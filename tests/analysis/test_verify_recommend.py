@@ -38,13 +38,18 @@ def test_every_budget_gives_dense_at_least_eight_hidden_units(verify):
 
 
 def test_summary_counts_the_top_20_percent_and_regrets(verify):
-    rows = pl.DataFrame({
-        "configs": [26, 26, 26, 26],
-        "pick_rank": [1, 6, 7, 20], "pick_regret": [0.0, 0.1, 0.2, 0.9],
-        "dense_rank": [2, 2, 2, 2], "dense_regret": [0.01, 0.01, 0.02, 0.03],
-        "uniform02_rank": [26, 25, 6, None], "uniform02_regret": [1.0, 0.9, 0.1, None],
-        "model": ["nearest/score"] * 4,
-    })
+    rows = pl.DataFrame(
+        {
+            "configs": [26, 26, 26, 26],
+            "pick_rank": [1, 6, 7, 20],
+            "pick_regret": [0.0, 0.1, 0.2, 0.9],
+            "dense_rank": [2, 2, 2, 2],
+            "dense_regret": [0.01, 0.01, 0.02, 0.03],
+            "uniform02_rank": [26, 25, 6, None],
+            "uniform02_regret": [1.0, 0.9, 0.1, None],
+            "model": ["nearest/score"] * 4,
+        }
+    )
     text = verify.summary(rows, 12.0)
     assert "Top 20% = rank <= 6 of 26" in text
     assert "| top pick | 2 of 4 (" in text and "| 0.150 | 0.300 (" in text

@@ -18,8 +18,13 @@ from tests.sweep.sweep_helpers import pack_ids, spec_file
 CHROMIUM = os.environ.get("HPSWEEP_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 SPEC = {
     "name": "live",
-    "tasks": [{"task": "teacher(x=8,y=4,t=10,n_train=200,n_val=50,n_test=50)", "hidden": [8, 16],
-               "densities": {"uniform": [1.0, 0.5, 0.25]}}],
+    "tasks": [
+        {
+            "task": "teacher(x=8,y=4,t=10,n_train=200,n_val=50,n_test=50)",
+            "hidden": [8, 16],
+            "densities": {"uniform": [1.0, 0.5, 0.25]},
+        }
+    ],
     "training": {"epochs": 2, "seeds": [0]},
     "pack": {"max_models": 2},
 }
@@ -54,13 +59,26 @@ def test_live_sweep_in_the_browser(tmp_path, inject, capsys, ray_local):
     results = tmp_path / "results"
     # the sweep joins the session's Ray (as `hpsweep run` does under RAY_ADDRESS) instead of starting its own
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "RAY_ADDRESS": ray_local.get_runtime_context().gcs_address}
-    run = subprocess.Popen([sys.executable, "-m", "hpsweep.sweep.cli", "run", spec, "--results", str(results)],
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=tmp_path)
+    run = subprocess.Popen(
+        [sys.executable, "-m", "hpsweep.sweep.cli", "run", spec, "--results", str(results)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    )
     dash = None
     try:
-        wait_for(lambda: (results / "sweeps" / "live" / "spec.yaml").exists() or run.poll() is not None, "the sweep to start")
-        dash = subprocess.Popen([sys.executable, "-m", "hpsweep.sweep.cli", "dashboard", str(results), "--port", "0"],
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+        wait_for(
+            lambda: (results / "sweeps" / "live" / "spec.yaml").exists() or run.poll() is not None, "the sweep to start"
+        )
+        dash = subprocess.Popen(
+            [sys.executable, "-m", "hpsweep.sweep.cli", "dashboard", str(results), "--port", "0"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=env,
+        )
         line = dash.stdout.readline()
         assert " at http://127.0.0.1:" in line, line + dash.stdout.read()
         url = line.split(" at ", 1)[1].split()[0]
@@ -111,8 +129,9 @@ def test_live_sweep_in_the_browser(tmp_path, inject, capsys, ray_local):
                 main(["recommend", "-x", "abc", "-y", "4", "--budget", "1000", "--from", str(results)])
             cli_line = capsys.readouterr().err.strip().splitlines()[-1]
             # the page says what the CLI says, less the CLI's pointer to its --help
-            assert error.inner_text() == ("Error: Invalid value for '--input-dim' / '-x': 'abc' is not a "
-                                          "valid integer.")
+            assert error.inner_text() == (
+                "Error: Invalid value for '--input-dim' / '-x': 'abc' is not a valid integer."
+            )
             assert cli_line == f"{error.inner_text()} (see: hpsweep recommend --help)"
             page.screenshot(path=str(tmp_path / "task.png"), full_page=True)
             assert errors == []

@@ -18,14 +18,17 @@ def error_of(capsys, argv):
 
 def test_missing_results(tmp_path, capsys):
     root = str(tmp_path / "nope")
-    assert error_of(capsys, ["dashboard", root]) == (f"Error: results {root!r} do not exist; give the folder that "
-                                                     f"`hpsweep run --results` wrote (default hpsweep-results)")
+    assert error_of(capsys, ["dashboard", root]) == (
+        f"Error: results {root!r} do not exist; give the folder that "
+        f"`hpsweep run --results` wrote (default hpsweep-results)"
+    )
 
 
 def test_results_without_sweeps(tmp_path, capsys):
     root = str(tmp_path)
-    assert error_of(capsys, ["dashboard", root]) == (f"Error: results {root!r} hold no sweeps; run one with: "
-                                                     f"hpsweep run --results {root}")
+    assert error_of(capsys, ["dashboard", root]) == (
+        f"Error: results {root!r} hold no sweeps; run one with: hpsweep run --results {root}"
+    )
 
 
 def test_unreadable_results(tmp_path, capsys):
@@ -44,8 +47,10 @@ def test_port_in_use(tmp_path, capsys):
         taken.listen(1)
         port = taken.getsockname()[1]
         err = error_of(capsys, ["dashboard", str(tmp_path / "r"), "--port", str(port)])
-    assert err == (f"Error: port {port} on 127.0.0.1 is in use; pick another with --port (e.g. --port {port + 1}), "
-                   f"or --port 0 for any free port")
+    assert err == (
+        f"Error: port {port} on 127.0.0.1 is in use; pick another with --port (e.g. --port {port + 1}), "
+        f"or --port 0 for any free port"
+    )
 
 
 def test_bad_port_and_host(tmp_path, capsys):
@@ -53,7 +58,8 @@ def test_bad_port_and_host(tmp_path, capsys):
     assert "Invalid value for '--port'" in error_of(capsys, ["dashboard", str(tmp_path / "r"), "--port", "70000"])
     assert error_of(capsys, ["dashboard", str(tmp_path / "r"), "--host", "192.0.2.1", "--port", "0"]) == (
         "Error: --host '192.0.2.1' is not an address of this machine; use 127.0.0.1 (the default) or one of its own "
-        "addresses")
+        "addresses"
+    )
 
 
 def test_loopback_by_default_and_a_warning_for_any_other_host(tmp_path):
@@ -64,8 +70,10 @@ def test_loopback_by_default_and_a_warning_for_any_other_host(tmp_path):
     server = serve(str(tmp_path / "r"), port=0, block=False, echo=said.append)
     try:
         assert server.sock.getsockname()[0] == "127.0.0.1"
-        assert said == [f"dashboard of {tmp_path / 'r'} at http://127.0.0.1:{server.port}/  (live: refreshes every 2 s; "
-                        f"Ctrl-C stops it)"]
+        assert said == [
+            f"dashboard of {tmp_path / 'r'} at http://127.0.0.1:{server.port}/  (live: refreshes every 2 s; "
+            f"Ctrl-C stops it)"
+        ]
     finally:
         server.stop()
     said.clear()

@@ -88,9 +88,17 @@ def test_big_scatter_is_binned_on_the_server():
     from hpsweep.sweep.dashboard.views import MAX_POINTS, hp_plot
 
     n = MAX_POINTS + 1
-    rows = pl.DataFrame({"hidden_proportion": [i / n for i in range(n)], "test_score": [(i % 97) / 97 for i in range(n)],
-                         "status": ["ok"] * n, "trial_id": [str(i) for i in range(n)], "hidden": [8] * n,
-                         "lr": [1e-3] * n, "seed": [0] * n})
+    rows = pl.DataFrame(
+        {
+            "hidden_proportion": [i / n for i in range(n)],
+            "test_score": [(i % 97) / 97 for i in range(n)],
+            "status": ["ok"] * n,
+            "trial_id": [str(i) for i in range(n)],
+            "hidden": [8] * n,
+            "lr": [1e-3] * n,
+            "seed": [0] * n,
+        }
+    )
     binned = hp_plot(rows)
     assert binned["kind"] == "histogram" and sum(map(sum, binned["z"])) == n
     assert hp_plot(rows.head(MAX_POINTS))["kind"] == "points"
@@ -110,8 +118,10 @@ def test_a_damaged_part_and_a_vanished_store_are_one_line_on_the_page(tmp_path, 
 
     shutil.rmtree(tmp_path / "r")
     code, o = get(server.url + "api/overview")
-    assert code == 400 and o["error"] == (f"Error: results {str(tmp_path / 'r')!r} do not exist; give the folder that "
-                                          f"`hpsweep run --results` wrote (default hpsweep-results)")
+    assert code == 400 and o["error"] == (
+        f"Error: results {str(tmp_path / 'r')!r} do not exist; give the folder that "
+        f"`hpsweep run --results` wrote (default hpsweep-results)"
+    )
     with urllib.request.urlopen(server.url, timeout=30) as r:  # the server keeps serving the page
         assert r.status == 200 and b"hpsweep" in r.read()
 
@@ -122,8 +132,10 @@ def test_nothing_is_written_and_nothing_but_known_names_is_read(tmp_path, served
     server = served(tmp_path / "r")
     get(server.url + "api/overview")
     task_of = lambda t: server.url + "api/task?" + urllib.parse.urlencode({"sweep": SWEEP, "task": t})  # noqa: E731
-    assert get(task_of("../../etc/passwd")) == (400, {"error": f"Error: sweep {SWEEP} has no trials of task "
-                                                               f"'../../etc/passwd' yet"})
+    assert get(task_of("../../etc/passwd")) == (
+        400,
+        {"error": f"Error: sweep {SWEEP} has no trials of task '../../etc/passwd' yet"},
+    )
     code, body = get(server.url + "api/task?" + urllib.parse.urlencode({"sweep": "../x", "task": "t"}))
     assert code == 400 and body["error"].startswith("Error: results ") and "hold no sweep '../x'" in body["error"]
     get(server.url + "api/recommend?x=8&y=4&budget=1000")
@@ -134,13 +146,22 @@ def test_nothing_is_written_and_nothing_but_known_names_is_read(tmp_path, served
     assert files(tmp_path / "r") == before
 
 
-@pytest.mark.parametrize("form, line", [
-    ({"x": "abc", "y": "4", "budget": "1000"}, "Error: Invalid value for '--input-dim' / '-x': 'abc' is not a valid integer."),
-    ({"x": "8", "y": "", "budget": "1000"}, "Error: Missing option '--output-dim' / '-y'."),
-    ({"x": "8", "y": "4", "budget": "lots"}, "Error: Invalid value for '--budget' / '-P': 'lots' is not a valid float."),
-    ({"x": "0", "y": "4", "budget": "1000"}, None),  # the CLI's own line for a bad dim, compared below
-    ({"x": "8", "y": "4", "budget": "-5"}, "Error: budget must be a positive number of weights; got -5.0"),
-])
+@pytest.mark.parametrize(
+    "form, line",
+    [
+        (
+            {"x": "abc", "y": "4", "budget": "1000"},
+            "Error: Invalid value for '--input-dim' / '-x': 'abc' is not a valid integer.",
+        ),
+        ({"x": "8", "y": "", "budget": "1000"}, "Error: Missing option '--output-dim' / '-y'."),
+        (
+            {"x": "8", "y": "4", "budget": "lots"},
+            "Error: Invalid value for '--budget' / '-P': 'lots' is not a valid float.",
+        ),
+        ({"x": "0", "y": "4", "budget": "1000"}, None),  # the CLI's own line for a bad dim, compared below
+        ({"x": "8", "y": "4", "budget": "-5"}, "Error: budget must be a positive number of weights; got -5.0"),
+    ],
+)
 def test_recommend_form_errors_are_the_cli_lines(tmp_path, served, capsys, form, line):
     from hpsweep.sweep.cli import main
 
@@ -148,8 +169,11 @@ def test_recommend_form_errors_are_the_cli_lines(tmp_path, served, capsys, form,
     server = served(tmp_path / "r")
     code, body = get(server.url + "api/recommend?" + urllib.parse.urlencode(form))
     with pytest.raises(SystemExit):
-        main(["recommend", "-x", form["x"], "-y", form["y"], "--budget", form["budget"], "--from", str(tmp_path / "r")]
-             if form["y"] else ["recommend", "-x", form["x"], "--budget", form["budget"], "--from", str(tmp_path / "r")])
+        main(
+            ["recommend", "-x", form["x"], "-y", form["y"], "--budget", form["budget"], "--from", str(tmp_path / "r")]
+            if form["y"]
+            else ["recommend", "-x", form["x"], "--budget", form["budget"], "--from", str(tmp_path / "r")]
+        )
     cli_line = capsys.readouterr().err.strip().splitlines()[-1]
     # the page's line is the CLI's, less the pointer to `--help` that the CLI adds to usage errors
     assert code == 400 and cli_line in (body["error"], f"{body['error']} (see: hpsweep recommend --help)")
@@ -162,8 +186,10 @@ def test_recommend_without_an_analysis_says_how_to_get_one(tmp_path, served):
     server = served(tmp_path / "r")
     code, body = get(server.url + "api/recommend?x=8&y=4&budget=1000")
     root = str(tmp_path / "r")
-    assert (code, body["error"]) == (400, f"Error: results {root!r} hold no analysis of the results as they are "
-                                          f"now; run: hpsweep analyze {root}")
+    assert (code, body["error"]) == (
+        400,
+        f"Error: results {root!r} hold no analysis of the results as they are now; run: hpsweep analyze {root}",
+    )
     assert not (tmp_path / "r" / "models").exists()
 
 

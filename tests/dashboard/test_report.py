@@ -36,8 +36,9 @@ def test_report_reads_at_1400_px(report, capsys):
         headline = first.locator(".headline").inner_text()
         chosen = metrics["chosen_model"]
         tau = metrics["models"][chosen]["loto"]["kendall"]["mean"]
-        assert headline.startswith(f"recommend uses {chosen}: on 10 held-out tasks it orders configs with Kendall tau "
-                                   f"{tau:.2f}")
+        assert headline.startswith(
+            f"recommend uses {chosen}: on 10 held-out tasks it orders configs with Kendall tau {tau:.2f}"
+        )
         assert "noise ceiling" in headline and "always-dense" in headline
         # the verdict is on the first screen
         assert first.bounding_box()["y"] + first.bounding_box()["height"] < 900

@@ -14,9 +14,9 @@ Each owner keeps its own table module (test_fuzz_spec.py, test_fuzz_results.py, 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 
 @dataclass(frozen=True)

@@ -35,12 +35,24 @@ CASES = [
     Case("epochs-negative", [*REC, "--epochs", "-3"], "--epochs must be a positive number; got -3", _results),
     Case("seq-len-zero", [*REC, "--seq-len", "0"], "--seq-len must be a positive number; got 0", _results),
     Case("seq-len-far", [*REC, "--seq-len", "400"], "seq_len 400 is far outside the swept range 20..20", _results),
-    Case("budget-zero", ["recommend", "-x", "50", "-y", "5", "--budget", "0", "--from", "res"],
-         "budget must be a positive number of weights; got 0.0", _results),
-    Case("x-far", ["recommend", "-x", "900000", "-y", "5", "--budget", "20000", "--from", "res"],
-         "input_dim 900000 is far outside the swept range", _results),
-    Case("too-few-tasks", ["recommend", "-x", "50", "-y", "5", "--budget", "2e4", "--from", "few"],
-         "sweep more tasks or relax --sweep/--task", lambda w: write_meta_results(w / "few", default_tasks(2))),
+    Case(
+        "budget-zero",
+        ["recommend", "-x", "50", "-y", "5", "--budget", "0", "--from", "res"],
+        "budget must be a positive number of weights; got 0.0",
+        _results,
+    ),
+    Case(
+        "x-far",
+        ["recommend", "-x", "900000", "-y", "5", "--budget", "20000", "--from", "res"],
+        "input_dim 900000 is far outside the swept range",
+        _results,
+    ),
+    Case(
+        "too-few-tasks",
+        ["recommend", "-x", "50", "-y", "5", "--budget", "2e4", "--from", "few"],
+        "sweep more tasks or relax --sweep/--task",
+        lambda w: write_meta_results(w / "few", default_tasks(2)),
+    ),
     Case("no-results", ["analyze", "nowhere"], "no trial parts under"),
 ]
 

@@ -40,8 +40,11 @@ def root(work: Path, name="r") -> Path:
     store = ResultsStore(str(work / name))
     pack, rows = _rows()
     sweep = store.sweep(SWEEP)
-    sweep.save(spec.text, spec.spec_hash, pa.table({"trial_id": [t.trial_id for t in pack.trials],
-                                                    "task": [pack.task] * len(pack.trials)}))
+    sweep.save(
+        spec.text,
+        spec.spec_hash,
+        pa.table({"trial_id": [t.trial_id for t in pack.trials], "task": [pack.task] * len(pack.trials)}),
+    )
     sweep.commit(pack.task, pack.pack_id, 1, rows, None)
     sweep.begin_attempt(pack.pack_id)
     victim = work / "victim" / "trials" / "sweep=x" / "task=y"
@@ -84,23 +87,45 @@ CASES = [
     Case("compact-sweep-absolute", ["compact", "r", "--sweep", "{tmp}/victim"], "sweep id must be letters", root),
     Case("compact-sweep-empty", ["compact", "r", "--sweep", ""], "sweep id must be letters", root),
     Case("compact-sweep-too-long", ["compact", "r", "--sweep", "s" * 200], "at most 128 characters", root),
-    Case("query-sweep-traversal", [*Q, "SELECT * FROM trials", "--sweep", "../victim"], "sweep id must be letters", root),
+    Case(
+        "query-sweep-traversal", [*Q, "SELECT * FROM trials", "--sweep", "../victim"], "sweep id must be letters", root
+    ),
     Case("status-sweep-traversal", ["status", "r", "--sweep", "x/../../victim"], "sweep id must be letters", root),
     Case("status-sweep-backslash", ["status", "r", "--sweep", "a\\b"], "sweep id must be letters", root),
     # 13.2 query reads the results and nothing else
     Case("query-read-csv", [*Q, "SELECT * FROM read_csv('/etc/passwd')"], "may read only the tables", root),
-    Case("query-read-parquet", [*Q, "SELECT * FROM read_parquet('victim/trials/sweep=x/task=y/part-1.parquet')"],
-         "may read only the tables", root),
+    Case(
+        "query-read-parquet",
+        [*Q, "SELECT * FROM read_parquet('victim/trials/sweep=x/task=y/part-1.parquet')"],
+        "may read only the tables",
+        root,
+    ),
     Case("query-read-ipc", [*Q, "SELECT * FROM read_ipc('/etc/hostname')"], "may read only the tables", root),
     Case("query-read-json", [*Q, "SELECT * FROM read_json('/etc/hostname')"], "may read only the tables", root),
-    Case("query-join-read-csv", [*Q, "SELECT * FROM trials t JOIN read_csv('/etc/passwd') p ON true"],
-         "may read only the tables", root),
-    Case("query-comma-read-parquet", [*Q, "SELECT * FROM trials, read_parquet('victim/**/*.parquet')"],
-         "may read only the tables", root),
-    Case("query-subquery-read-json", [*Q, "SELECT (SELECT count(*) FROM read_json('/etc/hostname')) FROM trials"],
-         "may read only the tables", root),
-    Case("query-cte-read-csv", [*Q, "WITH trials AS (SELECT * FROM read_csv('/etc/passwd')) SELECT * FROM trials"],
-         "may read only the tables", root),
+    Case(
+        "query-join-read-csv",
+        [*Q, "SELECT * FROM trials t JOIN read_csv('/etc/passwd') p ON true"],
+        "may read only the tables",
+        root,
+    ),
+    Case(
+        "query-comma-read-parquet",
+        [*Q, "SELECT * FROM trials, read_parquet('victim/**/*.parquet')"],
+        "may read only the tables",
+        root,
+    ),
+    Case(
+        "query-subquery-read-json",
+        [*Q, "SELECT (SELECT count(*) FROM read_json('/etc/hostname')) FROM trials"],
+        "may read only the tables",
+        root,
+    ),
+    Case(
+        "query-cte-read-csv",
+        [*Q, "WITH trials AS (SELECT * FROM read_csv('/etc/passwd')) SELECT * FROM trials"],
+        "may read only the tables",
+        root,
+    ),
     Case("query-path-literal", [*Q, "SELECT * FROM '/etc/passwd'"], "may read only the tables", root),
     Case("query-qualified", [*Q, "SELECT * FROM other.trials"], "may read only the tables", root),
     Case("query-create", [*Q, "CREATE TABLE x AS SELECT * FROM trials"], "query is read-only", root),
@@ -109,8 +134,12 @@ CASES = [
     Case("query-unknown-table", [*Q, "SELECT * FROM secrets"], "may read only the tables", root),
     Case("query-unparsable", [*Q, "SELECT FROM WHERE ((("], "query", root),
     # 13.3 store side: nothing written for a bad --output, damaged roots
-    Case("query-output-missing-dir", [*Q, "SELECT 1 AS one", "--output", "nodir/out.csv", "--format", "csv"],
-         "the folder", root),
+    Case(
+        "query-output-missing-dir",
+        [*Q, "SELECT 1 AS one", "--output", "nodir/out.csv", "--format", "csv"],
+        "the folder",
+        root,
+    ),
     Case("status-foreign-part", ["status", "r"], "part-planted.parquet in results 'r' lacks the column(s)", foreign),
     Case("compact-foreign-part", ["compact", "r"], "not a trials part hpsweep wrote", foreign),
     Case("query-foreign-part", [*Q, "SELECT count(*) FROM trials"], "not a trials part hpsweep wrote", foreign),
@@ -131,7 +160,9 @@ CASES = [
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
 def test_bad_input(case, tmp_path, capfd):
-    assert check_case(case, tmp_path, capfd).startswith("Error: ")  # one line, exit != 0, nothing written: see check_case
+    assert check_case(case, tmp_path, capfd).startswith(
+        "Error: "
+    )  # one line, exit != 0, nothing written: see check_case
 
 
 def _mount_read_only(folder: Path):
@@ -140,7 +171,10 @@ def _mount_read_only(folder: Path):
     if os.geteuid() != 0:
         return None
     folder.mkdir(parents=True, exist_ok=True)
-    ok = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(folder)], capture_output=True).returncode == 0
+    ok = (
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(folder)], capture_output=True).returncode
+        == 0
+    )
     return folder if ok else None
 
 
@@ -168,10 +202,16 @@ def read_only(tmp_path):
         subprocess.run(["umount", str(folder)], check=True)
 
 
-@pytest.mark.parametrize("args", [["compact", "ro/r"], ["run", "quickstart", "-r", "ro/r"],
-                                  ["query", "ro/r", "SELECT 1 AS one", "-o", "ro/out.csv", "--format", "csv"],
-                                  ["analyze", "ro/r", "--out", "report"]],
-                         ids=["compact", "run", "query-output", "analyze"])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["compact", "ro/r"],
+        ["run", "quickstart", "-r", "ro/r"],
+        ["query", "ro/r", "SELECT 1 AS one", "-o", "ro/out.csv", "--format", "csv"],
+        ["analyze", "ro/r", "--out", "report"],
+    ],
+    ids=["compact", "run", "query-output", "analyze"],
+)
 def test_a_read_only_root_is_one_line(args, read_only, tmp_path, capfd):
     line = check_case(Case("read-only", args, "cannot write", setup=read_only), tmp_path, capfd)
     assert "read-only" in line or "permission denied" in line

@@ -74,15 +74,27 @@ def main(scenario: str, spec_path: str, results: str) -> None:
     stop = threading.Event()
     try:
         if scenario == "remove-node":
-            threading.Thread(target=_remove_when_both_train, daemon=True,
-                             args=(cluster, nodes, hold, removed, stop)).start()
+            threading.Thread(
+                target=_remove_when_both_train, daemon=True, args=(cluster, nodes, hold, removed, stop)
+            ).start()
         report = run_sweep(spec, results, live=False, echo=lambda *a: None)
     finally:
         stop.set()
         ray.shutdown()
         cluster.shutdown()
-    print("RESULT " + json.dumps({**ids, "removed": removed[0] if removed else None, "pack_nodes": report.pack_nodes,
-                                  "failed_packs": report.failed_packs, "seconds": report.seconds}))
+    print(
+        "RESULT "
+        + json.dumps(
+            {
+                **ids,
+                "removed": removed[0] if removed else None,
+                "pack_nodes": report.pack_nodes,
+                "failed_packs": report.failed_packs,
+                "seconds": report.seconds,
+            }
+        )
+    )
+
 
 if __name__ == "__main__":
     main(*sys.argv[1:])

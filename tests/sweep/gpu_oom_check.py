@@ -29,10 +29,12 @@ from hpsweep.sweep.plan import plan_sweep
 from hpsweep.sweep.spec import load_spec
 from hpsweep.workers.results import ResultsStore
 
-SPEC = {"name": "oom", "tasks": [{"task": "teacher(x=64,y=8,t=50)", "hidden": [256],
-                                  "densities": {"uniform": [1.0, 0.5]}}],
-        "training": {"epochs": 1, "seeds": [0, 1, 2, 3], "batch_size": 256},
-        "pack": {"max_models": 8, "device": "cuda"}}
+SPEC = {
+    "name": "oom",
+    "tasks": [{"task": "teacher(x=64,y=8,t=50)", "hidden": [256], "densities": {"uniform": [1.0, 0.5]}}],
+    "training": {"epochs": 1, "seeds": [0, 1, 2, 3], "batch_size": 256},
+    "pack": {"max_models": 8, "device": "cuda"},
+}
 
 
 def peak(root, pack):
@@ -57,14 +59,18 @@ def main():
     p2 = peak(probe, replace(pack, pack_id="p2", trials=pack.trials[:2]))
     p8 = peak(probe, replace(pack, pack_id="p8", trials=pack.trials))
     total = torch.cuda.get_device_properties(0).total_memory
-    print(f"{torch.cuda.get_device_name(0)}: peak reserved K=1 {p1 / 2**20:.0f} MiB, K=2 {p2 / 2**20:.0f} MiB, "
-          f"K=8 {p8 / 2**20:.0f} MiB")
+    print(
+        f"{torch.cuda.get_device_name(0)}: peak reserved K=1 {p1 / 2**20:.0f} MiB, K=2 {p2 / 2**20:.0f} MiB, "
+        f"K=8 {p8 / 2**20:.0f} MiB"
+    )
     for name, need in (("fits-2", p2 * 1.15), ("fits-none", p1 * 0.3)):
         torch.cuda.empty_cache()
         held = torch.cuda.memory_reserved()  # what earlier runs still hold (the cap is on the process)
         cap = held + need
-        print(f"held before {name}: allocated {torch.cuda.memory_allocated() / 2**20:.0f} MiB, "
-              f"reserved {held / 2**20:.0f} MiB")
+        print(
+            f"held before {name}: allocated {torch.cuda.memory_allocated() / 2**20:.0f} MiB, "
+            f"reserved {held / 2**20:.0f} MiB"
+        )
         torch.cuda.set_per_process_memory_fraction(cap / total)
         root = os.path.join(work, name)
         summary = run_pack(PackJob(root, "oom", pack, device="cuda"), in_ray=False)
@@ -72,15 +78,19 @@ def main():
         sizes = rows["pack_size"].to_pylist()
         statuses = rows["status"].to_pylist()
         errors = set(rows.filter(pc.equal(rows["status"], "failed"))["error"].to_pylist())
-        print(f"cap {cap / 2**20:.0f} MiB ({name}): splits {summary['splits']}, pack sizes {sizes}, "
-              f"statuses {statuses}, rows {rows.num_rows}, parts {len(ResultsStore(root).parts('trials', 'oom'))}")
+        print(
+            f"cap {cap / 2**20:.0f} MiB ({name}): splits {summary['splits']}, pack sizes {sizes}, "
+            f"statuses {statuses}, rows {rows.num_rows}, parts {len(ResultsStore(root).parts('trials', 'oom'))}"
+        )
         print("  errors:", [e[:160] for e in errors])
         assert rows.num_rows == 8 and len(set(rows["trial_id"].to_pylist())) == 8
         if name == "fits-2":
             # later halves may need to split further: the first ones leave some memory held
             assert summary["splits"] >= 1 and max(sizes) < 8 and set(statuses) == {"ok"}, (sizes, statuses)
         else:
-            assert set(statuses) == {"failed"} and all(e.startswith("OutOfMemoryError: CUDA out of memory") for e in errors)
+            assert set(statuses) == {"failed"} and all(
+                e.startswith("OutOfMemoryError: CUDA out of memory") for e in errors
+            )
     torch.cuda.set_per_process_memory_fraction(1.0)
     print("OK: real CUDA out-of-memory splits the pack; a single model that does not fit ends failed")
 

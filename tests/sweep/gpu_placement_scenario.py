@@ -57,9 +57,16 @@ def main(spec_path: str, results: str) -> None:
     spec = parse_spec(doc, "gpu.yaml")
     # two packs are enough to see each fail (a failed pack's actor is replaced: seconds each on a busy machine)
     one_hidden = [{**doc["tasks"][0], "hidden": doc["tasks"][0]["hidden"][:1]}]
-    cuda = parse_spec({**doc, "name": f"{doc['name']}-cuda", "tasks": one_hidden,
-                       "training": {**doc["training"], "seeds": doc["training"]["seeds"][:1]},
-                       "pack": {**doc.get("pack", {}), "device": "cuda"}}, "gpu-cuda.yaml")
+    cuda = parse_spec(
+        {
+            **doc,
+            "name": f"{doc['name']}-cuda",
+            "tasks": one_hidden,
+            "training": {**doc["training"], "seeds": doc["training"]["seeds"][:1]},
+            "pack": {**doc.get("pack", {}), "device": "cuda"},
+        },
+        "gpu-cuda.yaml",
+    )
     work = tempfile.mkdtemp(prefix="hpsweep-gpu-")
     os.environ[faults.FAULTS_ENV] = os.path.join(work, "faults.json")  # before the nodes start: they inherit it
     hold = os.path.join(work, "hold")
@@ -96,8 +103,13 @@ def main(spec_path: str, results: str) -> None:
     finally:
         ray.shutdown()
         cluster.shutdown()
-    out.update(seen, pack_nodes=report.pack_nodes, failed_packs=report.failed_packs,
-               all_held=faults.held(hold), cuda_failed_packs=failed.failed_packs)
+    out.update(
+        seen,
+        pack_nodes=report.pack_nodes,
+        failed_packs=report.failed_packs,
+        all_held=faults.held(hold),
+        cuda_failed_packs=failed.failed_packs,
+    )
     print("RESULT " + json.dumps(out), flush=True)
 
 

@@ -4,8 +4,13 @@ import yaml
 
 TINY = {
     "name": "tiny",
-    "tasks": [{"task": "teacher(x=8,y=4,t=10,n_train=200,n_val=50,n_test=50)", "hidden": [8, 16],
-               "densities": {"uniform": [1.0, 0.5]}}],
+    "tasks": [
+        {
+            "task": "teacher(x=8,y=4,t=10,n_train=200,n_val=50,n_test=50)",
+            "hidden": [8, 16],
+            "densities": {"uniform": [1.0, 0.5]},
+        }
+    ],
     "training": {"epochs": 2, "seeds": [0, 1]},
     "pack": {"max_models": 4},
     "resources": {"max_failures": 1},

@@ -21,12 +21,19 @@ import yaml
 from hpsweep.workers.results import ResultsStore
 
 SCENARIO = Path(__file__).with_name("gpu_placement_scenario.py")
-SPEC = {"name": "gpu",
-        "tasks": [{"task": "teacher(x=4,y=2,t=4,n_train=32,n_val=8,n_test=8)", "hidden": [4, 5, 6],
-                   "densities": {"uniform": [1.0, 0.5]}}],
-        "training": {"epochs": 1, "seeds": [0, 1], "batch_size": 16},
-        "pack": {"max_models": 1},  # 12 packs: more than the 8 the two declared GPUs take at once
-        "resources": {"cpus": 0.5, "gpus": 0.25, "max_failures": 0}}
+SPEC = {
+    "name": "gpu",
+    "tasks": [
+        {
+            "task": "teacher(x=4,y=2,t=4,n_train=32,n_val=8,n_test=8)",
+            "hidden": [4, 5, 6],
+            "densities": {"uniform": [1.0, 0.5]},
+        }
+    ],
+    "training": {"epochs": 1, "seeds": [0, 1], "batch_size": 16},
+    "pack": {"max_models": 1},  # 12 packs: more than the 8 the two declared GPUs take at once
+    "resources": {"cpus": 0.5, "gpus": 0.25, "max_failures": 0},
+}
 
 
 @pytest.mark.slow
@@ -36,8 +43,9 @@ def test_packs_land_only_on_gpu_nodes_four_per_gpu_and_say_when_cuda_is_missing(
     spec.write_text(yaml.safe_dump(SPEC))
     results = str(tmp_path / "r")
     env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
-    done = subprocess.run([sys.executable, str(SCENARIO), str(spec), results], env=env, capture_output=True,
-                          text=True, timeout=600)
+    done = subprocess.run(
+        [sys.executable, str(SCENARIO), str(spec), results], env=env, capture_output=True, text=True, timeout=600
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     out = json.loads([ln for ln in done.stdout.splitlines() if ln.startswith("RESULT ")][-1].removeprefix("RESULT "))
     workers, head = out["workers"], out["head"]
@@ -55,14 +63,21 @@ def test_packs_land_only_on_gpu_nodes_four_per_gpu_and_say_when_cuda_is_missing(
     assert len(warnings) == 12
     pid = trials["pack_id"][0]
     node = out["pack_nodes"][pid][:12]
-    assert any(ln.endswith(f"Warning: pack {pid}: Ray reserved GPU [0] on node {node}, but torch sees no CUDA "
-                           f"device; trained on the CPU (device column 'cpu')") for ln in warnings)
+    assert any(
+        ln.endswith(
+            f"Warning: pack {pid}: Ray reserved GPU [0] on node {node}, but torch sees no CUDA "
+            f"device; trained on the CPU (device column 'cpu')"
+        )
+        for ln in warnings
+    )
 
     # device: cuda on the same nodes: every pack fails, each with one line saying why
     assert len(out["cuda_failed_packs"]) == 2  # the scenario runs two packs of it
     failed = ResultsStore(results + "-cuda").scan("trials").collect()
     assert failed.height == 2 and set(failed["status"]) == {"failed"}
-    line = re.compile(r"RuntimeError: pack [0-9a-f]+: pack\.device is cuda, but node [0-9a-f]{12} sees no CUDA "
-                      r"device \(Ray GPU ids \[0\]\); check the node's driver, or set pack\.device: auto")
+    line = re.compile(
+        r"RuntimeError: pack [0-9a-f]+: pack\.device is cuda, but node [0-9a-f]{12} sees no CUDA "
+        r"device \(Ray GPU ids \[0\]\); check the node's driver, or set pack\.device: auto"
+    )
     assert failed.filter(~pl.col("error").str.contains(line.pattern)).height == 0, failed["error"][0]
     assert all("\n" not in e for e in failed["error"])

@@ -21,8 +21,13 @@ from tests.sweep.test_plan import SHAPES
 
 HALVING = {
     "name": "halving",
-    "tasks": [{"task": "teacher(x=8,y=4,t=10,n_train=200,n_val=50,n_test=50)", "budgets": [300, 600],
-               "densities": {"uniform": [1.0, 0.5, 0.2], "codes": ["011001", "110110"]}}],
+    "tasks": [
+        {
+            "task": "teacher(x=8,y=4,t=10,n_train=200,n_val=50,n_test=50)",
+            "budgets": [300, 600],
+            "densities": {"uniform": [1.0, 0.5, 0.2], "codes": ["011001", "110110"]},
+        }
+    ],
     "training": {"epochs": 4, "seeds": [0, 1], "lr": [0.01], "schedule": {"eta": 2, "min_epochs": 1}},
     "pack": {"max_models": 6},
     "resources": {"max_failures": 1},
@@ -30,10 +35,19 @@ HALVING = {
 
 
 def _spec(schedule=None, **pack):
-    doc = {"name": "p", "training": {"seeds": [0, 1], "epochs": 9, **({"schedule": schedule} if schedule else {})},
-           "pack": {"max_models": 8, **pack}, "tasks": [
-               {"task": "a(x=1)", "budgets": [300, 900], "lr": [0.001, 0.01],
-                "densities": {"uniform": [1.0, 0.5, 0.2], "codes": ["011001"]}}]}
+    doc = {
+        "name": "p",
+        "training": {"seeds": [0, 1], "epochs": 9, **({"schedule": schedule} if schedule else {})},
+        "pack": {"max_models": 8, **pack},
+        "tasks": [
+            {
+                "task": "a(x=1)",
+                "budgets": [300, 900],
+                "lr": [0.001, 0.01],
+                "densities": {"uniform": [1.0, 0.5, 0.2], "codes": ["011001"]},
+            }
+        ],
+    }
     return parse_spec(doc, "spec.yaml", check_task=None)
 
 
@@ -41,8 +55,7 @@ def test_a_schedule_makes_other_trials_and_ids_stay_the_hash_of_their_key():
     plain, halving = plan_sweep(_spec(), SHAPES), plan_sweep(_spec({"eta": 3}), SHAPES)
     assert _spec().spec_hash != _spec({"eta": 3}).spec_hash
     assert {t.trial_id for t in plain.trials}.isdisjoint(t.trial_id for t in halving.trials)
-    assert all(short_hash(t.key()) == t.trial_id and t.schedule == "halving eta=3 min_epochs=1"
-               for t in halving.trials)
+    assert all(short_hash(t.key()) == t.trial_id and t.schedule == "halving eta=3 min_epochs=1" for t in halving.trials)
     assert [t.schedule for t in plain.trials] == [""] * len(plain.trials)
 
 
@@ -86,20 +99,28 @@ def _run_error(tmp_path, capsys, doc, results="r"):
 def test_bad_schedules_are_one_line(tmp_path, capsys):
     def with_training(**kw):
         return {**HALVING, "training": {**HALVING["training"], **kw}}
+
     assert _run_error(tmp_path, capsys, with_training(schedule={"eta": 1})) == (
-        "Error: spec.yaml: training.schedule.eta must be an integer >= 2; got 1")
+        "Error: spec.yaml: training.schedule.eta must be an integer >= 2; got 1"
+    )
     assert _run_error(tmp_path, capsys, with_training(schedule={"min_epochs": 4})) == (
         "Error: spec.yaml: training.schedule.min_epochs must be below training.epochs (4): the first rung has to "
-        "come before the last epoch; lower min_epochs or train longer; got 4")
-    task_epochs = {**HALVING, "tasks": [{**HALVING["tasks"][0], "epochs": 2}],
-                   "training": {**HALVING["training"], "schedule": {"min_epochs": 2}}}
+        "come before the last epoch; lower min_epochs or train longer; got 4"
+    )
+    task_epochs = {
+        **HALVING,
+        "tasks": [{**HALVING["tasks"][0], "epochs": 2}],
+        "training": {**HALVING["training"], "schedule": {"min_epochs": 2}},
+    }
     assert _run_error(tmp_path, capsys, task_epochs).startswith(
-        "Error: spec.yaml: training.schedule.min_epochs must be below tasks[0].epochs (2)")
+        "Error: spec.yaml: training.schedule.min_epochs must be below tasks[0].epochs (2)"
+    )
     single = {**HALVING, "tasks": [{**HALVING["tasks"][0], "densities": {"uniform": [0.5]}}]}
     assert _run_error(tmp_path, capsys, single) == (
         "Error: spec.yaml: training.schedule has nothing to compare: every group of competing models (same task, "
         "budget and lr; e.g. teacher(x=8,y=4,t=10,n_train=200,n_val=50,n_test=50) at budget 300, lr 0.01) holds "
-        "one density config; sweep several configs per task, budget and lr, or remove training.schedule")
+        "one density config; sweep several configs per task, budget and lr, or remove training.schedule"
+    )
     assert not (tmp_path / "r").exists()
 
 
@@ -107,14 +128,21 @@ def test_a_halving_sweep_refuses_a_root_of_an_older_schema(tmp_path, capsys):
     from hpsweep.workers.schema import TRIALS_SCHEMA
 
     store = ResultsStore(str(tmp_path / "old"))
-    row = {n: None for n in TRIALS_SCHEMA.names} | {"schema_version": 2, "sweep_id": "before", "trial_id": "t1",
-                                                    "task": "rad", "attempt": 1, "status": "ok"}
+    row = {n: None for n in TRIALS_SCHEMA.names} | {
+        "schema_version": 2,
+        "sweep_id": "before",
+        "trial_id": "t1",
+        "task": "rad",
+        "attempt": 1,
+        "status": "ok",
+    }
     store.sweep("before").write_part("trials", "rad", "p-a1", pa.Table.from_pylist([row], schema=TRIALS_SCHEMA))
     parts = sorted(p.name for p in (tmp_path / "old").rglob("*") if p.is_file())
     assert _run_error(tmp_path, capsys, HALVING, "old") == (
         f"Error: spec.yaml: training.schedule writes trials with status 'stopped', but results "
         f"{str(tmp_path / 'old')!r} hold rows of results schema 2 (an hpsweep before version 3 of the schema), "
-        f"whose readers do not know that status; run the halving sweep with a fresh --results")
+        f"whose readers do not know that status; run the halving sweep with a fresh --results"
+    )
     assert sorted(p.name for p in (tmp_path / "old").rglob("*") if p.is_file()) == parts  # nothing written
 
 
@@ -156,7 +184,9 @@ def test_a_halving_sweep_writes_stopped_rows_that_every_reader_counts(ray_local,
             assert r["epochs_run"] == 4
     by_config = {}
     for r in trials.iter_rows(named=True):  # a config's seeds stop together
-        by_config.setdefault((r["budget"], *(r[f"d_{b}"] for b in ("hx", "hh", "hy", "yx", "yh", "yy"))), set()).add((r["status"], r["epochs_run"]))
+        by_config.setdefault((r["budget"], *(r[f"d_{b}"] for b in ("hx", "hh", "hy", "yx", "yh", "yy"))), set()).add(
+            (r["status"], r["epochs_run"])
+        )
     assert all(len(v) == 1 for v in by_config.values())
     main(["status", results, "--json"])
     assert f'"stopped": {s["stopped"]}' in capsys.readouterr().out
@@ -170,14 +200,20 @@ def test_a_halving_sweep_writes_stopped_rows_that_every_reader_counts(ray_local,
 def test_a_killed_halving_sweep_resumes_with_the_same_decisions(ray_local, tmp_path, capsys):
     """Four tasks, one halving pack each, one at a time; the driver is killed -9 once a pack has
     committed; the re-run finishes with every trial once and the decisions of an uninterrupted run."""
-    tasks = [{**HALVING["tasks"][0], "task": f"teacher(x={x},y=4,t=10,n_train=200,n_val=50,n_test=50)"}
-             for x in (6, 8, 10, 12)]
+    tasks = [
+        {**HALVING["tasks"][0], "task": f"teacher(x={x},y=4,t=10,n_train=200,n_val=50,n_test=50)"}
+        for x in (6, 8, 10, 12)
+    ]
     doc = {**HALVING, "name": "hkill", "tasks": tasks, "resources": {"max_failures": 1, "max_concurrent": 1}}
     spec, results = spec_file(tmp_path, doc), tmp_path / "r"
     env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
-    proc = subprocess.Popen([sys.executable, "-m", "hpsweep.sweep.cli", "run", spec, "--results", str(results),
-                             "--progress", "lines"], env=env, start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hpsweep.sweep.cli", "run", spec, "--results", str(results), "--progress", "lines"],
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 180
     try:
         while time.monotonic() < deadline and proc.poll() is None:
@@ -211,17 +247,38 @@ def test_the_wall_estimate_from_earlier_sweeps_cost_columns(tmp_path):
     rows = []
     for pack, (hidden, epochs, seconds) in enumerate([(16, 3, 12.0), (28, 2, 30.0)]):
         for i in range(2):  # two models per pack; the pack's cost columns are on both rows
-            rows.append({n: None for n in TRIALS_SCHEMA.names} | shape | {
-                "schema_version": 3, "sweep_id": "old", "trial_id": f"t{pack}{i}", "task": "a", "pack_id": f"p{pack}",
-                "attempt": 1, "status": "ok", "hidden": hidden - 4 * i, "epochs_run": epochs, "started_at": start,
-                "finished_at": start + timedelta(seconds=seconds)})
+            rows.append(
+                {n: None for n in TRIALS_SCHEMA.names}
+                | shape
+                | {
+                    "schema_version": 3,
+                    "sweep_id": "old",
+                    "trial_id": f"t{pack}{i}",
+                    "task": "a",
+                    "pack_id": f"p{pack}",
+                    "attempt": 1,
+                    "status": "ok",
+                    "hidden": hidden - 4 * i,
+                    "epochs_run": epochs,
+                    "started_at": start,
+                    "finished_at": start + timedelta(seconds=seconds),
+                }
+            )
     store.sweep("old").write_part("trials", "a", "p-a1", pa.Table.from_pylist(rows, schema=TRIALS_SCHEMA))
     # work of a pack: model-epochs x n_train x seq_len x S (S + |x|), S = its largest |h| + |y|
     work = 6 * 100 * 10 * 20 * 28 + 4 * 100 * 10 * 32 * 40
     rate, packs = history_rate(store)
     assert packs == 2 and rate == pytest.approx(42.0 / work)
     plan = plan_sweep(_spec(), SHAPES)
-    expected = [len(p.trials) * p.epochs * SHAPES[p.task].n_train * SHAPES[p.task].seq_len
-                * (p.hidden_max + 4) * (p.hidden_max + 4 + 8) * rate for p in plan.packs]
+    expected = [
+        len(p.trials)
+        * p.epochs
+        * SHAPES[p.task].n_train
+        * SHAPES[p.task].seq_len
+        * (p.hidden_max + 4)
+        * (p.hidden_max + 4 + 8)
+        * rate
+        for p in plan.packs
+    ]
     assert estimate_from_history(plan, 1, rate) == pytest.approx(STARTUP_S + sum(expected))
     assert history_rate(ResultsStore(str(tmp_path / "empty"))) is None

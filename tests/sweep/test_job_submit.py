@@ -58,19 +58,34 @@ def ray_head(tmp_path):
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
     log = open(tmp_path / "head.log", "wb")
     head = subprocess.Popen(
-        [RAY, "start", "--head", "--block", f"--port={_free_port()}", "--dashboard-host=127.0.0.1",
-         f"--dashboard-port={dash_port}", f"--ray-client-server-port={_free_port()}",
-         f"--dashboard-agent-listen-port={_free_port()}", "--include-dashboard=true", "--num-cpus=2",
-         f"--temp-dir={temp_dir}"],
-        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        [
+            RAY,
+            "start",
+            "--head",
+            "--block",
+            f"--port={_free_port()}",
+            "--dashboard-host=127.0.0.1",
+            f"--dashboard-port={dash_port}",
+            f"--ray-client-server-port={_free_port()}",
+            f"--dashboard-agent-listen-port={_free_port()}",
+            "--include-dashboard=true",
+            "--num-cpus=2",
+            f"--temp-dir={temp_dir}",
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         # the token step of docs/cluster.md: the client names Ray's token (from the head's machine)
         token = subprocess.run([RAY, "get-auth-token"], env=env, capture_output=True, text=True, timeout=120)
         env = {**env, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": token.stdout.strip()}
         deadline = time.monotonic() + 180
         while True:  # the dashboard answers once the head is up
-            ready = subprocess.run([RAY, "job", "list", "--address", dashboard], env=env, capture_output=True,
-                                   text=True, timeout=120)
+            ready = subprocess.run(
+                [RAY, "job", "list", "--address", dashboard], env=env, capture_output=True, text=True, timeout=120
+            )
             if ready.returncode == 0:
                 break
             assert head.poll() is None, (tmp_path / "head.log").read_text()[-3000:]
@@ -92,9 +107,29 @@ def test_ray_job_submit_with_working_dir_writes_every_row_once(ray_head, tmp_pat
     results = tmp_path / "shared-results"  # one path the head's workers and this test both see
 
     def submit(*args):
-        return subprocess.run([RAY, "job", "submit", "--address", dashboard, "--working-dir", ".", "--",
-                               "hpsweep", "run", "spec.yaml", "--progress", "lines", *args],
-                              cwd=work, env=env, capture_output=True, text=True, timeout=400)
+        return subprocess.run(
+            [
+                RAY,
+                "job",
+                "submit",
+                "--address",
+                dashboard,
+                "--working-dir",
+                ".",
+                "--",
+                "hpsweep",
+                "run",
+                "spec.yaml",
+                "--progress",
+                "lines",
+                *args,
+            ],
+            cwd=work,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=400,
+        )
 
     done = submit("--results", str(results))
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
@@ -103,6 +138,8 @@ def test_ray_job_submit_with_working_dir_writes_every_row_once(ray_head, tmp_pat
     # a relative --results would live in the job's temporary working directory: refused, one line
     refused = submit()
     assert refused.returncode != 0
-    assert ("Error: --results 'hpsweep-results' is a relative path inside a Ray job, where it would live in the "
-            "job's temporary working directory and vanish with it") in refused.stdout
+    assert (
+        "Error: --results 'hpsweep-results' is a relative path inside a Ray job, where it would live in the "
+        "job's temporary working directory and vanish with it"
+    ) in refused.stdout
     assert not (work / "hpsweep-results").exists()

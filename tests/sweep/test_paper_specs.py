@@ -9,8 +9,8 @@ from hpsweep.sweep.coordinator import task_shapes
 from hpsweep.sweep.plan import expand_trials
 from hpsweep.sweep.scale import parse_scale, scale_spec
 from hpsweep.sweep.spec import load_spec, shipped_specs
-from tests.minari_helpers import make_pendulum_dataset
 from hpsweep.workers.descriptors import Densities, describe
+from tests.minari_helpers import make_pendulum_dataset
 
 RAD_LOCAL = "data=0.2,epochs=0.16,input=0.25,budget=0.3"  # the run in docs/findings.md
 DIMS_LOCAL = "data=0.1,epochs=0.4,seeds=0.5,draws=0.2"
@@ -44,8 +44,10 @@ def test_paper_rad_local_scale_keeps_the_input_heavy_regime():
     spec = scale_spec(load_spec("paper-rad"), parse_scale(RAD_LOCAL))
     (task,) = spec.tasks
     assert task.task == "rad(side=25,n_train=6000,n_val=200,n_test=200)" and task.epochs == 4
-    hp = {t.densities: describe(625, 10, Densities(*t.densities), budget=t.budget).hidden_proportion
-          for t in _trials(spec)}
+    hp = {
+        t.densities: describe(625, 10, Densities(*t.densities), budget=t.budget).hidden_proportion
+        for t in _trials(spec)
+    }
     # dense: W_hx holds nearly everything, as at full size (0.0085); uniform 0.2 is less extreme than
     # the paper's 0.062 because the |y| blocks do not shrink with |x| (docs/findings.md says so)
     assert hp[(1.0,) * 6] == pytest.approx(0.041, abs=0.001) and hp[(0.2,) * 6] == pytest.approx(0.204, abs=0.001)
@@ -69,12 +71,15 @@ def test_dims_spans_the_dims_and_budgets_of_the_issue():
     assert len({t.lr for t in trials}) > 100  # drawn learning rates
 
 
-@pytest.mark.parametrize("name, scale, expect", [
-    ("paper-rad", None, "228 trials, 228 to run"),
-    ("paper-rad", RAD_LOCAL, "228 trials, 228 to run"),
-    ("dims", None, "2880 trials, 2880 to run"),
-    ("dims", DIMS_LOCAL, "300 trials, 300 to run"),
-])
+@pytest.mark.parametrize(
+    "name, scale, expect",
+    [
+        ("paper-rad", None, "228 trials, 228 to run"),
+        ("paper-rad", RAD_LOCAL, "228 trials, 228 to run"),
+        ("dims", None, "2880 trials, 2880 to run"),
+        ("dims", DIMS_LOCAL, "300 trials, 300 to run"),
+    ],
+)
 def test_dry_run_by_name(name, scale, expect, tmp_path, capsys):
     main(["run", name, "--dry-run", "--results", str(tmp_path / "r"), *(["--scale", scale] if scale else [])])
     out = capsys.readouterr().out

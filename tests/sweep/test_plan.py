@@ -7,18 +7,30 @@ import pytest
 
 from hpsweep.sweep.plan import density_configs, make_packs, plan_sweep
 from hpsweep.sweep.spec import parse_spec
-from hpsweep.workers.errors import SpecError
 from hpsweep.workers.descriptors import Densities
+from hpsweep.workers.errors import SpecError
 
-SHAPES = {"a(x=1)": SimpleNamespace(input_dim=8, output_dim=4, seq_len=10, n_train=100),
-          "b(x=2)": SimpleNamespace(input_dim=32, output_dim=2, seq_len=5, n_train=100)}
+SHAPES = {
+    "a(x=1)": SimpleNamespace(input_dim=8, output_dim=4, seq_len=10, n_train=100),
+    "b(x=2)": SimpleNamespace(input_dim=32, output_dim=2, seq_len=5, n_train=100),
+}
 
 
 def _spec(**training):
-    doc = {"name": "p", "training": {"seeds": [0, 1], **training}, "pack": {"max_models": 8}, "tasks": [
-        {"task": "a(x=1)", "budgets": [300, 900], "densities": {"uniform": [1.0, 0.2], "codes": ["011001"]}},
-        {"task": "b(x=2)", "hidden": [4, 12], "epochs": 3, "densities": {"grid": {"hx": [0.5, 1], "hh": [0.25, 1]}}},
-    ]}
+    doc = {
+        "name": "p",
+        "training": {"seeds": [0, 1], **training},
+        "pack": {"max_models": 8},
+        "tasks": [
+            {"task": "a(x=1)", "budgets": [300, 900], "densities": {"uniform": [1.0, 0.2], "codes": ["011001"]}},
+            {
+                "task": "b(x=2)",
+                "hidden": [4, 12],
+                "epochs": 3,
+                "densities": {"grid": {"hx": [0.5, 1], "hh": [0.25, 1]}},
+            },
+        ],
+    }
     return parse_spec(doc, "spec.yaml", check_task=None)
 
 
@@ -41,7 +53,9 @@ def test_packs_group_compatible_trials_sorted_by_hidden():
     assert sorted(t.trial_id for p in plan.packs for t in p.trials) == sorted(t.trial_id for t in plan.trials)
     for p in plan.packs:
         assert 1 <= len(p.trials) <= 8
-        assert {(t.task, t.data_seed, t.epochs, t.batch_size) for t in p.trials} == {(p.task, p.data_seed, p.epochs, p.batch_size)}
+        assert {(t.task, t.data_seed, t.epochs, t.batch_size) for t in p.trials} == {
+            (p.task, p.data_seed, p.epochs, p.batch_size)
+        }
         assert [t.hidden for t in p.trials] == sorted(t.hidden for t in p.trials)
     ids = [p.pack_id for p in plan.packs]
     assert len(set(ids)) == len(ids) and ids == [p.pack_id for p in plan_sweep(_spec(), SHAPES).packs]
@@ -65,7 +79,10 @@ def test_finished_trials_are_not_packed_again():
 
 
 def test_paper_random_draws_are_seeded_and_in_range():
-    doc = {"name": "r", "tasks": [{"task": "a(x=1)", "hidden": [8], "densities": {"random": {"count": 200, "seed": 3}}}]}
+    doc = {
+        "name": "r",
+        "tasks": [{"task": "a(x=1)", "hidden": [8], "densities": {"random": {"count": 200, "seed": 3}}}],
+    }
     spec = parse_spec(doc, "spec.yaml", check_task=None)
     draws = density_configs(spec.tasks[0].densities, "a(x=1)")
     assert len(draws) == 200 and draws == density_configs(spec.tasks[0].densities, "a(x=1)")
@@ -80,31 +97,62 @@ def test_paper_random_draws_are_seeded_and_in_range():
 
 
 def test_paper_densities_method_keeps_the_lr_list():
-    doc = {"name": "r", "training": {"lr": [1e-3, 1e-2]},
-           "tasks": [{"task": "a(x=1)", "hidden": [8], "densities": {"random": {"count": 5, "method": "paper-densities"}}}]}
+    doc = {
+        "name": "r",
+        "training": {"lr": [1e-3, 1e-2]},
+        "tasks": [
+            {"task": "a(x=1)", "hidden": [8], "densities": {"random": {"count": 5, "method": "paper-densities"}}}
+        ],
+    }
     plan = plan_sweep(parse_spec(doc, "spec.yaml", check_task=None), SHAPES)
     assert len(plan.trials) == 10 and {t.lr for t in plan.trials} == {1e-3, 1e-2}
 
 
 def test_codes_with_several_bases_and_duplicates_collapse():
-    doc = {"name": "c", "tasks": [{"task": "a(x=1)", "hidden": [8],
-                                   "densities": {"uniform": [1.0], "codes": ["111111", "010000"], "base": [0.2, 0.5]}}]}
+    doc = {
+        "name": "c",
+        "tasks": [
+            {
+                "task": "a(x=1)",
+                "hidden": [8],
+                "densities": {"uniform": [1.0], "codes": ["111111", "010000"], "base": [0.2, 0.5]},
+            }
+        ],
+    }
     configs = [d for d, _ in density_configs(parse_spec(doc, "spec.yaml", check_task=None).tasks[0].densities)]
-    assert configs == [Densities.uniform(1.0), Densities(0.2, 1, 0.2, 0.2, 0.2, 0.2), Densities(0.5, 1, 0.5, 0.5, 0.5, 0.5)]
+    assert configs == [
+        Densities.uniform(1.0),
+        Densities(0.2, 1, 0.2, 0.2, 0.2, 0.2),
+        Densities(0.5, 1, 0.5, 0.5, 0.5, 0.5),
+    ]
 
 
 # -- sampled tasks, shared draws, one candidate set for every task ------------------
 
 SAMPLED = {
     "name": "m",
-    "densities": {"uniform": [1.0, 0.2], "random": {"count": 3, "seed": 5, "shared": True,
-                                                     "method": "paper-densities"}},
+    "densities": {
+        "uniform": [1.0, 0.2],
+        "random": {"count": 3, "seed": 5, "shared": True, "method": "paper-densities"},
+    },
     "training": {"lr": [0.001, 0.01]},
     "tasks": [
-        {"sample": {"family": "teacher", "count": 12, "seed": 7,
-                    "params": {"x": {"log_uniform": [4, 512]}, "y": {"log_uniform": [2, 16]},
-                               "t": {"choice": [5, 10]}, "noise": {"uniform": [0, 0.3]}, "n_train": 50}},
-         "budgets": [2000, 20000], "min_dense_hidden": 4},
+        {
+            "sample": {
+                "family": "teacher",
+                "count": 12,
+                "seed": 7,
+                "params": {
+                    "x": {"log_uniform": [4, 512]},
+                    "y": {"log_uniform": [2, 16]},
+                    "t": {"choice": [5, 10]},
+                    "noise": {"uniform": [0, 0.3]},
+                    "n_train": 50,
+                },
+            },
+            "budgets": [2000, 20000],
+            "min_dense_hidden": 4,
+        },
         {"task": "lorenz(n=8)", "budgets": [2000], "densities": {"uniform": [0.5]}},
     ],
 }
@@ -169,21 +217,37 @@ def test_min_dense_hidden_leaves_out_budgets_a_task_cannot_fill():
     assert sizes == {1, 2}  # the sample spans tasks that fill both budgets and tasks that fill one
 
 
-@pytest.mark.parametrize("sample, message", [
-    ({"family": "mnist", "count": 2}, "tasks[0].sample.family must be one of rad, teacher, prototype, lorenz"),
-    ({"family": "teacher", "count": 2, "params": {"z": 1}}, "tasks[0].sample.params.z is not a parameter of teacher"),
-    ({"family": "teacher", "count": 2, "params": {"x": {"normal": [1, 2]}}},
-     "tasks[0].sample.params.x must be a value or one of {uniform: [low, high]}"),
-    ({"family": "teacher", "count": 2, "params": {"x": {"log_uniform": [0, 8]}}},
-     "tasks[0].sample.params.x.log_uniform must lie within the parameter's range (an int in [1, 100000])"),
-    ({"family": "teacher", "count": 2, "params": {"x": {"uniform": [8, 4]}}},
-     "tasks[0].sample.params.x.uniform must be [low, high] with low <= high; got [8, 4]"),
-    ({"family": "teacher", "count": 5, "params": {"x": {"uniform": [4, 5]}}},
-     "tasks[0].sample.count asks for more distinct tasks than the ranges hold (2 found)"),
-    ({"family": "teacher", "count": 2, "params": {"noise": {"choice": [-1]}}},
-     "tasks[0].sample.params gives a task that does not exist (task teacher: parameter 'noise' must be"),
-    ({"family": "teacher"}, "tasks[0].sample.count is required"),
-])
+@pytest.mark.parametrize(
+    "sample, message",
+    [
+        ({"family": "mnist", "count": 2}, "tasks[0].sample.family must be one of rad, teacher, prototype, lorenz"),
+        (
+            {"family": "teacher", "count": 2, "params": {"z": 1}},
+            "tasks[0].sample.params.z is not a parameter of teacher",
+        ),
+        (
+            {"family": "teacher", "count": 2, "params": {"x": {"normal": [1, 2]}}},
+            "tasks[0].sample.params.x must be a value or one of {uniform: [low, high]}",
+        ),
+        (
+            {"family": "teacher", "count": 2, "params": {"x": {"log_uniform": [0, 8]}}},
+            "tasks[0].sample.params.x.log_uniform must lie within the parameter's range (an int in [1, 100000])",
+        ),
+        (
+            {"family": "teacher", "count": 2, "params": {"x": {"uniform": [8, 4]}}},
+            "tasks[0].sample.params.x.uniform must be [low, high] with low <= high; got [8, 4]",
+        ),
+        (
+            {"family": "teacher", "count": 5, "params": {"x": {"uniform": [4, 5]}}},
+            "tasks[0].sample.count asks for more distinct tasks than the ranges hold (2 found)",
+        ),
+        (
+            {"family": "teacher", "count": 2, "params": {"noise": {"choice": [-1]}}},
+            "tasks[0].sample.params gives a task that does not exist (task teacher: parameter 'noise' must be",
+        ),
+        ({"family": "teacher"}, "tasks[0].sample.count is required"),
+    ],
+)
 def test_bad_sample_blocks_are_one_message(sample, message):
     doc = {"name": "m", "tasks": [{"sample": sample, "budgets": [5000], "densities": {"uniform": 1}}]}
     with pytest.raises(SpecError) as e:
@@ -219,15 +283,33 @@ def test_a_changed_file_task_gets_new_trial_ids(tmp_path):
 def test_oversized_plans_are_refused_before_expanding():
     from hpsweep.sweep.plan import check_plan_size, plan_size_bound
 
-    doc = {"name": "big", "training": {"seeds": [0, 1], "lr": [0.001, 0.01]}, "tasks": [
-        {"task": "a(x=1)", "budgets": [300, 900], "densities": {"uniform": [1.0, 0.5], "random": {"count": 30_000}}},
-        {"task": "b(x=2)", "hidden": [4], "densities": {"grid": {"hx": [0.5, 1], "hh": [0.25, 0.5, 1]},
-                                                          "random": {"count": 5, "method": "paper-densities"}}}]}
+    doc = {
+        "name": "big",
+        "training": {"seeds": [0, 1], "lr": [0.001, 0.01]},
+        "tasks": [
+            {
+                "task": "a(x=1)",
+                "budgets": [300, 900],
+                "densities": {"uniform": [1.0, 0.5], "random": {"count": 30_000}},
+            },
+            {
+                "task": "b(x=2)",
+                "hidden": [4],
+                "densities": {
+                    "grid": {"hx": [0.5, 1], "hh": [0.25, 0.5, 1]},
+                    "random": {"count": 5, "method": "paper-densities"},
+                },
+            },
+        ],
+    }
     spec = parse_spec(doc, "big.yaml", check_task=None)
     # a: (2 uniform x 2 lr + 30,000 paper draws x 1 drawn lr) x 2 budgets x 2 seeds; b: (6 + 5) x 2 lr x 1 x 2
     assert plan_size_bound(spec) == (4 + 30_000) * 2 * 2 + 11 * 2 * 2 == 120_060
-    with pytest.raises(SpecError, match=r"^big.yaml: the plan would hold up to 120,060 trials, more than max_trials "
-                                        r"\(100,000\); if that is meant, set max_trials: 120060 in the spec"):
+    with pytest.raises(
+        SpecError,
+        match=r"^big.yaml: the plan would hold up to 120,060 trials, more than max_trials "
+        r"\(100,000\); if that is meant, set max_trials: 120060 in the spec",
+    ):
         plan_sweep(spec, SHAPES)
     check_plan_size(parse_spec({**doc, "max_trials": 120_060}, "big.yaml", check_task=None))  # lifted: no error
 
@@ -236,14 +318,16 @@ def test_oversized_plans_are_refused_before_expanding():
 def test_trial_ids_are_the_hash_of_the_trial_key(name):
     """The planner writes the key's JSON out by hand for speed; it must be canonical JSON (resume)."""
     from hpsweep.sweep.coordinator import task_shapes
-    from hpsweep.workers.hashing import short_hash
     from hpsweep.sweep.spec import load_spec
+    from hpsweep.workers.hashing import short_hash
 
     spec = load_spec(name)
     trials = plan_sweep(spec, task_shapes(spec)).trials
     assert all(short_hash(t.key()) == t.trial_id for t in trials)
-    assert short_hash([t.trial_id for t in trials]) == {
-        "quickstart": "02167a0af41da271", "dims": "7cb2f278f103e24f", "paper-rad": "a90a7ae569bbb70a"}[name]  # as before
+    assert (
+        short_hash([t.trial_id for t in trials])
+        == {"quickstart": "02167a0af41da271", "dims": "7cb2f278f103e24f", "paper-rad": "a90a7ae569bbb70a"}[name]
+    )  # as before
 
 
 def test_planning_with_the_memory_model_does_not_import_torch():
@@ -252,18 +336,20 @@ def test_planning_with_the_memory_model_does_not_import_torch():
     import subprocess
     import sys
 
-    code = ("import sys\n"
-            "from types import SimpleNamespace\n"
-            "import hpsweep.sweep.coordinator\n"
-            "from hpsweep.sweep.plan import plan_sweep\n"
-            "from hpsweep.sweep.spec import parse_spec\n"
-            "from hpsweep.workers.pack_memory import pack_memory_bytes\n"
-            "shapes = {'a(x=1)': SimpleNamespace(input_dim=8, output_dim=4, seq_len=10, n_train=100)}\n"
-            "doc = {'name': 'p', 'pack': {'max_models': 8}, 'tasks': [{'task': 'a(x=1)', 'budgets': [300, 900],"
-            " 'densities': {'uniform': [1.0, 0.2]}}]}\n"
-            "plan = plan_sweep(parse_spec(doc, 'spec.yaml', check_task=None), shapes, estimate=pack_memory_bytes,"
-            " memory_bytes=2_000_000)\n"
-            "assert [len(p.trials) for p in plan.packs] == [3, 1], plan.packs\n"  # the estimate capped the packs
-            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'torch'))\n")
+    code = (
+        "import sys\n"
+        "from types import SimpleNamespace\n"
+        "import hpsweep.sweep.coordinator\n"
+        "from hpsweep.sweep.plan import plan_sweep\n"
+        "from hpsweep.sweep.spec import parse_spec\n"
+        "from hpsweep.workers.pack_memory import pack_memory_bytes\n"
+        "shapes = {'a(x=1)': SimpleNamespace(input_dim=8, output_dim=4, seq_len=10, n_train=100)}\n"
+        "doc = {'name': 'p', 'pack': {'max_models': 8}, 'tasks': [{'task': 'a(x=1)', 'budgets': [300, 900],"
+        " 'densities': {'uniform': [1.0, 0.2]}}]}\n"
+        "plan = plan_sweep(parse_spec(doc, 'spec.yaml', check_task=None), shapes, estimate=pack_memory_bytes,"
+        " memory_bytes=2_000_000)\n"
+        "assert [len(p.trials) for p in plan.packs] == [3, 1], plan.packs\n"  # the estimate capped the packs
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'torch'))\n"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

@@ -114,14 +114,19 @@ def test_without_work_weights_each_model_weighs_the_same():
 
 def test_pack_work_counts_slots_inputs_and_the_fixed_cost_of_each_batch_step():
     # 2 epochs of ceil(100 / 32) = 4 batches of 5 time steps: 40 (batch, time step) pairs
-    assert pack_work(models=32, hidden_max=90, input_dim=20, output_dim=10, seq_len=5, n_train=100, epochs=2,
-                     batch_size=32) == 2 * 100 * 5 * 32 * 100 * (100 + 20 + SLOT_OVERHEAD) + 40 * STEP_OVERHEAD
+    assert (
+        pack_work(
+            models=32, hidden_max=90, input_dim=20, output_dim=10, seq_len=5, n_train=100, epochs=2, batch_size=32
+        )
+        == 2 * 100 * 5 * 32 * 100 * (100 + 20 + SLOT_OVERHEAD) + 40 * STEP_OVERHEAD
+    )
 
 
 def test_the_live_bar_shows_the_same_eta():
     out, clock = io.StringIO(), Clock()
-    progress = SweepProgress(2, 5, {"p1": 3, "p2": 2}, live=True, stream=out, work={"p1": 100.0, "p2": 900.0},
-                             clock=clock)
+    progress = SweepProgress(
+        2, 5, {"p1": 3, "p2": 2}, live=True, stream=out, work={"p1": 100.0, "p2": 900.0}, clock=clock
+    )
     assert progress._bar.tasks[0].fields["eta"] == "estimating"
     clock.now = 4.0
     progress.on_epoch("p1", {"epoch": 1, "epochs": 2, "best_val_score": 0.1})

@@ -13,14 +13,13 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 
-from hpsweep.sweep.cli import main
 from hpsweep.sweep import faults
+from hpsweep.sweep.cli import main
 from hpsweep.sweep.commands.run import INCOMPLETE_EXIT
 from hpsweep.sweep.faults import PackFault
 from hpsweep.sweep.spec import load_spec
 from hpsweep.workers.results import ResultsStore
 from tests.sweep.sweep_helpers import TINY, exactly_once, pack_ids, spec_file
-
 
 
 @pytest.mark.slow
@@ -54,8 +53,17 @@ def test_quickstart_end_to_end_then_resume(ray_local, tmp_path, capsys):
     assert '"planned": 120' in capsys.readouterr().out
     main(["query", results, "SELECT count(*) AS n FROM trials WHERE task = 'lorenz'", "--format", "csv"])
     assert capsys.readouterr().out.split() == ["n", "40"]
-    main(["query", results, "SELECT trial_id, epoch, val_score FROM curves", "--format", "parquet",
-          "-o", str(tmp_path / "curves.parquet")])
+    main(
+        [
+            "query",
+            results,
+            "SELECT trial_id, epoch, val_score FROM curves",
+            "--format",
+            "parquet",
+            "-o",
+            str(tmp_path / "curves.parquet"),
+        ]
+    )
     assert pq.read_table(tmp_path / "curves.parquet").num_rows == curves.height
     main(["query", results, "SELECT max(hidden) AS h FROM trials", "--format", "json"])
     assert json.loads(capsys.readouterr().out) == [{"h": trials["hidden"].max()}]
@@ -69,7 +77,16 @@ def test_a_failing_pack_is_retried_and_succeeds(ray_local, tmp_path, capsys, inj
     out = capsys.readouterr().out
     assert "failed (RuntimeError: injected failure (HPSWEEP_FAULTS) in pack" in out and "; retrying" in out
     store = ResultsStore(results)
-    assert store.sweep("tiny").status() == {"sweep": "tiny", "planned": 8, "ok": 8, "diverged": 0, "failed": 0, "stopped": 0, "missing": 0, "curves_missing": 0}
+    assert store.sweep("tiny").status() == {
+        "sweep": "tiny",
+        "planned": 8,
+        "ok": 8,
+        "diverged": 0,
+        "failed": 0,
+        "stopped": 0,
+        "missing": 0,
+        "curves_missing": 0,
+    }
     exactly_once(store, "tiny")
     assert sorted(store.read("trials", "tiny")["attempt"].to_pylist()) == [1] * 4 + [2] * 4
 
@@ -89,8 +106,10 @@ def test_a_pack_that_always_fails_ends_failed_with_its_error(ray_local, tmp_path
     assert _exit_code(["run", spec, "--results", results, "--progress", "lines"]) == INCOMPLETE_EXIT
     out, err = capsys.readouterr()
     assert "failed after all retries" in out
-    assert err == (f"sweep tiny: 4 failed and 0 missing of 8 planned; run them again with: "
-                   f"hpsweep run {spec} --results {results} --retry-failed\n")
+    assert err == (
+        f"sweep tiny: 4 failed and 0 missing of 8 planned; run them again with: "
+        f"hpsweep run {spec} --results {results} --retry-failed\n"
+    )
     store = ResultsStore(results)
     assert store.sweep("tiny").status()["failed"] == 4 and store.sweep("tiny").status()["ok"] == 4
     failed = store.scan("trials").filter(pl.col("status") == "failed").collect()
@@ -133,8 +152,10 @@ def test_rows_a_reader_cannot_see_are_missing_and_exit_non_zero(ray_local, tmp_p
     assert " ok, " not in out.split("\nsweep tiny:")[0]  # no progress line said ok
     assert "sweep tiny: 8 planned, 0 ok, 0 diverged, 0 failed, 8 missing" in out
     assert "2 pack(s) reported done but their rows are not in rel" in out
-    assert err == f"sweep tiny: 0 failed and 8 missing of 8 planned; run them again with: hpsweep run {spec} " \
-                  f"--results rel\n"
+    assert (
+        err == f"sweep tiny: 0 failed and 8 missing of 8 planned; run them again with: hpsweep run {spec} "
+        f"--results rel\n"
+    )
 
 
 def test_a_changed_spec_under_the_same_name_is_refused(ray_local, tmp_path, capsys):
@@ -150,14 +171,21 @@ def test_a_changed_spec_under_the_same_name_is_refused(ray_local, tmp_path, caps
 def test_sigkill_of_the_driver_then_rerun_gives_every_trial_once(ray_local, tmp_path, capsys):
     """The driver (with its own embedded Ray) is killed -9 as a process group mid-sweep while
     Polars and pyarrow poll the dataset; a re-run completes it with every trial exactly once."""
-    doc = {**TINY, "name": "kill", "tasks": [{**TINY["tasks"][0], "hidden": [8, 12, 16],
-                                              "densities": {"uniform": [1.0, 0.5, 0.2, 0.1]}}],
-           "pack": {"max_models": 2}}
+    doc = {
+        **TINY,
+        "name": "kill",
+        "tasks": [{**TINY["tasks"][0], "hidden": [8, 12, 16], "densities": {"uniform": [1.0, 0.5, 0.2, 0.1]}}],
+        "pack": {"max_models": 2},
+    }
     spec, results = spec_file(tmp_path, doc), tmp_path / "r"
     env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
-    proc = subprocess.Popen([sys.executable, "-m", "hpsweep.sweep.cli", "run", spec, "--results", str(results),
-                             "--progress", "lines"], env=env, start_new_session=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hpsweep.sweep.cli", "run", spec, "--results", str(results), "--progress", "lines"],
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     seen, deadline = [], time.monotonic() + 90
     try:
         while time.monotonic() < deadline and proc.poll() is None:
@@ -165,8 +193,12 @@ def test_sigkill_of_the_driver_then_rerun_gives_every_trial_once(ray_local, tmp_
             if files:
                 # each reader finds the parts itself: pyarrow's dataset discovery and a Polars glob
                 n_pa = ds.dataset(str(results / "trials"), format="parquet", partitioning="hive").count_rows()
-                n_pl = pl.scan_parquet(str(results / "trials/**/*.parquet"), hive_partitioning=False) \
-                    .select(pl.len()).collect().item()
+                n_pl = (
+                    pl.scan_parquet(str(results / "trials/**/*.parquet"), hive_partitioning=False)
+                    .select(pl.len())
+                    .collect()
+                    .item()
+                )
                 # a part is listed only once whole: each opens and holds its pack's 2 rows
                 sizes = [pq.ParquetFile(f).metadata.num_rows for f in files]
                 seen.append((sizes, n_pa, n_pl))
@@ -187,7 +219,16 @@ def test_sigkill_of_the_driver_then_rerun_gives_every_trial_once(ray_local, tmp_
     before = store.sweep("kill").status()
     assert before["planned"] == 24 and before["missing"] > 0, f"the kill came too late: {before}"
     main(["run", spec, "--results", str(results), "--progress", "lines"])
-    assert store.sweep("kill").status() == {"sweep": "kill", "planned": 24, "ok": 24, "diverged": 0, "failed": 0, "stopped": 0, "missing": 0, "curves_missing": 0}
+    assert store.sweep("kill").status() == {
+        "sweep": "kill",
+        "planned": 24,
+        "ok": 24,
+        "diverged": 0,
+        "failed": 0,
+        "stopped": 0,
+        "missing": 0,
+        "curves_missing": 0,
+    }
     exactly_once(store, "kill")
     curves = store.read("curves", "kill", dedupe=False)
     assert curves.num_rows == 24 * 2  # no curves left behind by packs killed between their two writes
@@ -198,8 +239,23 @@ def test_run_into_an_object_store(s3_server, tmp_path, capsys):
     """`hpsweep run --results s3://...` (its own embedded Ray; credentials from the environment only)."""
     uri = f"s3://results/e2e?endpoint_override=127.0.0.1:{s3_server}&scheme=http"
     env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
-    done = subprocess.run([sys.executable, "-m", "hpsweep.sweep.cli", "run", spec_file(tmp_path), "--results", uri,
-                           "--progress", "lines"], env=env, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "hpsweep.sweep.cli",
+            "run",
+            spec_file(tmp_path),
+            "--results",
+            uri,
+            "--progress",
+            "lines",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "sweep tiny: 8 planned, 8 ok" in done.stdout
     store = ResultsStore(uri)

@@ -21,21 +21,32 @@ from tests.sweep.sweep_helpers import TINY, exactly_once, spec_file
 
 def test_the_interrupted_message_names_the_same_command():
     assert interrupted_message(["run", "my spec.yaml", "-r", "out"]) == (
-        "Interrupted: every pack that finished is saved; resume with: hpsweep run 'my spec.yaml' -r out")
+        "Interrupted: every pack that finished is saved; resume with: hpsweep run 'my spec.yaml' -r out"
+    )
     assert interrupted_message(["status", "out"]) == "Interrupted."
 
 
 @pytest.mark.slow
 def test_ctrl_c_exits_130_and_the_printed_command_resumes(tmp_path):
     task = "teacher(x=8,y=4,t=10,n_train=1500,n_val=50,n_test=50)"  # packs of a few seconds: interrupted in flight
-    doc = {**TINY, "name": "sigint", "tasks": [{**TINY["tasks"][0], "task": task, "hidden": [8, 12, 16]}],
-           "training": {**TINY["training"], "epochs": 15}, "pack": {"max_models": 2}}
+    doc = {
+        **TINY,
+        "name": "sigint",
+        "tasks": [{**TINY["tasks"][0], "task": task, "hidden": [8, 12, 16]}],
+        "training": {**TINY["training"], "epochs": 15},
+        "pack": {"max_models": 2},
+    }
     spec_file(tmp_path, doc)  # spec.yaml, run by its relative name from tmp_path
     env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
     results = str(tmp_path / "r")  # absolute: relative roots under Tune's trial dirs are test_run.py's
-    proc = subprocess.Popen([sys.executable, "-m", "hpsweep.sweep.cli", "run", "spec.yaml", "--results", results,
-                             "--progress", "lines"], cwd=tmp_path, env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hpsweep.sweep.cli", "run", "spec.yaml", "--results", results, "--progress", "lines"],
+        cwd=tmp_path,
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
         for line in proc.stdout:  # wait on the output: the first pack is done, others are running
             if "packs 1/6" in line:
@@ -51,11 +62,25 @@ def test_ctrl_c_exits_130_and_the_printed_command_resumes(tmp_path):
     store = ResultsStore(results)
     assert 0 < store.sweep("sigint").status()["ok"] < 12
     argv = shlex.split(resume)[1:]
-    done = subprocess.run([sys.executable, "-m", "hpsweep.sweep.cli", *argv], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=400)
+    done = subprocess.run(
+        [sys.executable, "-m", "hpsweep.sweep.cli", *argv],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=400,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
-    assert store.sweep("sigint").status() == {"sweep": "sigint", "planned": 12, "ok": 12, "diverged": 0, "failed": 0, "stopped": 0,
-                                             "missing": 0, "curves_missing": 0}
+    assert store.sweep("sigint").status() == {
+        "sweep": "sigint",
+        "planned": 12,
+        "ok": 12,
+        "diverged": 0,
+        "failed": 0,
+        "stopped": 0,
+        "missing": 0,
+        "curves_missing": 0,
+    }
     exactly_once(store, "sigint")
 
 
@@ -70,6 +95,8 @@ def test_device_cuda_without_a_gpu_is_refused_before_ray_starts(tmp_path, capsys
     assert stop.value.code == 1
     err = capsys.readouterr().err.strip().splitlines()
     where = "the connected Ray cluster" if was_up else "this machine"  # the session's Ray, when a test started it
-    assert err == [f"Error: spec.yaml: pack.device is cuda, but {where} has no GPU; set pack.device: auto "
-                   f"(or cpu), or run on a cluster with GPUs with --address"]
+    assert err == [
+        f"Error: spec.yaml: pack.device is cuda, but {where} has no GPU; set pack.device: auto "
+        f"(or cpu), or run on a cluster with GPUs with --address"
+    ]
     assert not (tmp_path / "r").exists() and ray.is_initialized() == was_up

@@ -11,8 +11,12 @@ from hpsweep.workers.errors import SpecError
 DOC = {
     "name": "s",
     "tasks": [
-        {"task": "rad(side=40,n_train=3000,n_val=300,n_test=300)", "budgets": [60000],
-         "densities": {"uniform": [1.0], "codes": ["011001"], "random": {"count": 20, "seed": 3}}, "epochs": 30},
+        {
+            "task": "rad(side=40,n_train=3000,n_val=300,n_test=300)",
+            "budgets": [60000],
+            "densities": {"uniform": [1.0], "codes": ["011001"], "random": {"count": 20, "seed": 3}},
+            "epochs": 30,
+        },
         {"task": "teacher(x=64,y=8,t=10)", "hidden": [16], "densities": {"grid": {"hx": [0.1, 0.5]}}},
         {"task": "minari:D4RL/hammer/expert-v2", "budgets": [10000], "densities": {"uniform": [1.0]}},
     ],
@@ -27,28 +31,43 @@ def spec():
     return parse_spec(DOC, "s.yaml", check_task=None)
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("0.1", ScaleFactors(data=0.1, epochs=0.1, seeds=0.1, draws=0.1, tasks=0.1)),
-    ("data=0.05,epochs=0.4", ScaleFactors(data=0.05, epochs=0.4)),
-    ("0.5,epochs=2", ScaleFactors(data=0.5, epochs=2.0, seeds=0.5, draws=0.5, tasks=0.5)),
-    ("epochs=2, 0.5", ScaleFactors(data=0.5, epochs=2.0, seeds=0.5, draws=0.5, tasks=0.5)),  # named wins in any order
-    ("input=0.25,budget=0.3", ScaleFactors(input=0.25, budget=0.3)),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("0.1", ScaleFactors(data=0.1, epochs=0.1, seeds=0.1, draws=0.1, tasks=0.1)),
+        ("data=0.05,epochs=0.4", ScaleFactors(data=0.05, epochs=0.4)),
+        ("0.5,epochs=2", ScaleFactors(data=0.5, epochs=2.0, seeds=0.5, draws=0.5, tasks=0.5)),
+        (
+            "epochs=2, 0.5",
+            ScaleFactors(data=0.5, epochs=2.0, seeds=0.5, draws=0.5, tasks=0.5),
+        ),  # named wins in any order
+        ("input=0.25,budget=0.3", ScaleFactors(input=0.25, budget=0.3)),
+    ],
+)
 def test_parse_scale(text, expected):
     assert parse_scale(text) == expected
 
 
-@pytest.mark.parametrize("text, message", [
-    ("speed=2", "--scale: unknown quantity 'speed'; valid quantities: data, epochs, seeds, draws, input, budget, "
-                "tasks (or a bare number for data, epochs, seeds, draws, tasks)"),
-    ("1e300", "--scale: the factor must be at most 1000; got '1e300'"),
-    ("data=inf", "--scale: data must be a number > 0; got 'inf'"),
-    ("0", "--scale: the factor must be a number > 0; got '0'"),
-    ("epochs=fast", "--scale: epochs must be a number > 0; got 'fast'"),
-    ("data=-1", "--scale: data must be a number > 0; got '-1'"),
-    ("", "--scale: give a number > 0 or quantity=factor pairs (data, epochs, seeds, draws, input, budget, tasks); "
-         "got ''"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        (
+            "speed=2",
+            "--scale: unknown quantity 'speed'; valid quantities: data, epochs, seeds, draws, input, budget, "
+            "tasks (or a bare number for data, epochs, seeds, draws, tasks)",
+        ),
+        ("1e300", "--scale: the factor must be at most 1000; got '1e300'"),
+        ("data=inf", "--scale: data must be a number > 0; got 'inf'"),
+        ("0", "--scale: the factor must be a number > 0; got '0'"),
+        ("epochs=fast", "--scale: epochs must be a number > 0; got 'fast'"),
+        ("data=-1", "--scale: data must be a number > 0; got '-1'"),
+        (
+            "",
+            "--scale: give a number > 0 or quantity=factor pairs (data, epochs, seeds, draws, input, budget, tasks); "
+            "got ''",
+        ),
+    ],
+)
 def test_bad_scale_is_one_message(text, message):
     with pytest.raises(SpecError) as e:
         parse_scale(text)
@@ -112,21 +131,43 @@ def test_long_names_stay_valid():
 
 def test_a_scaled_budget_too_small_is_a_spec_error(tmp_path, capsys):
     path = tmp_path / "small.yaml"
-    path.write_text(yaml.safe_dump({"name": "small", "tasks": [
-        {"task": "teacher(x=8,y=4,t=10)", "budgets": [400], "densities": {"uniform": [1.0]}}]}))
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "name": "small",
+                "tasks": [{"task": "teacher(x=8,y=4,t=10)", "budgets": [400], "densities": {"uniform": [1.0]}}],
+            }
+        )
+    )
     with pytest.raises(SystemExit) as e:
         main(["run", str(path), "--scale", "budget=0.01", "--dry-run"])
     assert e.value.code == 1
-    assert capsys.readouterr().err.strip().startswith(
-        "Error: small.yaml scaled (budget x0.01): tasks[0].budgets has 4, which does not fit task teacher(x=8,y=4,t=10)")
+    assert (
+        capsys.readouterr()
+        .err.strip()
+        .startswith(
+            "Error: small.yaml scaled (budget x0.01): tasks[0].budgets has 4, which does not fit task teacher(x=8,y=4,t=10)"
+        )
+    )
 
 
 def test_cli_dry_run_shows_the_scaled_plan(tmp_path, capsys):
     path = tmp_path / "q.yaml"
-    path.write_text(yaml.safe_dump({"name": "q", "tasks": [
-        {"task": "teacher(x=8,y=4,t=10,n_train=400)", "budgets": [400, 800],
-         "densities": {"uniform": [1.0, 0.5], "random": {"count": 10}}}],
-        "training": {"seeds": [0, 1], "epochs": 4}}))
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "name": "q",
+                "tasks": [
+                    {
+                        "task": "teacher(x=8,y=4,t=10,n_train=400)",
+                        "budgets": [400, 800],
+                        "densities": {"uniform": [1.0, 0.5], "random": {"count": 10}},
+                    }
+                ],
+                "training": {"seeds": [0, 1], "epochs": 4},
+            }
+        )
+    )
     main(["run", str(path), "--scale", "0.5", "--dry-run", "--results", str(tmp_path / "r")])
     out = capsys.readouterr().out
     # tasks x0.5 applies to sample: entries only; this spec has none, so the name keeps no t0.5
@@ -146,9 +187,26 @@ def test_cli_bad_scale_is_one_line(capsys):
 
 
 def test_sampled_entries_scale_their_count_and_parameter_ranges():
-    doc = {"name": "m", "tasks": [{"sample": {"family": "teacher", "count": 6, "seed": 1, "params": {
-        "x": {"log_uniform": [8, 512]}, "y": {"choice": [2, 4]}, "n_train": 400, "t": {"choice": [10, 20]}}},
-        "budgets": [20000], "densities": {"random": {"count": 4, "shared": True}}}]}
+    doc = {
+        "name": "m",
+        "tasks": [
+            {
+                "sample": {
+                    "family": "teacher",
+                    "count": 6,
+                    "seed": 1,
+                    "params": {
+                        "x": {"log_uniform": [8, 512]},
+                        "y": {"choice": [2, 4]},
+                        "n_train": 400,
+                        "t": {"choice": [10, 20]},
+                    },
+                },
+                "budgets": [20000],
+                "densities": {"random": {"count": 4, "shared": True}},
+            }
+        ],
+    }
     spec = parse_spec(doc, "m.yaml")
     assert len(spec.tasks) == 6
     big = scale_spec(spec, parse_scale("2"))
@@ -164,5 +222,9 @@ def test_families_declare_how_their_parameters_scale():
     from hpsweep.workers.tasks import FAMILIES
 
     scaled = {f: sorted(p.name for p in cls.PARAMS if p.scaling is not None) for f, cls in FAMILIES.items()}
-    assert scaled == {"rad": ["n_test", "n_train", "n_val", "side"], "teacher": ["n_test", "n_train", "n_val", "x"],
-                      "prototype": ["n_test", "n_train", "n_val", "x"], "lorenz": ["n_test", "n_train", "n_val"]}
+    assert scaled == {
+        "rad": ["n_test", "n_train", "n_val", "side"],
+        "teacher": ["n_test", "n_train", "n_val", "x"],
+        "prototype": ["n_test", "n_train", "n_val", "x"],
+        "lorenz": ["n_test", "n_train", "n_val"],
+    }

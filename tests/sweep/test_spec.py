@@ -30,27 +30,79 @@ def _with(path: str, value):
 
 
 BAD = [
-    ("tasks.0.densities.uniform", [0.5, 1.5], "spec.yaml: tasks[0].densities.uniform[1] must be a density in (0, 1]; got 1.5"),
-    ("tasks.0.densities", {"grid": {"hh": [0, 1]}}, "spec.yaml: tasks[0].densities.grid.hh[0] must be a density in (0, 1]; got 0"),
-    ("tasks.0.densities", {"sparsity": 0.8}, "spec.yaml: tasks[0].densities.sparsity is not accepted: hpsweep speaks of density"),
+    (
+        "tasks.0.densities.uniform",
+        [0.5, 1.5],
+        "spec.yaml: tasks[0].densities.uniform[1] must be a density in (0, 1]; got 1.5",
+    ),
+    (
+        "tasks.0.densities",
+        {"grid": {"hh": [0, 1]}},
+        "spec.yaml: tasks[0].densities.grid.hh[0] must be a density in (0, 1]; got 0",
+    ),
+    (
+        "tasks.0.densities",
+        {"sparsity": 0.8},
+        "spec.yaml: tasks[0].densities.sparsity is not accepted: hpsweep speaks of density",
+    ),
     ("tasks.0.sparsity", 0.8, "spec.yaml: tasks[0].sparsity is not accepted: hpsweep speaks of density"),
-    ("learning_rate", 0.1, "spec.yaml: learning_rate is not a field here; valid fields: name, tasks, training, pack, resources"),
+    (
+        "learning_rate",
+        0.1,
+        "spec.yaml: learning_rate is not a field here; valid fields: name, tasks, training, pack, resources",
+    ),
     ("name", None, "spec.yaml: name is required"),
-    ("name", "my sweep", "spec.yaml: name must be a name of letters, digits, '_', '.', '-' (at most 64 characters); got 'my sweep'"),
+    (
+        "name",
+        "my sweep",
+        "spec.yaml: name must be a name of letters, digits, '_', '.', '-' (at most 64 characters); got 'my sweep'",
+    ),
     ("tasks", [], "spec.yaml: tasks must be a non-empty list of task entries; got []"),
-    ("tasks.0.hidden", [16], "spec.yaml: tasks[0] must give exactly one of budgets and hidden; got {'budgets': [400], 'hidden': [16]}"),
-    ("tasks.0.task", "mnist", "spec.yaml: tasks[0].task is not a known task (unknown task 'mnist'; valid tasks: rad, teacher"),
+    (
+        "tasks.0.hidden",
+        [16],
+        "spec.yaml: tasks[0] must give exactly one of budgets and hidden; got {'budgets': [400], 'hidden': [16]}",
+    ),
+    (
+        "tasks.0.task",
+        "mnist",
+        "spec.yaml: tasks[0].task is not a known task (unknown task 'mnist'; valid tasks: rad, teacher",
+    ),
     ("training.epochs", 0, "spec.yaml: training.epochs must be an integer >= 1; got 0"),
     ("training.batch_size", "32", "spec.yaml: training.batch_size must be an integer >= 1; got '32'"),
     ("training.lr", [1e-3, -1e-3], "spec.yaml: training.lr[1] must be a number > 0; got -0.001"),
     ("training.seeds", [0, 1.5], "spec.yaml: training.seeds[1] must be an integer >= 0; got 1.5"),
-    ("tasks.0.densities", {"codes": ["01101"]}, "spec.yaml: tasks[0].densities.codes[0] must be a structure code of six quoted bits"),
-    ("tasks.0.densities", {"codes": [11001]}, "spec.yaml: tasks[0].densities.codes[0] must be a structure code of six quoted bits"),
-    ("tasks.0.densities", {"base": [0.2], "uniform": [1]}, "spec.yaml: tasks[0].densities.base only applies to codes; add codes or remove base"),
-    ("tasks.0.densities", {"random": {"count": 4, "method": "sobol"}}, "spec.yaml: tasks[0].densities.random.method must be one of paper, paper-densities; got 'sobol'"),
+    (
+        "tasks.0.densities",
+        {"codes": ["01101"]},
+        "spec.yaml: tasks[0].densities.codes[0] must be a structure code of six quoted bits",
+    ),
+    (
+        "tasks.0.densities",
+        {"codes": [11001]},
+        "spec.yaml: tasks[0].densities.codes[0] must be a structure code of six quoted bits",
+    ),
+    (
+        "tasks.0.densities",
+        {"base": [0.2], "uniform": [1]},
+        "spec.yaml: tasks[0].densities.base only applies to codes; add codes or remove base",
+    ),
+    (
+        "tasks.0.densities",
+        {"random": {"count": 4, "method": "sobol"}},
+        "spec.yaml: tasks[0].densities.random.method must be one of paper, paper-densities; got 'sobol'",
+    ),
     ("tasks.0.densities", {"random": {"method": "paper"}}, "spec.yaml: tasks[0].densities.random.count is required"),
-    ("tasks.0.densities", {}, "spec.yaml: tasks[0].densities must give at least one of uniform, codes, grid, random; got {}"),
-    ("tasks.0.budgets", [10], "spec.yaml: tasks[0].budgets has 10, which does not fit task teacher(x=8,y=4,t=10): budget 10 is too small"),
+    (
+        "tasks.0.densities",
+        {},
+        "spec.yaml: tasks[0].densities must give at least one of uniform, codes, grid, random; got {}",
+    ),
+    (
+        "tasks.0.budgets",
+        [10],
+        "spec.yaml: tasks[0].budgets has 10, which does not fit task teacher(x=8,y=4,t=10): budget 10 is too small",
+    ),
     ("resources.gpus", -1, "spec.yaml: resources.gpus must be a number >= 0; got -1"),
     ("pack.max_models", 0, "spec.yaml: pack.max_models must be an integer >= 1; got 0"),
     ("pack.device", "tpu", "spec.yaml: pack.device must be one of auto, cpu, cuda; got 'tpu'"),
@@ -85,7 +137,8 @@ def test_unknown_spec_lists_the_shipped_ones(capsys):
     with pytest.raises(SystemExit):
         main(["run", "no-such-spec", "--dry-run"])
     assert capsys.readouterr().err.strip() == (
-        "Error: spec 'no-such-spec' is neither a file nor a shipped spec; shipped specs: " + ", ".join(shipped_specs()))
+        "Error: spec 'no-such-spec' is neither a file nor a shipped spec; shipped specs: " + ", ".join(shipped_specs())
+    )
 
 
 def test_every_spec_field_has_a_rule():
@@ -99,12 +152,24 @@ def test_every_spec_field_has_a_rule():
     def is_section(annotation):
         return any(isinstance(a, type) and issubclass(a, Section) for a in (annotation, *typing.get_args(annotation)))
 
-    models = [spec_module.SpecDocument, spec_module.TaskEntry, spec_module.Sample, spec_module.DensityChoices,
-              spec_module.Grid, spec_module.RandomDraws, spec_module.Training, spec_module.PackSettings,
-              spec_module.Resources]
-    unchecked = [f"{m.__name__}.{name}" for m in models for name, f in m.model_fields.items()
-                 if not is_section(f.annotation)
-                 and not any(isinstance(v, (PlainValidator, BeforeValidator)) for v in f.metadata)]
+    models = [
+        spec_module.SpecDocument,
+        spec_module.TaskEntry,
+        spec_module.Sample,
+        spec_module.DensityChoices,
+        spec_module.Grid,
+        spec_module.RandomDraws,
+        spec_module.Training,
+        spec_module.PackSettings,
+        spec_module.Resources,
+    ]
+    unchecked = [
+        f"{m.__name__}.{name}"
+        for m in models
+        for name, f in m.model_fields.items()
+        if not is_section(f.annotation)
+        and not any(isinstance(v, (PlainValidator, BeforeValidator)) for v in f.metadata)
+    ]
     assert unchecked == ["Sample.params"]  # checked against the family's own table when drawn (sampling.py)
     for m in models:
         assert m.model_config["frozen"] and m.model_config["extra"] == "forbid", m.__name__
@@ -124,8 +189,13 @@ def test_defaults_overrides_and_canonical_task_names():
 
 def test_exponent_numbers_without_a_dot_are_numbers():
     """YAML 1.1 reads `1e-3` as a string; a spec means the number."""
-    s = parse_spec(yaml.safe_load("name: s\ntraining: {lr: [1e-3, 3E-4]}\ntasks:\n  - {task: a, budgets: 1e5, "
-                                  "densities: {uniform: 1}}\n"), "spec.yaml", check_task=None)
+    s = parse_spec(
+        yaml.safe_load(
+            "name: s\ntraining: {lr: [1e-3, 3E-4]}\ntasks:\n  - {task: a, budgets: 1e5, densities: {uniform: 1}}\n"
+        ),
+        "spec.yaml",
+        check_task=None,
+    )
     assert s.training.lr == (1e-3, 3e-4) and s.tasks[0].budgets == (1e5,)
     with pytest.raises(SpecError, match=r"training.lr\[0\] must be a number > 0; got 'fast'"):
         parse_spec(_with("training.lr", ["fast"]), "spec.yaml", check_task=None)
@@ -155,8 +225,12 @@ def test_spec_hashes_of_existing_specs_do_not_move():
     from tests.sweep.test_scale import DOC
 
     # paper-hammer's own task changed on purpose (rollout scoring and ref_return were added), so its hash moved
-    pinned = {"dims": "8512486cebdacab6", "paper-hammer": "4f64ff7594e6df07", "paper-rad": "ced4e3320c2574d7",
-              "quickstart": "31b008a288a2b50b"}
+    pinned = {
+        "dims": "8512486cebdacab6",
+        "paper-hammer": "4f64ff7594e6df07",
+        "paper-rad": "ced4e3320c2574d7",
+        "quickstart": "31b008a288a2b50b",
+    }
     assert {n: load_spec(n, check_task=None).spec_hash for n in pinned} == pinned
     assert parse_spec(GOOD, "s.yaml").spec_hash == "1b86049e3778949a"
     doc = parse_spec(DOC, "s.yaml", check_task=None)

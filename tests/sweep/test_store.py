@@ -17,7 +17,6 @@ from hpsweep.workers.results import ResultsStore
 from hpsweep.workers.results.lease import TTL_S
 from hpsweep.workers.schema import CURVES_SCHEMA, TRIALS_SCHEMA
 
-
 _counter = iter(range(10**6))
 
 
@@ -48,8 +47,20 @@ def _failed(pack, attempt, error="boom"):
 
 
 def _curves(pack):
-    rows = [{"schema_version": 1, "sweep_id": "s1", "trial_id": t.trial_id, "task": pack.task, "epoch": e,
-             "train_loss": 1.0 / e, "val_loss": 1.0 / e, "val_score": 0.1 * e} for t in pack.trials for e in (1, 2)]
+    rows = [
+        {
+            "schema_version": 1,
+            "sweep_id": "s1",
+            "trial_id": t.trial_id,
+            "task": pack.task,
+            "epoch": e,
+            "train_loss": 1.0 / e,
+            "val_loss": 1.0 / e,
+            "val_score": 0.1 * e,
+        }
+        for t in pack.trials
+        for e in (1, 2)
+    ]
     return pa.Table.from_pylist(rows, schema=CURVES_SCHEMA)
 
 
@@ -64,7 +75,9 @@ def test_parts_round_trip_with_all_columns(store, sweep):
     assert sweep.finished() == {t.trial_id: ("failed", 1) for t in pack.trials}
     assert store.scan("trials").select(pl.len()).collect().item() == 3
     assert sweep.parts("trials", pack.task)[0].path.split("/")[-3:-1] == [
-        "sweep=s1", "task=teacher%28x%3D8%2Cy%3D4%2Ct%3D10%29"]
+        "sweep=s1",
+        "task=teacher%28x%3D8%2Cy%3D4%2Ct%3D10%29",
+    ]
 
 
 def test_a_committed_pack_is_never_written_twice(sweep):
@@ -122,8 +135,10 @@ def test_compact_removes_temporaries_of_killed_writers(tmp_path):
     (directory / ".part-y-a1-1234.parquet.abcd.tmp").write_bytes(b"PAR1 being written")
     assert store.read("trials").num_rows == 3  # invisible to readers
     store.compact()
-    assert sorted(p.name for p in directory.iterdir()) == [".part-y-a1-1234.parquet.abcd.tmp",
-                                                           store.parts("trials")[0].base_name]
+    assert sorted(p.name for p in directory.iterdir()) == [
+        ".part-y-a1-1234.parquet.abcd.tmp",
+        store.parts("trials")[0].base_name,
+    ]
 
 
 def _sorted(rows):
@@ -172,10 +187,19 @@ def test_polling_readers_never_see_a_partial_file(tmp_path):
     def poll():
         while not stop.is_set():
             try:
-                n1 = pl.scan_parquet(f"{tmp_path}/trials/**/*.parquet", hive_partitioning=False).select(pl.len()).collect().item() \
-                    if list(tmp_path.glob("trials/**/*.parquet")) else 0
-                n2 = ds.dataset(f"{tmp_path}/trials", format="parquet", partitioning="hive").count_rows() \
-                    if (tmp_path / "trials").exists() else 0
+                n1 = (
+                    pl.scan_parquet(f"{tmp_path}/trials/**/*.parquet", hive_partitioning=False)
+                    .select(pl.len())
+                    .collect()
+                    .item()
+                    if list(tmp_path.glob("trials/**/*.parquet"))
+                    else 0
+                )
+                n2 = (
+                    ds.dataset(f"{tmp_path}/trials", format="parquet", partitioning="hive").count_rows()
+                    if (tmp_path / "trials").exists()
+                    else 0
+                )
                 seen.extend([n1, n2])
             except Exception as e:  # noqa: BLE001 - any failure to read is what this test catches
                 errors.append(repr(e))
@@ -185,8 +209,14 @@ def test_polling_readers_never_see_a_partial_file(tmp_path):
         r.start()
     big = _pack(n=pack_rows)
     for i in range(40):
-        p = Pack(f"p{i}", big.task, 0, 2, 8, tuple(Trial(f"{i}-{t.trial_id}", *list(t.__dict__.values())[1:])
-                                                    for t in big.trials))
+        p = Pack(
+            f"p{i}",
+            big.task,
+            0,
+            2,
+            8,
+            tuple(Trial(f"{i}-{t.trial_id}", *list(t.__dict__.values())[1:]) for t in big.trials),
+        )
         store.sweep("s1").commit(p.task, p.pack_id, 1, _failed(p, 1, "x" * 2000), None)
     deadline = time.monotonic() + 30
     while 40 * pack_rows not in seen and not errors and time.monotonic() < deadline:
@@ -197,4 +227,3 @@ def test_polling_readers_never_see_a_partial_file(tmp_path):
     assert errors == []
     assert seen and all(n % pack_rows == 0 for n in seen)
     assert max(seen) == 40 * pack_rows
-

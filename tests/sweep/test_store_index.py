@@ -37,8 +37,9 @@ class _Listings:
 def _commit_like_a_worker(sweep, pack, attempt_rows=1):
     attempt = sweep.begin_attempt(pack.pack_id)
     assert not sweep.committed(pack.task, pack.pack_id, own_token=attempt.token)
-    assert sweep.commit(pack.task, pack.pack_id, attempt.number, _failed(pack, attempt_rows), _curves(pack),
-                        token=attempt.token)
+    assert sweep.commit(
+        pack.task, pack.pack_id, attempt.number, _failed(pack, attempt_rows), _curves(pack), token=attempt.token
+    )
     return attempt
 
 
@@ -96,8 +97,16 @@ def test_a_read_that_meets_a_compact_reads_again(store):
     error (the summary of a sweep whose root was compacted right after its lease was released)."""
     sweep = store.sweep("s1")
     packs = [_pack(f"p{i}") for i in range(3)]
-    sweep.save("spec_hash: h\n", "h", pa.table({"trial_id": [t.trial_id for p in packs for t in p.trials],
-                                                "task": [p.task for p in packs for _ in p.trials]}))
+    sweep.save(
+        "spec_hash: h\n",
+        "h",
+        pa.table(
+            {
+                "trial_id": [t.trial_id for p in packs for t in p.trials],
+                "task": [p.task for p in packs for _ in p.trials],
+            }
+        ),
+    )
     for p in packs:
         _commit_like_a_worker(sweep, p)
     expected = sweep.status()
@@ -112,8 +121,20 @@ def test_a_read_that_meets_a_compact_reads_again(store):
 
     trials, curves = sweep.collect(compacting_status)
     assert len(calls) == 2 and trials.height == 9 and curves.height == 18
-    assert sweep.status() == expected == {"sweep": "s1", "planned": 9, "ok": 0, "diverged": 0, "failed": 9,
-                                          "stopped": 0, "missing": 0, "curves_missing": 0}
+    assert (
+        sweep.status()
+        == expected
+        == {
+            "sweep": "s1",
+            "planned": 9,
+            "ok": 0,
+            "diverged": 0,
+            "failed": 9,
+            "stopped": 0,
+            "missing": 0,
+            "curves_missing": 0,
+        }
+    )
 
 
 @pytest.mark.parametrize("status", FINAL_STATUSES)
@@ -125,7 +146,9 @@ def test_every_final_status_is_final(tmp_path, status):
     rows = _failed(pack, 1)
     rows = rows.set_column(rows.schema.get_field_index("status"), "status", pa.array([status] * 3))
     rows = rows.set_column(rows.schema.get_field_index("epochs_run"), "epochs_run", pa.array([2] * 3, pa.int64()))
-    sweep.save("spec_hash: h\n", "h", pa.table({"trial_id": [t.trial_id for t in pack.trials], "task": [pack.task] * 3}))
+    sweep.save(
+        "spec_hash: h\n", "h", pa.table({"trial_id": [t.trial_id for t in pack.trials], "task": [pack.task] * 3})
+    )
     sweep.commit(pack.task, pack.pack_id, 1, rows, _curves(pack))
     assert sweep.finished() == {t.trial_id: (status, 1) for t in pack.trials}
     assert sweep.status()[status] == 3 and sweep.status()["missing"] == 0
@@ -140,18 +163,20 @@ def test_the_write_path_runs_without_polars(tmp_path):
     import subprocess
     import sys
 
-    code = ("import sys; sys.modules['polars'] = None\n"
-            "from hpsweep.sweep.plan import Pack, Trial\n"
-            "from hpsweep.sweep.rows import trial_rows\n"
-            "from hpsweep.workers.results import ResultsStore\n"
-            "import hpsweep.sweep.pack_runner\n"
-            "class Shape: input_dim, output_dim, seq_len, n_train = 8, 4, 10, 100\n"
-            "p = Pack('p1', 't', 0, 2, 8, (Trial('x', 't', 0, 16, None, (1.0,) * 6, 1e-3, 2, 8, 0.05, 0),))\n"
-            f"sweep = ResultsStore({str(tmp_path)!r}).sweep('s1')\n"
-            "a = sweep.begin_attempt(p.pack_id)\n"
-            "rows = trial_rows('s1', p, 1, Shape(), error='boom', in_ray=False)\n"
-            "assert sweep.commit(p.task, p.pack_id, a.number, rows, None, token=a.token)\n"
-            "assert sweep.committed(p.task, p.pack_id)\n")
+    code = (
+        "import sys; sys.modules['polars'] = None\n"
+        "from hpsweep.sweep.plan import Pack, Trial\n"
+        "from hpsweep.sweep.rows import trial_rows\n"
+        "from hpsweep.workers.results import ResultsStore\n"
+        "import hpsweep.sweep.pack_runner\n"
+        "class Shape: input_dim, output_dim, seq_len, n_train = 8, 4, 10, 100\n"
+        "p = Pack('p1', 't', 0, 2, 8, (Trial('x', 't', 0, 16, None, (1.0,) * 6, 1e-3, 2, 8, 0.05, 0),))\n"
+        f"sweep = ResultsStore({str(tmp_path)!r}).sweep('s1')\n"
+        "a = sweep.begin_attempt(p.pack_id)\n"
+        "rows = trial_rows('s1', p, 1, Shape(), error='boom', in_ray=False)\n"
+        "assert sweep.commit(p.task, p.pack_id, a.number, rows, None, token=a.token)\n"
+        "assert sweep.committed(p.task, p.pack_id)\n"
+    )
     root = __import__("pathlib").Path(__file__).resolve().parents[2]
     done = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]

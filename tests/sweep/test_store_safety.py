@@ -8,14 +8,20 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from hpsweep.workers.results import ResultsStore
 from hpsweep.workers.errors import StoreError
+from hpsweep.workers.results import ResultsStore
 from hpsweep.workers.results.lease import TTL_S
 from hpsweep.workers.schema import TRIALS_SCHEMA
 from tests.sweep.test_store import _counter, _curves, _failed, _pack, store  # noqa: F401 - store is a fixture
+
+
 def _ok(pack, attempt=1):
     rows = _failed(pack, attempt)
-    for name, values in (("status", ["ok"] * rows.num_rows), ("epochs_run", [2] * rows.num_rows), ("error", [None] * rows.num_rows)):
+    for name, values in (
+        ("status", ["ok"] * rows.num_rows),
+        ("epochs_run", [2] * rows.num_rows),
+        ("error", [None] * rows.num_rows),
+    ):
         i = rows.schema.get_field_index(name)
         rows = rows.set_column(i, rows.schema.field(i), pa.array(values, rows.schema.field(i).type))
     return rows
@@ -25,9 +31,14 @@ def _ok(pack, attempt=1):
 def test_unsafe_ids_are_refused_before_any_path_is_built(tmp_path, bad):
     store = ResultsStore(str(tmp_path / "results"))
     pack = _pack()
-    for call in (lambda: store.sweep(bad).write_part("trials", pack.task, "p-a1", _failed(pack, 1)),
-                 lambda: store.sweep(bad).planned(), lambda: store.scan("trials", bad), lambda: store.compact(bad),
-                 lambda: store.sweep("s1").begin_attempt(bad), lambda: store.sweep(bad).lease()):
+    for call in (
+        lambda: store.sweep(bad).write_part("trials", pack.task, "p-a1", _failed(pack, 1)),
+        lambda: store.sweep(bad).planned(),
+        lambda: store.scan("trials", bad),
+        lambda: store.compact(bad),
+        lambda: store.sweep("s1").begin_attempt(bad),
+        lambda: store.sweep(bad).lease(),
+    ):
         with pytest.raises(StoreError, match="must be letters, digits|is not allowed"):
             call()
     assert not (tmp_path / "results").exists()
@@ -37,7 +48,9 @@ def test_task_names_cannot_leave_their_partition(tmp_path):
     store = ResultsStore(str(tmp_path / "r"))
     for task in ("../../x", "a/b", "x" * 300):
         path = store.layout.partition("trials", "s1", task)
-        assert path.startswith(f"{tmp_path}/r/trials/sweep=s1/task=") and path.count("/") == f"{tmp_path}/r".count("/") + 3
+        assert (
+            path.startswith(f"{tmp_path}/r/trials/sweep=s1/task=") and path.count("/") == f"{tmp_path}/r".count("/") + 3
+        )
         assert len(path.rsplit("/", 1)[1]) <= 205
 
 
@@ -57,8 +70,13 @@ def test_a_second_writer_is_refused_naming_the_holder(store):
 
 
 def _plant_lease(store, sweep, host, pid, heartbeat):
-    record = {"holder": f"run on {host} pid {pid}", "host": host, "pid": pid, "started": "2026-01-01T00:00:00+00:00",
-              "heartbeat": heartbeat}
+    record = {
+        "holder": f"run on {host} pid {pid}",
+        "host": host,
+        "pid": pid,
+        "started": "2026-01-01T00:00:00+00:00",
+        "heartbeat": heartbeat,
+    }
     store.storage.put_bytes(f"{store.layout.leases(sweep)}/dead.json", json.dumps(record).encode())
 
 
@@ -68,7 +86,8 @@ def test_a_stale_lease_is_taken_over_with_a_message(store):
     with store.sweep("s1").lease(echo=messages.append):
         pass
     assert len(messages) == 1 and messages[0].startswith(
-        "sweep s1: taking over the lease of run on elsewhere pid 4242 (last heartbeat 1")
+        "sweep s1: taking over the lease of run on elsewhere pid 4242 (last heartbeat 1"
+    )
     _plant_lease(store, "s1", "elsewhere", 4242, time.time())  # live on another host: refused
     with pytest.raises(StoreError, match="held by run on elsewhere pid 4242"):
         store.sweep("s1").lease().acquire()
@@ -85,8 +104,10 @@ def test_a_killed_driver_on_this_host_is_detected_at_once(tmp_path):
     messages = []
     with store.sweep("s1").lease(echo=messages.append):
         pass
-    assert messages == [f"sweep s1: taking over the lease of run on {socket.gethostname()} pid {int(gone.stdout)} "
-                        f"(pid {int(gone.stdout)} on this host is gone; its driver is gone)"]
+    assert messages == [
+        f"sweep s1: taking over the lease of run on {socket.gethostname()} pid {int(gone.stdout)} "
+        f"(pid {int(gone.stdout)} on this host is gone; its driver is gone)"
+    ]
 
 
 def test_run_sweep_refuses_while_another_driver_holds_the_sweep(tmp_path):
@@ -109,8 +130,12 @@ def test_a_foreign_part_is_refused_by_every_reader_and_compact(store):
     store.storage.put(foreign, lambda f: pq.write_table(pa.table({"a": [1, 2]}), f))
     before = [p.path for p in store.parts("trials")]
     message = r"trials/sweep=s1/task=.*/part-planted.parquet in results .* lacks the column\(s\) sweep_id, trial_id, task, attempt, status: not a trials part hpsweep wrote; move it out"
-    for call in (lambda: store.sweep("s1").finished(), lambda: store.scan("trials").collect(), lambda: store.compact(),
-                 lambda: store.read("trials")):
+    for call in (
+        lambda: store.sweep("s1").finished(),
+        lambda: store.scan("trials").collect(),
+        lambda: store.compact(),
+        lambda: store.read("trials"),
+    ):
         with pytest.raises(StoreError, match=message):
             call()
     assert [p.path for p in store.parts("trials")] == before  # compact deleted nothing
@@ -127,14 +152,31 @@ def test_a_damaged_plan_is_one_store_error(tmp_path):
 
 def test_a_missing_curves_part_is_reported_and_repaired(store):
     pack = _pack()
-    store.sweep("s1").save("spec_hash: h\n", "h", pa.table({"trial_id": [t.trial_id for t in pack.trials],
-                                                          "task": [pack.task] * 3}))
+    store.sweep("s1").save(
+        "spec_hash: h\n", "h", pa.table({"trial_id": [t.trial_id for t in pack.trials], "task": [pack.task] * 3})
+    )
     store.sweep("s1").commit(pack.task, pack.pack_id, 1, _ok(pack), _curves(pack))
-    assert store.sweep("s1").status() == {"sweep": "s1", "planned": 3, "ok": 3, "diverged": 0, "failed": 0, "stopped": 0, "missing": 0,
-                                  "curves_missing": 0}
+    assert store.sweep("s1").status() == {
+        "sweep": "s1",
+        "planned": 3,
+        "ok": 3,
+        "diverged": 0,
+        "failed": 0,
+        "stopped": 0,
+        "missing": 0,
+        "curves_missing": 0,
+    }
     store.storage.delete(store.parts("curves", "s1")[0].path)
-    assert store.sweep("s1").status() == {"sweep": "s1", "planned": 3, "ok": 0, "diverged": 0, "failed": 0, "stopped": 0, "missing": 3,
-                                  "curves_missing": 3}
+    assert store.sweep("s1").status() == {
+        "sweep": "s1",
+        "planned": 3,
+        "ok": 0,
+        "diverged": 0,
+        "failed": 0,
+        "stopped": 0,
+        "missing": 3,
+        "curves_missing": 3,
+    }
     assert store.sweep("s1").finished() == {}  # a re-run plans them again ...
     assert store.sweep("s1").commit(pack.task, pack.pack_id, 2, _ok(pack, 2), _curves(pack))  # ... and commits
     assert store.sweep("s1").status()["ok"] == 3 and store.sweep("s1").status()["curves_missing"] == 0
@@ -156,8 +198,11 @@ def test_a_full_disk_leaves_no_orphan_and_a_retry_commits_once(tmp_path):
     pq_module = pq
     pq_module.write_table = full
     try:
-        with pytest.raises(StoreError, match=r"^cannot write .*/trials/sweep=s1/.*part-p1-a1-.*parquet: the disk is full; "
-                                             r"free space and run the same command again$"):
+        with pytest.raises(
+            StoreError,
+            match=r"^cannot write .*/trials/sweep=s1/.*part-p1-a1-.*parquet: the disk is full; "
+            r"free space and run the same command again$",
+        ):
             store.sweep("s1").commit(pack.task, pack.pack_id, 1, _ok(pack), _curves(pack))
     finally:
         pq_module.write_table = real
@@ -191,8 +236,9 @@ def test_query_sees_the_winning_rows_through_ctes(store):
     pack = _pack()
     store.sweep("s1").write_part("trials", pack.task, "x-a1", _failed(pack, 1, "first"))
     store.sweep("s1").write_part("trials", pack.task, "x-a2", _failed(pack, 2, "second"))
-    df = run_query(store.root, "WITH w AS (SELECT error, attempt FROM trials) SELECT error, count(*) AS n FROM w "
-                               "GROUP BY error")
+    df = run_query(
+        store.root, "WITH w AS (SELECT error, attempt FROM trials) SELECT error, count(*) AS n FROM w GROUP BY error"
+    )
     assert df.rows() == [("second", 3)]
 
 
@@ -229,5 +275,6 @@ def test_analyze_and_recommend_read_an_s3_root(s3_server, tmp_path, capsys, monk
     main(["recommend", "-x", "20", "-y", "4", "--budget", "2000", "--from", uri, "--top", "2", "--json"])
     picked = json.loads(capsys.readouterr().out)
     assert picked["refitted"] is False and len(picked["configs"]) == 2
-    assert [f.base_name for f in fs.get_file_info(pafs.FileSelector(f"{base}/models", recursive=True))
-            if f.is_file] == ["manifest.json", "models.joblib"]
+    assert [
+        f.base_name for f in fs.get_file_info(pafs.FileSelector(f"{base}/models", recursive=True)) if f.is_file
+    ] == ["manifest.json", "models.joblib"]

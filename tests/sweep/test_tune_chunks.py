@@ -25,7 +25,15 @@ def test_packs_run_in_chunks_of_tune_trials_every_trial_once(ray_local, tmp_path
     assert len(packs) == 4
     assert [len(c) for c in chunks] == [3, 1] and sorted(sum(chunks, [])) == packs
     store = ResultsStore(results)
-    assert store.sweep("chunks").status() == {"sweep": "chunks", "planned": 8, "ok": 8, "diverged": 0, "failed": 0, "stopped": 0,
-                                             "missing": 0, "curves_missing": 0}
+    assert store.sweep("chunks").status() == {
+        "sweep": "chunks",
+        "planned": 8,
+        "ok": 8,
+        "diverged": 0,
+        "failed": 0,
+        "stopped": 0,
+        "missing": 0,
+        "curves_missing": 0,
+    }
     exactly_once(store, "chunks")
     assert "packs 4/4" in capsys.readouterr().out  # progress spans the chunks

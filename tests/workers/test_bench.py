@@ -65,11 +65,13 @@ def test_the_clock_is_cpu_time_for_one_cpu_thread_and_wall_time_otherwise():
 
 def test_bench_rejects_nonsense(capsys):
     from hpsweep.sweep.cli import main
+
     with pytest.raises(SystemExit) as e:
         main(["bench", "-K", "0"])
     assert e.value.code == 2
-    assert capsys.readouterr().err == ("Error: Invalid value for '--models' / '-K': 0 is not in the range x>=1. "
-                                       "(see: hpsweep bench --help)\n")
+    assert capsys.readouterr().err == (
+        "Error: Invalid value for '--models' / '-K': 0 is not in the range x>=1. (see: hpsweep bench --help)\n"
+    )
 
 
 def test_pinned_while_timing_and_released_after(monkeypatch):
@@ -84,8 +86,9 @@ def test_pinned_while_timing_and_released_after(monkeypatch):
         return 1.0
 
     monkeypatch.setattr(bench, "time_steps", fake_time_steps)
-    cfg = bench.BenchConfig(models=2, input_dim=2, hidden=2, output_dim=2, seq_len=2, batch=2, iters=1, device="cpu",
-                            cpu=allowed[-1])
+    cfg = bench.BenchConfig(
+        models=2, input_dim=2, hidden=2, output_dim=2, seq_len=2, batch=2, iters=1, device="cpu", cpu=allowed[-1]
+    )
     result = bench.run_bench(cfg, repeats=1)
     assert seen == [{allowed[-1]}] * 3 and result["cpu"] == allowed[-1]
     assert sorted(os.sched_getaffinity(0)) == allowed == result["cpus_allowed"]
@@ -107,5 +110,6 @@ def test_a_cpu_this_process_may_not_use_is_one_error_line(capsys):
         main(["bench", "--cpu", str(max(allowed) + 1)])
     assert e.value.code == 2
     shown = ", ".join(map(str, allowed))
-    assert (f"Error: Invalid value for '--cpu': {max(allowed) + 1}: this process may run on CPUs {shown}; "
-            "pick one of them") in capsys.readouterr().err
+    assert (
+        f"Error: Invalid value for '--cpu': {max(allowed) + 1}: this process may run on CPUs {shown}; pick one of them"
+    ) in capsys.readouterr().err

@@ -87,7 +87,18 @@ def test_impossible_requests_fail_with_one_clear_message(make, message):
 def test_describe_cli_json(capsys):
     main(["describe", "-x", "2500", "-y", "10", "--budget", "100000", "--densities", "0.09,1,1,0.1,0.1,1", "--json"])
     out = json.loads(capsys.readouterr().out)
-    for key in ("hidden", "n_hx", "n_hh", "n_hy", "n_yx", "n_yh", "n_yy", "total_weights", "hidden_proportion", "hp_recurrent"):
+    for key in (
+        "hidden",
+        "n_hx",
+        "n_hh",
+        "n_hy",
+        "n_yx",
+        "n_yh",
+        "n_yy",
+        "total_weights",
+        "hidden_proportion",
+        "hp_recurrent",
+    ):
         assert key in out
     assert out["hidden"] == 216 and round(out["hidden_proportion"], 4) == 0.4655
 

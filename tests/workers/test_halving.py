@@ -110,8 +110,9 @@ def test_a_configs_seeds_stop_together_on_their_mean_and_decisions_repeat():
     kept = sorted(at_rung, key=lambda c: -at_rung[c])[:2]  # floor(4/2) = 2 by the mean at rung 2
     assert sorted(c for c, cand in enumerate(candidates) if first.models[cand.models[0]].epochs_run > 2) == sorted(kept)
     again = train_halving(task, specs, SETTINGS, Halving(2, 2), candidates, slots=8)
-    assert [(m.status, m.epochs_run, m.val_score, m.test_score) for m in again.models] == \
-           [(m.status, m.epochs_run, m.val_score, m.test_score) for m in first.models]
+    assert [(m.status, m.epochs_run, m.val_score, m.test_score) for m in again.models] == [
+        (m.status, m.epochs_run, m.val_score, m.test_score) for m in first.models
+    ]
 
 
 def test_a_candidate_larger_than_the_pack_is_refused():

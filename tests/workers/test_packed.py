@@ -11,7 +11,6 @@ from hpsweep.workers.model import BlockRNN
 from hpsweep.workers.packed import ModelSpec, PackedBlockRNN, Recurrence
 from hpsweep.workers.trainer import BatchOrder, TrainSettings, train_pack
 
-
 # Every test that trains runs on the CPU, and on CUDA too where a GPU is visible (TF32 off there,
 # so float32 tolerances hold; CUDA-graph replay is on, as in production).
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
@@ -26,18 +25,28 @@ def random_specs(k, x, y, hiddens, seed=0, lrs=None):
     specs = []
     for i in range(k):
         dens = (torch.rand(6, generator=gen) * 0.9 + 0.1).tolist()
-        specs.append(ModelSpec(x, y, hiddens[i % len(hiddens)], Densities(*dens), seed=100 + i,
-                               lr=(lrs[i] if lrs else 1e-2 * (1 + i) / k)))
+        specs.append(
+            ModelSpec(
+                x,
+                y,
+                hiddens[i % len(hiddens)],
+                Densities(*dens),
+                seed=100 + i,
+                lr=(lrs[i] if lrs else 1e-2 * (1 + i) / k),
+            )
+        )
     return specs
 
 
 def toy_task(loss="mse", n=96, t=7, x=5, y=3, seed=0):
     gen = torch.Generator().manual_seed(seed)
+
     def split(m):
         xs = torch.randn(m, t, x, generator=gen)
         if loss == "mse":
             return xs, torch.randn(m, t, y, generator=gen)
         return xs, torch.randint(0, y, (m, t), generator=gen)
+
     steps = torch.zeros(t, dtype=torch.bool)
     steps[-1] = True
     if loss == "mse":

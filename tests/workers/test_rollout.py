@@ -7,8 +7,6 @@ import numpy as np
 import pytest
 import torch
 
-from tests.minari_helpers import make_hammer_dataset
-from tests.workers.extras import require_extra
 from hpsweep.workers.descriptors import BLOCKS, Densities
 from hpsweep.workers.errors import TaskError
 from hpsweep.workers.model import BlockRNN
@@ -16,15 +14,19 @@ from hpsweep.workers.packed import ModelSpec
 from hpsweep.workers.rollout import RolloutConfig, episode_seeds, make_env, repack, roll_out, rollout_returns
 from hpsweep.workers.tasks import get_task, load_task_data
 from hpsweep.workers.trainer import TrainSettings, train_pack
+from tests.minari_helpers import make_hammer_dataset
+from tests.workers.extras import require_extra
 
 require_extra("minari", "gymnasium_robotics", "mujoco", "jax", extra="hammer")
 
 DATASET_ID = "hpsweep/hammer-tiny-v0"
 TASK = f"minari:{DATASET_ID}(split=4/1/1,rollouts=2,rollout_steps=20)"
 # three models of one task: different |h| (padding), densities and seeds, two sharing a seed
-SPECS = [ModelSpec(46, 26, 12, Densities.uniform(1.0), 0, 3e-3),
-         ModelSpec(46, 26, 20, Densities(0.3, 1, 1, 0.2, 0.5, 1), 1, 3e-3),
-         ModelSpec(46, 26, 7, Densities.uniform(0.5), 0, 1e-3)]
+SPECS = [
+    ModelSpec(46, 26, 12, Densities.uniform(1.0), 0, 3e-3),
+    ModelSpec(46, 26, 20, Densities(0.3, 1, 1, 0.2, 0.5, 1), 1, 3e-3),
+    ModelSpec(46, 26, 7, Densities.uniform(0.5), 0, 1e-3),
+]
 
 
 @pytest.fixture(scope="module")
@@ -131,6 +133,8 @@ def test_a_missing_environment_package_is_one_line_naming_the_extra(trained, mon
     monkeypatch.setitem(sys.modules, missing, None)
     with pytest.raises(TaskError) as e:
         make_env(data.params["rollout"]["env"], 20, "minari:x")
-    assert str(e.value) == ("task minari:x: rollouts in AdroitHandHammer-v1 need gymnasium-robotics and mujoco "
-                            f"({missing} is missing): pip install 'hpsweep[hammer]', or rollouts=0 to score "
-                            "by r2 only")
+    assert str(e.value) == (
+        "task minari:x: rollouts in AdroitHandHammer-v1 need gymnasium-robotics and mujoco "
+        f"({missing} is missing): pip install 'hpsweep[hammer]', or rollouts=0 to score "
+        "by r2 only"
+    )

@@ -9,14 +9,14 @@ import sys
 
 import pytest
 
-from tests.minari_helpers import make_hammer_dataset
-from tests.workers.extras import require_extra
 from hpsweep.sweep.coordinator import make_plan
 from hpsweep.sweep.pack_runner import PackJob, run_pack
 from hpsweep.sweep.spec import parse_spec
-from hpsweep.workers.results import ResultsStore
 from hpsweep.workers.errors import TaskError
+from hpsweep.workers.results import ResultsStore
 from hpsweep.workers.tasks import get_task
+from tests.minari_helpers import make_hammer_dataset
+from tests.workers.extras import require_extra
 
 require_extra("minari", "gymnasium_robotics", "mujoco", "jax", extra="hammer")
 
@@ -39,12 +39,20 @@ def test_info_documents_the_rollouts(hammer_task):
 
 
 def test_a_sweep_on_the_local_hammer_set_stores_finite_returns(hammer_task, tmp_path):
-    spec = parse_spec({
-        "name": "hammer-local",
-        "tasks": [{"task": f"{hammer_task}(split=3/1/1,rollouts=2,rollout_steps=20)", "hidden": [6, 10],
-                   "densities": {"uniform": [1.0, 0.5]}}],
-        "training": {"lr": [0.003], "epochs": 2, "batch_size": 2, "seeds": [0]},
-        "pack": {"max_models": 4}})
+    spec = parse_spec(
+        {
+            "name": "hammer-local",
+            "tasks": [
+                {
+                    "task": f"{hammer_task}(split=3/1/1,rollouts=2,rollout_steps=20)",
+                    "hidden": [6, 10],
+                    "densities": {"uniform": [1.0, 0.5]},
+                }
+            ],
+            "training": {"lr": [0.003], "epochs": 2, "batch_size": 2, "seeds": [0]},
+            "pack": {"max_models": 4},
+        }
+    )
     store = ResultsStore(str(tmp_path / "results"))
     plan, _ = make_plan(spec, store.sweep(spec.name))
     assert [len(p.trials) for p in plan.packs] == [4]
@@ -75,23 +83,35 @@ def test_scale_shrinks_the_rollouts_not_the_data_set(hammer_task):
 def test_without_gymnasium_robotics_the_cli_says_which_extra_in_one_line(hammer_task):
     """As a user without the hammer extra meets it: `hpsweep tasks` (and run, at planning) stops."""
     blocked = "import sys; sys.modules['gymnasium_robotics'] = sys.modules['mujoco'] = None; "
-    done = subprocess.run([sys.executable, "-c", blocked + "from hpsweep.sweep.cli import main; main()", "tasks",
-                           hammer_task], capture_output=True, text=True, timeout=120, env=dict(os.environ))
+    done = subprocess.run(
+        [sys.executable, "-c", blocked + "from hpsweep.sweep.cli import main; main()", "tasks", hammer_task],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=dict(os.environ),
+    )
     assert done.returncode != 0
     assert done.stderr.strip() == (
         f"Error: task {hammer_task}: rollouts in AdroitHandHammer-v1 need gymnasium-robotics and mujoco "
-        "(gymnasium_robotics is missing): pip install 'hpsweep[hammer]', or rollouts=0 to score by r2 only")
+        "(gymnasium_robotics is missing): pip install 'hpsweep[hammer]', or rollouts=0 to score by r2 only"
+    )
 
 
 def test_an_environment_named_explicitly(hammer_task):
     params = get_task(f"{hammer_task}(env=gym:AdroitHandHammer-v1)").info().params
     assert params["rollout_env"] == "AdroitHandHammer-v1" and params["env"] == "gym:AdroitHandHammer-v1"
-    with pytest.raises(TaskError, match=r"^task minari:hpsweep/hammer-ref-v0\(env=Pendulum-v1\): environment "
-                                        r"Pendulum-v1 observes 3 and acts with 1 values; the data set has \|x\| = 46, "
-                                        r"\|y\| = 26; give env=<a matching id> or rollouts=0$"):
+    with pytest.raises(
+        TaskError,
+        match=r"^task minari:hpsweep/hammer-ref-v0\(env=Pendulum-v1\): environment "
+        r"Pendulum-v1 observes 3 and acts with 1 values; the data set has \|x\| = 46, "
+        r"\|y\| = 26; give env=<a matching id> or rollouts=0$",
+    ):
         get_task(f"{hammer_task}(env=Pendulum-v1)").info()
-    with pytest.raises(TaskError, match=r"^task minari:hpsweep/hammer-ref-v0\(env=NoSuchEnv-v0\): cannot make "
-                                        r"environment 'NoSuchEnv-v0' for rollouts: .*; give env=<gymnasium id> or "
-                                        r"rollouts=0$"):
+    with pytest.raises(
+        TaskError,
+        match=r"^task minari:hpsweep/hammer-ref-v0\(env=NoSuchEnv-v0\): cannot make "
+        r"environment 'NoSuchEnv-v0' for rollouts: .*; give env=<gymnasium id> or "
+        r"rollouts=0$",
+    ):
         get_task(f"{hammer_task}(env=NoSuchEnv-v0)").info()
     assert "rollout_env" not in get_task(f"{hammer_task}(rollouts=0)").info().params

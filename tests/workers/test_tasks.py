@@ -8,9 +8,9 @@ import sys
 import pytest
 import torch
 
-from tests.workers.extras import require_extra
 from hpsweep.workers.tasks import Task, get_task, list_tasks, load_task_data, score_predictions
 from hpsweep.workers.tasks._cache import cache_path
+from tests.workers.extras import require_extra
 
 SMALL = {
     "rad": "rad(side=12,frames=4,n_train=24,n_val=8,n_test=8)",
@@ -26,8 +26,10 @@ def sources(tmp_path_factory):
     from tests.workers.test_tasks_file import X, Y, long_table, write_npz, write_parquet
 
     root = tmp_path_factory.mktemp("sources")
-    names = {"file_npz": write_npz(root / "d.npz", x=X, y=Y),
-             "file_parquet": write_parquet(root / "d.parquet", long_table(X, Y))}
+    names = {
+        "file_npz": write_npz(root / "d.npz", x=X, y=Y),
+        "file_parquet": write_parquet(root / "d.parquet", long_table(X, Y)),
+    }
     with pytest.MonkeyPatch.context() as mp:
         names["minari"] = None
         if minari_installed():  # a helper that fails to import or build is an error, never "minari optional"
@@ -72,7 +74,11 @@ def test_shapes_and_dims_match_info(name):
     info, data = task.info(), task.build(0)
     assert data.name == info.name == task.name
     assert (data.input_dim, data.output_dim, data.seq_len, data.loss) == (
-        info.input_dim, info.output_dim, info.seq_len, info.loss)
+        info.input_dim,
+        info.output_dim,
+        info.seq_len,
+        info.loss,
+    )
     for split in ("train", "val", "test"):
         x, y = data.split(split)
         n = getattr(info, f"n_{split}")
@@ -104,7 +110,9 @@ def test_score_definitions(name):
         assert score_predictions(data, "val", mean.expand_as(y)) == pytest.approx(0.0, abs=1e-6)
         twice = y.double() * 2
         var = ((y.double() - y.double().mean((0, 1))) ** 2).mean()
-        assert score_predictions(data, "val", twice) == pytest.approx(float(1 - (y.double() ** 2).mean() / var), rel=1e-6)
+        assert score_predictions(data, "val", twice) == pytest.approx(
+            float(1 - (y.double() ** 2).mean() / var), rel=1e-6
+        )
 
 
 def test_cache_hit_returns_equal_data(name, tmp_path):
@@ -155,8 +163,16 @@ def test_concurrent_cache_fill_is_safe(tmp_path):
     """Two processes fill the same cache entry at once: both get the same data, one whole file."""
     name = "rad(side=20,n_train=200,n_val=20,n_test=20)"
     env = {**os.environ, "PYTHONPATH": os.getcwd()}
-    procs = [subprocess.Popen([sys.executable, "-c", _FILL, name, str(tmp_path)], stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True, env=env) for _ in range(2)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _FILL, name, str(tmp_path)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        for _ in range(2)
+    ]
     outs = [p.communicate(timeout=120) for p in procs]
     assert all(p.returncode == 0 for p in procs), [err for _, err in outs]
     assert outs[0][0] == outs[1][0]

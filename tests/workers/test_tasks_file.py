@@ -59,8 +59,9 @@ def test_npz_round_trip(tmp_path):
 def test_parquet_round_trip_with_classes_and_loss_steps(tmp_path):
     labels = RNG.integers(0, 4, size=(20, 6))
     flags = np.tile(np.arange(6) >= 4, 20)
-    name = write_parquet(tmp_path / "d.parquet", long_table(X, labels, seq_ids=np.arange(20) * 7 + 3,
-                                                             extra={"loss_step": flags}))
+    name = write_parquet(
+        tmp_path / "d.parquet", long_table(X, labels, seq_ids=np.arange(20) * 7 + 3, extra={"loss_step": flags})
+    )
     task = get_task(name + "(split=10/5/5)")
     data = task.build(1)
     info = task.info()
@@ -92,62 +93,75 @@ def test_errors(tmp_path):
     assert _error(f"file:{p}/d.csv") == f"task file: {p}/d.csv must end in .parquet or .npz; got '.csv'"
     assert _error(write_npz(p / "a.npz", x=X, target=Y)) == (
         f"task file: {p}/a.npz: missing array(s) y; a file: NPZ holds arrays x (N, T, X) and y (N, T, Y) or (N, T), "
-        "or x_train, y_train, x_val, y_val, x_test, y_test; this one holds target, x")
+        "or x_train, y_train, x_val, y_val, x_test, y_test; this one holds target, x"
+    )
     cols = long_table(X, Y)
     del cols["step"]
     assert _error(write_parquet(p / "b.parquet", cols)) == (
         f"task file: {p}/b.parquet: missing column(s) step; the layout is one row per (seq, step) with columns "
-        "seq, step, x_0..x_{X-1}, and y_0..y_{Y-1} (regression) or y (class index); optional split, loss_step")
+        "seq, step, x_0..x_{X-1}, and y_0..y_{Y-1} (regression) or y (class index); optional split, loss_step"
+    )
     ragged = {k: v[:-1] for k, v in long_table(X, Y).items()}
     assert _error(write_parquet(p / "c.parquet", ragged)) == (
         f"task file: {p}/c.parquet: sequences have different lengths (5 to 6 steps); every sequence needs the "
-        "same steps 0..T-1 (ragged sequences are not supported)")
+        "same steps 0..T-1 (ragged sequences are not supported)"
+    )
     nan = X.copy()
     nan[3, 2, 1] = np.nan
     assert _error(write_npz(p / "e.npz", x=nan, y=Y)) == (
-        f"task file: {p}/e.npz: x contains NaN or inf (first at sequence 3, step 2); remove or fill them")
+        f"task file: {p}/e.npz: x contains NaN or inf (first at sequence 3, step 2); remove or fill them"
+    )
     assert _error(write_npz(p / "f.npz", x=X, y=Y[:, :5])) == (
         f"task file: {p}/f.npz: y has shape (20, 5, 2) but x has (20, 6, 3); y must be (N, T, Y) or (N, T) "
-        "with the same N and T")
+        "with the same N and T"
+    )
     split = {f"{v}_{s}": a for s in ("train", "val", "test") for v, a in (("x", X), ("y", Y))}
     split["x_val"] = X[:, :, :2]
     assert _error(write_npz(p / "g.npz", **split)) == (
-        f"task file: {p}/g.npz: x_val has (T, X) = (6, 2) but x_train has (6, 3); every split needs the same")
+        f"task file: {p}/g.npz: x_val has (T, X) = (6, 2) but x_train has (6, 3); every split needs the same"
+    )
     split["x_val"], split["y_test"] = X, Y[:, :, :1]
     assert _error(write_npz(p / "h.npz", **split)) == (
         f"task file: {p}/h.npz: y_test has shape (20, 6, 1) but y_train has (20, 6, 2); every split needs the "
-        "same kind and number of outputs")
+        "same kind and number of outputs"
+    )
     assert _error(f"file:{p}/d.npz(split=90/5)") == (
-        "task file: parameter 'split' must be three positive numbers train/val/test like 90/5/5; got '90/5'")
+        "task file: parameter 'split' must be three positive numbers train/val/test like 90/5/5; got '90/5'"
+    )
 
 
 def test_a_file_cut_short_or_empty_is_one_error(tmp_path):
     """A copy cut short (no Parquet footer, half a zip), an empty file and a Parquet of 0 rows are user
     errors that name the file, not a pyarrow or zipfile traceback."""
     p = tmp_path
-    whole = (p / "whole.parquet")
+    whole = p / "whole.parquet"
     write_parquet(whole, long_table(X, Y))
-    (p / "cut.parquet").write_bytes(whole.read_bytes()[:len(whole.read_bytes()) // 2])
+    (p / "cut.parquet").write_bytes(whole.read_bytes()[: len(whole.read_bytes()) // 2])
     assert _error(f"file:{p}/cut.parquet") == (
         f"task file: {p}/cut.parquet: cannot be read as Parquet (Parquet magic bytes not found in footer. Either the "
-        "file is corrupted or this is not a parquet file.); is it complete? write it again or copy it whole")
+        "file is corrupted or this is not a parquet file.); is it complete? write it again or copy it whole"
+    )
     (p / "empty.parquet").write_bytes(b"")
     assert _error(f"file:{p}/empty.parquet") == (
         f"task file: {p}/empty.parquet: cannot be read as Parquet (Parquet file size is 0 bytes); is it complete? "
-        "write it again or copy it whole")
+        "write it again or copy it whole"
+    )
     write_parquet(p / "zero.parquet", {k: v[:0] for k, v in long_table(X, Y).items()})
     assert _error(f"file:{p}/zero.parquet") == (
-        f"task file: {p}/zero.parquet: has no rows; it needs at least 3 sequences (one each for train, val and test)")
+        f"task file: {p}/zero.parquet: has no rows; it needs at least 3 sequences (one each for train, val and test)"
+    )
     whole_npz = p / "whole.npz"
     write_npz(whole_npz, x=X, y=Y)
     (p / "cut.npz").write_bytes(whole_npz.read_bytes()[:100])
     assert _error(f"file:{p}/cut.npz") == (
         f"task file: {p}/cut.npz: cannot be read as NPZ (File is not a zip file); is it complete? write it again "
-        "or copy it whole")
+        "or copy it whole"
+    )
     split = {f"{v}_{s}": a for s in ("train", "val", "test") for v, a in (("x", X), ("y", Y))}
     split["x_val"], split["y_val"] = X[:0], Y[:0]
     assert _error(write_npz(p / "noval.npz", **split)) == (
-        f"task file: {p}/noval.npz: x_val hold(s) no sequences; each of train, val, test needs one")
+        f"task file: {p}/noval.npz: x_val hold(s) no sequences; each of train, val, test needs one"
+    )
 
 
 def test_a_damaged_column_chunk_is_one_error(tmp_path):
@@ -155,8 +169,9 @@ def test_a_damaged_column_chunk_is_one_error(tmp_path):
     path = tmp_path / "damaged.parquet"
     pq.write_table(pa.table(long_table(X, Y)), path, compression="snappy")
     data = bytearray(path.read_bytes())
-    data[4:len(data) // 2] = b"\xff" * (len(data) // 2 - 4)
+    data[4 : len(data) // 2] = b"\xff" * (len(data) // 2 - 4)
     path.write_bytes(bytes(data))
     message = _error(f"file:{path}")
     assert message.startswith(f"task file: {path}: cannot be read as Parquet (") and message.endswith(
-        "); is it complete? write it again or copy it whole")
+        "); is it complete? write it again or copy it whole"
+    )

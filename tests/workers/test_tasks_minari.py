@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 import torch
 
-from tests.minari_helpers import make_pendulum_dataset
-from tests.workers.extras import require_extra
 from hpsweep.workers.errors import TaskError
 from hpsweep.workers.tasks import get_task, score_predictions
+from tests.minari_helpers import make_pendulum_dataset
+from tests.workers.extras import require_extra
 
 require_extra("minari", "gymnasium", extra="minari")
 import minari  # noqa: E402  (after the check: a skip outside CI, a failure in CI)
@@ -62,22 +62,31 @@ def test_train_on_it(minari_name):
 
 
 def test_missing_dataset_says_how_to_download(minari_name):
-    with pytest.raises(TaskError, match=r"^task minari: data set 'D4RL/hammer/expert-v2' is not on local disk under .*"
-                                        r"minari download D4RL/hammer/expert-v2"):
+    with pytest.raises(
+        TaskError,
+        match=r"^task minari: data set 'D4RL/hammer/expert-v2' is not on local disk under .*"
+        r"minari download D4RL/hammer/expert-v2",
+    ):
         get_task("minari:D4RL/hammer/expert-v2").info()
 
 
 def test_t_longer_than_the_shortest_episode(minari_name):
-    with pytest.raises(TaskError, match=r"^task minari:hpsweep/pendulum-tiny-v0: parameter 't' must be at most "
-                                        r"the shortest episode \(25 steps\); got 30$"):
+    with pytest.raises(
+        TaskError,
+        match=r"^task minari:hpsweep/pendulum-tiny-v0: parameter 't' must be at most "
+        r"the shortest episode \(25 steps\); got 30$",
+    ):
         get_task(f"{minari_name}(t=30)").info()
 
 
-@pytest.mark.parametrize("args, message", [
-    ("rollouts=-1", "parameter 'rollouts' must be an int in [0, 100000]; got '-1'"),
-    ("rollout_steps=0", "parameter 'rollout_steps' must be an int in [1, 1000000]; got '0'"),
-    ("ref_return=-5", "parameter 'ref_return' must be a number in [0, 1000000000000]; got '-5'"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        ("rollouts=-1", "parameter 'rollouts' must be an int in [0, 100000]; got '-1'"),
+        ("rollout_steps=0", "parameter 'rollout_steps' must be an int in [1, 1000000]; got '0'"),
+        ("ref_return=-5", "parameter 'ref_return' must be a number in [0, 1000000000000]; got '-5'"),
+    ],
+)
 def test_rollout_parameters_out_of_range(args, message):
     with pytest.raises(TaskError) as e:
         get_task(f"minari:D4RL/hammer/expert-v2({args})")

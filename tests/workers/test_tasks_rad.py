@@ -105,8 +105,11 @@ def test_mnist_source_from_idx_and_npz(tmp_path):
 
 
 def test_rad_source_errors(tmp_path):
-    with pytest.raises(TaskError, match=r"^task rad: source=mnist needs path=<directory of MNIST IDX files or an "
-                                        r"\.npz file>$"):
+    with pytest.raises(
+        TaskError,
+        match=r"^task rad: source=mnist needs path=<directory of MNIST IDX files or an "
+        r"\.npz file>$",
+    ):
         get_task("rad(source=mnist)")
     with pytest.raises(TaskError, match=r"^task rad: path= only goes with source=mnist$"):
         get_task("rad(path=/tmp)")

@@ -14,8 +14,15 @@ from __future__ import annotations
 
 import importlib
 
-_EXPORTS = {"ResultsStore": "store", "SweepStore": "store", "Results": "store", "results": "store",
-            "Attempt": "commits", "CompactStats": "compact", "PartsReplaced": "read"}
+_EXPORTS = {
+    "ResultsStore": "store",
+    "SweepStore": "store",
+    "Results": "store",
+    "results": "store",
+    "Attempt": "commits",
+    "CompactStats": "compact",
+    "PartsReplaced": "read",
+}
 
 __all__ = sorted(_EXPORTS)
 

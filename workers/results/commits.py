@@ -103,9 +103,12 @@ class PackCommits:
 
     def _complete(self, task, pack_id, after_attempt, records, other_markers) -> bool:
         for r in records:
-            if r.attempt > after_attempt and self._exists(self._part("trials", task, pack_id, r.attempt, r.token)) \
-                    and (not r.curves or self._exists(self._part("curves", task, pack_id, r.attempt, r.token))) \
-                    and (not r.models or self._exists(self._models(task, pack_id, r.attempt, r.token))):
+            if (
+                r.attempt > after_attempt
+                and self._exists(self._part("trials", task, pack_id, r.attempt, r.token))
+                and (not r.curves or self._exists(self._part("curves", task, pack_id, r.attempt, r.token)))
+                and (not r.models or self._exists(self._models(task, pack_id, r.attempt, r.token)))
+            ):
                 return True
         if other_markers - {r.token for r in records}:  # an attempt that may have committed without a record
             return self._complete_by_listing(task, pack_id, after_attempt)
@@ -117,8 +120,17 @@ class PackCommits:
     def _exists(self, path: str) -> bool:
         return self.storage.info(path).is_file
 
-    def commit(self, task: str, pack_id: str, attempt: int, trials: pa.Table, curves: pa.Table | None,
-               after_attempt: int = 0, token: str | None = None, models: bytes | None = None) -> bool:
+    def commit(
+        self,
+        task: str,
+        pack_id: str,
+        attempt: int,
+        trials: pa.Table,
+        curves: pa.Table | None,
+        after_attempt: int = 0,
+        token: str | None = None,
+        models: bytes | None = None,
+    ) -> bool:
         """Commit one pack's rows exactly once: kept models and curves first, then the trials part
         (the commit), so a kept model exists exactly when its row does.
 
@@ -184,7 +196,7 @@ class PackCommits:
             for f in self.storage.list(self.layout.partition(table, self.sweep_id, task)):
                 name = f.base_name
                 if f.is_file and is_part(name) and name.startswith(prefix):
-                    number = name[len(prefix):].split("-", 1)[0]
+                    number = name[len(prefix) :].split("-", 1)[0]
                     if number.isdigit():
                         found[table][f.path] = int(number)
         return found
@@ -193,8 +205,11 @@ class PackCommits:
         """Kept-models files named after this pack (one listing of the models partition)."""
         folder = self.layout.models_file(self.sweep_id, task, f"{pack_id}-a0", "0" * 8).rsplit("/", 1)[0]
         prefix = f"part-{check_id('pack id', pack_id)}-a"
-        return [f.path for f in self.storage.list(folder)
-                if f.is_file and f.base_name.startswith(prefix) and f.base_name.endswith(MODELS_SUFFIX)]
+        return [
+            f.path
+            for f in self.storage.list(folder)
+            if f.is_file and f.base_name.startswith(prefix) and f.base_name.endswith(MODELS_SUFFIX)
+        ]
 
     def models_file(self, task: str, pack_id: str, attempt: int) -> str | None:
         """The kept-models file of the pack's commit with this attempt, or None."""
@@ -213,4 +228,6 @@ class PackCommits:
     def _needs_curves(self, trials_part: str) -> bool:
         with self.storage.open(trials_part) as f:
             t = pq.ParquetFile(f).read(columns=["status", "epochs_run"])
-        return any(s != UNTRAINED_STATUS and (e or 0) > 0 for s, e in zip(t["status"].to_pylist(), t["epochs_run"].to_pylist()))
+        return any(
+            s != UNTRAINED_STATUS and (e or 0) > 0 for s, e in zip(t["status"].to_pylist(), t["epochs_run"].to_pylist())
+        )

@@ -38,7 +38,7 @@ class CompactStats:
     markers: int = 0  # _attempts markers removed
 
 
-def sweeps_in(store: "ResultsStore") -> list[str]:
+def sweeps_in(store: ResultsStore) -> list[str]:
     """Every sweep id with a spec, parts or markers in the store (unsafe folder names ignored)."""
     found = set(store.sweeps())
     for table in TABLES:
@@ -51,7 +51,7 @@ def sweeps_in(store: "ResultsStore") -> list[str]:
     return sorted(found)
 
 
-def compact(store: "ResultsStore", sweep_id: str | None = None, min_files: int = 2, echo=print) -> CompactStats:
+def compact(store: ResultsStore, sweep_id: str | None = None, min_files: int = 2, echo=print) -> CompactStats:
     """Compact one sweep (or all) while holding their leases; readers' results do not change.
 
     Raises:
@@ -75,14 +75,14 @@ def compact(store: "ResultsStore", sweep_id: str | None = None, min_files: int =
     return CompactStats(*counts)
 
 
-def _checked_parts(store: "ResultsStore", sweeps: list[str]) -> dict[tuple[str, str], list]:
+def _checked_parts(store: ResultsStore, sweeps: list[str]) -> dict[tuple[str, str], list]:
     infos = {(t, s): store.parts(t, s) for t in TABLES for s in sweeps}
     for (t, _), parts in infos.items():
         reader.check_parts(store.storage, t, parts)
     return infos
 
 
-def _compact_table(store: "ResultsStore", table: str, parts: list, min_files: int) -> tuple[int, int, int, int, int]:
+def _compact_table(store: ResultsStore, table: str, parts: list, min_files: int) -> tuple[int, int, int, int, int]:
     by_dir: dict[str, list] = {}
     for p in parts:
         by_dir.setdefault(p.path.rsplit("/", 1)[0], []).append(p)
@@ -103,7 +103,7 @@ def _compact_table(store: "ResultsStore", table: str, parts: list, min_files: in
     return partitions, files_before, files_after, rows, 0
 
 
-def _remove_temporaries(store: "ResultsStore", sweep_id: str) -> None:
+def _remove_temporaries(store: ResultsStore, sweep_id: str) -> None:
     """Temporaries (.part-*.tmp) of writers killed mid-write, older than a lease's life: garbage.
     Object stores have none (one PUT)."""
     if not store.local:
@@ -112,12 +112,17 @@ def _remove_temporaries(store: "ResultsStore", sweep_id: str) -> None:
     folders = [store.layout.partition(t, sweep_id) for t in TABLES] + [store.layout.join(MODELS, f"sweep={sweep_id}")]
     for folder in folders:  # kept models' files are left as they are; only their temporaries go
         for f in store.storage.list(folder, recursive=True):
-            if (f.is_file and f.base_name.startswith(".part-") and f.base_name.endswith(".tmp")
-                    and f.mtime_ns < cutoff and store.layout.inside(f.path)):
+            if (
+                f.is_file
+                and f.base_name.startswith(".part-")
+                and f.base_name.endswith(".tmp")
+                and f.mtime_ns < cutoff
+                and store.layout.inside(f.path)
+            ):
                 store.storage.delete(f.path)
 
 
-def _remove_markers(store: "ResultsStore", sweep_id: str) -> int:
+def _remove_markers(store: ResultsStore, sweep_id: str) -> int:
     folder = store.layout.attempts(sweep_id)
     markers = [f for f in store.storage.list(folder, recursive=True) if f.is_file and store.layout.inside(f.path)]
     for f in markers:

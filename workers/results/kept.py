@@ -11,8 +11,24 @@ from hpsweep.workers.errors import HpsweepError
 from hpsweep.workers.results.layout import MODELS, MODELS_SUFFIX
 from hpsweep.workers.results.store import ResultsStore
 
-ROW_COLUMNS = ["sweep_id", "trial_id", "task", "pack_id", "attempt", "status", "hidden", "val_score", "test_score",
-               "diverged_epoch", "d_hx", "d_hh", "d_hy", "d_yx", "d_yh", "d_yy"]
+ROW_COLUMNS = [
+    "sweep_id",
+    "trial_id",
+    "task",
+    "pack_id",
+    "attempt",
+    "status",
+    "hidden",
+    "val_score",
+    "test_score",
+    "diverged_epoch",
+    "d_hx",
+    "d_hh",
+    "d_hy",
+    "d_yx",
+    "d_yh",
+    "d_yy",
+]
 
 
 class KeptModelError(HpsweepError):
@@ -31,11 +47,15 @@ def winning_row(store: ResultsStore, trial_id: str, sweep_id: str | None = None)
         store.sweep(sweep_id)  # a bad sweep id is one line
     rows = store.collect(lambda r: r.trials.filter(pl.col("trial_id") == trial_id).select(ROW_COLUMNS), sweep_id)
     if rows.height == 0:
-        raise KeptModelError(f"trial {trial_id!r:.80} is not in results {store.root!r:.100}; list the kept models "
-                             f"with: hpsweep models {store.root}")
+        raise KeptModelError(
+            f"trial {trial_id!r:.80} is not in results {store.root!r:.100}; list the kept models "
+            f"with: hpsweep models {store.root}"
+        )
     if rows.height > 1:
-        raise KeptModelError(f"trial {trial_id!r:.80} is in several sweeps ({', '.join(rows['sweep_id'].to_list())}); "
-                             f"name one (sweep=...)")
+        raise KeptModelError(
+            f"trial {trial_id!r:.80} is in several sweeps ({', '.join(rows['sweep_id'].to_list())}); "
+            f"name one (sweep=...)"
+        )
     return rows.row(0, named=True)
 
 
@@ -50,18 +70,23 @@ def kept_file(store: ResultsStore, row: dict) -> tuple[dict, dict, str]:
 
     trial = row["trial_id"]
     if row["status"] == "diverged":
-        raise KeptModelError(f"trial {trial!r} diverged in epoch {row['diverged_epoch']}: its weights are not a "
-                             f"trained model, so none were kept; pick an ok trial (hpsweep models {store.root})")
+        raise KeptModelError(
+            f"trial {trial!r} diverged in epoch {row['diverged_epoch']}: its weights are not a "
+            f"trained model, so none were kept; pick an ok trial (hpsweep models {store.root})"
+        )
     if row["status"] != "ok":
         raise KeptModelError(f"trial {trial!r} is {row['status']}: it has no trained model; pick an ok trial")
     path = store.sweep(row["sweep_id"]).models_file(row["task"], row["pack_id"], row["attempt"])
+
     def not_kept(which: str) -> KeptModelError:
-        return KeptModelError(f"trial {trial!r}'s model was not kept (the sweep's spec keeps {which}); set keep: "
-                              f"{{models: all}} or {{models: best, top: k}} in a new sweep to keep models")
+        return KeptModelError(
+            f"trial {trial!r}'s model was not kept (the sweep's spec keeps {which}); set keep: "
+            f"{{models: all}} or {{models: best, top: k}} in a new sweep to keep models"
+        )
 
     if path is None:
         raise not_kept("none of its pack's models")
-    shown = path[len(store.base) + 1:]
+    shown = path[len(store.base) + 1 :]
     raw = store.storage.read_bytes(path)
     meta, tensors = read_file(raw or b"", shown)
     if trial not in meta["models"]:
@@ -81,7 +106,7 @@ def list_kept(store: ResultsStore, task: str | None = None, top: int | None = No
     for f in store.storage.list(folder, recursive=True):
         if not (f.is_file and f.base_name.endswith(MODELS_SUFFIX) and store.layout.inside(f.path)):
             continue
-        meta, _ = read_file(store.storage.read_bytes(f.path) or b"", f.path[len(store.base) + 1:])
+        meta, _ = read_file(store.storage.read_bytes(f.path) or b"", f.path[len(store.base) + 1 :])
         if sweep_id is None or meta["sweep_id"] == sweep_id:
             found += [(meta["sweep_id"], meta["pack_id"], int(meta["attempt"]), t) for t in meta["models"]]
     schema = {"sweep_id": pl.String, "pack_id": pl.String, "attempt": pl.Int64, "trial_id": pl.String}

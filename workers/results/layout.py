@@ -42,8 +42,10 @@ def check_id(kind: str, value) -> str:
     """
     if not isinstance(value, str) or not ID_RE.fullmatch(value):
         shown = repr(value)[:100]
-        raise StoreError(f"{kind} must be letters, digits, '_', '.', '-' (starting with a letter or digit, at most "
-                         f"128 characters); got {shown}")
+        raise StoreError(
+            f"{kind} must be letters, digits, '_', '.', '-' (starting with a letter or digit, at most "
+            f"128 characters); got {shown}"
+        )
     return value
 
 
@@ -68,14 +70,15 @@ class Layout:
         """base/part/...; every part must be one safe component (checked here, whoever built it)."""
         for p in parts:
             if not p or "/" in p or "\\" in p or p in (".", "..") or "\0" in p or len(p) > 255:
-                raise StoreError(f"results path component {p!r:.100} is not allowed (no separators, no '..', "
-                                 f"at most 255 characters)")
+                raise StoreError(
+                    f"results path component {p!r:.100} is not allowed (no separators, no '..', at most 255 characters)"
+                )
         return "/".join([self.base.rstrip("/"), *parts]) if parts else self.base
 
     def inside(self, path: str) -> bool:
         """Whether `path` (as the filesystem lists it) lies under the root."""
         base = self.base.rstrip("/")
-        return path.startswith(base + "/") and "/../" not in path[len(base):] + "/"
+        return path.startswith(base + "/") and "/../" not in path[len(base) :] + "/"
 
     def table(self, table: str) -> str:
         assert table in TABLES, f"unknown table {table!r}"
@@ -93,8 +96,10 @@ class Layout:
     def models_file(self, sweep_id: str, task: str, stem: str, token: str) -> str:
         """A pack's kept models: beside its parts, under `models/` (not a table: readers skip it)."""
         partition = self.partition("trials", sweep_id, task).split("/")[-2:]
-        return (f"{self.join(MODELS, *partition)}/part-{check_id('part name', stem)}-{check_id('token', token)}"
-                f"{MODELS_SUFFIX}")
+        return (
+            f"{self.join(MODELS, *partition)}/part-{check_id('part name', stem)}-{check_id('token', token)}"
+            f"{MODELS_SUFFIX}"
+        )
 
     def sweep_dir(self, sweep_id: str) -> str:
         return self.join("sweeps", check_id("sweep id", sweep_id))
@@ -123,7 +128,7 @@ def sweep_of_partition(name: str) -> str | None:
     """The sweep id of a `sweep=<id>` directory name, None when it is not one or not a safe id."""
     if not name.startswith("sweep="):
         return None
-    value = name[len("sweep="):]
+    value = name[len("sweep=") :]
     return value if ID_RE.fullmatch(value) else None
 
 

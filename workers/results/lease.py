@@ -51,8 +51,9 @@ class Lease:
         echo: where take-over messages go.
     """
 
-    def __init__(self, storage: Storage, layout: Layout, sweep_id: str, purpose: str = "run",
-                 echo=print, ttl: float = TTL_S):
+    def __init__(
+        self, storage: Storage, layout: Layout, sweep_id: str, purpose: str = "run", echo=print, ttl: float = TTL_S
+    ):
         self.storage, self.sweep_id, self.purpose, self.echo, self.ttl = storage, sweep_id, purpose, echo, ttl
         self.folder = layout.leases(sweep_id)
         self.token = uuid.uuid4().hex
@@ -63,9 +64,16 @@ class Lease:
         self._beat: threading.Thread | None = None
 
     def _record(self) -> bytes:
-        return json.dumps({"holder": f"{self.purpose} on {self.host} pid {self.pid}", "host": self.host,
-                           "pid": self.pid, "purpose": self.purpose, "started": self.started,
-                           "heartbeat": time.time()}).encode()
+        return json.dumps(
+            {
+                "holder": f"{self.purpose} on {self.host} pid {self.pid}",
+                "host": self.host,
+                "pid": self.pid,
+                "purpose": self.purpose,
+                "started": self.started,
+                "heartbeat": time.time(),
+            }
+        ).encode()
 
     def _stale(self, record: dict | None) -> str | None:
         """Why a candidate is stale, or None when it is live."""
@@ -89,7 +97,7 @@ class Lease:
                     found.append((f.path, None))
         return found
 
-    def acquire(self) -> "Lease":
+    def acquire(self) -> Lease:
         """Hold the lease or refuse.
 
         Raises:
@@ -109,8 +117,10 @@ class Lease:
         if live:
             self.storage.delete(self.path)
             first = min(live, key=lambda r: r.get("started", ""))
-            raise LeaseHeld(f"sweep {self.sweep_id!r} is held by {first.get('holder')} since {first.get('started')}; "
-                            f"wait for it to end (a dead driver's lease is taken over after {self.ttl:.0f} s)")
+            raise LeaseHeld(
+                f"sweep {self.sweep_id!r} is held by {first.get('holder')} since {first.get('started')}; "
+                f"wait for it to end (a dead driver's lease is taken over after {self.ttl:.0f} s)"
+            )
         self._beat = threading.Thread(target=self._heartbeat, name=f"lease-{self.sweep_id}", daemon=True)
         self._beat.start()
         return self
@@ -131,7 +141,7 @@ class Lease:
         self.storage.delete_dir_if_empty(self.folder)
         self.storage.delete_dir_if_empty(self.folder.rsplit("/", 1)[0])
 
-    def __enter__(self) -> "Lease":
+    def __enter__(self) -> Lease:
         return self.acquire()
 
     def __exit__(self, *exc) -> None:

@@ -30,8 +30,10 @@ from hpsweep.workers.results.storage import Storage
 
 POLARS_SCHEMAS = {t: pl.Schema(pl.from_arrow(pa.Table.from_batches([], schema=s)).schema) for t, s in SCHEMAS.items()}
 # (not Schema.empty_table(): it imports pandas, ~0.5 s of every reader's start)
-IDENTITY = {"trials": ("sweep_id", "trial_id", "task", "attempt", "status"),
-            "curves": ("sweep_id", "trial_id", "task", "epoch")}
+IDENTITY = {
+    "trials": ("sweep_id", "trial_id", "task", "attempt", "status"),
+    "curves": ("sweep_id", "trial_id", "task", "epoch"),
+}
 """Columns without which a row cannot be placed: a part lacking one is foreign."""
 
 
@@ -48,8 +50,10 @@ def _first_line(e: Exception) -> str:
 
 
 def vanished(root: str) -> PartsReplaced:
-    return PartsReplaced(f"the results under {root!r:.100} changed while they were read (a `compact` ran "
-                         f"meanwhile); nothing is lost: run the same command again")
+    return PartsReplaced(
+        f"the results under {root!r:.100} changed while they were read (a `compact` ran "
+        f"meanwhile); nothing is lost: run the same command again"
+    )
 
 
 _CHECKED: dict[tuple, str | None] = {}  # (path, size, mtime) -> why foreign (None: fine); parts never change
@@ -80,11 +84,18 @@ def foreign_reason(storage: Storage, table: str, info) -> str | None:
         else:
             want = SCHEMAS[table]
             missing = [c for c in IDENTITY[table] if c not in schema.names]
-            wrong = [f"{c} is {schema.field(c).type}" for c in schema.names
-                     if c in want.names and not _compatible(schema.field(c).type, want.field(c).type)]
-            reason = (f"lacks the column(s) {', '.join(missing)}" if missing
-                      else f"has column types that are not the {table} schema's ({'; '.join(wrong)[:80]})" if wrong
-                      else None)
+            wrong = [
+                f"{c} is {schema.field(c).type}"
+                for c in schema.names
+                if c in want.names and not _compatible(schema.field(c).type, want.field(c).type)
+            ]
+            reason = (
+                f"lacks the column(s) {', '.join(missing)}"
+                if missing
+                else f"has column types that are not the {table} schema's ({'; '.join(wrong)[:80]})"
+                if wrong
+                else None
+            )
         _CHECKED[key] = reason
     return _CHECKED[key]
 
@@ -104,9 +115,11 @@ def check_parts(storage: Storage, table: str, infos: list) -> None:
     if bad:
         path, reason = bad[0]
         more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
-        shown = path[len(storage.base) + 1:] if path.startswith(storage.base + "/") else path
-        raise StoreError(f"{shown} in results {storage.root!r:.100} {reason}{more}: not a {table} part hpsweep "
-                         f"wrote; move it out of the results root")
+        shown = path[len(storage.base) + 1 :] if path.startswith(storage.base + "/") else path
+        raise StoreError(
+            f"{shown} in results {storage.root!r:.100} {reason}{more}: not a {table} part hpsweep "
+            f"wrote; move it out of the results root"
+        )
 
 
 CAST = pl.ScanCastOptions(integer_cast="upcast", float_cast="upcast")
@@ -118,8 +131,14 @@ def _check_identity(storage: Storage, table: str, infos: list) -> None:
     A part that fails is then named by check_parts."""
     schema = pl.Schema({c: POLARS_SCHEMAS[table][c] for c in IDENTITY[table]})
     try:  # null counts make Polars read the columns (a bare count would come from the footers alone)
-        pl.scan_parquet([f.path for f in infos], schema=schema, missing_columns="raise", extra_columns="ignore",
-                        hive_partitioning=False, cast_options=CAST).select(pl.all().null_count()).collect()
+        pl.scan_parquet(
+            [f.path for f in infos],
+            schema=schema,
+            missing_columns="raise",
+            extra_columns="ignore",
+            hive_partitioning=False,
+            cast_options=CAST,
+        ).select(pl.all().null_count()).collect()
     except FileNotFoundError:
         raise vanished(storage.root) from None
     except (pl.exceptions.PolarsError, OSError) as e:
@@ -146,8 +165,14 @@ def scan_raw(storage: Storage, table: str, infos: list, check: str = "footers") 
         check_parts(storage, table, infos)
     paths = [f.path for f in infos]
     if storage.local:
-        return pl.scan_parquet(paths, schema=POLARS_SCHEMAS[table], hive_partitioning=False,
-                               missing_columns="insert", extra_columns="ignore", cast_options=CAST)
+        return pl.scan_parquet(
+            paths,
+            schema=POLARS_SCHEMAS[table],
+            hive_partitioning=False,
+            missing_columns="insert",
+            extra_columns="ignore",
+            cast_options=CAST,
+        )
     import pyarrow.dataset as ds  # only for object stores: importing it costs a reader ~0.4 s (it loads pandas)
 
     try:
@@ -185,5 +210,6 @@ def collect(lf: pl.LazyFrame | list[pl.LazyFrame] | pl.DataFrame, root: str):
         if "No such file or directory" in str(e) or "os error 2" in str(e):
             raise vanished(root) from None
         first = str(e).strip().splitlines()[0][:200] if str(e).strip() else type(e).__name__
-        raise StoreError(f"cannot read the results under {root!r:.100}: {first}; move the damaged file away "
-                         f"or rewrite it") from None
+        raise StoreError(
+            f"cannot read the results under {root!r:.100}: {first}; move the damaged file away or rewrite it"
+        ) from None

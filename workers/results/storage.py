@@ -17,7 +17,7 @@ from __future__ import annotations
 import errno
 import os
 import uuid
-from typing import Callable
+from collections.abc import Callable
 
 import pyarrow as pa
 import pyarrow.fs as pafs
@@ -30,11 +30,13 @@ Writer = Callable[[object], None]
 
 def _os_error(e: OSError, path: str, doing: str) -> StoreError:
     """One line for a filesystem refusal, with the next step for the usual causes."""
-    hint = {errno.ENOSPC: "the disk is full; free space and run the same command again",
-            errno.EDQUOT: "the disk quota is exhausted; free space and run the same command again",
-            errno.EROFS: "the filesystem is read-only; give a writable results root",
-            errno.EACCES: "permission denied; give a results root you can write",
-            errno.EPERM: "permission denied; give a results root you can write"}.get(e.errno)
+    hint = {
+        errno.ENOSPC: "the disk is full; free space and run the same command again",
+        errno.EDQUOT: "the disk quota is exhausted; free space and run the same command again",
+        errno.EROFS: "the filesystem is read-only; give a writable results root",
+        errno.EACCES: "permission denied; give a results root you can write",
+        errno.EPERM: "permission denied; give a results root you can write",
+    }.get(e.errno)
     return StoreError(f"cannot {doing} {path}: {hint or e.strerror or e}")
 
 
@@ -93,13 +95,17 @@ class Storage:
         try:
             return self.fs.get_file_info(pafs.FileSelector(path, allow_not_found=True, recursive=recursive))
         except (pa.ArrowException, OSError) as e:
-            raise StoreError(f"results {self.root!r} cannot be listed at {path}: {str(e).splitlines()[0][:200]}") from None
+            raise StoreError(
+                f"results {self.root!r} cannot be listed at {path}: {str(e).splitlines()[0][:200]}"
+            ) from None
 
     def info(self, path: str) -> pafs.FileInfo:
         try:
             return self.fs.get_file_info(path)
         except (pa.ArrowException, OSError) as e:
-            raise StoreError(f"results {self.root!r} cannot be read at {path}: {str(e).splitlines()[0][:200]}") from None
+            raise StoreError(
+                f"results {self.root!r} cannot be read at {path}: {str(e).splitlines()[0][:200]}"
+            ) from None
 
     def open(self, path: str):
         """A random-access input file. Raises FileNotFoundError when absent."""
@@ -178,8 +184,10 @@ def storage_for(fs: pafs.FileSystem, root: str = "", base: str = "") -> Storage:
     """
     backend = BACKENDS.get(fs.type_name)
     if backend is None:
-        raise StoreError(f"results {root!r:.100}: the {fs.type_name} filesystem cannot publish a file atomically "
-                         f"(no rename and no whole-object PUT that hpsweep knows of); use a local path, s3:// or gs://")
+        raise StoreError(
+            f"results {root!r:.100}: the {fs.type_name} filesystem cannot publish a file atomically "
+            f"(no rename and no whole-object PUT that hpsweep knows of); use a local path, s3:// or gs://"
+        )
     return backend(fs, root, base)
 
 
@@ -205,7 +213,9 @@ def open_storage(root: str) -> tuple[Storage, str]:
         else:
             fs, base = pafs.LocalFileSystem(), os.path.abspath(root)
     except (pa.ArrowException, OSError, ValueError) as e:
-        raise StoreError(f"results {root!r:.100} cannot be opened: {str(e).splitlines()[0][:150]}; give a local path "
-                         f"or a URI such as s3://bucket/prefix") from None
+        raise StoreError(
+            f"results {root!r:.100} cannot be opened: {str(e).splitlines()[0][:150]}; give a local path "
+            f"or a URI such as s3://bucket/prefix"
+        ) from None
     base = base.rstrip("/") or "/"
     return storage_for(fs, root, base), base

@@ -19,7 +19,8 @@ so the pack runner commits on a box without it.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable, NamedTuple
+from collections.abc import Callable
+from typing import TYPE_CHECKING, NamedTuple
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -44,15 +45,15 @@ RETRIES = 3
 class Results(NamedTuple):
     """The winning rows of a results root, as lazy Polars queries."""
 
-    trials: "pl.LazyFrame"
-    curves: "pl.LazyFrame"
+    trials: pl.LazyFrame
+    curves: pl.LazyFrame
 
 
 class _Scans:
     """trials / curves scans built when first used (a query over trials lists and checks no curves),
     identity columns checked natively (read.scan_raw); `listed` keeps the parts for a diagnosis."""
 
-    def __init__(self, store: "ResultsStore", sweep_id: str | None):
+    def __init__(self, store: ResultsStore, sweep_id: str | None):
         self._store, self._sweep, self._built, self.listed = store, sweep_id, {}, {}
 
     def _get(self, table: str):
@@ -97,18 +98,25 @@ class ResultsStore:
         """
         info = self.storage.info(self.base)
         if info.is_file:
-            raise StoreError(f"results {self.root!r:.100} is a file, not a results directory; give the folder "
-                             f"that `hpsweep run --results` wrote")
+            raise StoreError(
+                f"results {self.root!r:.100} is a file, not a results directory; give the folder "
+                f"that `hpsweep run --results` wrote"
+            )
         if info.type.name == "NotFound":
-            raise StoreError(f"results {self.root!r:.100} do not exist; give the folder that `hpsweep run "
-                             f"--results` wrote (default hpsweep-results)")
+            raise StoreError(
+                f"results {self.root!r:.100} do not exist; give the folder that `hpsweep run "
+                f"--results` wrote (default hpsweep-results)"
+            )
 
     def sweeps(self) -> list[str]:
         """Sweep ids that have a frozen spec in the store (folders that are not safe names are ignored)."""
-        return sorted(f.base_name for f in self.storage.list(self.layout.join("sweeps"))
-                      if f.type.name == "Directory" and _safe(f.base_name))
+        return sorted(
+            f.base_name
+            for f in self.storage.list(self.layout.join("sweeps"))
+            if f.type.name == "Directory" and _safe(f.base_name)
+        )
 
-    def sweep(self, sweep_id: str) -> "SweepStore":
+    def sweep(self, sweep_id: str) -> SweepStore:
         """One sweep of the store.
 
         Raises:
@@ -120,12 +128,16 @@ class ResultsStore:
     def parts(self, table: str, sweep_id: str | None = None, task: str | None = None) -> list:
         """Visible parts (pyarrow FileInfo, sorted by path) of a table, optionally of one sweep / task."""
         path = self.layout.partition(table, sweep_id, task) if sweep_id is not None else self.layout.table(table)
-        infos = [f for f in self.storage.list(path, recursive=True)
-                 if f.is_file and is_part(f.base_name) and self.layout.inside(f.path)]
+        infos = [
+            f
+            for f in self.storage.list(path, recursive=True)
+            if f.is_file and is_part(f.base_name) and self.layout.inside(f.path)
+        ]
         return sorted(infos, key=lambda f: f.path)
 
-    def scan(self, table: str, sweep_id: str | None = None, parts: list | None = None,
-             check: str = "footers") -> "pl.LazyFrame":
+    def scan(
+        self, table: str, sweep_id: str | None = None, parts: list | None = None, check: str = "footers"
+    ) -> pl.LazyFrame:
         """A Polars LazyFrame over a table's winning rows (of `parts`, default: all of the sweep or root).
 
         check: how foreign parts are found (read.scan_raw); the default refuses them before returning.
@@ -138,8 +150,9 @@ class ResultsStore:
         parts = self.parts(table, sweep_id) if parts is None else parts
         return read.winners(read.scan_raw(self.storage, table, parts, check), table)
 
-    def collect(self, query: Callable[[Results], "pl.LazyFrame | list[pl.LazyFrame] | pl.DataFrame"],
-                sweep_id: str | None = None):
+    def collect(
+        self, query: Callable[[Results], pl.LazyFrame | list[pl.LazyFrame] | pl.DataFrame], sweep_id: str | None = None
+    ):
         """Run `query` over fresh scans (Results of trials and curves) and collect what it returns;
         when `compact` replaced a part meanwhile, list and read again (read.py).
 
@@ -160,8 +173,9 @@ class ResultsStore:
                     read.check_parts(self.storage, table, parts)  # names the part
                 raise
 
-    def read(self, table: str, sweep_id: str | None = None, columns: list[str] | None = None,
-             dedupe: bool = True) -> pa.Table:
+    def read(
+        self, table: str, sweep_id: str | None = None, columns: list[str] | None = None, dedupe: bool = True
+    ) -> pa.Table:
         """Rows of a table (one sweep or all) in its exact schema, winners only unless dedupe=False.
 
         Raises:
@@ -180,7 +194,7 @@ class ResultsStore:
         return self.collect(rows).to_arrow(compat_level=pl.CompatLevel.oldest()).cast(schema)
 
     # -- maintenance ---------------------------------------------------------------------------
-    def compact(self, sweep_id: str | None = None, min_files: int = 2, echo=print) -> "CompactStats":
+    def compact(self, sweep_id: str | None = None, min_files: int = 2, echo=print) -> CompactStats:
         """Merge parts under the sweeps' leases (compact.py); readers' results do not change."""
         from hpsweep.workers.results.compact import compact
 
@@ -203,8 +217,9 @@ class SweepStore:
             StoreError: the store already holds a different spec under this sweep id.
         """
         if self.check_spec(spec_hash) is None:
-            self.storage.put(self.layout.sweep_file(self.id, "plan.parquet"),
-                             lambda f: pq.write_table(plan.cast(PLAN_SCHEMA), f))
+            self.storage.put(
+                self.layout.sweep_file(self.id, "plan.parquet"), lambda f: pq.write_table(plan.cast(PLAN_SCHEMA), f)
+            )
             self.storage.put_bytes(self.layout.sweep_file(self.id, "spec.yaml"), spec_text.encode())
 
     def check_spec(self, spec_hash: str) -> str | None:
@@ -215,8 +230,10 @@ class SweepStore:
         """
         known = self.spec_hash()
         if known is not None and known != spec_hash:
-            raise StoreError(f"results {self.root!r} already hold sweep {self.id!r} with spec hash {known}; this "
-                             f"spec has {spec_hash}. Give the changed spec a new name, or use another --results")
+            raise StoreError(
+                f"results {self.root!r} already hold sweep {self.id!r} with spec hash {known}; this "
+                f"spec has {spec_hash}. Give the changed spec a new name, or use another --results"
+            )
         return known
 
     def spec_hash(self) -> str | None:
@@ -228,8 +245,10 @@ class SweepStore:
         try:
             return str(yaml.safe_load(raw.decode())["spec_hash"])
         except (UnicodeDecodeError, KeyError, TypeError, yaml.YAMLError):
-            raise StoreError(f"results {self.root!r:.100}: sweeps/{self.id}/spec.yaml is not a frozen spec "
-                             f"hpsweep wrote; restore it or move the sweep folder away") from None
+            raise StoreError(
+                f"results {self.root!r:.100}: sweeps/{self.id}/spec.yaml is not a frozen spec "
+                f"hpsweep wrote; restore it or move the sweep folder away"
+            ) from None
 
     def planned(self) -> pa.Table:
         """The planned (trial_id, task) rows of the sweep.
@@ -243,12 +262,15 @@ class SweepStore:
                 plan = pq.ParquetFile(f).read()  # read_table would import pyarrow.dataset (and pandas): ~0.5 s
             return plan.select(PLAN_SCHEMA.names).cast(PLAN_SCHEMA)
         except FileNotFoundError:
-            raise StoreError(f"results {self.root!r} hold no sweep {self.id!r}; sweeps: "
-                             f"{', '.join(self.store.sweeps()) or 'none'}") from None
+            raise StoreError(
+                f"results {self.root!r} hold no sweep {self.id!r}; sweeps: {', '.join(self.store.sweeps()) or 'none'}"
+            ) from None
         except (pa.ArrowException, OSError, KeyError, ValueError) as e:
-            raise StoreError(f"results {self.root!r:.100}: sweeps/{self.id}/plan.parquet is damaged "
-                             f"({type(e).__name__}); run the spec again with a fresh --results, or restore the "
-                             f"file") from None
+            raise StoreError(
+                f"results {self.root!r:.100}: sweeps/{self.id}/plan.parquet is damaged "
+                f"({type(e).__name__}); run the spec again with a fresh --results, or restore the "
+                f"file"
+            ) from None
 
     # -- writing ---------------------------------------------------------------------------------
     def lease(self, purpose: str = "run", echo=print) -> Lease:
@@ -266,8 +288,17 @@ class SweepStore:
         """Whether a complete commit of the pack with an attempt > after_attempt is visible (commits.py)."""
         return self._commits.committed(task, pack_id, after_attempt, own_token)
 
-    def commit(self, task: str, pack_id: str, attempt: int, trials: pa.Table, curves: pa.Table | None,
-               after_attempt: int = 0, token: str | None = None, models: bytes | None = None) -> bool:
+    def commit(
+        self,
+        task: str,
+        pack_id: str,
+        attempt: int,
+        trials: pa.Table,
+        curves: pa.Table | None,
+        after_attempt: int = 0,
+        token: str | None = None,
+        models: bytes | None = None,
+    ) -> bool:
         """Commit a pack's rows (and kept models) exactly once; False when an earlier attempt had
         committed (commits.py)."""
         return self._commits.commit(task, pack_id, attempt, trials, curves, after_attempt, token, models)
@@ -284,13 +315,13 @@ class SweepStore:
     def parts(self, table: str, task: str | None = None) -> list:
         return self.store.parts(table, self.id, task)
 
-    def scan(self, table: str) -> "pl.LazyFrame":
+    def scan(self, table: str) -> pl.LazyFrame:
         return self.store.scan(table, self.id)
 
     def read(self, table: str, columns: list[str] | None = None, dedupe: bool = True) -> pa.Table:
         return self.store.read(table, self.id, columns, dedupe)
 
-    def collect(self, query: Callable[[Results], "pl.LazyFrame | list[pl.LazyFrame]"]):
+    def collect(self, query: Callable[[Results], pl.LazyFrame | list[pl.LazyFrame]]):
         return self.store.collect(query, self.id)
 
     def finished(self) -> dict[str, tuple[str, int]]:
@@ -300,8 +331,9 @@ class SweepStore:
 
         def done(r: Results):
             wins = r.trials.filter(pl.col("status").is_in(FINAL_STATUSES))
-            return wins.join(_trained_without_curves(r), on="trial_id", how="anti").select("trial_id", "status",
-                                                                                          "attempt")
+            return wins.join(_trained_without_curves(r), on="trial_id", how="anti").select(
+                "trial_id", "status", "attempt"
+            )
 
         data = self.collect(done)
         return dict(zip(data["trial_id"].to_list(), zip(data["status"].to_list(), data["attempt"].to_list())))
@@ -316,24 +348,35 @@ class SweepStore:
         def counts(r: Results):
             wins = r.trials.select("trial_id", "status").join(planned, on="trial_id", how="semi")
             lacking = _trained_without_curves(r).join(planned, on="trial_id", how="semi")
-            return [wins.join(lacking, on="trial_id", how="anti").group_by("status").len(),
-                    planned.select(pl.len()), lacking.select(pl.len())]
+            return [
+                wins.join(lacking, on="trial_id", how="anti").group_by("status").len(),
+                planned.select(pl.len()),
+                lacking.select(pl.len()),
+            ]
 
         by_status, n_planned, n_lacking = self.collect(counts)
         found = dict(by_status.iter_rows())
         row = {s: int(found.get(s, 0)) for s in FINAL_STATUSES}
         total = int(n_planned.item())
-        return {"sweep": self.id, "planned": total, **row, "missing": total - sum(row.values()),
-                "curves_missing": int(n_lacking.item())}
+        return {
+            "sweep": self.id,
+            "planned": total,
+            **row,
+            "missing": total - sum(row.values()),
+            "curves_missing": int(n_lacking.item()),
+        }
 
 
-def _trained_without_curves(r: Results) -> "pl.LazyFrame":
+def _trained_without_curves(r: Results) -> pl.LazyFrame:
     """trial_ids of winning, trained rows (epochs_run > 0, status not UNTRAINED_STATUS) with no curves row."""
     import polars as pl
 
     curves = r.curves.select("trial_id").unique()
-    return (r.trials.filter((pl.col("status") != UNTRAINED_STATUS) & (pl.col("epochs_run").fill_null(0) > 0))
-            .select("trial_id").join(curves, on="trial_id", how="anti"))
+    return (
+        r.trials.filter((pl.col("status") != UNTRAINED_STATUS) & (pl.col("epochs_run").fill_null(0) > 0))
+        .select("trial_id")
+        .join(curves, on="trial_id", how="anti")
+    )
 
 
 def _safe(name: str) -> bool:

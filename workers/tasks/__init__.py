@@ -25,8 +25,16 @@ from hpsweep.workers.tasks._score import score_outputs, score_predictions
 from hpsweep.workers.tasks._teacher import TeacherTask
 
 __all__ = [
-    "FAMILIES", "PREFIXED", "Task", "TaskInfo", "get_task", "list_tasks", "load_task_data",
-    "score_outputs", "score_predictions", "valid_names",
+    "FAMILIES",
+    "PREFIXED",
+    "Task",
+    "TaskInfo",
+    "get_task",
+    "list_tasks",
+    "load_task_data",
+    "score_outputs",
+    "score_predictions",
+    "valid_names",
 ]
 
 FAMILIES = {cls.family: cls for cls in (RadTask, TeacherTask, PrototypeTask, LorenzTask)}
@@ -79,8 +87,9 @@ def get_task(name: str) -> Task:
     if family not in FAMILIES:
         raise TaskError(f"unknown task {text!r}; valid tasks: {valid_names()}")
     if paren and (not args.endswith(")") or "(" in args[:-1] or ")" in args[:-1]):
-        raise TaskError(f"task {family}: parameters go in one pair of parentheses, e.g. {family}(key=value,...); "
-                        f"got {text!r}")
+        raise TaskError(
+            f"task {family}: parameters go in one pair of parentheses, e.g. {family}(key=value,...); got {text!r}"
+        )
     cls = FAMILIES[family]
     return cls(resolve(family, cls.PARAMS, parse_args(family, args[:-1]) if paren else {}))
 
@@ -116,6 +125,7 @@ def load_task_data(name: str, seed: int = 0, cache_dir: str | Path | None = None
         try:
             _cache.write(path, data)
         except OSError as e:  # a read-only or full cache must not stop a worker: it just regenerates
-            warnings.warn(f"task cache {path.parent} not writable ({e}); {task.name} will be regenerated next time",
-                          stacklevel=2)
+            warnings.warn(
+                f"task cache {path.parent} not writable ({e}); {task.name} will be regenerated next time", stacklevel=2
+            )
     return data

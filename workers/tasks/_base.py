@@ -61,7 +61,7 @@ class Task(Protocol):
     def build(self, seed: int) -> TaskData: ...
 
 
-def make_generator(seed: int, *salt: int) -> "torch.Generator":
+def make_generator(seed: int, *salt: int) -> torch.Generator:
     """A torch CPU generator for (data seed, stream...): independent streams per split/purpose."""
     import numpy as np
     import torch

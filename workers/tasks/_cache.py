@@ -42,8 +42,7 @@ def read(path: Path) -> TaskData | None:
     """The cached data, or None when absent or unreadable (then the caller regenerates it)."""
     try:
         blob = torch.load(path, map_location="cpu", weights_only=True)
-        return TaskData(name=blob["name"], loss=blob["loss"], params=blob["params"],
-                        **{k: blob[k] for k in _TENSORS})
+        return TaskData(name=blob["name"], loss=blob["loss"], params=blob["params"], **{k: blob[k] for k in _TENSORS})
     except FileNotFoundError:
         return None
     except Exception:  # a truncated file from a crashed writer before atomic writes, or an old layout
@@ -56,8 +55,12 @@ def write(path: Path, data: TaskData) -> None:
     Raises:
         OSError: the cache folder refuses the write (full disk, read-only); callers regenerate instead.
     """
-    blob = {"name": data.name, "loss": data.loss, "params": dict(data.params),
-            **{k: getattr(data, k).contiguous() for k in _TENSORS}}
+    blob = {
+        "name": data.name,
+        "loss": data.loss,
+        "params": dict(data.params),
+        **{k: getattr(data, k).contiguous() for k in _TENSORS},
+    }
     try:
         atomic_write(pafs.LocalFileSystem(), os.path.abspath(path), lambda f: torch.save(blob, f))
     except StoreError as e:

@@ -15,7 +15,6 @@ Integer targets train with cross-entropy over n_classes = max label + 1 (or `n_c
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 from functools import cached_property
 from pathlib import Path
@@ -30,8 +29,10 @@ from hpsweep.workers.tasks._images import absolute_source
 from hpsweep.workers.tasks._params import Param, canonical, parse_split, split_counts
 
 SPLITS = ("train", "val", "test")
-PARQUET_LAYOUT = ("one row per (seq, step) with columns seq, step, x_0..x_{X-1}, and y_0..y_{Y-1} "
-                  "(regression) or y (class index); optional split, loss_step")
+PARQUET_LAYOUT = (
+    "one row per (seq, step) with columns seq, step, x_0..x_{X-1}, and y_0..y_{Y-1} "
+    "(regression) or y (class index); optional split, loss_step"
+)
 NPZ_LAYOUT = "arrays x (N, T, X) and y (N, T, Y) or (N, T), or x_train, y_train, x_val, y_val, x_test, y_test"
 
 
@@ -76,18 +77,25 @@ class FileTask:
             if xs.ndim != 3:
                 raise self._fail(f"x{label} must be 3-D (N, T, X); got shape {xs.shape}")
             if ys.ndim not in (2, 3) or ys.shape[:2] != xs.shape[:2]:
-                raise self._fail(f"y{label} has shape {ys.shape} but x{label} has {xs.shape}; "
-                                 f"y must be (N, T, Y) or (N, T) with the same N and T")
+                raise self._fail(
+                    f"y{label} has shape {ys.shape} but x{label} has {xs.shape}; "
+                    f"y must be (N, T, Y) or (N, T) with the same N and T"
+                )
             if xs.shape[1:] != x0.shape[1:]:
-                raise self._fail(f"x{label} has (T, X) = {xs.shape[1:]} but x_train has {x0.shape[1:]}; "
-                                 f"every split needs the same")
+                raise self._fail(
+                    f"x{label} has (T, X) = {xs.shape[1:]} but x_train has {x0.shape[1:]}; every split needs the same"
+                )
             if ys.shape[2:] != y0.shape[2:]:
-                raise self._fail(f"y{label} has shape {ys.shape} but y_train has {y0.shape}; "
-                                 f"every split needs the same kind and number of outputs")
+                raise self._fail(
+                    f"y{label} has shape {ys.shape} but y_train has {y0.shape}; "
+                    f"every split needs the same kind and number of outputs"
+                )
             for arr, nm in ((xs, "x"), (ys, "y")):
                 if np.issubdtype(arr.dtype, np.floating) and not np.isfinite(arr).all():
                     seq, step = np.argwhere(~np.isfinite(arr))[0][:2]
-                    raise self._fail(f"{nm}{label} contains NaN or inf (first at sequence {seq}, step {step}); remove or fill them")
+                    raise self._fail(
+                        f"{nm}{label} contains NaN or inf (first at sequence {seq}, step {step}); remove or fill them"
+                    )
             if not (np.issubdtype(ys.dtype, np.integer) or np.issubdtype(ys.dtype, np.floating)):
                 raise self._fail(f"y{label} must be numbers; got dtype {ys.dtype}")
             if ys.ndim == 2 and not np.issubdtype(ys.dtype, np.integer):
@@ -95,7 +103,9 @@ class FileTask:
             if ys.ndim == 2 and ys.min() < 0:
                 raise self._fail(f"y{label} class indices must be >= 0; got {ys.min()}")
         if steps.shape != (x0.shape[1],) or not steps.any():
-            raise self._fail(f"loss_steps must be bool (T,) = ({x0.shape[1]},) with at least one True; got {steps.shape}")
+            raise self._fail(
+                f"loss_steps must be bool (T,) = ({x0.shape[1]},) with at least one True; got {steps.shape}"
+            )
         return presplit, x, y, steps
 
     def _read_npz(self):
@@ -116,8 +126,10 @@ class FileTask:
             return presplit, None, None, np.ones(t, bool) if steps is None else steps.astype(bool)
         missing = [k for k in ("x", "y") if k not in arrays]
         if missing:
-            raise self._fail(f"missing array(s) {', '.join(missing)}; a file: NPZ holds {NPZ_LAYOUT}; "
-                             f"this one holds {', '.join(sorted(arrays)) or 'nothing'}")
+            raise self._fail(
+                f"missing array(s) {', '.join(missing)}; a file: NPZ holds {NPZ_LAYOUT}; "
+                f"this one holds {', '.join(sorted(arrays)) or 'nothing'}"
+            )
         x, y = arrays["x"], arrays["y"]
         t = x.shape[1] if x.ndim == 3 else 0
         return None, x, y, np.ones(t, bool) if steps is None else steps.astype(bool)
@@ -142,7 +154,9 @@ class FileTask:
             raise self._fail(f"missing column(s) {', '.join(missing)}; the layout is {PARQUET_LAYOUT}")
         for cols_, stem in ((x_cols, "x"), (y_cols, "y")):
             if cols_ and [int(c[2:]) for c in cols_] != list(range(len(cols_))):
-                raise self._fail(f"columns {stem}_0..{stem}_{len(cols_) - 1} must all be present; got {', '.join(cols_)}")
+                raise self._fail(
+                    f"columns {stem}_0..{stem}_{len(cols_) - 1} must all be present; got {', '.join(cols_)}"
+                )
         if table.num_rows == 0:
             raise self._fail("has no rows; it needs at least 3 sequences (one each for train, val and test)")
         seq_ids = table.column("seq").to_numpy(zero_copy_only=False)
@@ -151,8 +165,10 @@ class FileTask:
             raise self._fail(f"column step must hold integers 0..T-1; got {step.dtype}")
         uniq, inverse, counts = np.unique(seq_ids, return_inverse=True, return_counts=True)
         if counts.min() != counts.max():
-            raise self._fail(f"sequences have different lengths ({counts.min()} to {counts.max()} steps); "
-                             f"every sequence needs the same steps 0..T-1 (ragged sequences are not supported)")
+            raise self._fail(
+                f"sequences have different lengths ({counts.min()} to {counts.max()} steps); "
+                f"every sequence needs the same steps 0..T-1 (ragged sequences are not supported)"
+            )
         n, t = len(uniq), int(counts[0])
         order = np.lexsort((step, inverse))
         if not (step[order].reshape(n, t) == np.arange(t)).all():
@@ -181,7 +197,9 @@ class FileTask:
         presplit = {s: (x[labels[:, 0] == s], y[labels[:, 0] == s]) for s in SPLITS}
         empty = [s for s, (xs, _) in presplit.items() if len(xs) == 0]
         if empty:
-            raise self._fail(f"column split gives no sequences to {', '.join(empty)}; each of train, val, test needs one")
+            raise self._fail(
+                f"column split gives no sequences to {', '.join(empty)}; each of train, val, test needs one"
+            )
         return presplit, None, None, steps
 
     @cached_property
@@ -205,7 +223,9 @@ class FileTask:
         top = max(int(v.max()) for v in ys) + 1
         n_classes = self.params["n_classes"] or top
         if top > n_classes:
-            raise TaskError(f"task file: parameter 'n_classes' must exceed the largest label {top - 1}; got {n_classes}")
+            raise TaskError(
+                f"task file: parameter 'n_classes' must exceed the largest label {top - 1}; got {n_classes}"
+            )
         return "cross_entropy", n_classes
 
     def info(self) -> TaskInfo:
@@ -216,10 +236,18 @@ class FileTask:
             x = presplit["train"][0]
         else:
             n_train, n_val, n_test = split_counts(self.family, len(x), self.fractions)
-        return TaskInfo(name=self.name, input_dim=x.shape[2], output_dim=out_dim, seq_len=len(steps),
-                        n_train=n_train, n_val=n_val, n_test=n_test, loss=loss,
-                        params={**self.params, "path": str(self.path), "content_sha256": self.content_sha256},
-                        description=f"sequences from {self.path.name}")
+        return TaskInfo(
+            name=self.name,
+            input_dim=x.shape[2],
+            output_dim=out_dim,
+            seq_len=len(steps),
+            n_train=n_train,
+            n_val=n_val,
+            n_test=n_test,
+            loss=loss,
+            params={**self.params, "path": str(self.path), "content_sha256": self.content_sha256},
+            description=f"sequences from {self.path.name}",
+        )
 
     def build(self, seed: int) -> TaskData:
         presplit, x, y, steps = self._arrays
@@ -233,8 +261,12 @@ class FileTask:
         for s in SPLITS:
             xs, ys = presplit[s]
             out[f"x_{s}"] = torch.from_numpy(np.ascontiguousarray(xs, dtype=np.float32))
-            out[f"y_{s}"] = torch.from_numpy(np.ascontiguousarray(ys, dtype=np.int64 if loss == "cross_entropy" else np.float32))
+            out[f"y_{s}"] = torch.from_numpy(
+                np.ascontiguousarray(ys, dtype=np.int64 if loss == "cross_entropy" else np.float32)
+            )
         params = {**self.params, "path": str(self.path)}
         if loss == "cross_entropy":
             params["n_classes"] = out_dim
-        return TaskData(name=self.name, loss=loss, loss_steps=torch.from_numpy(steps.astype(bool)), params=params, **out)
+        return TaskData(
+            name=self.name, loss=loss, loss_steps=torch.from_numpy(steps.astype(bool)), params=params, **out
+        )

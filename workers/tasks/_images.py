@@ -60,7 +60,7 @@ def _read_idx(path: Path) -> np.ndarray:
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
         raise TaskError(f"{path} is not an IDX file of unsigned bytes (magic 0x0000 08 nn)")
     ndim = raw[3]
-    shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+    shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     data = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
     if data.size != int(np.prod(shape)):
         raise TaskError(f"{path}: IDX header says shape {shape} but the file holds {data.size} values")
@@ -82,8 +82,10 @@ def _load_mnist_arrays(path: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
             if img and lab:
                 parts[split] = (_read_idx(img), _read_idx(lab))
         if "train" not in parts:
-            raise TaskError(f"task rad: no MNIST IDX files in {path}; expected train-images-idx3-ubyte[.gz] and "
-                            f"train-labels-idx1-ubyte[.gz] (t10k-* optional)")
+            raise TaskError(
+                f"task rad: no MNIST IDX files in {path}; expected train-images-idx3-ubyte[.gz] and "
+                f"train-labels-idx1-ubyte[.gz] (t10k-* optional)"
+            )
         return parts
     if path.suffix == ".npz":
         with np.load(path) as z:
@@ -94,8 +96,10 @@ def _load_mnist_arrays(path: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
                     if xk == "x_train" and {"x_test", "y_test"} <= keys:
                         parts["test"] = (z["x_test"], z["y_test"])
                     return parts
-        raise TaskError(f"task rad: {path} must hold arrays x_train, y_train (x_test, y_test optional), "
-                        f"or images, labels; it holds {', '.join(sorted(keys))}")
+        raise TaskError(
+            f"task rad: {path} must hold arrays x_train, y_train (x_test, y_test optional), "
+            f"or images, labels; it holds {', '.join(sorted(keys))}"
+        )
     raise TaskError(f"task rad: path must be a directory of MNIST IDX files or an .npz file; got {str(path)!r}")
 
 
@@ -113,12 +117,16 @@ def mnist_pools(path: str, g: torch.Generator) -> ImagePools:
     """
     p = Path(os.path.expanduser(path))
     if not p.exists():
-        raise TaskError(f"task rad: MNIST path {path!r} does not exist; point path= at a directory of IDX files or an .npz")
+        raise TaskError(
+            f"task rad: MNIST path {path!r} does not exist; point path= at a directory of IDX files or an .npz"
+        )
     parts = _load_mnist_arrays(p)
     conv = {}
     for split, (x, y) in parts.items():
         if x.ndim != 3 or y.ndim != 1 or len(x) != len(y):
-            raise TaskError(f"task rad: {path}: {split} images must be (N, H, W) with N labels; got {x.shape} and {y.shape}")
+            raise TaskError(
+                f"task rad: {path}: {split} images must be (N, H, W) with N labels; got {x.shape} and {y.shape}"
+            )
         scale = 255.0 if x.dtype == np.uint8 or x.max() > 1.0 else 1.0
         conv[split] = (torch.from_numpy(np.asarray(x, np.float32) / scale), torch.from_numpy(np.asarray(y, np.int64)))
     if "test" in conv:

@@ -57,16 +57,31 @@ class LorenzTask:
 
     def __init__(self, params: dict):
         p = params  # the trajectories, then x and y cut from them
-        check_size(self.family, (f"{SPLITS_FORMULA} x (t+horizon) x 2n", "n_train, n_val, n_test, t, horizon or n",
-                                 split_total(p) * (p["t"] + p["horizon"]) * 2 * p["n"]))
+        check_size(
+            self.family,
+            (
+                f"{SPLITS_FORMULA} x (t+horizon) x 2n",
+                "n_train, n_val, n_test, t, horizon or n",
+                split_total(p) * (p["t"] + p["horizon"]) * 2 * p["n"],
+            ),
+        )
         self.params = params
         self.name = canonical(self.family, self.PARAMS, params)
 
     def info(self) -> TaskInfo:
         p = self.params
-        return TaskInfo(name=self.name, input_dim=p["n"], output_dim=p["n"], seq_len=p["t"],
-                        n_train=p["n_train"], n_val=p["n_val"], n_test=p["n_test"], loss="mse",
-                        params=dict(p), description="forecast the Lorenz-96 state horizon*dt ahead")
+        return TaskInfo(
+            name=self.name,
+            input_dim=p["n"],
+            output_dim=p["n"],
+            seq_len=p["t"],
+            n_train=p["n_train"],
+            n_val=p["n_val"],
+            n_test=p["n_test"],
+            loss="mse",
+            params=dict(p),
+            description="forecast the Lorenz-96 state horizon*dt ahead",
+        )
 
     def _trajectories(self, n_seq: int, g: torch.Generator) -> torch.Tensor:
         """(n_seq, t + horizon, n) states, sampled every dt, each from its own attractor point."""
@@ -91,6 +106,7 @@ class LorenzTask:
             x = z[:, : p["t"]]
             noise = torch.randn(x.shape, generator=make_generator(seed, 20 + i), dtype=torch.float64)
             out[f"x_{s}"] = (x + p["noise"] * noise).float().contiguous()
-            out[f"y_{s}"] = z[:, p["horizon"]:].float().contiguous()
-        return TaskData(name=self.name, loss="mse", loss_steps=torch.ones(p["t"], dtype=torch.bool),
-                        params=dict(p), **out)
+            out[f"y_{s}"] = z[:, p["horizon"] :].float().contiguous()
+        return TaskData(
+            name=self.name, loss="mse", loss_steps=torch.ones(p["t"], dtype=torch.bool), params=dict(p), **out
+        )

@@ -30,8 +30,8 @@ class Scaling:
     floor: int | None = None  # smallest result: min(value, floor); None: the parameter's low (or 1)
     clamp: bool = False  # stay inside [low, high] rather than fail
 
-    def apply(self, param: "Param", value, factor: float):
-        raw = value * factor ** self.power
+    def apply(self, param: Param, value, factor: float):
+        raw = value * factor**self.power
         if param.kind is int:
             raw = math.floor(raw + 0.5)
         low = min(value, self.floor) if self.floor is not None else (param.low if param.low is not None else 1)
@@ -77,8 +77,11 @@ class Param:
         if ok and self.choices is not None:
             ok = value in self.choices
         if ok and self.kind in (int, float):
-            ok = math.isfinite(value) and (self.low is None or value >= self.low) and (
-                self.high is None or value <= self.high)
+            ok = (
+                math.isfinite(value)
+                and (self.low is None or value >= self.low)
+                and (self.high is None or value <= self.high)
+            )
         if not ok:
             raise TaskError(f"task {family}: parameter '{self.name}' must be {self.rule()}; got {raw!r}")
         return value
@@ -108,8 +111,10 @@ def check_size(family: str, *terms: tuple[str, str, int]) -> None:
     """
     for formula, names, count in terms:
         if count > MAX_TASK_VALUES:
-            raise TaskError(f"task {family}: {formula} = {count:,} numbers, over the limit of {MAX_TASK_VALUES:,} "
-                            f"(8 GiB as float32) for one task's data; lower {names}")
+            raise TaskError(
+                f"task {family}: {formula} = {count:,} numbers, over the limit of {MAX_TASK_VALUES:,} "
+                f"(8 GiB as float32) for one task's data; lower {names}"
+            )
 
 
 def split_total(params: dict) -> int:
@@ -197,8 +202,9 @@ def parse_split(family: str, text: str) -> tuple[float, float, float]:
     except ValueError:
         parts = []
     if len(parts) != 3 or not all(math.isfinite(p) and p > 0 for p in parts):
-        raise TaskError(f"task {family}: parameter 'split' must be three positive numbers train/val/test "
-                        f"like 90/5/5; got {text!r}")
+        raise TaskError(
+            f"task {family}: parameter 'split' must be three positive numbers train/val/test like 90/5/5; got {text!r}"
+        )
     total = sum(parts)
     return tuple(p / total for p in parts)
 
@@ -209,6 +215,5 @@ def split_counts(family: str, n: int, fractions: tuple[float, float, float]) -> 
     n_test = max(1, round(n * fractions[2]))
     n_train = n - n_val - n_test
     if n_train < 1:
-        raise TaskError(f"task {family}: {n} sequences are too few to split into train/val/test; "
-                        f"need at least 3")
+        raise TaskError(f"task {family}: {n} sequences are too few to split into train/val/test; need at least 3")
     return n_train, n_val, n_test

@@ -16,8 +16,7 @@ import torch
 
 from hpsweep.workers.data import TaskData
 from hpsweep.workers.tasks._base import TaskInfo, make_generator
-from hpsweep.workers.tasks._params import (INPUT, SPLITS_FORMULA, Param, canonical, check_size, split_sizes,
-                                           split_total)
+from hpsweep.workers.tasks._params import INPUT, SPLITS_FORMULA, Param, canonical, check_size, split_sizes, split_total
 
 SPLITS = ("train", "val", "test")
 
@@ -36,17 +35,32 @@ class PrototypeTask:
 
     def __init__(self, params: dict):
         p = params
-        check_size(self.family, (f"{SPLITS_FORMULA} x (frames+1) x x", "n_train, n_val, n_test, frames or x",
-                                 split_total(p) * (p["frames"] + 1) * p["x"]),
-                   ("protos x x", "protos or x", p["protos"] * p["x"]))
+        check_size(
+            self.family,
+            (
+                f"{SPLITS_FORMULA} x (frames+1) x x",
+                "n_train, n_val, n_test, frames or x",
+                split_total(p) * (p["frames"] + 1) * p["x"],
+            ),
+            ("protos x x", "protos or x", p["protos"] * p["x"]),
+        )
         self.params = params
         self.name = canonical(self.family, self.PARAMS, params)
 
     def info(self) -> TaskInfo:
         p = self.params
-        return TaskInfo(name=self.name, input_dim=p["x"], output_dim=p["frames"], seq_len=p["frames"] + 1,
-                        n_train=p["n_train"], n_val=p["n_val"], n_test=p["n_test"], loss="cross_entropy",
-                        params=dict(p), description="anomaly position among noisy copies of random prototypes")
+        return TaskInfo(
+            name=self.name,
+            input_dim=p["x"],
+            output_dim=p["frames"],
+            seq_len=p["frames"] + 1,
+            n_train=p["n_train"],
+            n_val=p["n_val"],
+            n_test=p["n_test"],
+            loss="cross_entropy",
+            params=dict(p),
+            description="anomaly position among noisy copies of random prototypes",
+        )
 
     def build(self, seed: int) -> TaskData:
         p = self.params
@@ -56,7 +70,7 @@ class PrototypeTask:
         for i, split in enumerate(SPLITS):
             g, n = make_generator(seed, 1 + i), p[f"n_{split}"]
             normal = torch.randint(k, (n,), generator=g)
-            other = (normal + 1 + torch.randint(k - 1, (n,), generator=g)) % k      # a different prototype
+            other = (normal + 1 + torch.randint(k - 1, (n,), generator=g)) % k  # a different prototype
             pos = torch.randint(frames, (n,), generator=g)
             which = normal[:, None].repeat(1, frames)
             which[torch.arange(n), pos] = other
@@ -65,5 +79,6 @@ class PrototypeTask:
             out[f"y_{split}"] = pos[:, None].repeat(1, frames + 1).contiguous()
         loss_steps = torch.zeros(frames + 1, dtype=torch.bool)
         loss_steps[-1] = True
-        return TaskData(name=self.name, loss="cross_entropy", loss_steps=loss_steps,
-                        params={**p, "n_classes": frames}, **out)
+        return TaskData(
+            name=self.name, loss="cross_entropy", loss_steps=loss_steps, params={**p, "n_classes": frames}, **out
+        )

@@ -21,7 +21,15 @@ from hpsweep.workers.data import TaskData
 from hpsweep.workers.errors import TaskError
 from hpsweep.workers.tasks._base import TaskInfo, make_generator
 from hpsweep.workers.tasks._images import absolute_source, digits_pools, mnist_pools, resize
-from hpsweep.workers.tasks._params import SPLITS_FORMULA, Param, Scaling, canonical, check_size, split_sizes, split_total
+from hpsweep.workers.tasks._params import (
+    SPLITS_FORMULA,
+    Param,
+    Scaling,
+    canonical,
+    check_size,
+    split_sizes,
+    split_total,
+)
 from hpsweep.workers.tasks._transforms import TRANSFORM_NAMES, TRANSFORMS
 
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
@@ -35,19 +43,42 @@ class RadTask:
 
     family = "rad"
     PARAMS = (
-        Param("side", int, 50, "images are resized to side x side; |x| = side^2", 4, 256,
-              scaling=Scaling("input", power=0.5, clamp=True)),  # |x| = side^2: side follows sqrt(f)
+        Param(
+            "side",
+            int,
+            50,
+            "images are resized to side x side; |x| = side^2",
+            4,
+            256,
+            scaling=Scaling("input", power=0.5, clamp=True),
+        ),  # |x| = side^2: side follows sqrt(f)
         Param("frames", int, 10, "image frames per sequence (the blank frame comes after); |y| = frames", 2, 64),
         *split_sizes("training sequences (the paper used about 30,000)"),
-        Param("source", str, "digits", "image source: scikit-learn's 8x8 digits (offline) or local MNIST files",
-              choices=("digits", "mnist")),
-        Param("path", str, "", "for source=mnist: a directory of IDX files or an .npz (x_train, y_train[, x_test, y_test])"),
+        Param(
+            "source",
+            str,
+            "digits",
+            "image source: scikit-learn's 8x8 digits (offline) or local MNIST files",
+            choices=("digits", "mnist"),
+        ),
+        Param(
+            "path",
+            str,
+            "",
+            "for source=mnist: a directory of IDX files or an .npz (x_train, y_train[, x_test, y_test])",
+        ),
     )
 
     def __init__(self, params: dict):
         p = params
-        check_size(self.family, (f"{SPLITS_FORMULA} x (frames+1) x side^2", "n_train, n_val, n_test, frames or side",
-                                 split_total(p) * (p["frames"] + 1) * p["side"] ** 2))
+        check_size(
+            self.family,
+            (
+                f"{SPLITS_FORMULA} x (frames+1) x side^2",
+                "n_train, n_val, n_test, frames or side",
+                split_total(p) * (p["frames"] + 1) * p["side"] ** 2,
+            ),
+        )
         if params["source"] == "mnist" and not params["path"]:
             raise TaskError("task rad: source=mnist needs path=<directory of MNIST IDX files or an .npz file>")
         if params["source"] == "digits" and params["path"]:
@@ -58,9 +89,16 @@ class RadTask:
     def info(self) -> TaskInfo:
         p = self.params
         return TaskInfo(
-            name=self.name, input_dim=p["side"] ** 2, output_dim=p["frames"], seq_len=p["frames"] + 1,
-            n_train=p["n_train"], n_val=p["n_val"], n_test=p["n_test"], loss="cross_entropy",
-            params=dict(p), description="anomaly position in a sequence of transformed digit images (docs/method.md §4)",
+            name=self.name,
+            input_dim=p["side"] ** 2,
+            output_dim=p["frames"],
+            seq_len=p["frames"] + 1,
+            n_train=p["n_train"],
+            n_val=p["n_val"],
+            n_test=p["n_test"],
+            loss="cross_entropy",
+            params=dict(p),
+            description="anomaly position in a sequence of transformed digit images (docs/method.md §4)",
         )
 
     def cache_token(self) -> str:
@@ -82,8 +120,9 @@ class RadTask:
             out[f"x_{split}"], out[f"y_{split}"] = x, y
         loss_steps = torch.zeros(p["frames"] + 1, dtype=torch.bool)
         loss_steps[-1] = True
-        return TaskData(name=self.name, loss="cross_entropy", loss_steps=loss_steps,
-                        params={**p, "n_classes": p["frames"]}, **out)
+        return TaskData(
+            name=self.name, loss="cross_entropy", loss_steps=loss_steps, params={**p, "n_classes": p["frames"]}, **out
+        )
 
     def _sequences(self, images, labels, n: int, g: torch.Generator):
         """n sequences from one image pool -> x float32 (n, frames+1, side^2), y int64 (n, frames+1)."""
@@ -115,7 +154,7 @@ def plan_sequences(labels: torch.Tensor, n: int, frames: int, g: torch.Generator
             chosen = pool[torch.randint(len(pool), (frames + 1,), generator=g)]
         picks[i] = chosen[:frames]
         picks[i, pos[i]] = chosen[frames]
-    tf = first[:, None].repeat(1, frames)                                  # (n, frames)
+    tf = first[:, None].repeat(1, frames)  # (n, frames)
     tf[torch.arange(n), pos] = second
     return {"cls": cls, "first": first, "second": second, "pos": pos, "picks": picks, "tf": tf}
 
@@ -124,7 +163,7 @@ def render(images: torch.Tensor, plan: dict, side: int, g: torch.Generator) -> t
     """Resize, transform, normalize and append the blank frame -> x (n, frames+1, side^2), y (n, frames+1)."""
     picks, pos = plan["picks"], plan["pos"]
     n, frames = picks.shape
-    flat_imgs = resize(images[picks.flatten()], side)                      # (n*frames, 1, S, S)
+    flat_imgs = resize(images[picks.flatten()], side)  # (n*frames, 1, S, S)
     flat_tf = plan["tf"].flatten()
     out = torch.empty_like(flat_imgs)
     for t, name in enumerate(TRANSFORM_NAMES):  # one batched call per transform
@@ -132,6 +171,6 @@ def render(images: torch.Tensor, plan: dict, side: int, g: torch.Generator) -> t
         if len(idx):
             out[idx] = TRANSFORMS[name](flat_imgs[idx], g)
     out = ((out - MNIST_MEAN) / MNIST_STD).view(n, frames, side * side)
-    x = torch.cat([out, torch.zeros(n, 1, side * side)], 1).float()        # blank last frame
-    y = pos[:, None].repeat(1, frames + 1)                                 # only the last step counts
+    x = torch.cat([out, torch.zeros(n, 1, side * side)], 1).float()  # blank last frame
+    y = pos[:, None].repeat(1, frames + 1)  # only the last step counts
     return x.contiguous(), y.contiguous()

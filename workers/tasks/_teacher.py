@@ -18,8 +18,7 @@ import torch
 
 from hpsweep.workers.data import TaskData
 from hpsweep.workers.tasks._base import TaskInfo, make_generator
-from hpsweep.workers.tasks._params import (INPUT, SPLITS_FORMULA, Param, canonical, check_size, split_sizes,
-                                           split_total)
+from hpsweep.workers.tasks._params import INPUT, SPLITS_FORMULA, Param, canonical, check_size, split_sizes, split_total
 
 SPLITS = ("train", "val", "test")
 
@@ -41,17 +40,32 @@ class TeacherTask:
 
     def __init__(self, params: dict):
         p = params
-        check_size(self.family, (f"{SPLITS_FORMULA} x t x (x+y)", "n_train, n_val, n_test, t, x or y",
-                                 split_total(p) * p["t"] * (p["x"] + p["y"])),
-                   ("(h+y) x (x+h)", "h, x or y", (p["h"] + p["y"]) * (p["x"] + p["h"])))  # the teacher's weights
+        check_size(
+            self.family,
+            (
+                f"{SPLITS_FORMULA} x t x (x+y)",
+                "n_train, n_val, n_test, t, x or y",
+                split_total(p) * p["t"] * (p["x"] + p["y"]),
+            ),
+            ("(h+y) x (x+h)", "h, x or y", (p["h"] + p["y"]) * (p["x"] + p["h"])),
+        )  # the teacher's weights
         self.params = params
         self.name = canonical(self.family, self.PARAMS, params)
 
     def info(self) -> TaskInfo:
         p = self.params
-        return TaskInfo(name=self.name, input_dim=p["x"], output_dim=p["y"], seq_len=p["t"],
-                        n_train=p["n_train"], n_val=p["n_val"], n_test=p["n_test"], loss="mse",
-                        params=dict(p), description="regression on a random sparse teacher RNN's outputs")
+        return TaskInfo(
+            name=self.name,
+            input_dim=p["x"],
+            output_dim=p["y"],
+            seq_len=p["t"],
+            n_train=p["n_train"],
+            n_val=p["n_val"],
+            n_test=p["n_test"],
+            loss="mse",
+            params=dict(p),
+            description="regression on a random sparse teacher RNN's outputs",
+        )
 
     def _teacher(self, g: torch.Generator) -> dict[str, torch.Tensor]:
         p = self.params
@@ -75,9 +89,9 @@ class TeacherTask:
             h = torch.zeros(x.shape[0], p["h"], dtype=torch.float64)
             out = []
             for x_t in x.unbind(1):
-                out.append(x_t @ w["yx"].T + h @ w["yh"].T)               # output reads h of the step before
+                out.append(x_t @ w["yx"].T + h @ w["yh"].T)  # output reads h of the step before
                 h = torch.tanh(x_t @ w["hx"].T + h @ w["hh"].T)
-            xs[split], ys[split] = x, torch.stack(out, 1)                 # (N, T, Y)
+            xs[split], ys[split] = x, torch.stack(out, 1)  # (N, T, Y)
         mean = ys["train"].mean((0, 1))
         std = ys["train"].std((0, 1)).clamp_min(1e-8)
         out = {}
@@ -85,5 +99,6 @@ class TeacherTask:
             noise = torch.randn(ys[split].shape, generator=make_generator(seed, 20 + i), dtype=torch.float64)
             out[f"x_{split}"] = xs[split].float()
             out[f"y_{split}"] = ((ys[split] - mean) / std + p["noise"] * noise).float()
-        return TaskData(name=self.name, loss="mse", loss_steps=torch.ones(p["t"], dtype=torch.bool),
-                        params=dict(p), **out)
+        return TaskData(
+            name=self.name, loss="mse", loss_steps=torch.ones(p["t"], dtype=torch.bool), params=dict(p), **out
+        )

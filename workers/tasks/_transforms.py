@@ -31,21 +31,21 @@ def perspective(img: torch.Tensor, g: torch.Generator, distortion: float) -> tor
     corners = torch.tensor([[0.0, 0.0], [last, 0.0], [last, last], [0.0, last]], dtype=torch.float64)
     inward = torch.tensor([[1, 1], [-1, 1], [-1, -1], [1, -1]], dtype=torch.float64)
     shift = _u(b * 8, 0.0, top, g).view(b, 4, 2)
-    ends = corners + inward * shift                                  # (B, 4, 2) where the corners go
+    ends = corners + inward * shift  # (B, 4, 2) where the corners go
     # Coefficients that map an output pixel (on `ends`) back to the input pixel (on `corners`),
     # as torchvision's _get_perspective_coeffs(endpoints, startpoints) does.
-    ex, ey = ends[..., 0], ends[..., 1]                              # (B, 4)
+    ex, ey = ends[..., 0], ends[..., 1]  # (B, 4)
     sx, sy = corners[:, 0].expand(b, 4), corners[:, 1].expand(b, 4)
     zero, one = torch.zeros_like(ex), torch.ones_like(ex)
     rows_x = torch.stack([ex, ey, one, zero, zero, zero, -sx * ex, -sx * ey], -1)
     rows_y = torch.stack([zero, zero, zero, ex, ey, one, -sy * ex, -sy * ey], -1)
-    a = torch.cat([rows_x, rows_y], 1)                               # (B, 8, 8)
-    rhs = torch.cat([sx, sy], 1)                                     # (B, 8)
-    c = torch.linalg.solve(a, rhs)                                   # (B, 8)
+    a = torch.cat([rows_x, rows_y], 1)  # (B, 8, 8)
+    rhs = torch.cat([sx, sy], 1)  # (B, 8)
+    c = torch.linalg.solve(a, rhs)  # (B, 8)
     ys, xs = torch.meshgrid(torch.arange(s, dtype=torch.float64), torch.arange(s, dtype=torch.float64), indexing="ij")
-    xs, ys = xs.reshape(1, -1), ys.reshape(1, -1)                    # (1, S*S)
+    xs, ys = xs.reshape(1, -1), ys.reshape(1, -1)  # (1, S*S)
     den = c[:, 6:7] * xs + c[:, 7:8] * ys + 1.0
-    src_x = (c[:, 0:1] * xs + c[:, 1:2] * ys + c[:, 2:3]) / den      # (B, S*S)
+    src_x = (c[:, 0:1] * xs + c[:, 1:2] * ys + c[:, 2:3]) / den  # (B, S*S)
     src_y = (c[:, 3:4] * xs + c[:, 4:5] * ys + c[:, 5:6]) / den
     grid = torch.stack([src_x, src_y], -1).view(b, s, s, 2) * (2.0 / last) - 1.0
     return F.grid_sample(img, grid.to(img.dtype), mode="bilinear", padding_mode="zeros", align_corners=True)
@@ -69,9 +69,9 @@ def random_erase(img: torch.Tensor, g: torch.Generator, scale=(0.1, 0.2), ratio=
     top = (torch.rand(b, generator=g, dtype=torch.float64) * (s - h + 1)).floor().long()
     left = (torch.rand(b, generator=g, dtype=torch.float64) * (s - w + 1)).floor().long()
     r = torch.arange(s)
-    rows = (r >= top[:, None]) & (r < (top + h)[:, None])            # (B, S)
-    cols = (r >= left[:, None]) & (r < (left + w)[:, None])          # (B, S)
-    hole = rows[:, :, None] & cols[:, None, :]                       # (B, S, S)
+    rows = (r >= top[:, None]) & (r < (top + h)[:, None])  # (B, S)
+    cols = (r >= left[:, None]) & (r < (left + w)[:, None])  # (B, S)
+    hole = rows[:, :, None] & cols[:, None, :]  # (B, S, S)
     return img.masked_fill(hole[:, None], 0.0)
 
 
@@ -91,14 +91,14 @@ def gaussian_blur(img: torch.Tensor, g: torch.Generator, kernel: int = 15, sigma
     half = kernel // 2
     x = torch.arange(-half, half + 1, dtype=img.dtype)
     k = torch.exp(-0.5 * (x[None] / sig[:, None]) ** 2)
-    k = k / k.sum(1, keepdim=True)                                   # (B, K)
+    k = k / k.sum(1, keepdim=True)  # (B, K)
     pad = half if s > half else s - 1
     if pad < half:  # reflect padding needs side > half; crop the kernel for tiny images
-        k = k[:, half - pad: half + pad + 1]
+        k = k[:, half - pad : half + pad + 1]
         k = k / k.sum(1, keepdim=True)
     out = F.pad(img.view(1, b, s, s), (pad, pad, pad, pad), mode="reflect")
-    out = F.conv2d(out, k.view(b, 1, 1, -1), groups=b)               # along width
-    out = F.conv2d(out, k.view(b, 1, -1, 1), groups=b)               # along height
+    out = F.conv2d(out, k.view(b, 1, 1, -1), groups=b)  # along width
+    out = F.conv2d(out, k.view(b, 1, -1, 1), groups=b)  # along height
     return out.view(b, 1, s, s)
 
 
