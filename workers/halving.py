@@ -27,17 +27,16 @@ import math
 import time
 from collections.abc import Callable
 
+from hpsweep.workers.batch_order import BatchOrder, Permutations
 from hpsweep.workers.data import TaskData
 from hpsweep.workers.pack_memory import cpu_chunk_width
 from hpsweep.workers.packed import ModelSpec
 from hpsweep.workers.schedule import Candidate, Halving, RungBoard
 from hpsweep.workers.trainer import (
-    BatchOrder,
     EpochReport,
     ModelResult,
     PackResult,
     PackTrainer,
-    Permutations,
     TrainSettings,
     apply_backend_settings,
     check_pack,

@@ -167,5 +167,5 @@ def test_absolute_paths_and_uris_pass_with_a_cluster_address(tmp_path, monkeypat
 
     monkeypatch.delenv("RAY_ADDRESS", raising=False)
     for results in (str(tmp_path / "res"), "s3://bucket/prefix", "file:///mnt/shared/res"):
-        check_results_for_cluster(results, "auto")  # raises nothing
-    check_results_for_cluster("res", "127.0.0.1:6379")  # a head on this machine: made absolute as usual
+        assert check_results_for_cluster(results, "auto") is None  # raises nothing
+    assert check_results_for_cluster("res", "127.0.0.1:6379") is None  # a head on this machine: made absolute as usual

@@ -77,7 +77,8 @@ CASES = [
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
 def test_too_big_is_one_line(case, tmp_path, capfd):
-    check_case(case, tmp_path, capfd)
+    line = check_case(case, tmp_path, capfd)  # one line, non-zero exit, nothing written
+    assert line.startswith("Error: ") and "over the limit of 2,147,483,648" in line
 
 
 def test_the_limit_is_inclusive():

@@ -5,11 +5,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from hpsweep.workers.batch_order import BatchOrder
 from hpsweep.workers.data import TaskData
 from hpsweep.workers.descriptors import BLOCKS, Densities
 from hpsweep.workers.model import BlockRNN
 from hpsweep.workers.packed import ModelSpec, PackedBlockRNN, Recurrence
-from hpsweep.workers.trainer import BatchOrder, TrainSettings, train_pack
+from hpsweep.workers.trainer import TrainSettings, train_pack
 
 # Every test that trains runs on the CPU, and on CUDA too where a GPU is visible (TF32 off there,
 # so float32 tolerances hold; CUDA-graph replay is on, as in production).
