@@ -64,7 +64,8 @@ def build(trials: pl.DataFrame) -> pl.DataFrame:
     df = trials.with_columns(
         config_key(),
         pl.col("log_budget").round(3).alias("_b"),
-        pl.when(pl.col("budget").is_null()).then(pl.col("hidden")).alias("_h"),  # null in a sweep by budget
+        # 0 in a sweep by budget (not null: joins on the keys would drop those rows)
+        pl.when(pl.col("budget").is_null()).then(pl.col("hidden")).otherwise(0).alias("_h"),
         pl.col("val_score").fill_null(pl.col("test_score")).alias("_val"),
         reached.cast(pl.Float64).alias(REACHED),
     )
@@ -105,7 +106,7 @@ def build(trials: pl.DataFrame) -> pl.DataFrame:
         )
     )
     at = (
-        pl.when(pl.col("_h").is_null())
+        pl.when(pl.col("_h") == 0)
         .then(pl.col("budget").fill_null(pl.col("_b").exp()).round(0).cast(pl.Int64).cast(pl.Utf8))
         .otherwise(pl.concat_str([pl.lit("h="), pl.col("_h").cast(pl.Utf8)]))
     )
