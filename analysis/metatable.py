@@ -61,11 +61,13 @@ def build(trials: pl.DataFrame) -> pl.DataFrame:
     features, score, standing, normalised, n_seeds, seed_scores, lr (the chosen one), n_lrs,
     score_name, input_dim, output_dim, budget."""
     reached = pl.col("epochs_reached") if "epochs_reached" in trials.columns else pl.col("epochs")
+    # |h| of a sweep given by |h|; 0 in a sweep by budget (not null: joins on the keys drop nulls),
+    # and in a frame without |h| (built by hand): grouped by budget alone
+    given_hidden = pl.col("hidden") if "hidden" in trials.columns else pl.lit(0)
     df = trials.with_columns(
         config_key(),
         pl.col("log_budget").round(3).alias("_b"),
-        # 0 in a sweep by budget (not null: joins on the keys would drop those rows)
-        pl.when(pl.col("budget").is_null()).then(pl.col("hidden")).otherwise(0).alias("_h"),
+        pl.when(pl.col("budget").is_null()).then(given_hidden).otherwise(0).alias("_h"),
         pl.col("val_score").fill_null(pl.col("test_score")).alias("_val"),
         reached.cast(pl.Float64).alias(REACHED),
     )
