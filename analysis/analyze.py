@@ -29,6 +29,7 @@ from hpsweep.analysis.evaluate import (
 from hpsweep.analysis.features import GROUP, per_task_sample, with_features
 from hpsweep.analysis.load import collect, scan_trials
 from hpsweep.analysis.metamodels import ABOUT, all_models, coefficients, model_named
+from hpsweep.analysis.too_few import too_few_tasks
 from hpsweep.workers.errors import AnalysisError
 
 MIN_TASKS = 3
@@ -183,10 +184,7 @@ def _analyze(root, opt: AnalysisOptions, with_ranking: bool) -> AnalysisResult:
     table = metatable.build(trials)
     tasks = sorted(table[GROUP].unique().to_list())
     if len(tasks) < MIN_TASKS:
-        raise AnalysisError(
-            f"the results under {root} hold scored trials of {len(tasks)} task(s) after filtering; "
-            f"the meta-models need at least {MIN_TASKS} tasks to hold one out: sweep more tasks or relax {opt.filters_hint}"
-        )
+        raise AnalysisError(too_few_tasks(root, opt, trials, table, MIN_TASKS))
     info = metatable.unit_info(table)
     excluded = metatable.near_chance_tasks(info)
     if len(excluded) == len(tasks):

@@ -20,9 +20,18 @@ def log_of(column: str) -> pl.Expr:
     return pl.col(column).cast(pl.Float64).log().alias(f"log_{column}")
 
 
+def dense_weights() -> pl.Expr:
+    """Total weights of the dense model at the row's |x|, |h|, |y| (workers.descriptors.block_weights)."""
+    return sum(block_weights(*_dims(), dict.fromkeys(BLOCKS, 1.0)).values())
+
+
 def log_budget() -> pl.Expr:
-    """ln of the budget; a trial given |h| directly has no budget, its total weights stand in."""
-    return pl.coalesce(pl.col("budget"), pl.col("total_weights")).log().alias("log_budget")
+    """ln of the budget. A trial given |h| directly has no budget: the dense model's weights at its
+    |h| stand in (the budget at which the dense config gets this |h|). Every config of a task at one
+    |h| shares it, so they stay one group (metatable.build) with one defined budget feature, and
+    `recommend --budget` means what it means for a sweep by budget. Not the trial's own total
+    weights: those differ per config and would make every config a group of its own."""
+    return pl.coalesce(pl.col("budget").cast(pl.Float64), dense_weights()).log().alias("log_budget")
 
 
 def log_lr() -> pl.Expr:

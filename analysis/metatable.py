@@ -5,7 +5,10 @@ meta-models learn from and are judged on is a config within a task and budget, n
 
 - a config is its six densities (rounded to 4 decimals, so the same config planned twice is one);
 - a group is a task at one budget (ln budget rounded to 3 decimals): the configs a user would
-  choose between;
+  choose between. A sweep given by |h| (no budget) is grouped the way it was designed: a task at
+  one |h|, whose configs compete at equal hidden size; its budget feature is the dense model's
+  weights at that |h| (features.log_budget). Such a group never merges with a budget group of the
+  same task, even at an equal number, so a root holding both kinds of sweep analyses as both;
 - learning rate is a training setting, not part of the config: when a config was trained at
   several learning rates, it is scored at the lr with the best validation score (mean over
   seeds), and its test scores at that lr are what count. A config is then compared with the
@@ -37,7 +40,8 @@ from hpsweep.workers.descriptors import BALANCE_METRICS, BLOCKS
 
 CONFIG = "config"
 UNIT = "unit"
-"""The group column: task and budget, one ranking question."""
+"""The group column: task and budget ("task @ 5000") or, for a sweep given by |h|, task and |h|
+("task @ h=16"): one ranking question."""
 DENSITY_COLUMNS = tuple(f"d_{b}" for b in BLOCKS)
 CONFIG_FEATURES = (*DENSITY_COLUMNS, "log_hidden", "log_total_weights", *BALANCE_METRICS)
 """What describes a config at a budget: its densities, |h|, weights and balance metrics."""
@@ -57,18 +61,22 @@ def build(trials: pl.DataFrame) -> pl.DataFrame:
     features, score, standing, normalised, n_seeds, seed_scores, lr (the chosen one), n_lrs,
     score_name, input_dim, output_dim, budget."""
     reached = pl.col("epochs_reached") if "epochs_reached" in trials.columns else pl.col("epochs")
+    # |h| of a sweep given by |h|; 0 in a sweep by budget (not null: joins on the keys drop nulls),
+    # and in a frame without |h| (built by hand): grouped by budget alone
+    given_hidden = pl.col("hidden") if "hidden" in trials.columns else pl.lit(0)
     df = trials.with_columns(
         config_key(),
         pl.col("log_budget").round(3).alias("_b"),
+        pl.when(pl.col("budget").is_null()).then(given_hidden).otherwise(0).alias("_h"),
         pl.col("val_score").fill_null(pl.col("test_score")).alias("_val"),
         reached.cast(pl.Float64).alias(REACHED),
     )
-    keys = [GROUP, "_b", CONFIG]
+    keys = [GROUP, "_b", "_h", CONFIG]
     by_lr = df.group_by([*keys, "lr"]).agg(
         pl.col("_val").mean().alias("_val_mean"), pl.col(REACHED).mean().alias("_reach"), pl.len().alias("_n")
     )
     best_lr = (
-        by_lr.sort([*keys, "_reach", "_val_mean", "lr"], descending=[False, False, False, True, True, False])
+        by_lr.sort([*keys, "_reach", "_val_mean", "lr"], descending=[*[False] * len(keys), True, True, False])
         .group_by(keys, maintain_order=True)
         .agg(pl.col("lr").first().alias("_best_lr"), pl.col("lr").n_unique().alias("n_lrs"))
     )
@@ -99,13 +107,12 @@ def build(trials: pl.DataFrame) -> pl.DataFrame:
             pl.col(REACHED).mean(),
         )
     )
-    unit = pl.concat_str(
-        [
-            pl.col(GROUP),
-            pl.lit(" @ "),
-            pl.col("budget").fill_null(pl.col("_b").exp()).round(0).cast(pl.Int64).cast(pl.Utf8),
-        ]
-    ).alias(UNIT)
+    at = (
+        pl.when(pl.col("_h") == 0)
+        .then(pl.col("budget").fill_null(pl.col("_b").exp()).round(0).cast(pl.Int64).cast(pl.Utf8))
+        .otherwise(pl.concat_str([pl.lit("h="), pl.col("_h").cast(pl.Utf8)]))
+    )
+    unit = pl.concat_str([pl.col(GROUP), pl.lit(" @ "), at]).alias(UNIT)
     size = pl.len().over(UNIT)
     table = _cap_below_further(table.with_columns(unit).filter(size >= 2))  # a group of one config asks no question
     # (reached, score) in one number: the dense rank of reached outweighs any rank of score in the group
@@ -117,7 +124,7 @@ def build(trials: pl.DataFrame) -> pl.DataFrame:
             ((rank - 1) / (size - 1)).alias(RELATIVE),
             pl.when(hi > lo).then((pl.col(ABSOLUTE) - lo) / (hi - lo)).otherwise(1.0).alias("normalised"),
         )
-        .drop("_b")
+        .drop("_b", "_h")
         .sort(UNIT, CONFIG)
     )
 

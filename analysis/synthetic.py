@@ -96,13 +96,23 @@ def draw_trials(task: SyntheticTask, n: int, rng: np.random.Generator, noise: fl
 
 
 def trial_columns(
-    task: SyntheticTask, d: np.ndarray, budget: np.ndarray, rng: np.random.Generator, noise: float, lr: np.ndarray
+    task: SyntheticTask,
+    d: np.ndarray,
+    budget: np.ndarray | None,
+    rng: np.random.Generator,
+    noise: float,
+    lr: np.ndarray,
+    hidden: np.ndarray | None = None,
 ) -> dict:
-    """Columns of one trial per row of d (densities) and budget, scored with the known function plus noise."""
+    """Columns of one trial per row of d (densities) and budget, scored with the known function plus noise.
+    With `hidden` instead of a budget the trials are a sweep given by |h|: budget is null, as such a
+    sweep writes it, and the score's budget term uses the dense model's weights at |h|."""
     x, y, n = task.input_dim, task.output_dim, len(d)
     dhx, dhh, dhy, dyx, dyh, dyy = d.T
-    a, b, c = dhh, dhx * x + dhy * y + dyh * y, dyx * x * y + dyy * y * y - budget
-    hidden = np.floor((-b + np.sqrt(b * b - 4 * a * c)) / (2 * a) + 0.5).astype(np.int64)
+    if hidden is None:
+        a, b, c = dhh, dhx * x + dhy * y + dyh * y, dyx * x * y + dyy * y * y - budget
+        hidden = np.floor((-b + np.sqrt(b * b - 4 * a * c)) / (2 * a) + 0.5).astype(np.int64)
+    hidden = np.asarray(hidden, np.int64)
     h = hidden.astype(float)
     nw = {
         "hx": dhx * h * x,
@@ -114,7 +124,7 @@ def trial_columns(
     }
     total = sum(nw.values())
     hp = nw["hh"] / total
-    score = true_score(hp, x, y, budget) + rng.normal(0.0, noise, n)
+    score = true_score(hp, x, y, _dense_weights(x, h, y) if budget is None else budget) + rng.normal(0.0, noise, n)
     cols = {
         "input_dim": np.full(n, x),
         "output_dim": np.full(n, y),
@@ -231,17 +241,24 @@ def write_meta_results(
     noise: float = 0.02,
     sweep_id: str = "meta",
     seed: int = 0,
+    hidden=(),
 ) -> int:
     """A meta-dataset: the same configs on every task at every budget, lr and seed; returns rows written.
-    A seed's noise is drawn per trial, so seeds disagree the way real seeds do."""
+    A seed's noise is drawn per trial, so seeds disagree the way real seeds do. Given `hidden` (|h|
+    values), a sweep by hidden size instead: every config at each |h|, budget null."""
     configs = shared_configs() if configs is None else configs
     rng = np.random.default_rng(seed)
     written = 0
+    sizes = hidden or budget_factors
     for task in tasks:
-        grid = [(c, f, lr, s) for f in budget_factors for lr in lrs for s in seeds for c in range(len(configs))]
+        grid = [(c, f, lr, s) for f in sizes for lr in lrs for s in seeds for c in range(len(configs))]
         d = configs[[g[0] for g in grid]]
-        budget = np.array([_dense_weights(task.input_dim, 32, task.output_dim) * g[1] for g in grid])
-        cols = trial_columns(task, d, budget, rng, noise, np.array([g[2] for g in grid]))
+        lr = np.array([g[2] for g in grid])
+        if hidden:
+            cols = trial_columns(task, d, None, rng, noise, lr, hidden=np.array([g[1] for g in grid]))
+        else:
+            budget = np.array([_dense_weights(task.input_dim, 32, task.output_dim) * g[1] for g in grid])
+            cols = trial_columns(task, d, budget, rng, noise, lr)
         table = _table(task, sweep_id, cols)
         table = table.set_column(
             table.schema.get_field_index("seed"), "seed", pa.array([g[3] for g in grid], pa.int64())

@@ -96,15 +96,17 @@ def test_refuses_far_outside_the_swept_range_and_bad_settings(bundle):
 
 
 def test_refuses_fewer_than_three_tasks(tmp_path):
-    write_meta_results(tmp_path, default_tasks(2))
-    with pytest.raises(
-        AnalysisError,
-        match=r"hold scored trials of 2 task\(s\) after filtering; the meta-models need "
-        r"at least 3 tasks to hold one out: sweep more tasks or relax --sweep/--task/--status",
-    ):
+    tasks = default_tasks(2)
+    names = ", ".join(sorted(t.name for t in tasks))
+    write_meta_results(tmp_path, tasks)
+    with pytest.raises(AnalysisError) as no_filter:
         load_or_fit(tmp_path)
-    with pytest.raises(AnalysisError, match=r"relax --sweep/--task$"):
-        load_or_fit(tmp_path, AnalysisOptions(filters_hint="--sweep/--task"))
+    assert str(no_filter.value) == (
+        f"the results under {tmp_path} hold scored trials of 2 tasks ({names}); the meta-models need "
+        f"at least 3 tasks to hold one out: sweep at least 1 more task"
+    )
+    with pytest.raises(AnalysisError, match=r"after filtering by sweep=meta; .* relax --sweep/--task$"):
+        load_or_fit(tmp_path, AnalysisOptions(sweeps=("meta",), filters_hint="--sweep/--task"))
 
 
 def test_models_are_saved_reloaded_and_refitted_when_results_change(tmp_path):

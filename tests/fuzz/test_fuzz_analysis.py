@@ -50,7 +50,7 @@ CASES = [
     Case(
         "too-few-tasks",
         ["recommend", "-x", "50", "-y", "5", "--budget", "2e4", "--from", "few"],
-        "sweep more tasks or relax --sweep/--task",
+        "the meta-models need at least 3 tasks to hold one out: sweep at least 1 more task",
         lambda w: write_meta_results(w / "few", default_tasks(2)),
     ),
     Case("no-results", ["analyze", "nowhere"], "no trial parts under"),
