@@ -207,7 +207,12 @@ def analyze(
     """
     from hpsweep.analysis.pipeline import analyze_root, options
 
-    return analyze_root(root, options(sweeps, tasks, statuses, max_rows_per_task), save=save, report=report)[0]
+    return analyze_root(
+        root,
+        options(sweeps, tasks, statuses, max_rows_per_task, filters_hint="sweeps=/tasks=/statuses="),
+        save=save,
+        report=report,
+    )[0]
 
 
 def recommend(
@@ -252,7 +257,7 @@ def recommend(
     # the request is checked before anything is fitted (a zero --lr is one line, never NaN features)
     return recommend_for(
         root,
-        options(sweeps, tasks),
+        options(sweeps, tasks, filters_hint="sweeps=/tasks="),
         input_dim,
         output_dim,
         budget,
