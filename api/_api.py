@@ -244,7 +244,7 @@ def recommend(
         score, score_low, score_high.
 
     Raises:
-        AnalysisError: too few tasks, or dims/budget far outside what was swept.
+        AnalysisError: too few tasks, or a dim, budget, length or size the results cannot answer for.
         DescriptorError: bad dims or budget.
     """
     from hpsweep.analysis.pipeline import options, recommend_for
