@@ -15,6 +15,7 @@ from threadpoolctl import threadpool_limits
 from hpsweep.analysis import metatable
 from hpsweep.analysis.balance import rank_balance_metrics
 from hpsweep.analysis.curve import learning_curve
+from hpsweep.analysis.dense_gain import fit_dense_gain, summary
 from hpsweep.analysis.evaluate import (
     BASELINES,
     held_out,
@@ -82,6 +83,7 @@ class AnalysisResult:
     swept: dict
     table: pl.DataFrame = field(repr=False)  # the meta-dataset with held-out predictions, for plots
     fitted: dict = field(repr=False, default_factory=dict)  # "name/target" -> MetaModel fitted on all tasks
+    gain: dict = field(repr=False, default_factory=dict)  # the verdict against dense (analysis/dense_gain.py)
 
     def warnings(self) -> list[str]:
         out = []
@@ -117,6 +119,7 @@ class AnalysisResult:
             "balance_ranking": self.ranking.to_dicts(),
             "balance_per_task": self.ranking_per_task.to_dicts(),
             "swept": self.swept,
+            "dense_gain": summary(self.gain),
             "warnings": self.warnings(),
         }
 
@@ -253,4 +256,5 @@ def _analyze(root, opt: AnalysisOptions, with_ranking: bool) -> AnalysisResult:
         swept=_swept(table),
         table=table.with_columns(**{f"pred_{k}": v for k, v in preds.items()}),
         fitted=fitted,
+        gain=fit_dense_gain(table, preds[chosen]),
     )

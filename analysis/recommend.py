@@ -29,8 +29,9 @@ import polars as pl
 from threadpoolctl import threadpool_limits
 
 from hpsweep.analysis.analyze import MIN_TASKS
+from hpsweep.analysis.dense_gain import DENSE, dense_verdict
 from hpsweep.analysis.features import feature_exprs
-from hpsweep.analysis.metatable import RELATIVE, config_key
+from hpsweep.analysis.metatable import CONFIG, RELATIVE, config_key
 from hpsweep.workers.descriptors import BLOCKS, Densities, describe
 from hpsweep.workers.errors import AnalysisError, DescriptorError
 
@@ -43,6 +44,13 @@ BASES = (0.05, 0.1, 0.2, 0.5)
 UNIFORM = (0.05, 0.1, 0.2, 0.3, 0.5, 0.8)
 MIN_SHARED = 5
 """Fewer shared configs than this and the results have no candidate set: recommend generates one."""
+
+
+class Recommendation(pl.DataFrame):
+    """recommend's table, a Polars DataFrame, with the verdict against dense beside it in `.verdict`
+    (a frame derived from it has None there)."""
+
+    verdict: dict | None = None
 
 
 def label_of(d: tuple[float, ...]) -> str:
@@ -167,7 +175,7 @@ def recommend(
     lr: float | None = None,
     epochs: int | None = None,
 ) -> pl.DataFrame:
-    """The `top` candidate configs, best first.
+    """The `top` candidate configs, best first (recommend_with_verdict's table).
 
     Returns:
         One row per config: rank, config, d_hx..d_yy, hidden, total_weights, hidden_proportion,
@@ -179,6 +187,25 @@ def recommend(
         or no candidate fits the budget.
         DescriptorError: bad dims or budget.
     """
+    return recommend_with_verdict(
+        bundle, input_dim, output_dim, budget, top=top, seq_len=seq_len, n_train=n_train, lr=lr, epochs=epochs
+    )[0]
+
+
+def recommend_with_verdict(
+    bundle: dict,
+    input_dim: int,
+    output_dim: int,
+    budget: float,
+    *,
+    top: int = 5,
+    seq_len: int | None = None,
+    n_train: int | None = None,
+    lr: float | None = None,
+    epochs: int | None = None,
+) -> tuple[pl.DataFrame, dict]:
+    """(recommend's table, the verdict against dense: {gain, low, high, score_name, sentence, config},
+    analysis/dense_gain.py; the numbers are None and the sentence says why when there is none)."""
     check_request(input_dim, output_dim, budget, top=top, seq_len=seq_len, n_train=n_train, lr=lr, epochs=epochs)
     check_support(bundle, input_dim=input_dim, output_dim=output_dim, budget=budget, seq_len=seq_len, n_train=n_train)
     med = bundle["swept"]["medians"]
@@ -218,10 +245,23 @@ def recommend(
             "score_low": np.clip(raw + r_lo, lo, hi),
             "score_high": np.clip(raw + r_hi, lo, hi),
         }
-    return (
-        df.with_columns(_raw=pl.Series(raw), **{k: pl.Series(v, dtype=pl.Float64) for k, v in shown.items()})
-        .sort(["_raw", "label"], descending=[True, False])
-        .head(top)
+    ranked = df.with_columns(_raw=pl.Series(raw), **{k: pl.Series(v, dtype=pl.Float64) for k, v in shown.items()}).sort(
+        ["_raw", "label"], descending=[True, False]
+    )
+    sparse = ranked.filter(pl.col(CONFIG) != DENSE)
+    has_dense = any(d.as_tuple() == (1.0,) * 6 for _, d in candidate_set(bundle))
+    verdict = dense_verdict(
+        bundle,
+        ranked.row(0, named=True),
+        sparse["label"][0] if sparse.height else None,
+        None
+        if ranked.height > sparse.height
+        else "the dense model does not fit this budget at these dims"
+        if has_dense
+        else "the candidate set has no dense model",
+    )
+    table = (
+        ranked.head(top)
         .with_row_index("rank", offset=1)
         .select(
             "rank",
@@ -233,6 +273,7 @@ def recommend(
             *shown,
         )
     )
+    return table, verdict
 
 
 def quality_line(bundle: dict) -> str:

@@ -96,9 +96,16 @@ def draw_trials(task: SyntheticTask, n: int, rng: np.random.Generator, noise: fl
 
 
 def trial_columns(
-    task: SyntheticTask, d: np.ndarray, budget: np.ndarray, rng: np.random.Generator, noise: float, lr: np.ndarray
+    task: SyntheticTask,
+    d: np.ndarray,
+    budget: np.ndarray,
+    rng: np.random.Generator,
+    noise: float,
+    lr: np.ndarray,
+    dense_bonus: float = 0.0,
 ) -> dict:
-    """Columns of one trial per row of d (densities) and budget, scored with the known function plus noise."""
+    """Columns of one trial per row of d (densities) and budget, scored with the known function plus noise;
+    dense_bonus is added to the dense model's score (positive: dense wins; negative: sparsity pays)."""
     x, y, n = task.input_dim, task.output_dim, len(d)
     dhx, dhh, dhy, dyx, dyh, dyy = d.T
     a, b, c = dhh, dhx * x + dhy * y + dyh * y, dyx * x * y + dyy * y * y - budget
@@ -114,7 +121,7 @@ def trial_columns(
     }
     total = sum(nw.values())
     hp = nw["hh"] / total
-    score = true_score(hp, x, y, budget) + rng.normal(0.0, noise, n)
+    score = true_score(hp, x, y, budget) + dense_bonus * (d == 1.0).all(axis=1) + rng.normal(0.0, noise, n)
     cols = {
         "input_dim": np.full(n, x),
         "output_dim": np.full(n, y),
@@ -231,6 +238,7 @@ def write_meta_results(
     noise: float = 0.02,
     sweep_id: str = "meta",
     seed: int = 0,
+    dense_bonus: float = 0.0,
 ) -> int:
     """A meta-dataset: the same configs on every task at every budget, lr and seed; returns rows written.
     A seed's noise is drawn per trial, so seeds disagree the way real seeds do."""
@@ -241,7 +249,7 @@ def write_meta_results(
         grid = [(c, f, lr, s) for f in budget_factors for lr in lrs for s in seeds for c in range(len(configs))]
         d = configs[[g[0] for g in grid]]
         budget = np.array([_dense_weights(task.input_dim, 32, task.output_dim) * g[1] for g in grid])
-        cols = trial_columns(task, d, budget, rng, noise, np.array([g[2] for g in grid]))
+        cols = trial_columns(task, d, budget, rng, noise, np.array([g[2] for g in grid]), dense_bonus)
         table = _table(task, sweep_id, cols)
         table = table.set_column(
             table.schema.get_field_index("seed"), "seed", pa.array([g[3] for g in grid], pa.int64())
