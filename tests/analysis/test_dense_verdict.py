@@ -13,6 +13,7 @@ from hpsweep.analysis.dense_gain import DENSE, GAIN_FEATURES, conformal_band, fi
 from hpsweep.analysis.recommend import recommend_with_verdict
 from hpsweep.analysis.saved import FORMAT, bundle_of, load_or_fit, models_dir, save
 from hpsweep.analysis.synthetic import default_tasks, shared_configs, write_meta_results
+from hpsweep.analysis.verdict import verdict as verdict_of
 from hpsweep.sweep.cli import main
 
 VERDICT_KEYS = {"gain", "low", "high", "score_name", "sentence", "config"}
@@ -65,7 +66,14 @@ def test_the_interval_covers_about_90_percent_of_held_out_tasks_at_known_noise()
 def test_the_sentence_follows_whether_sparsity_or_dense_clearly_wins(tmp_path, bonus, pattern):
     write_meta_results(tmp_path, default_tasks(6, seed=4), seed=4, dense_bonus=bonus)
     result = analyze(tmp_path, AnalysisOptions(curve=False), with_ranking=False)
-    assert result.metrics()["dense_gain"]["n_tasks"] == 6
+    gain = result.metrics()["dense_gain"]
+    assert gain["n_tasks"] == 6 and 0 <= gain["coverage"] <= 1 and "model" not in gain
+    item = verdict_of(result)["items"][-1]  # the report's and the dashboard's card
+    assert item == {
+        "label": "gain over dense: 90% interval coverage",
+        "value": f"{100 * gain['coverage']:.0f}%",
+        "note": f"on 6 held-out tasks (12 groups); mean width {gain['mean_width']:.3f}",
+    }
     x, y = result.swept["dims"][0]
     table, verdict = recommend_with_verdict(bundle_of(result), x, y, result.swept["budget"][0], top=3)
     assert set(verdict) == VERDICT_KEYS and verdict["score_name"] == "r2"
