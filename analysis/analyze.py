@@ -15,6 +15,7 @@ from threadpoolctl import threadpool_limits
 from hpsweep.analysis import metatable
 from hpsweep.analysis.balance import rank_balance_metrics
 from hpsweep.analysis.curve import learning_curve
+from hpsweep.analysis.dense_gain import fit_dense_gain, summary
 from hpsweep.analysis.evaluate import (
     BASELINES,
     held_out,
@@ -83,6 +84,7 @@ class AnalysisResult:
     swept: dict
     table: pl.DataFrame = field(repr=False)  # the meta-dataset with held-out predictions, for plots
     fitted: dict = field(repr=False, default_factory=dict)  # "name/target" -> MetaModel fitted on all tasks
+    gain: dict = field(repr=False, default_factory=dict)  # the verdict against dense (analysis/dense_gain.py)
 
     def warnings(self) -> list[str]:
         out = []
@@ -118,6 +120,7 @@ class AnalysisResult:
             "balance_ranking": self.ranking.to_dicts(),
             "balance_per_task": self.ranking_per_task.to_dicts(),
             "swept": self.swept,
+            "dense_gain": summary(self.gain),
             "warnings": self.warnings(),
         }
 
@@ -126,12 +129,14 @@ def _swept(table: pl.DataFrame) -> dict:
     counts = table.group_by(metatable.CONFIG).agg(pl.col(GROUP).n_unique().alias("n"))
     n_tasks = table[GROUP].n_unique()
     shared = sorted(counts.filter(pl.col("n") * 2 >= n_tasks)[metatable.CONFIG].to_list())
+    budget = table.select(pl.coalesce(pl.col("budget").cast(pl.Float64), pl.col("log_budget").exp())).to_series()
     return {
         "input_dim": [int(table["input_dim"].min()), int(table["input_dim"].max())],
         "output_dim": [int(table["output_dim"].min()), int(table["output_dim"].max())],
-        "budget": [float(np.exp(table["log_budget"].min())), float(np.exp(table["log_budget"].max()))],
-        "seq_len": [float(np.exp(table["log_seq_len"].min())), float(np.exp(table["log_seq_len"].max()))],
-        "n_train": [float(np.exp(table["log_n_train"].min())), float(np.exp(table["log_n_train"].max()))],
+        # as swept, not exp(ln v): that drifts a hair below v (500 came back 499.99999999999983)
+        "budget": [float(budget.min()), float(budget.max())],
+        "seq_len": [round(float(np.exp(table["log_seq_len"].min()))), round(float(np.exp(table["log_seq_len"].max())))],
+        "n_train": [round(float(np.exp(table["log_n_train"].min()))), round(float(np.exp(table["log_n_train"].max())))],
         "dims": sorted({(int(a), int(b)) for a, b in table.select("input_dim", "output_dim").unique().iter_rows()}),
         "medians": {c: float(table[c].median()) for c in ("log_seq_len", "log_n_train", "log10_lr", "epochs")},
         "configs": shared,  # the shared candidate set: configs evaluated on at least half the tasks
@@ -249,4 +254,5 @@ def _analyze(root, opt: AnalysisOptions, with_ranking: bool) -> AnalysisResult:
         swept=_swept(table),
         table=table.with_columns(**{f"pred_{k}": v for k, v in preds.items()}),
         fitted=fitted,
+        gain=fit_dense_gain(table, preds[chosen]),
     )

@@ -13,9 +13,11 @@ predicted score (`score`) with the 5%..95% of its held-out residuals added (`sco
 `score_high`), clipped to the score's possible range (accuracy in [0, 1], r2 <= 1): a new task's
 score level is what meta-models predict worst, so the standing leads.
 
-Refusals (AnalysisError): fewer than MIN_TASKS tasks; a non-positive setting; dims, budget,
-sequence length or training size far outside what was swept: below min / FAR_FACTOR or above
-max x FAR_FACTOR (more than ln FAR_FACTOR beyond the swept box in log space, per coordinate).
+Refusals (AnalysisError): fewer than MIN_TASKS tasks; a non-positive setting; a value of a feature
+(|x|, |y|, budget, sequence length, training size) that the results cannot answer for. Inside the
+swept range of every feature the meta-models interpolate; each feature is also answered up to
+FAR_FACTOR beyond it (from min / FAR_FACTOR to max x FAR_FACTOR, whole numbers for the integer
+features). A refusal names the feature, the value, the swept range and the nearest value answered.
 """
 
 from __future__ import annotations
@@ -27,17 +29,28 @@ import polars as pl
 from threadpoolctl import threadpool_limits
 
 from hpsweep.analysis.analyze import MIN_TASKS
+from hpsweep.analysis.dense_gain import DENSE, dense_verdict
 from hpsweep.analysis.features import feature_exprs
-from hpsweep.analysis.metatable import RELATIVE, config_key
+from hpsweep.analysis.metatable import CONFIG, RELATIVE, config_key
 from hpsweep.workers.descriptors import BLOCKS, Densities, describe
 from hpsweep.workers.errors import AnalysisError, DescriptorError
 
-FAR_FACTOR = 2.0
-"""How far beyond the swept range (as a ratio) recommend still answers."""
+FAR_FACTOR = 2
+"""How far beyond the swept range (as a ratio) recommend still answers: min / 2 .. max x 2."""
+INTEGER_FEATURES = ("input_dim", "output_dim", "seq_len", "n_train")
+"""Compared as integers: a swept bound saved as exp(ln n) (older bundles) is a hair off n, and
+n_train 1000 against a swept 500 was refused as 'more than 2x beyond' 499.99999999999983."""
 BASES = (0.05, 0.1, 0.2, 0.5)
 UNIFORM = (0.05, 0.1, 0.2, 0.3, 0.5, 0.8)
 MIN_SHARED = 5
 """Fewer shared configs than this and the results have no candidate set: recommend generates one."""
+
+
+class Recommendation(pl.DataFrame):
+    """recommend's table, a Polars DataFrame, with the verdict against dense beside it in `.verdict`
+    (a frame derived from it has None there)."""
+
+    verdict: dict | None = None
 
 
 def label_of(d: tuple[float, ...]) -> str:
@@ -103,6 +116,25 @@ def check_request(input_dim, output_dim, budget, *, top=5, **settings) -> None:
     check_settings(**settings)
 
 
+def _exact(name: str, value: float) -> float:
+    """A swept bound as compared: an integer feature as an int, a budget to 12 significant digits
+    (both undo the drift of a bound saved as exp(ln v))."""
+    return int(round(value)) if name in INTEGER_FEATURES else float(f"{value:.12g}")
+
+
+def _num(value: float) -> str:
+    """A value as a user typed it: 1000, 62500.5, never 1e+03."""
+    return str(int(value)) if float(value).is_integer() else f"{value:.12g}"
+
+
+def answered_range(name: str, lo: float, hi: float) -> tuple[float, float]:
+    """The values of a feature swept over lo..hi that recommend answers for (exact at both edges)."""
+    lo, hi = _exact(name, lo), _exact(name, hi)
+    if name in INTEGER_FEATURES:
+        return -(-lo // FAR_FACTOR), hi * FAR_FACTOR  # the whole numbers n with n x 2 >= lo and n <= hi x 2
+    return lo / FAR_FACTOR, hi * FAR_FACTOR  # halving and doubling are exact in binary floating point
+
+
 def check_support(bundle: dict, **values) -> None:
     """Raise AnalysisError when the saved results cannot support a recommendation here."""
     if bundle["n_tasks"] < MIN_TASKS:
@@ -113,12 +145,16 @@ def check_support(bundle: dict, **values) -> None:
     for name, value in values.items():
         if value is None or name not in swept:
             continue
-        lo, hi = swept[name]
-        if value < lo / FAR_FACTOR or value > hi * FAR_FACTOR:
-            raise AnalysisError(
-                f"{name} {value:g} is far outside the swept range {lo:g}..{hi:g} (more than {FAR_FACTOR:g}x "
-                f"beyond it); the meta-models would extrapolate: sweep tasks nearer to it first"
-            )
+        low, high = answered_range(name, *swept[name])
+        if low <= value <= high:
+            continue
+        edge, side = (low, "down to") if value < low else (high, "up to")
+        lo, hi = (_exact(name, v) for v in swept[name])
+        raise AnalysisError(
+            f"{name} {_num(value)} is outside what the results can answer for (swept {_num(lo)}..{_num(hi)}; "
+            f"answers {side} {_num(edge)}): the nearest it answers for is {name}={_num(edge)}; "
+            f"sweep tasks nearer to {_num(value)} to go further"
+        )
 
 
 def _bounds(bundle: dict) -> tuple[float, float]:
@@ -139,7 +175,7 @@ def recommend(
     lr: float | None = None,
     epochs: int | None = None,
 ) -> pl.DataFrame:
-    """The `top` candidate configs, best first.
+    """The `top` candidate configs, best first (recommend_with_verdict's table).
 
     Returns:
         One row per config: rank, config, d_hx..d_yy, hidden, total_weights, hidden_proportion,
@@ -151,6 +187,25 @@ def recommend(
         or no candidate fits the budget.
         DescriptorError: bad dims or budget.
     """
+    return recommend_with_verdict(
+        bundle, input_dim, output_dim, budget, top=top, seq_len=seq_len, n_train=n_train, lr=lr, epochs=epochs
+    )[0]
+
+
+def recommend_with_verdict(
+    bundle: dict,
+    input_dim: int,
+    output_dim: int,
+    budget: float,
+    *,
+    top: int = 5,
+    seq_len: int | None = None,
+    n_train: int | None = None,
+    lr: float | None = None,
+    epochs: int | None = None,
+) -> tuple[pl.DataFrame, dict]:
+    """(recommend's table, the verdict against dense: {gain, low, high, score_name, sentence, config},
+    analysis/dense_gain.py; the numbers are None and the sentence says why when there is none)."""
     check_request(input_dim, output_dim, budget, top=top, seq_len=seq_len, n_train=n_train, lr=lr, epochs=epochs)
     check_support(bundle, input_dim=input_dim, output_dim=output_dim, budget=budget, seq_len=seq_len, n_train=n_train)
     med = bundle["swept"]["medians"]
@@ -190,10 +245,23 @@ def recommend(
             "score_low": np.clip(raw + r_lo, lo, hi),
             "score_high": np.clip(raw + r_hi, lo, hi),
         }
-    return (
-        df.with_columns(_raw=pl.Series(raw), **{k: pl.Series(v, dtype=pl.Float64) for k, v in shown.items()})
-        .sort(["_raw", "label"], descending=[True, False])
-        .head(top)
+    ranked = df.with_columns(_raw=pl.Series(raw), **{k: pl.Series(v, dtype=pl.Float64) for k, v in shown.items()}).sort(
+        ["_raw", "label"], descending=[True, False]
+    )
+    sparse = ranked.filter(pl.col(CONFIG) != DENSE)
+    has_dense = any(d.as_tuple() == (1.0,) * 6 for _, d in candidate_set(bundle))
+    verdict = dense_verdict(
+        bundle,
+        ranked.row(0, named=True),
+        sparse["label"][0] if sparse.height else None,
+        None
+        if ranked.height > sparse.height
+        else "the dense model does not fit this budget at these dims"
+        if has_dense
+        else "the candidate set has no dense model",
+    )
+    table = (
+        ranked.head(top)
         .with_row_index("rank", offset=1)
         .select(
             "rank",
@@ -205,6 +273,7 @@ def recommend(
             *shown,
         )
     )
+    return table, verdict
 
 
 def quality_line(bundle: dict) -> str:

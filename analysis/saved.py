@@ -25,7 +25,7 @@ from hpsweep.workers.errors import StoreError
 from hpsweep.workers.hashing import short_hash
 from hpsweep.workers.results.storage import open_storage
 
-FORMAT = 3
+FORMAT = 4
 """Bump when what is saved changes shape; an older format is refitted, never misread."""
 
 
@@ -58,6 +58,7 @@ def bundle_of(result: AnalysisResult) -> dict:
         "models": result.models,
         "baselines": result.baselines,
         "ceiling": result.ceiling,
+        "gain": result.gain,  # the verdict against dense; a bundle saved before format 4 lacks it
     }
 
 

@@ -103,10 +103,12 @@ def trial_columns(
     noise: float,
     lr: np.ndarray,
     hidden: np.ndarray | None = None,
+    dense_bonus: float = 0.0,
 ) -> dict:
     """Columns of one trial per row of d (densities) and budget, scored with the known function plus noise.
     With `hidden` instead of a budget the trials are a sweep given by |h|: budget is null, as such a
-    sweep writes it, and the score's budget term uses the dense model's weights at |h|."""
+    sweep writes it, and the score's budget term uses the dense model's weights at |h|. dense_bonus
+    is added to the dense model's score (positive: dense wins; negative: sparsity pays)."""
     x, y, n = task.input_dim, task.output_dim, len(d)
     dhx, dhh, dhy, dyx, dyh, dyy = d.T
     if hidden is None:
@@ -124,7 +126,11 @@ def trial_columns(
     }
     total = sum(nw.values())
     hp = nw["hh"] / total
-    score = true_score(hp, x, y, _dense_weights(x, h, y) if budget is None else budget) + rng.normal(0.0, noise, n)
+    score = (
+        true_score(hp, x, y, _dense_weights(x, h, y) if budget is None else budget)
+        + dense_bonus * (d == 1.0).all(axis=1)
+        + rng.normal(0.0, noise, n)
+    )
     cols = {
         "input_dim": np.full(n, x),
         "output_dim": np.full(n, y),
@@ -242,6 +248,7 @@ def write_meta_results(
     sweep_id: str = "meta",
     seed: int = 0,
     hidden=(),
+    dense_bonus: float = 0.0,
 ) -> int:
     """A meta-dataset: the same configs on every task at every budget, lr and seed; returns rows written.
     A seed's noise is drawn per trial, so seeds disagree the way real seeds do. Given `hidden` (|h|
@@ -255,10 +262,12 @@ def write_meta_results(
         d = configs[[g[0] for g in grid]]
         lr = np.array([g[2] for g in grid])
         if hidden:
-            cols = trial_columns(task, d, None, rng, noise, lr, hidden=np.array([g[1] for g in grid]))
+            cols = trial_columns(
+                task, d, None, rng, noise, lr, hidden=np.array([g[1] for g in grid]), dense_bonus=dense_bonus
+            )
         else:
             budget = np.array([_dense_weights(task.input_dim, 32, task.output_dim) * g[1] for g in grid])
-            cols = trial_columns(task, d, budget, rng, noise, lr)
+            cols = trial_columns(task, d, budget, rng, noise, lr, dense_bonus=dense_bonus)
         table = _table(task, sweep_id, cols)
         table = table.set_column(
             table.schema.get_field_index("seed"), "seed", pa.array([g[3] for g in grid], pa.int64())

@@ -2,7 +2,8 @@
 
 Which meta-model recommend uses, how well it orders configs on held-out tasks (Kendall tau with
 its 90% interval) against the noise ceiling (how well two seeds of the same configs agree), and
-its top pick's regret against always building the dense model. Works on an AnalysisResult and
+its top pick's regret against always building the dense model, and how often the interval of
+recommend's verdict against dense (analysis/dense_gain.py) held on held-out tasks. Works on an AnalysisResult and
 on the bundle `analyze` saves (both carry chosen, models, baselines and ceiling).
 """
 
@@ -69,4 +70,19 @@ def verdict(summary: Any) -> dict:
             "note": "share of held-out tasks",
         },
     ]
+    items.append(_gain_item(_get(summary, "gain")))
     return {"model": chosen, "n_tasks": n_tasks, "headline": headline, "items": items}
+
+
+def _gain_item(gain: dict | None) -> dict:
+    label = "gain over dense: 90% interval coverage"
+    if not gain:
+        return {"label": label, "value": "n/a", "note": "saved before the verdict against dense: re-run analyze"}
+    if "coverage" not in gain:
+        return {"label": label, "value": "n/a", "note": gain.get("reason", "")}
+    return {
+        "label": label,
+        "value": _fmt(100 * gain["coverage"], 0) + "%",
+        "note": f"on {gain['n_tasks']} held-out tasks ({gain['n_groups']} groups); "
+        f"mean width {_fmt(gain['mean_width'], 3)}",
+    }

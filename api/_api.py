@@ -13,9 +13,8 @@ from typing import TYPE_CHECKING, Any
 from hpsweep.sweep.locations import DEFAULT_RESULTS
 
 if TYPE_CHECKING:  # for the annotations only
-    import polars as pl
-
     from hpsweep.analysis.analyze import AnalysisResult
+    from hpsweep.analysis.recommend import Recommendation
     from hpsweep.sweep.coordinator import RunReport
     from hpsweep.sweep.spec import SweepSpec
     from hpsweep.workers.descriptors import Densities, ModelDescriptor
@@ -228,7 +227,7 @@ def recommend(
     n_train: int | None = None,
     lr: float | None = None,
     epochs: int | None = None,
-) -> pl.DataFrame:
+) -> Recommendation:
     """The densities to build for a new data set and weight budget, predicted before training.
 
     Uses the models an earlier `analyze` saved under `root` with the same sweeps/tasks; fits and
@@ -246,16 +245,20 @@ def recommend(
         A Polars DataFrame, best first: rank, config, d_hx..d_yy, hidden, total_weights,
         hidden_proportion, predicted, low, high (the predicted standing among the candidates, 1 = first,
         and the 5%..95% of the standing such picks reached on held-out tasks); from a score model also
-        score, score_low, score_high.
+        score, score_low, score_high. Its `.verdict` is the verdict against dense: {gain, low, high,
+        score_name, sentence, config}, the top sparse pick's expected gain over the dense model at this
+        budget with a held-out-calibrated 90% interval (None numbers, and the sentence says why, when
+        there is none).
 
     Raises:
-        AnalysisError: too few tasks, or dims/budget far outside what was swept.
+        AnalysisError: too few tasks, or a dim, budget, length or size the results cannot answer for.
         DescriptorError: bad dims or budget.
     """
     from hpsweep.analysis.pipeline import options, recommend_for
+    from hpsweep.analysis.recommend import Recommendation
 
     # the request is checked before anything is fitted (a zero --lr is one line, never NaN features)
-    return recommend_for(
+    table, _, _, verdict = recommend_for(
         root,
         options(sweeps, tasks, filters_hint="sweeps=/tasks="),
         input_dim,
@@ -266,7 +269,10 @@ def recommend(
         n_train=n_train,
         lr=lr,
         epochs=epochs,
-    )[0]
+    )
+    out = Recommendation(table)
+    out.verdict = verdict
+    return out
 
 
 def dashboard(

@@ -86,6 +86,7 @@ def test_analyze_then_recommend_reuses_the_saved_models(synth, tmp_path, capsys)
     cli = json.loads(capsys.readouterr().out)
     assert cli["refitted"] is False  # hs.analyze saved the models recommend uses
     assert cli["configs"] == top.to_dicts()
+    assert top.verdict == cli["verdict"] and top.verdict["sentence"].startswith(("no verdict", "sparsity", "build"))
 
 
 def test_analyze_with_too_few_tasks_is_an_hpsweep_error(synth):

@@ -31,7 +31,7 @@ def recommend(input_dim, output_dim, budget, results, sweeps, tasks, top, seq_le
     from hpsweep.analysis.recommend import quality_line
 
     # the same filters as an earlier `analyze` find its saved models; other filters fit their own
-    table, bundle, refitted = recommend_for(
+    table, bundle, refitted, verdict = recommend_for(
         results,
         options(sweeps, tasks, filters_hint="--sweep/--task"),
         input_dim,
@@ -58,6 +58,7 @@ def recommend(input_dim, output_dim, budget, results, sweeps, tasks, top, seq_le
                     "held_out": bundle["models"][bundle["chosen"]]["loto"],
                     "refitted": refitted,
                     "configs": table.to_dicts(),
+                    "verdict": verdict,
                 }
             )
         )
@@ -84,6 +85,12 @@ def recommend(input_dim, output_dim, budget, results, sweeps, tasks, top, seq_le
             f"{' (refitted)' if refitted else ''}",
         )
     )
+    import textwrap
+
+    # 80 columns, never breaking inside the interval "[-0.03, +0.17]" (a no-break space while wrapping)
+    kept = verdict["sentence"].replace(", +", ",\xa0+").replace(", -", ",\xa0-")
+    wrapped = textwrap.fill(f"verdict: {kept}", 80, subsequent_indent="  ", break_on_hyphens=False)
+    click.echo(wrapped.replace("\xa0", " "))
     click.echo(
         "hx..yy: the six blocks' densities; standing: where the model places the config among these "
         "candidates (1 = first, 0 = last); band: 5%..95% of the standing that configs placed this high "

@@ -83,11 +83,11 @@ def test_refuses_far_outside_the_swept_range_and_bad_settings(bundle):
     with pytest.raises(AnalysisError) as e:
         recommend(bundle, hi * 3, 5, 60_000)
     assert str(e.value) == (
-        f"input_dim {hi * 3} is far outside the swept range {lo}..{hi} (more than 2x beyond it); "
-        f"the meta-models would extrapolate: sweep tasks nearer to it first"
+        f"input_dim {hi * 3} is outside what the results can answer for (swept {lo}..{hi}; answers up to "
+        f"{hi * 2}): the nearest it answers for is input_dim={hi * 2}; sweep tasks nearer to {hi * 3} to go further"
     )
     recommend(bundle, int(hi * 1.5), 5, 60_000)  # within the factor: answered
-    with pytest.raises(AnalysisError, match="seq_len 200 is far outside the swept range 20..20"):
+    with pytest.raises(AnalysisError, match=r"seq_len 200 is outside .* \(swept 20..20; answers up to 40\)"):
         recommend(bundle, 50, 5, 60_000, seq_len=200)
     with pytest.raises(AnalysisError, match=r"^--lr must be a positive number; got 0.0"):
         recommend(bundle, 50, 5, 60_000, lr=0.0)
