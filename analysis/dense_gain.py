@@ -36,6 +36,9 @@ GAIN_FEATURES = ("log_input_dim", "log_output_dim", "log_budget", "log_n_train",
 RIDGE_ALPHA = 1.0
 LEVEL = 0.90
 MIN_GAIN_TASKS = 3
+WIDE = 0.2
+"""An interval spanning zero and wider than this (score units) is no evidence for dense either: the
+verdict says it has no clear answer instead of "build dense"."""
 """Fewer tasks with a dense model than this: no gain model (nothing to hold out and learn from)."""
 
 
@@ -157,6 +160,8 @@ def sentence(gain: float, low: float, high: float, score_name: str) -> str:
         return f"sparsity pays here: {numbers} over dense"
     if high < 0:
         return f"build dense: the top sparse pick is expected to score below it here ({numbers})"
+    if high - low > WIDE:
+        return f"no clear answer here: the top sparse pick's gain over dense is {numbers}; train both"
     return f"build dense: no candidate beats it beyond noise here ({numbers})"
 
 

@@ -35,6 +35,7 @@ import numpy as np
 import polars as pl
 import yaml
 
+from hpsweep.analysis.dense_gain import WIDE
 from hpsweep.analysis.evaluate import bootstrap_interval
 from hpsweep.analysis.features import with_features
 from hpsweep.analysis.load import collect, scan_trials
@@ -166,17 +167,18 @@ def score_task(table: pl.DataFrame, t: dict, rec: dict) -> dict:
         "gain": round(gain, 4) if top else None,
         "noise": round(noise, 4) if top else None,
     }
-    if verdict and top:
-        pays = verdict["low"] > 0
+    if verdict and verdict.get("low") is not None and top:
+        low, high = verdict["low"], verdict["high"]
+        claim = "pays" if low > 0 else "dense" if high < 0 or high - low <= WIDE else "unclear"
         row |= {
             "v_gain": round(verdict["gain"], 4),
-            "v_low": round(verdict["low"], 4),
-            "v_high": round(verdict["high"], 4),
-            "v_pays": pays,
-            "v_covered": bool(verdict["low"] <= gain <= verdict["high"]),
-            # hit: it said sparsity pays and the pick beat dense beyond the pair's seed noise,
-            # or it said build dense and the pick did not
-            "v_hit": bool(gain > noise) if pays else bool(gain <= noise),
+            "v_low": round(low, 4),
+            "v_high": round(high, 4),
+            "v_claim": claim,
+            "v_covered": bool(low <= gain <= high),
+            # hit: it said sparsity pays and the pick beat dense beyond the pair's seed noise, or it said
+            # build dense and the pick did not; no claim, no hit to count
+            "v_hit": None if claim == "unclear" else bool(gain > noise) if claim == "pays" else bool(gain <= noise),
         }
     return row
 
@@ -217,9 +219,13 @@ def report(rows: list[dict], train_s: float) -> str:
     ]
     if "v_covered" in df.columns:
         v = df.filter(pl.col("v_covered").is_not_null())
+        claims = {c: int((v["v_claim"] == c).sum()) for c in ("pays", "dense", "unclear")}
+        hits = v.filter(pl.col("v_hit").is_not_null())
         lines += [
             f"- verdict's 90% interval covers the pick's actual gain over dense on {v['v_covered'].sum()} of "
-            f"{v.height} tasks; it said sparsity pays on {v['v_pays'].sum()}; hit rate {v['v_hit'].sum()} of {v.height}",
+            f"{v.height} tasks (mean width {(v['v_high'] - v['v_low']).mean():.2f}); it said sparsity pays on "
+            f"{claims['pays']}, build dense on {claims['dense']}, no clear answer on {claims['unclear']}; "
+            f"right on {int(hits['v_hit'].sum() or 0)} of the {hits.height} it answered",
         ]
     return "\n".join(lines)
 

@@ -83,7 +83,7 @@ def test_the_sentence_follows_whether_sparsity_or_dense_clearly_wins(tmp_path, b
     assert verdict["config"] != "dense" and (table["config"][0] == "dense") == (bonus > 0)
 
 
-def test_the_three_sentences():
+def test_the_four_sentences():
     assert sentence(0.03, 0.01, 0.05, "accuracy") == "sparsity pays here: +0.03 [+0.01, +0.05] accuracy over dense"
     assert sentence(0.0, -0.02, 0.02, "accuracy") == (
         "build dense: no candidate beats it beyond noise here (+0.00 [-0.02, +0.02] accuracy)"
@@ -91,6 +91,12 @@ def test_the_three_sentences():
     assert sentence(-0.004, -0.008, -0.001, "r2") == (  # a narrow interval keeps a third decimal
         "build dense: the top sparse pick is expected to score below it here (-0.004 [-0.008, -0.001] r2)"
     )
+    # spanning zero but wider than 0.2: no evidence for dense either (on the wide meta-dataset the
+    # interval at RAD |x| = 2,500 was [-0.30, +0.48] where sparsity gained +0.44 when trained)
+    assert sentence(0.11, -0.30, 0.48, "accuracy") == (
+        "no clear answer here: the top sparse pick's gain over dense is +0.11 [-0.30, +0.48] accuracy; train both"
+    )
+    assert sentence(0.0, -0.1, 0.1, "accuracy").startswith("build dense: no candidate")  # 0.2 wide: still narrow
 
 
 def test_json_carries_the_verdict_and_the_text_prints_it_within_80_columns(synth_root, capsys):

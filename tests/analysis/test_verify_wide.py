@@ -53,11 +53,14 @@ def test_a_pick_is_scored_against_dense_and_the_verdict_checked():
     row = verify_wide.score_task(table, task, rec)
     assert (row["pick_rank"], row["pick_regret"], row["dense_regret"], row["top5_regret"]) == (3, 1.0, 0.5, 0.0)
     assert row["gain"] == pytest.approx(-0.10)
-    assert row["v_pays"] and not row["v_covered"] and not row["v_hit"]
+    assert row["v_claim"] == "pays" and not row["v_covered"] and not row["v_hit"]
     rec["configs"].reverse()  # the sparse config first: it beats dense by 0.10, far beyond the seed noise
     row = verify_wide.score_task(table, task, rec)
     assert row["pick_regret"] == 0.0 and row["gain"] == pytest.approx(0.10)
-    assert row["v_pays"] and row["v_hit"] and not row["v_covered"]  # 0.10 is above the interval's 0.08
+    assert row["v_claim"] == "pays" and row["v_hit"] and not row["v_covered"]  # 0.10 is above the interval's 0.08
+    rec["verdict"] = {"gain": 0.0, "low": -0.3, "high": 0.3}
+    row = verify_wide.score_task(table, task, rec)
+    assert row["v_claim"] == "unclear" and row["v_hit"] is None and row["v_covered"]
 
 
 def test_the_report_gives_the_paired_difference_with_its_interval():
