@@ -149,6 +149,14 @@ def spec_for(tasks: list[dict], seed: int, lrs: list[float]) -> dict:
     }
 
 
+def train_spec(spec: Path, out: Path) -> float:
+    """Run `hpsweep run SPEC` into OUT as a user would, on a Ray of its own (never another's); its seconds."""
+    start = time.time()
+    cmd = [HPSWEEP, "run", str(spec), "--results", str(out), "--progress", "lines", "--address", "local"]
+    subprocess.run(cmd, check=True, stdout=sys.stderr)
+    return time.time() - start
+
+
 def key_of(d) -> str:
     return pl.DataFrame({f"d_{b}": [float(v)] for b, v in zip(BLOCKS, d)}).select(config_key()).item()
 
@@ -199,13 +207,7 @@ def main() -> None:
         for t in tasks:
             print(t["task"], t["budget"], t["recommend"].get("model", t["recommend"].get("error")), t["picks"])
         return
-    start = time.time()
-    subprocess.run(
-        [HPSWEEP, "run", str(out / "verify.yaml"), "--results", str(out), "--progress", "lines", "--address", "local"],
-        check=True,
-        stdout=sys.stderr,
-    )  # a Ray of its own: never another's
-    train_s = time.time() - start
+    train_s = train_spec(out / "verify.yaml", out)
     table = build(collect(with_features(scan_trials(out)), out))
     rows = []
     for t in tasks:

@@ -28,7 +28,6 @@ import json
 import math
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -46,9 +45,8 @@ from hpsweep.sweep.spec.sampling import sample_tasks
 from hpsweep.workers.descriptors import BLOCKS, Densities, describe
 from hpsweep.workers.errors import DescriptorError
 from hpsweep.workers.tasks import get_task
-from research.verify_recommend import key_of
+from research.verify_recommend import HPSWEEP, key_of, train_spec
 
-HPSWEEP = str(Path(sys.executable).with_name("hpsweep"))
 SEEDS = [0, 1, 2]
 PAPER_RAD = {"side": 50, "budget": 100_000}
 
@@ -115,13 +113,8 @@ def train(args) -> None:
         print(t["task"], int(t["budget"]), file=sys.stderr)
     if args.plan_only:
         return
-    start = time.time()
-    subprocess.run(
-        [HPSWEEP, "run", str(out / "verify.yaml"), "--results", str(out), "--progress", "lines", "--address", "local"],
-        check=True,
-        stdout=sys.stderr,
-    )  # a Ray of its own: never another's
-    (out / "train_seconds.txt").write_text(f"{time.time() - start:.1f}\n")
+    seconds = train_spec(out / "verify.yaml", out)
+    (out / "train_seconds.txt").write_text(f"{seconds:.1f}\n")
 
 
 def recommend(meta: str, t: dict) -> dict:
