@@ -42,9 +42,9 @@ def _work(pack: Pack, shape) -> float:
     return float(shape.n_train * shape.seq_len * s * (s + shape.input_dim))
 
 
-def measure_pack_epoch(pack: Pack, shape, k: int) -> float:
-    """Seconds of one epoch (training and validation) of `k` models of a pack like `pack` on
-    synthetic data of its task's shape, on one CPU thread. Long epochs are timed over a few steps."""
+def measure_pack_epoch(pack: Pack, shape, k: int) -> tuple[float, float]:
+    """(training, validation) seconds of one epoch of `k` models of a pack like `pack` on synthetic
+    data of its task's shape, on one CPU thread. Long epochs are timed over a few steps."""
     import torch
 
     from hpsweep.workers.data import TaskData
@@ -91,7 +91,7 @@ def measure_pack_epoch(pack: Pack, shape, k: int) -> float:
         t0 = time.perf_counter()
         for trainer, *_ in lanes:
             trainer.evaluate("val")
-        return train + time.perf_counter() - t0
+        return train, time.perf_counter() - t0
     finally:
         torch.set_num_threads(threads)
 
@@ -115,7 +115,8 @@ def estimate_wall_seconds(plan: Plan, parallel: int) -> tuple[float, float]:
     started = time.perf_counter()
     by_work = sorted(plan.packs, key=lambda p: _work(p, plan.shapes[p.task]))
     picks = sorted({round(i * (len(by_work) - 1) / max(1, MEASURED_SHAPES - 1)) for i in range(MEASURED_SHAPES)})
-    rates = []  # (log work, seconds per pack-epoch, seconds per model-epoch per unit of work)
+    rates = []  # (log work, seconds per pack-epoch, seconds per model-epoch per unit of work,
+    #              seconds of one model's test evaluation per unit of work)
     worker_start = []
 
     def measure():
@@ -126,24 +127,33 @@ def estimate_wall_seconds(plan: Plan, parallel: int) -> tuple[float, float]:
             shape, w = plan.shapes[p.task], _work(p, plan.shapes[p.task])
             big = p.slots or len(p.trials)
             small = max(1, big // 8)
-            t_big = measure_pack_epoch(p, shape, big)
-            t_small = measure_pack_epoch(p, shape, small) if small < big else 0.0
+            train_big, val_big = measure_pack_epoch(p, shape, big)
+            t_big = train_big + val_big
+            t_small = sum(measure_pack_epoch(p, shape, small)) if small < big else 0.0
             b = (t_big - t_small) / (big - small) if small < big else t_big / big
-            rates.append((math.log(w), max(0.0, t_small - b * small) if small < big else 0.0, max(b, 0.0) / w))
+            # every model is evaluated once on the test split (at its last epoch, or where it stopped):
+            # a validation pass scaled by the splits' sizes (2,000 test against 500 validation
+            # sequences made it a quarter of meta-wide's cost)
+            n_val = max(1, getattr(shape, "n_val", shape.n_train // 2))  # what measure_pack_epoch validated on
+            test = val_big / big * getattr(shape, "n_test", 0) / n_val
+            rates.append(
+                (math.log(w), max(0.0, t_small - b * small) if small < big else 0.0, max(b, 0.0) / w, test / w)
+            )
 
     thread = threading.Thread(target=measure)
     thread.start()
     thread.join()
     measured = time.perf_counter() - started
-    logs = [lw for lw, _, _ in rates]
+    logs = [r[0] for r in rates]
     seconds = []
     for p in plan.packs:
         w = _work(p, plan.shapes[p.task])
-        _, per_epoch, per_work = rates[min(range(len(rates)), key=lambda i: abs(logs[i] - math.log(w)))]
+        _, per_epoch, per_work, test_per_work = rates[min(range(len(rates)), key=lambda i: abs(logs[i] - math.log(w)))]
         model_epochs = pack_model_epochs(p)
         # a halving pack runs about model-epochs / slots epochs (never fewer than `epochs`)
         pack_epochs = p.epochs if p.schedule is None else max(p.epochs, math.ceil(model_epochs / (p.slots or 1)))
-        seconds.append(per_epoch * pack_epochs + model_epochs * w * per_work + PACK_OVERHEAD_S)
+        test = len(p.trials) * w * test_per_work
+        seconds.append(per_epoch * pack_epochs + model_epochs * w * per_work + test + PACK_OVERHEAD_S)
     return STARTUP_S + worker_start[0] + _longest_lane(seconds, parallel), measured
 
 

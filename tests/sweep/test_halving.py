@@ -282,3 +282,32 @@ def test_the_wall_estimate_from_earlier_sweeps_cost_columns(tmp_path):
     ]
     assert estimate_from_history(plan, 1, rate) == pytest.approx(STARTUP_S + sum(expected))
     assert history_rate(ResultsStore(str(tmp_path / "empty"))) is None
+
+
+def test_the_measured_estimate_counts_each_models_test_evaluation_once(monkeypatch):
+    """Every model is scored on the test split once: a validation pass scaled by n_test / n_val. On
+    meta-wide (2,000 test against 500 validation sequences) leaving it out made the estimate low."""
+    from types import SimpleNamespace
+
+    from hpsweep.sweep import cost
+
+    monkeypatch.setattr(cost, "measure_pack_epoch", lambda pack, shape, k: (0.01 * k, 0.002 * k))
+    monkeypatch.setattr(cost, "worker_start_seconds", lambda: 0.0)
+    doc = {
+        "name": "t",
+        "training": {"seeds": [0, 1], "epochs": 3, "lr": [0.001, 0.01]},
+        "pack": {"max_models": 8},
+        "tasks": [{"task": "a(x=1)", "budgets": [300], "densities": {"uniform": [1.0]}}],
+    }
+    spec = parse_spec(doc, "spec.yaml", check_task=None)
+
+    def estimate(n_test):
+        shape = SimpleNamespace(input_dim=8, output_dim=4, seq_len=10, n_train=100, n_val=50, n_test=n_test)
+        plan = plan_sweep(spec, {"a(x=1)": shape})
+        assert [len(p.trials) for p in plan.packs] == [4]
+        return cost.estimate_wall_seconds(plan, 1)[0]
+
+    # 4 models x 0.002 s per validation pass x 200 / 50
+    assert estimate(200) - estimate(0) == pytest.approx(4 * 0.002 * 4)
+    # and the rest: startup, 3 epochs of 4 models at 0.012 s each, the pack's overhead
+    assert estimate(0) == pytest.approx(cost.STARTUP_S + 3 * 4 * 0.012 + cost.PACK_OVERHEAD_S)
