@@ -114,7 +114,7 @@ class Dashboard:
         from hpsweep.sweep.dashboard.form import parse_recommend
 
         x, y, budget = parse_recommend(raw)
-        table, bundle = self.source.recommend(x, y, budget, top=5)
+        table, bundle, verdict = self.source.recommend(x, y, budget, top=5)
         cols = [
             c
             for c in (
@@ -137,6 +137,7 @@ class Dashboard:
             "columns": cols,
             "rows": [[views.number(r[c]) for c in cols] for r in table.iter_rows(named=True)],
             "request": {"input_dim": x, "output_dim": y, "budget": budget},
+            "verdict": verdict["sentence"],
         }
 
 

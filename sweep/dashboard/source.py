@@ -260,13 +260,16 @@ class StoreSource:
         self._analysis = (fp, bundle)
         return bundle
 
-    def recommend(self, input_dim: int, output_dim: int, budget: float, top: int = 5) -> tuple[pl.DataFrame, dict]:
-        """`recommend`'s table from the saved analysis (its checks and one-line errors are the CLI's).
+    def recommend(
+        self, input_dim: int, output_dim: int, budget: float, top: int = 5
+    ) -> tuple[pl.DataFrame, dict, dict]:
+        """`recommend`'s table, the saved analysis and the verdict against dense (its checks and
+        one-line errors are the CLI's).
 
         Raises:
             DescriptorError, AnalysisError: a bad request, or no current analysis to answer from.
         """
-        from hpsweep.analysis.recommend import check_request, recommend
+        from hpsweep.analysis.recommend import check_request, recommend_with_verdict
 
         check_request(input_dim, output_dim, budget, top=top)
         bundle = self.analysis()
@@ -275,4 +278,5 @@ class StoreSource:
                 f"results {self.root!r:.100} hold no analysis of the results as they are now; run: "
                 f"hpsweep analyze {self.root}"
             )
-        return recommend(bundle, input_dim, output_dim, budget, top=top), bundle
+        table, verdict = recommend_with_verdict(bundle, input_dim, output_dim, budget, top=top)
+        return table, bundle, verdict

@@ -209,6 +209,7 @@ def test_with_a_saved_analysis_the_verdict_and_recommend_match_the_cli(tmp_path,
     want = hs.recommend(str(tmp_path / "r"), x, y, budget)
     assert [r[body["columns"].index("config")] for r in body["rows"]] == want["config"].to_list()
     assert len(body["rows"]) == 5
+    assert body["verdict"] == want.verdict["sentence"]  # the CLI's sentence under the table
 
 
 def test_an_s3_store_is_served_like_a_local_one(tmp_path, served, s3_server):
