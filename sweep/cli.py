@@ -5,12 +5,13 @@ torch but neither ray nor polars (a bare GPU box)."""
 from __future__ import annotations
 
 import importlib
+import os
 import shlex
 import sys
 
 import click
 
-from hpsweep.workers.errors import HpsweepError
+from hpsweep.workers.errors import HpsweepError, OutputClosed
 
 COMMANDS = {
     # name: (module under sweep.commands, one-line help shown by `hpsweep --help`)
@@ -54,11 +55,27 @@ def cli():
     """hpsweep: sweep varied-sparsity RNNs on Ray and learn which model to build before training it."""
 
 
-def interrupted_message(argv: list[str]) -> str:
+def interrupted_message(argv: list[str], why: str = "Interrupted") -> str:
     """What Ctrl-C prints: for `run`, the command that resumes the sweep (the same command)."""
     if argv and argv[0] == "run":
-        return "Interrupted: every pack that finished is saved; resume with: " + shlex.join(["hpsweep", *argv])
-    return "Interrupted."
+        return f"{why}: every pack that finished is saved; resume with: " + shlex.join(["hpsweep", *argv])
+    return f"{why}."
+
+
+OUTPUT_CLOSED_EXIT = 141
+"""Exit code when the reader of standard output went away (128 + SIGPIPE, what a shell reports for
+a program that a closed pipe ended)."""
+
+
+def _output_closed(argv: list[str]) -> None:
+    """`hpsweep ... | head`: the reader has what it wanted. Point stdout at /dev/null so that
+    nothing else fails writing to it (Python's own flush at exit included); a stopped sweep says on
+    stderr how to resume it, any other command ends quietly, as `yes | head` does."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    if argv and argv[0] == "run":
+        click.echo(interrupted_message(argv, "Output closed"), err=True)
+    sys.exit(OUTPUT_CLOSED_EXIT)
 
 
 USER_ERROR_EXIT = 1
@@ -93,11 +110,15 @@ def main(argv=None):
     """Console entry point. Every user error -- an HpsweepError, or click's own (an unknown option, a
     bad value) -- is one line on stderr from error_line, without a traceback: exit 2 for a command
     line that cannot be parsed, 1 for anything else. Ctrl-C exits 130 (128 + SIGINT), naming the
-    command that resumes a sweep."""
+    command that resumes a sweep; a closed output (`| head`) stops the same way and exits 141."""
     argv = sys.argv[1:] if argv is None else list(argv)
     try:
         cli.main(args=argv, prog_name="hpsweep", standalone_mode=False)
-    except (click.exceptions.Abort, KeyboardInterrupt):
+    except (OutputClosed, BrokenPipeError):
+        _output_closed(argv)
+    except (click.exceptions.Abort, KeyboardInterrupt) as e:
+        if isinstance(e.__cause__, OutputClosed):  # click turns any KeyboardInterrupt into Abort
+            _output_closed(argv)
         click.echo(interrupted_message(argv), err=True)
         sys.exit(130)
     except click.exceptions.NoArgsIsHelpError as e:  # `hpsweep` alone: the help, not an error

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 
 from hpsweep.sweep.tune_adapter import Events
+from hpsweep.workers.errors import OutputClosed
 
 SLOT_OVERHEAD = 100
 """Per-step cost of one model slot beyond its matmuls, in multiply-adds: fitted on the packed trainer on a
@@ -162,7 +163,10 @@ class SweepProgress(Events):
         if self._bar is not None:
             self._bar.console.print(text)
         else:
-            print(f"[{time.strftime('%H:%M:%S')}] {text}", file=self.stream, flush=True)
+            try:
+                print(f"[{time.strftime('%H:%M:%S')}] {text}", file=self.stream, flush=True)
+            except BrokenPipeError:
+                raise OutputClosed from None
 
     # -- events ----------------------------------------------------------------------------------
     def on_epoch(self, pack_id, report):

@@ -11,6 +11,15 @@ class HpsweepError(Exception):
     """Root of every user-facing error."""
 
 
+class OutputClosed(KeyboardInterrupt):
+    """The reader of our standard output went away (`hpsweep run SPEC | head`): stop as Ctrl-C stops.
+
+    A KeyboardInterrupt, so that it passes the `except Exception` of the libraries between the
+    printing and the CLI (Ray Tune wraps a callback's exceptions in its own) and a sweep stops the
+    way an interrupted one does: every finished pack saved, the same command resumes it.
+    """
+
+
 class DescriptorError(HpsweepError, ValueError):
     """A model description that cannot exist: bad densities, dims, budget or structure code."""
 

@@ -1,8 +1,9 @@
-"""`hpsweep run` stopped by Ctrl-C, and a device that is not there.
+"""`hpsweep run` stopped by Ctrl-C or by a closed pipe, and a device that is not there.
 
 Ctrl-C is a real SIGINT sent to a real `hpsweep run` subprocess once its output shows a pack
 done (no sleep): it must exit 130, print the command that resumes, and that command must finish
-the sweep with every trial exactly once.
+the sweep with every trial exactly once. A closed pipe (`hpsweep run | head`) is the reader of
+the subprocess's stdout closing it: the run stops the same way, exit 141, no traceback.
 """
 
 import os
@@ -26,12 +27,13 @@ def test_the_interrupted_message_names_the_same_command():
     assert interrupted_message(["status", "out"]) == "Interrupted."
 
 
-@pytest.mark.slow
-def test_ctrl_c_exits_130_and_the_printed_command_resumes(tmp_path):
-    task = "teacher(x=8,y=4,t=10,n_train=1500,n_val=50,n_test=50)"  # packs of a few seconds: interrupted in flight
+def _start_six_pack_sweep(tmp_path, name: str) -> tuple[subprocess.Popen, str, dict]:
+    """A real `hpsweep run` of 12 models in 6 packs of a few seconds each (interrupted in flight),
+    its progress as lines on a pipe; returns the process, the results root and the environment."""
+    task = "teacher(x=8,y=4,t=10,n_train=1500,n_val=50,n_test=50)"
     doc = {
         **TINY,
-        "name": "sigint",
+        "name": name,
         "tasks": [{**TINY["tasks"][0], "task": task, "hidden": [8, 12, 16]}],
         "training": {**TINY["training"], "epochs": 15},
         "pack": {"max_models": 2},
@@ -47,6 +49,31 @@ def test_ctrl_c_exits_130_and_the_printed_command_resumes(tmp_path):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
+    return proc, results, env
+
+
+@pytest.mark.slow
+def test_a_closed_pipe_stops_the_run_like_ctrl_c_and_names_the_resume_command(tmp_path):
+    proc, results, _ = _start_six_pack_sweep(tmp_path, "piped")
+    try:
+        for line in proc.stdout:  # `| head`: the reader takes what it wants and goes away
+            if "packs 1/6" in line:
+                proc.stdout.close()
+                break
+        err = proc.stderr.read()
+        proc.wait(timeout=300)
+    finally:
+        proc.kill()
+    assert proc.returncode == 141, err
+    resume = f"hpsweep run spec.yaml --results {results} --progress lines"
+    assert err.strip().splitlines()[-1] == f"Output closed: every pack that finished is saved; resume with: {resume}"
+    assert "Traceback" not in err and "BrokenPipeError" not in err
+    assert 0 < ResultsStore(results).sweep("piped").status()["ok"] < 12
+
+
+@pytest.mark.slow
+def test_ctrl_c_exits_130_and_the_printed_command_resumes(tmp_path):
+    proc, results, env = _start_six_pack_sweep(tmp_path, "sigint")
     try:
         for line in proc.stdout:  # wait on the output: the first pack is done, others are running
             if "packs 1/6" in line:
