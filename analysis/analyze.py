@@ -107,6 +107,7 @@ class AnalysisResult:
             "n_rows_used": self.n_rows_used,
             "n_tasks": len(self.tasks),
             "n_groups": self.table[metatable.UNIT].n_unique(),
+            "group_kind": metatable.group_kind(self.table[metatable.UNIT]),
             "n_configs": self.table[metatable.CONFIG].n_unique(),
             "excluded_tasks": self.excluded,
             "models": self.models,

@@ -166,8 +166,12 @@ def sentence(gain: float, low: float, high: float, score_name: str) -> str:
 
 
 def score_label(score_names) -> str:
+    """The unit of the verdict's numbers: the one score the tasks share, or, when they mix scores
+    (accuracy on some, r2 on others), the scores by name, so no one reads r2 as accuracy."""
     names = sorted(set(score_names or ()))
-    return names[0] if len(names) == 1 else "score"
+    if len(names) == 1:
+        return names[0]
+    return f"score ({' or '.join(names)})" if names else "score"
 
 
 def dense_verdict(bundle: dict, features: dict, pick: str | None, no_dense: str | None) -> dict:

@@ -129,6 +129,15 @@ def build(trials: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def group_kind(units: pl.Series) -> str:
+    """What a group is, in words, from the unit names: "task x budget", "task x |h|" (a sweep given
+    by |h|: "task @ h=16") or both."""
+    by_hidden = units.str.contains(" @ h=", literal=True)
+    if by_hidden.all():
+        return "task x |h|"
+    return "task x budget or |h|" if by_hidden.any() else "task x budget"
+
+
 def _cap_below_further(table: pl.DataFrame) -> pl.DataFrame:
     """`score` of a config at most that of every config of its group that reached more epochs; the
     score as trained stays in `trained_score`."""

@@ -273,7 +273,7 @@ def write_report(result: AnalysisResult, out_dir, root) -> Path:
         "as dense within seed noise; region tau: a quadrant of the (|x|, |y|) plane held out. Every metric with its "
         "median and interval: metrics.json beside this file.</p></section>",
         f"<section><h2>What was analysed</h2><p>Results: {html.escape(str(root))}. {result.n_rows:,} scored trials; "
-        f"{m['n_groups']} task x budget groups of {len(result.tasks)} tasks and {m['n_configs']} configs (seeds "
+        f"{m['n_groups']} {m['group_kind']} groups of {len(result.tasks)} tasks and {m['n_configs']} configs (seeds "
         f"averaged, each config at its best learning rate on validation). Every metric is measured on tasks held "
         f"out of the fit: one at a time (each fold fitted on {min(r[0] for r in fit_rows):,}.."
         f"{max(r[1] for r in fit_rows):,} rows), and a quadrant of the (|x|, |y|) plane at a time (region).</p>"

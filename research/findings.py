@@ -284,7 +284,7 @@ def analysis_section(path: str, png: Path | None = None) -> str:
     fit = next(iter(m["models"].values()))["loto_fit_rows"]
     out = [
         f"{m['n_tasks']} tasks ({len(m['excluded_tasks'])} near chance, left out: {', '.join(map(_short, m['excluded_tasks'])) or 'none'}), "
-        f"{m['n_groups']} task x budget groups, {m['n_configs']} configs, {m['n_rows']} trials; each "
+        f"{m['n_groups']} {m['group_kind']} groups, {m['n_configs']} configs, {m['n_rows']} trials; each "
         f"leave-one-task-out fold fitted on {fit[0]}..{fit[1]} rows; recommend uses `{m['chosen_model']}`.\n",
         _table(table, "{:.2f}").replace("nan", ""),
     ]

@@ -28,7 +28,7 @@ def print_tables(result, model_dir, report, seconds) -> None:
     loto_rows = [v["loto_fit_rows"] for v in result.models.values()]
     region_rows = [v["region_fit_rows"] for v in result.models.values()]
     click.echo(
-        f"{m['n_rows']:,} scored trials -> {m['n_groups']} task x budget groups of {len(result.tasks)} "
+        f"{m['n_rows']:,} scored trials -> {m['n_groups']} {m['group_kind']} groups of {len(result.tasks)} "
         f"tasks, {m['n_configs']} configs (seeds averaged, each config at its best lr on validation)."
     )
     click.echo(

@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from hpsweep.analysis.analyze import AnalysisOptions, analyze
-from hpsweep.analysis.dense_gain import DENSE, GAIN_FEATURES, conformal_band, fit_dense_gain, sentence
+from hpsweep.analysis.dense_gain import DENSE, GAIN_FEATURES, conformal_band, fit_dense_gain, score_label, sentence
 from hpsweep.analysis.recommend import recommend_with_verdict
 from hpsweep.analysis.saved import FORMAT, bundle_of, load_or_fit, models_dir, save
 from hpsweep.analysis.synthetic import default_tasks, shared_configs, write_meta_results
@@ -97,6 +97,12 @@ def test_the_four_sentences():
         "no clear answer here: the top sparse pick's gain over dense is +0.11 [-0.30, +0.48] accuracy; train both"
     )
     assert sentence(0.0, -0.1, 0.1, "accuracy").startswith("build dense: no candidate")  # 0.2 wide: still narrow
+
+
+def test_the_unit_names_both_scores_when_tasks_mix_them():
+    assert score_label(["accuracy", "accuracy"]) == "accuracy"
+    assert score_label(["r2", "accuracy"]) == "score (accuracy or r2)"  # never r2 read as accuracy
+    assert score_label(None) == "score"
 
 
 def test_json_carries_the_verdict_and_the_text_prints_it_within_80_columns(synth_root, capsys):

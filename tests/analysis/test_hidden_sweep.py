@@ -10,6 +10,7 @@ import polars as pl
 import pytest
 import yaml
 
+from hpsweep.analysis import metatable
 from hpsweep.analysis.analyze import AnalysisOptions, analyze
 from hpsweep.analysis.recommend import recommend
 from hpsweep.analysis.saved import load_or_fit
@@ -56,6 +57,7 @@ def test_a_real_sweep_by_hidden_size_analyses_and_recommends(ray_local, tmp_path
     main(["analyze", "r", "--json"])
     out = json.loads(capsys.readouterr().out)
     assert (out["n_tasks"], out["n_groups"], out["n_configs"]) == (3, 6, 2)
+    assert out["group_kind"] == "task x |h|"  # what the text and the report say the 6 groups are
     budgets = [dense_weights(x, h, y) for x, y in REAL_TASKS for h in (8, 16)]
     assert out["swept"]["budget"] == pytest.approx([min(budgets), max(budgets)], rel=1e-12)  # 160, 589
     main(["recommend", "-x", "8", "-y", "4", "--budget", "300", "--from", "r", "--json"])
@@ -82,6 +84,8 @@ def test_groups_of_a_mixed_root(mixed_root):
     result = analyze(root, AnalysisOptions(curve=False), with_ranking=False)
     table = result.table
     assert result.tasks == sorted(t.name for t in tasks) and table["unit"].n_unique() == 16
+    assert metatable.group_kind(table["unit"]) == "task x budget or |h|"
+    assert metatable.group_kind(table.filter(~pl.col("unit").str.contains("h="))["unit"]) == "task x budget"
     t = tasks[0]
     x, y = t.input_dim, t.output_dim
     mine = table.filter(pl.col("task") == t.name)
