@@ -22,19 +22,23 @@ def _ci(summary: dict, metric: str) -> str:
 
 
 def print_tables(result, model_dir, report, seconds) -> None:
-    from hpsweep.analysis.text import text_table
+    from hpsweep.analysis.text import paragraph, text_table
 
     m = result.metrics()
     loto_rows = [v["loto_fit_rows"] for v in result.models.values()]
     region_rows = [v["region_fit_rows"] for v in result.models.values()]
     click.echo(
-        f"{m['n_rows']:,} scored trials -> {m['n_groups']} {m['group_kind']} groups of {len(result.tasks)} "
-        f"tasks, {m['n_configs']} configs (seeds averaged, each config at its best lr on validation)."
+        paragraph(
+            f"{m['n_rows']:,} scored trials -> {m['n_groups']} {m['group_kind']} groups of {len(result.tasks)} "
+            f"tasks, {m['n_configs']} configs (seeds averaged, each config at its best lr on validation)."
+        )
     )
     click.echo(
-        f"Held out one task at a time, each fold fitted on {min(r[0] for r in loto_rows):,}.."
-        f"{max(r[1] for r in loto_rows):,} rows; region: a quadrant of the (|x|,|y|) plane held out, "
-        f"fitted on {min(r[0] for r in region_rows):,}..{max(r[1] for r in region_rows):,} rows."
+        paragraph(
+            f"Held out one task at a time, each fold fitted on {min(r[0] for r in loto_rows):,}.."
+            f"{max(r[1] for r in loto_rows):,} rows; region: a quadrant of the (|x|,|y|) plane held out, "
+            f"fitted on {min(r[0] for r in region_rows):,}..{max(r[1] for r in region_rows):,} rows."
+        )
     )
     rows = []
     for key, v in result.models.items():
@@ -89,12 +93,14 @@ def print_tables(result, model_dir, report, seconds) -> None:
         )
     click.echo("")
     for warning in result.warnings():
-        click.echo(f"Warning: {warning}")
+        click.echo(paragraph(f"Warning: {warning}"))
     click.echo(
-        "* used by recommend (best held-out tau). tau: Kendall tau of predicted vs actual order within a "
-        "task and budget; regret: (best - picked) / (best - worst), top5: the best of the top 5; "
-        ">=dense: share of tasks where the pick is at least as good as dense within seed noise; "
-        "region: tau with a quadrant of the (|x|,|y|) plane held out."
+        paragraph(
+            "* used by recommend (best held-out tau). tau: Kendall tau of predicted vs actual order within a "
+            "group; regret: (best - picked) / (best - worst), top5: the best of the top 5; "
+            ">=dense: share of tasks where the pick is at least as good as dense within seed noise; "
+            "region: tau with a quadrant of the (|x|,|y|) plane held out."
+        )
     )
     click.echo(f"Models: {model_dir}")
     click.echo(f"Report: {report}  ({seconds:.1f} s)")

@@ -63,44 +63,55 @@ def recommend(input_dim, output_dim, budget, results, sweeps, tasks, top, seq_le
             )
         )
         return
-    from hpsweep.analysis.text import text_table
+    from hpsweep.analysis.text import paragraph, text_table
 
-    rows = [
-        [
-            str(r["rank"]),
-            r["config"],
-            ",".join(f"{r[f'd_{b}']:g}" for b in ("hx", "hh", "hy", "yx", "yh", "yy")),
-            str(r["hidden"]),
-            f"{r['hidden_proportion']:.3f}",
-            f"{r['predicted']:.2f}",
-            f"{r['low']:.2f}..{r['high']:.2f}",
-        ]
-        for r in table.iter_rows(named=True)
-    ]
+    rows = [[str(r["rank"]), config_cell(r), *numbers_cells(r)] for r in table.iter_rows(named=True)]
     click.echo(
         text_table(
-            ["#", "config", "hx,hh,hy,yx,yh,yy", "|h|", "HP", "standing", "band"],
+            ["#", "config: hx,hh,hy,yx,yh,yy", "|h|", "HP", "standing", "band"],
             rows,
             f"x={input_dim}  y={output_dim}  budget {budget:,.0f}: ranked by {bundle['chosen']}"
             f"{' (refitted)' if refitted else ''}",
+            left=2,
         )
     )
-    import textwrap
-
-    # 80 columns, never breaking inside the interval "[-0.03, +0.17]" (a no-break space while wrapping)
-    kept = verdict["sentence"].replace(", +", ",\xa0+").replace(", -", ",\xa0-")
-    wrapped = textwrap.fill(f"verdict: {kept}", 80, subsequent_indent="  ", break_on_hyphens=False)
-    click.echo(wrapped.replace("\xa0", " "))
+    click.echo(paragraph(f"verdict: {verdict['sentence']}"))
     click.echo(
-        "hx..yy: the six blocks' densities; standing: where the model places the config among these "
-        "candidates (1 = first, 0 = last); band: 5%..95% of the standing that configs placed this high "
-        "reached on held-out tasks."
+        paragraph(
+            "hx..yy: the six blocks' densities (2 decimals; --json has them exact); standing: where the "
+            "model places the config among these candidates (1 = first, 0 = last); band: 5%..95% of the "
+            "standing that configs placed this high reached on held-out tasks."
+        )
     )
     if not standing:
         click.echo(
-            f"{bundle['chosen']} orders by predicted test score; --json gives it with its held-out band "
-            "(score, score_low, score_high)."
+            paragraph(
+                f"{bundle['chosen']} orders by predicted test score; --json gives it with its held-out band "
+                "(score, score_low, score_high)."
+            )
         )
     if lr is not None or epochs is not None:
-        click.echo("note: --lr and --epochs do not change the ranking: configs were compared each at its best lr.")
-    click.echo(quality)
+        click.echo(
+            paragraph("note: --lr and --epochs do not change the ranking: configs were compared each at its best lr.")
+        )
+    click.echo(paragraph(quality))
+
+
+def _density(v: float) -> str:
+    return f"{v:.2f}".rstrip("0").rstrip(".")
+
+
+def config_cell(row: dict) -> str:
+    """The six densities (2 decimals), then the config's name unless it is a random draw: the cell
+    a user builds from, and the whole table within 80 columns."""
+    densities = ",".join(_density(row[f"d_{b}"]) for b in ("hx", "hh", "hy", "yx", "yh", "yy"))
+    return densities if row["config"] == "draw" else f"{densities} ({row['config']})"
+
+
+def numbers_cells(row: dict) -> list[str]:
+    return [
+        str(row["hidden"]),
+        f"{row['hidden_proportion']:.3f}",
+        f"{row['predicted']:.2f}",
+        f"{row['low']:.2f}..{row['high']:.2f}",
+    ]

@@ -27,6 +27,8 @@ def test_analyze_prints_whole_cells_when_piped(synth_root, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "…" not in out and "each fold fitted on 288..288 rows" in out and "seed vs seed" in out
     assert "always-dense" in out and "Learning curve" in out and "Report:" in out
+    prose = [line for line in out.splitlines() if not line.startswith(("Models: ", "Report: "))]  # paths stay whole
+    assert max(len(line) for line in prose) <= 80, out  # prose folded, tables narrow
 
 
 def test_recommend_json_reuses_saved_models(synth_root, capsys):
@@ -40,6 +42,9 @@ def test_recommend_json_reuses_saved_models(synth_root, capsys):
     main(["recommend", "-x", "200", "-y", "8", "--budget", "50000", "--from", str(synth_root)])
     text = capsys.readouterr().out
     assert "band" in text and "…" not in text and "held-out tasks Kendall tau" in text
+    assert max(len(line) for line in text.splitlines()) <= 80
+    first = text.splitlines()[3]  # title, header, rule, then the first config: densities, then its name
+    assert first.startswith("1  ") and first.split("  ")[1].strip().endswith(")"), text
 
 
 @pytest.mark.parametrize(
