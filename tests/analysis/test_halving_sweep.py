@@ -65,6 +65,8 @@ def test_analyze_on_a_halving_sweep_ranks_stopped_configs_last_and_stays_close(h
     full = synth_result.models[synth_result.chosen]["loto"]["kendall"]["mean"]
     halved = result.models[result.chosen]["loto"]["kendall"]["mean"]
     assert abs(halved - full) < 0.05, (halved, full)  # measured: 0.708 against 0.723
+    assert result.warnings()[-1].startswith("69% of the configs were stopped by successive halving")  # 11 of 16
+    assert synth_result.stopped_share() == 0.0 and synth_result.warnings() == []
 
 
 def test_recommend_learns_from_a_halving_sweep(halving_root):
