@@ -18,6 +18,7 @@ from hpsweep.analysis.curve import learning_curve
 from hpsweep.analysis.dense_gain import fit_dense_gain, summary
 from hpsweep.analysis.evaluate import (
     BASELINES,
+    bootstrap_interval,
     held_out,
     loto_folds,
     per_task,
@@ -171,6 +172,32 @@ def analyze(root, options: AnalysisOptions | None = None, *, with_ranking: bool 
         return _analyze(root, options or AnalysisOptions(), with_ranking)
 
 
+def noise_ceiling(info: pl.DataFrame, excluded: set[str], seed: int) -> dict:
+    """The seed-vs-seed tau over tasks (mean, median, ci90, n_tasks), and under `seed_mean` the
+    estimated tau of the expected order against the seed-mean targets the models are judged on, at
+    the seeds swept (`n_seeds`) and with one more (`next_seed`): analysis.noise. The tasks' means
+    of their groups; near-chance tasks left out, as from every other mean."""
+    columns = {"ceiling_tau": "seed", "ceiling_mean_tau": "mean", "ceiling_next_seed": "next"}
+    tasks_df = (
+        info.filter(~pl.col("task").is_in(sorted(excluded)))
+        .group_by("task")
+        .agg(*[pl.col(c).mean().alias(a) for c, a in columns.items()], pl.col("n_seeds").min())
+    )
+
+    def over_tasks(column: str) -> dict:
+        values = tasks_df[column].to_numpy().astype(float)
+        values = values[np.isfinite(values)]
+        if not len(values):
+            return {}
+        lo, hi = bootstrap_interval(values, seed=seed)
+        return {"mean": float(values.mean()), "median": float(np.median(values)), "ci90": [lo, hi]}
+
+    seed_mean = over_tasks("mean")
+    if seed_mean:
+        seed_mean |= {"n_seeds": int(tasks_df["n_seeds"].min()), "next_seed": over_tasks("next")["mean"]}
+    return over_tasks("seed") | {"n_tasks": tasks_df.height, "seed_mean": seed_mean}
+
+
 def choose_model(models: dict) -> str:
     """The model recommend uses: the best mean held-out Kendall tau (leave-one-task-out); ties go to the
     lower median top-pick regret, then the name."""
@@ -227,19 +254,7 @@ def _analyze(root, opt: AnalysisOptions, with_ranking: bool) -> AnalysisResult:
         tasks_df = per_task(unit_metrics(table, name, info))
         baselines[name] = summarise(tasks_df, excluded, opt.seed)
         per_task_rows.append(tasks_df.select(pl.lit(name).alias("model"), pl.all()))
-    ceiling_tasks = (
-        info.group_by("task").agg(pl.col("ceiling_tau").mean()).filter(~pl.col("task").is_in(sorted(excluded)))
-    )
-    ceiling = summarise(
-        ceiling_tasks.rename({"ceiling_tau": "kendall"}).with_columns(
-            *[
-                pl.lit(None, pl.Float64).alias(m)
-                for m in ("ndcg5", "regret1", "regret5", "beats_dense", "ge_dense", "beats_uniform")
-            ]
-        ),
-        set(),
-        opt.seed,
-    )
+    ceiling = noise_ceiling(info, excluded, opt.seed)
     chosen = choose_model(models)
     fitted = {m.key: m.fit(table) for m in all_models(opt.seed)}
     band = recommend_band(table, preds[chosen], chosen)
@@ -258,7 +273,7 @@ def _analyze(root, opt: AnalysisOptions, with_ranking: bool) -> AnalysisResult:
         excluded=sorted(excluded),
         models=models,
         baselines=baselines,
-        ceiling=ceiling.get("kendall", {}) | {"n_tasks": ceiling["n_tasks"]},
+        ceiling=ceiling,
         per_task=pl.concat(per_task_rows, how="diagonal_relaxed"),
         curve=curve,
         chosen=chosen,

@@ -169,9 +169,12 @@ NEAR_CHANCE_MARGIN = 0.05
 
 def unit_info(table: pl.DataFrame) -> pl.DataFrame:
     """Per group: task, unit, n configs, the noise ceiling (seed-vs-seed Kendall tau, mean over seed
-    pairs; NaN with one seed), the seed noise (median over configs of the std between seeds), best
-    score, chance level and whether the group is near chance."""
+    pairs; NaN with one seed), the estimated ceiling against the group's seed mean and with one seed
+    more (analysis.noise), the seeds every config has, the seed noise (median over configs of the
+    std between seeds), best score, chance level and whether the group is near chance."""
     from scipy.stats import kendalltau
+
+    from hpsweep.analysis.noise import seed_mean_ceiling
 
     rows = []
     for (unit,), g in table.group_by([UNIT], maintain_order=True):
@@ -185,12 +188,16 @@ def unit_info(table: pl.DataFrame) -> pl.DataFrame:
         stds = [float(np.std(s, ddof=1)) for s in seeds if len(s) > 1]
         chance = chance_level(g["score_name"][0] if "score_name" in g.columns else None, int(g["output_dim"][0]))
         best = float(g[ABSOLUTE].max())
+        seed_tau = float(np.mean(taus)) if taus else float("nan")
         rows.append(
             {
                 "unit": unit,
                 "task": g[GROUP][0],
                 "n_configs": g.height,
-                "ceiling_tau": float(np.mean(taus)) if taus else float("nan"),
+                "ceiling_tau": seed_tau,
+                "n_seeds": n_common,
+                "ceiling_mean_tau": seed_mean_ceiling(seed_tau, n_common),
+                "ceiling_next_seed": seed_mean_ceiling(seed_tau, n_common + 1),
                 "seed_noise": float(np.median(stds)) if stds else 0.0,
                 "best": best,
                 "chance": chance,

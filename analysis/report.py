@@ -194,6 +194,20 @@ def models_table(result: AnalysisResult) -> pl.DataFrame:
                 "region tau": None,
             }
         )
+    mean = c.get("seed_mean") or {}
+    if mean:
+        rows.append(
+            {
+                "model": f"expected vs {mean['n_seeds']}-seed mean (estimated)",
+                "tau": mean["mean"],
+                "tau 90% CI": f"{mean['ci90'][0]:.2f}..{mean['ci90'][1]:.2f}",
+                "ndcg5": None,
+                "regret": None,
+                "top5": None,
+                ">=dense": None,
+                "region tau": None,
+            }
+        )
     return pl.DataFrame(
         rows,
         schema={

@@ -59,6 +59,7 @@ def verdict(summary: Any) -> dict:
         {"label": "meta-model", "value": chosen, "note": f"learned from {n_tasks} tasks"},
         {"label": "held-out Kendall tau", "value": _fmt(t_mean), "note": f"90% CI {_fmt(ci[0])}..{_fmt(ci[1])}"},
         {"label": "noise ceiling", "value": _fmt(ceiling), "note": "seed-vs-seed tau of the same configs"},
+        *_seed_mean_item(_get(summary, "ceiling") or {}),
         {
             "label": "top-pick regret (median)",
             "value": _fmt(r_med, 3),
@@ -86,3 +87,17 @@ def _gain_item(gain: dict | None) -> dict:
         "note": f"on {gain['n_tasks']} held-out tasks ({gain['n_groups']} groups); "
         f"mean width {_fmt(gain['mean_width'], 3)}",
     }
+
+
+def _seed_mean_item(ceiling: dict) -> list[dict]:
+    """The estimated ceiling against the seed means (analysis.noise); none in a bundle saved before it."""
+    mean = ceiling.get("seed_mean") or {}
+    if not mean:
+        return []
+    return [
+        {
+            "label": f"ceiling against the {mean['n_seeds']}-seed mean",
+            "value": _fmt(mean["mean"]),
+            "note": f"estimated from the seed noise; {_fmt(mean['next_seed'])} with one seed more",
+        }
+    ]

@@ -72,6 +72,11 @@ def print_tables(result, model_dir, report, seconds) -> None:
         rows.append(["seed vs seed", f"{c['mean']:.2f}", f"{c['ci90'][0]:.2f}..{c['ci90'][1]:.2f}", *["-"] * 5])
     else:  # one seed per config: nothing to compare it with
         rows.append(["seed vs seed", "-", "needs 2 seeds", *["-"] * 5])
+    mean = c.get("seed_mean") or {}
+    if mean:
+        rows.append(
+            [f"expected vs {mean['n_seeds']}-seed mean", f"{mean['mean']:.2f}", _ci(c, "seed_mean"), *["-"] * 5]
+        )
     n = result.models[result.chosen]["loto"]["n_tasks"]
     click.echo(
         text_table(
@@ -99,7 +104,11 @@ def print_tables(result, model_dir, report, seconds) -> None:
             "* used by recommend (best held-out tau). tau: Kendall tau of predicted vs actual order within a "
             "group; regret: (best - picked) / (best - worst), top5: the best of the top 5; "
             ">=dense: share of tasks where the pick is at least as good as dense within seed noise; "
-            "region: tau with a quadrant of the (|x|,|y|) plane held out."
+            "region: tau with a quadrant of the (|x|,|y|) plane held out. seed vs seed: how well two single "
+            "seeds agree; expected vs seed mean: what an order that knew each config's expected score would "
+            "reach against the seed means the models are judged on (estimated from the seed noise"
+            + (f"; {mean['next_seed']:.2f} with one seed more" if mean else "")
+            + ")."
         )
     )
     click.echo(f"Models: {model_dir}")

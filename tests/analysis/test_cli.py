@@ -17,6 +17,10 @@ def test_analyze_json_and_report(synth_root, tmp_path, capsys):
     assert chosen["loto_fit_rows"] == [288, 288] and chosen["loto"]["n_tasks"] == 10
     assert set(chosen["loto"]["kendall"]) == {"mean", "median", "ci90"}
     assert {r["n_train_tasks"] for r in out["learning_curve"]} == {5, 8}
+    # two seeds: the expected order beats a single seed against their mean, and a third seed helps more
+    ceiling = out["ceiling"]
+    assert ceiling["seed_mean"]["n_seeds"] == 2
+    assert ceiling["mean"] < ceiling["seed_mean"]["mean"] < ceiling["seed_mean"]["next_seed"]
     html = (tmp_path / "rep" / "report.html").read_text()
     assert html.count("data:image/png;base64,") == 4 and "<script" not in html and "Learning curve" in html
     assert json.loads((tmp_path / "rep" / "metrics.json").read_text())["chosen_model"] == out["chosen_model"]
@@ -26,6 +30,7 @@ def test_analyze_prints_whole_cells_when_piped(synth_root, tmp_path, capsys):
     main(["analyze", str(synth_root), "--out", str(tmp_path)])
     out = capsys.readouterr().out
     assert "…" not in out and "each fold fitted on 288..288 rows" in out and "seed vs seed" in out
+    assert "expected vs 2-seed mean" in out
     assert "always-dense" in out and "Learning curve" in out and "Report:" in out
     prose = [line for line in out.splitlines() if not line.startswith(("Models: ", "Report: "))]  # paths stay whole
     assert max(len(line) for line in prose) <= 80, out  # prose folded, tables narrow

@@ -41,7 +41,7 @@ def test_input_heavy_tasks_keep_the_dense_model_far_smaller_than_x(wide):
     assert all(8 <= hidden and info.input_dim >= 20 * hidden for info, hidden in heavy)
 
 
-def test_it_trains_under_halving_at_one_rung(wide):
+def test_every_model_trains_to_the_last_epoch(wide):
+    # recommend learns rankings from it; halving ranks stopped configs by partial training
     spec, _ = wide
-    schedule = spec.training.schedule
-    assert (schedule.kind, schedule.eta, schedule.min_epochs, spec.training.epochs) == ("halving", 3, 3, 9)
+    assert (spec.training.schedule, spec.training.epochs) == (None, 9)
