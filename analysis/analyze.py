@@ -284,5 +284,5 @@ def _analyze(root, opt: AnalysisOptions, with_ranking: bool) -> AnalysisResult:
         swept=_swept(table),
         table=table.with_columns(**{f"pred_{k}": v for k, v in preds.items()}),
         fitted=fitted,
-        gain=fit_dense_gain(table, preds[chosen]),
+        gain=fit_dense_gain(table, preds[chosen], dict(zip(info["unit"], info["seed_noise"]))),
     )

@@ -7,18 +7,25 @@ among the non-dense ones, and the realised gain is score(pick) - score(dense): s
 scores, so what a user who trusted the model there would have gained over building dense.
 
 Gain model: a ridge regression of the gain on (ln|x|, ln|y|, ln budget, ln n_train, ln sequence
-length), standardised over the groups, penalty RIDGE_ALPHA. Deterministic, readable, and fit for tens
-of groups, where a boosted model has nothing to split on. Held out (mean absolute error, leave one
-task out) it beat the mean gain of the 5 nearest groups and the overall mean gain: 0.033 vs 0.042 and
-0.042 on a 10-task synthetic sweep, 0.017 vs 0.032 and 0.157 on a set whose gain is linear in ln|x|.
-A request's features are clipped to the groups' range first: the gain at the nearest swept point,
+length), standardised over the groups, its penalty chosen leave one task out (PENALTIES).
+Deterministic, readable, and fit for tens of groups, where a boosted model has nothing to split on.
+Held out (mean absolute error, leave one task out) it beat the mean gain of the 5 nearest groups and
+the overall mean gain: 0.033 vs 0.042 and 0.042 on a 10-task synthetic sweep, 0.017 vs 0.032 and
+0.157 on a set whose gain is linear in ln|x|; on meta-wide, where the families differ more than the
+features can say, the chosen penalty keeps it at the mean gain. A request's features are clipped to the groups' range first: the gain at the nearest swept point,
 never a straight line extended past the data (recommend answers up to 2x beyond it).
 
-Interval: leave-one-task-out conformal. For each task, the gain model fitted without it predicts
-its groups (residual = realised - predicted). A held-out task's interval is its prediction plus the
-finite-sample 5% and 95% quantiles of the OTHER tasks' residuals; its coverage is the share of its
-groups whose realised gain falls inside, and `coverage` is the mean over tasks. recommend uses the
-model fitted on every group plus the quantiles of every task's residual.
+Interval: leave-one-task-out conformal, scaled locally. For each task, the gain model fitted without
+it predicts its groups (residual = realised - predicted). The residuals are far from alike: near
+zero for most data sets, +-0.3 where input-heavy RAD gains a lot, so one band for all was 0.33 wide
+everywhere and said "no clear answer" to nearly every request. A second ridge, of ln(|residual| +
+0.001) on the same features, gives each group a scale (at least SCALE_FLOOR of the median
+|residual|); a held-out task's interval is its prediction plus the finite-sample 5% and 95%
+quantiles of the OTHER tasks' residuals divided by their scale, times its own scale. Its coverage is
+the share of its groups whose realised gain falls inside, and `coverage` is the mean over tasks.
+recommend uses both models fitted on every group and the quantiles of every task's scaled residual.
+Chosen on the 32 meta-wide tasks (leave one task out) over the plain band and over a nearest-groups
+scale, then checked once on 30 further tasks of the same design (docs/analysis.md has the numbers).
 """
 
 from __future__ import annotations
@@ -34,12 +41,23 @@ from hpsweep.analysis.metatable import ABSOLUTE, CONFIG, UNIT
 DENSE = ",".join(["1.0"] * 6)
 GAIN_FEATURES = ("log_input_dim", "log_output_dim", "log_budget", "log_n_train", "log_seq_len")
 RIDGE_ALPHA = 1.0
+"""The penalty when there are too few tasks to choose one."""
+PENALTIES = (1.0, 10.0, 100.0, 1000.0)
+"""The penalties fit_ridge chooses among, leave one task out. A fixed 1 let the gain model chase the
+few input-heavy RAD groups of meta-wide: held out it erred more than the plain mean gain (0.061 vs
+0.050 over 32 tasks); there the choice falls on a larger penalty, on a sweep whose gain follows the
+dims clearly on a small one."""
 LEVEL = 0.90
 MIN_GAIN_TASKS = 3
+"""Fewer tasks with a dense model than this: no gain model (nothing to hold out and learn from)."""
+SCALE_FLOOR = 0.25
+"""The smallest scale a group gets, as a share of the median |residual|: a group the scale model
+thinks is noiseless still gets an interval."""
+LOG_OFFSET = 1e-3
+"""Added to |residual| before the log: an exact zero residual would be -inf."""
 WIDE = 0.2
 """An interval spanning zero and wider than this (score units) is no evidence for dense either: the
 verdict says it has no clear answer instead of "build dense"."""
-"""Fewer tasks with a dense model than this: no gain model (nothing to hold out and learn from)."""
 
 
 def group_gains(table: pl.DataFrame, pred: np.ndarray) -> pl.DataFrame:
@@ -68,22 +86,55 @@ def group_gains(table: pl.DataFrame, pred: np.ndarray) -> pl.DataFrame:
     )
 
 
-def fit_ridge(X: np.ndarray, y: np.ndarray) -> dict:
-    """The gain model as plain numbers (saved in the bundle): scaling, coefficients, intercept, feature range."""
-    from sklearn.linear_model import Ridge
-    from sklearn.preprocessing import StandardScaler
-
-    X = np.asarray(X, float)
-    scale = StandardScaler().fit(X)
-    ridge = Ridge(alpha=RIDGE_ALPHA).fit(scale.transform(X), np.asarray(y, float))
+def fit_ridge(X: np.ndarray, y: np.ndarray, tasks: np.ndarray | None = None) -> dict:
+    """A ridge regression on standardised features, as plain numbers (saved in the bundle): scaling,
+    coefficients, intercept, feature range and the penalty. With `tasks` (each row's task), the
+    penalty is the one of PENALTIES with the lowest leave-one-task-out mean absolute error."""
+    X, y = np.asarray(X, float), np.asarray(y, float)
+    alpha = RIDGE_ALPHA if tasks is None else _held_out_penalty(X, y, np.asarray(tasks))
+    mean, std = X.mean(axis=0), X.std(axis=0)
+    std[std == 0] = 1.0  # a constant feature: no scaling (its coefficient is 0)
+    coef, intercept = _solve(X, y, alpha, mean, std)
     return {
-        "mean": scale.mean_.tolist(),
-        "scale": scale.scale_.tolist(),  # 1 for a constant feature
-        "coef": np.ravel(ridge.coef_).tolist(),
-        "intercept": float(ridge.intercept_),
+        "mean": mean.tolist(),
+        "scale": std.tolist(),
+        "coef": coef.tolist(),
+        "intercept": intercept,
         "min": X.min(axis=0).tolist(),
         "max": X.max(axis=0).tolist(),
+        "alpha": alpha,
     }
+
+
+def _solve(X, y, alpha, mean=None, std=None) -> tuple[np.ndarray, float]:
+    """Ridge with an unpenalised intercept on X standardised by (mean, std) (default: X's own)."""
+    if mean is None:
+        mean, std = X.mean(axis=0), X.std(axis=0)
+        std[std == 0] = 1.0
+    Z = (X - mean) / std
+    zc, yc = Z - Z.mean(axis=0), y - y.mean()
+    coef = np.linalg.solve(zc.T @ zc + alpha * np.eye(X.shape[1]), zc.T @ yc)
+    return coef, float(y.mean() - Z.mean(axis=0) @ coef)
+
+
+def _held_out_penalty(X: np.ndarray, y: np.ndarray, tasks: np.ndarray) -> float:
+    """The penalty whose fits, each without one task, predict that task's rows best (mean absolute
+    error; ties go to the larger penalty). Fewer than 3 tasks: RIDGE_ALPHA."""
+    names = np.unique(tasks)
+    if len(names) < 3:
+        return RIDGE_ALPHA
+    errors = []
+    for alpha in PENALTIES:
+        err = np.empty(len(y))
+        for t in names:
+            mine = tasks == t
+            mean, std = X[~mine].mean(axis=0), X[~mine].std(axis=0)
+            std[std == 0] = 1.0
+            coef, intercept = _solve(X[~mine], y[~mine], alpha, mean, std)
+            err[mine] = y[mine] - (np.clip(X[mine], X[~mine].min(0), X[~mine].max(0)) - mean) / std @ coef - intercept
+        errors.append(float(np.mean(np.abs(err))))
+    best = min(errors)
+    return max(a for a, e in zip(PENALTIES, errors) if e <= best + 1e-12)
 
 
 def predict_ridge(model: dict, X: np.ndarray) -> np.ndarray:
@@ -91,6 +142,39 @@ def predict_ridge(model: dict, X: np.ndarray) -> np.ndarray:
     X = np.clip(np.atleast_2d(np.asarray(X, float)), model["min"], model["max"])
     Z = (X - np.asarray(model["mean"])) / np.asarray(model["scale"])
     return Z @ np.asarray(model["coef"]) + model["intercept"]
+
+
+def fit_scale(X: np.ndarray, residual: np.ndarray, tasks: np.ndarray | None = None) -> dict:
+    """How large a residual to expect at each point: a ridge of ln(|residual| + LOG_OFFSET) on the gain
+    features, and the floor (module doc). Plain numbers, saved in the bundle."""
+    residual = np.asarray(residual, float)
+    return {
+        "model": fit_ridge(X, np.log(np.abs(residual) + LOG_OFFSET), tasks),
+        "floor": float(np.median(np.abs(residual)) * SCALE_FLOOR),
+    }
+
+
+def predict_scale(scale: dict | None, X: np.ndarray) -> np.ndarray:
+    """The scale of each row of X; 1 everywhere without a scale model (a bundle saved before it, whose
+    residual quantiles are in score units)."""
+    X = np.atleast_2d(np.asarray(X, float))
+    if scale is None:
+        return np.ones(len(X))
+    return np.maximum(np.exp(predict_ridge(scale["model"], X)), scale["floor"])
+
+
+def claim(low: float, high: float) -> str:
+    """What the sentence claims of an interval: `pays` (above zero), `dense` (below zero, or narrow
+    around it) or `unclear` (wide around zero)."""
+    return "pays" if low > 0 else "dense" if high < 0 or high - low <= WIDE else "unclear"
+
+
+def claim_right(kind: str, gain: float, noise: float) -> bool | None:
+    """Did the realised gain bear the claim out: sparsity paid beyond the seed noise where it said so,
+    and did not where it said build dense; None for no claim."""
+    if kind == "unclear":
+        return None
+    return bool(gain > noise) if kind == "pays" else bool(gain <= noise)
 
 
 def conformal_band(residuals: np.ndarray, level: float = LEVEL) -> tuple[float, float]:
@@ -103,8 +187,10 @@ def conformal_band(residuals: np.ndarray, level: float = LEVEL) -> tuple[float, 
     return float(r[n - rank]), float(r[rank - 1])
 
 
-def fit_dense_gain(table: pl.DataFrame, pred: np.ndarray) -> dict:
-    """The saved gain model and its held-out calibration (module doc); {"reason": ...} when none can be fitted."""
+def fit_dense_gain(table: pl.DataFrame, pred: np.ndarray, noise: dict[str, float] | None = None) -> dict:
+    """The saved gain model and its held-out calibration (module doc); {"reason": ...} when none can be fitted.
+    noise: each group's seed noise (metatable.unit_info), against which `claims` counts a held-out claim
+    right or wrong ({unit: 0} without it)."""
     groups = group_gains(table, pred)
     tasks = sorted(set(groups[GROUP].to_list()))
     if len(tasks) < MIN_GAIN_TASKS:
@@ -119,24 +205,35 @@ def fit_dense_gain(table: pl.DataFrame, pred: np.ndarray) -> dict:
     held_pred = np.empty(len(y))
     for t in tasks:
         mine = task_of == t
-        held_pred[mine] = predict_ridge(fit_ridge(X[~mine], y[~mine]), X[mine])
+        held_pred[mine] = predict_ridge(fit_ridge(X[~mine], y[~mine], task_of[~mine]), X[mine])
     residual = y - held_pred
     mean_only = np.array([y[task_of != t].mean() for t in task_of])  # the held-out mean gain, for comparison
     covered, widths = [], []
+    claims = {"pays": [0, 0], "dense": [0, 0], "unclear": [0, 0]}  # [said, right]
     for t in tasks:
         mine = task_of == t
-        lo, hi = conformal_band(residual[~mine])
-        covered.append(float(np.mean((y[mine] >= held_pred[mine] + lo) & (y[mine] <= held_pred[mine] + hi))))
-        widths.append(hi - lo)
-    lo, hi = conformal_band(residual)
+        scale = fit_scale(X[~mine], residual[~mine], task_of[~mine])
+        lo, hi = conformal_band(residual[~mine] / predict_scale(scale, X[~mine]))
+        s = predict_scale(scale, X[mine])
+        low, high = held_pred[mine] + lo * s, held_pred[mine] + hi * s
+        covered.append(float(np.mean((y[mine] >= low) & (y[mine] <= high))))
+        widths.extend(high - low)
+        for a, b, g, unit in zip(low, high, y[mine], groups.filter(pl.Series(mine))[UNIT]):
+            kind = claim(a, b)
+            claims[kind][0] += 1
+            claims[kind][1] += bool(claim_right(kind, g, (noise or {}).get(unit, 0.0)))
+    scale = fit_scale(X, residual, task_of)
+    lo, hi = conformal_band(residual / predict_scale(scale, X))
     return {
-        "model": fit_ridge(X, y),
+        "model": fit_ridge(X, y, task_of),
+        "scale": scale,
         "residual": [lo, hi],
         "level": LEVEL,
         "coverage": float(np.mean(covered)),
         "n_tasks": len(tasks),
         "n_groups": len(y),
         "mean_width": float(np.mean(widths)),
+        "claims": claims,
         "mae": float(np.mean(np.abs(residual))),
         "mae_mean_only": float(np.mean(np.abs(y - mean_only))),
         "mean_gain": float(y.mean()),
@@ -145,7 +242,7 @@ def fit_dense_gain(table: pl.DataFrame, pred: np.ndarray) -> dict:
 
 def summary(gain: dict) -> dict:
     """What the metrics JSON and the report show of the gain model (not its data)."""
-    return {k: v for k, v in gain.items() if k != "model"}
+    return {k: v for k, v in gain.items() if k not in ("model", "scale")}
 
 
 def _fmt(v: float, digits: int) -> str:
@@ -190,5 +287,6 @@ def dense_verdict(bundle: dict, features: dict, pick: str | None, no_dense: str 
         return out | {"sentence": f"no verdict against dense: {why}"}
     x = np.array([[features[f] for f in GAIN_FEATURES]], float)
     g = float(predict_ridge(gain["model"], x)[0])
-    lo, hi = g + gain["residual"][0], g + gain["residual"][1]
+    s = float(predict_scale(gain.get("scale"), x)[0])
+    lo, hi = g + gain["residual"][0] * s, g + gain["residual"][1] * s
     return out | {"gain": g, "low": lo, "high": hi, "sentence": sentence(g, lo, hi, name)}

@@ -81,12 +81,20 @@ def _gain_item(gain: dict | None) -> dict:
         return {"label": label, "value": "n/a", "note": "saved before the verdict against dense: re-run analyze"}
     if "coverage" not in gain:
         return {"label": label, "value": "n/a", "note": gain.get("reason", "")}
+    claims = gain.get("claims")  # none in a bundle saved before the held-out claims were counted
+    said = f"; {_claims_note(claims)}" if claims else ""
     return {
         "label": label,
         "value": _fmt(100 * gain["coverage"], 0) + "%",
         "note": f"on {gain['n_tasks']} held-out tasks ({gain['n_groups']} groups); "
-        f"mean width {_fmt(gain['mean_width'], 3)}",
+        f"mean width {_fmt(gain['mean_width'], 3)}{said}",
     }
+
+
+def _claims_note(claims: dict) -> str:
+    """How often the held-out sentence claimed something, and was right (dense_gain.claim_right)."""
+    pays, dense = claims["pays"], claims["dense"]
+    return f"said sparsity pays on {pays[0]} groups ({pays[1]} right), build dense on {dense[0]} ({dense[1]} right)"
 
 
 def _seed_mean_item(ceiling: dict) -> list[dict]:

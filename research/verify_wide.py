@@ -34,7 +34,7 @@ import numpy as np
 import polars as pl
 import yaml
 
-from hpsweep.analysis.dense_gain import WIDE
+from hpsweep.analysis.dense_gain import claim, claim_right
 from hpsweep.analysis.evaluate import bootstrap_interval
 from hpsweep.analysis.features import with_features
 from hpsweep.analysis.load import collect, scan_trials
@@ -162,16 +162,14 @@ def score_task(table: pl.DataFrame, t: dict, rec: dict) -> dict:
     }
     if verdict and verdict.get("low") is not None and top:
         low, high = verdict["low"], verdict["high"]
-        claim = "pays" if low > 0 else "dense" if high < 0 or high - low <= WIDE else "unclear"
+        kind = claim(low, high)
         row |= {
             "v_gain": round(verdict["gain"], 4),
             "v_low": round(low, 4),
             "v_high": round(high, 4),
-            "v_claim": claim,
+            "v_claim": kind,
             "v_covered": bool(low <= gain <= high),
-            # hit: it said sparsity pays and the pick beat dense beyond the pair's seed noise, or it said
-            # build dense and the pick did not; no claim, no hit to count
-            "v_hit": None if claim == "unclear" else bool(gain > noise) if claim == "pays" else bool(gain <= noise),
+            "v_hit": claim_right(kind, gain, noise),
         }
     return row
 

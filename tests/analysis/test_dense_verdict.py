@@ -9,7 +9,16 @@ import polars as pl
 import pytest
 
 from hpsweep.analysis.analyze import AnalysisOptions, analyze
-from hpsweep.analysis.dense_gain import DENSE, GAIN_FEATURES, conformal_band, fit_dense_gain, score_label, sentence
+from hpsweep.analysis.dense_gain import (
+    DENSE,
+    GAIN_FEATURES,
+    WIDE,
+    conformal_band,
+    dense_verdict,
+    fit_dense_gain,
+    score_label,
+    sentence,
+)
 from hpsweep.analysis.recommend import recommend_with_verdict
 from hpsweep.analysis.saved import FORMAT, bundle_of, load_or_fit, models_dir, save
 from hpsweep.analysis.synthetic import default_tasks, shared_configs, write_meta_results
@@ -52,6 +61,54 @@ def test_the_interval_covers_about_90_percent_of_held_out_tasks_at_known_noise()
     assert gain["mae"] < gain["mae_mean_only"] / 3  # the gain depends on ln|x|, and the model learned it
 
 
+def _uneven_gain_table(n_tasks: int, seed: int = 0) -> pl.DataFrame:
+    """Gains of 0 give or take 0.01 for |x| below 100 and +0.2 give or take 0.1 above: a few data sets
+    where sparsity gains much and unevenly (the wide meta-dataset's input-heavy RAD), most where it
+    does not."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for t in range(n_tasks):
+        x = rng.uniform(np.log(4), np.log(2500))
+        big = x > np.log(100)
+        for b in (np.log(2000.0), np.log(20000.0)):
+            feats = dict(zip(GAIN_FEATURES, (x, np.log(8.0), b, np.log(1000.0), np.log(20.0))))
+            gain = rng.normal(0.2, 0.1) if big else rng.normal(0.0, 0.01)
+            base = {"task": f"t{t}", "unit": f"t{t} @ {b:.0f}", **feats}
+            rows.append(base | {"config": DENSE, "score": 0.5})
+            rows.append(base | {"config": "0.5,0.5,0.5,0.5,0.5,0.5", "score": 0.5 + gain})
+    return pl.DataFrame(rows)
+
+
+def test_the_interval_is_narrow_where_gains_are_steady_and_wide_where_they_are_not():
+    table = _uneven_gain_table(80)
+    gain = fit_dense_gain(table, np.zeros(table.height), noise=dict.fromkeys(table["unit"].unique(), 0.01))
+    assert 0.82 <= gain["coverage"] <= 0.97
+    bundle = {"gain": gain, "swept": {"score_names": ["accuracy"]}}
+
+    def interval(x: float) -> tuple[float, float]:
+        feats = dict(zip(GAIN_FEATURES, (np.log(x), np.log(8.0), np.log(5000.0), np.log(1000.0), np.log(20.0))))
+        v = dense_verdict(bundle, feats, "0.5,0.5,0.5,0.5,0.5,0.5", None)
+        return v["low"], v["high"]
+
+    small, large = interval(10), interval(2000)
+    # one band for all is as wide at both, and too wide for "build dense" where the gain is steadily zero
+    assert small[1] - small[0] < WIDE and large[1] - large[0] > 2 * (small[1] - small[0])
+    assert small[0] < 0 < small[1]  # a narrow interval around zero: "build dense: no candidate beats it"
+    # the held-out claims: "build dense" on most small-|x| groups, right where the pick gained no more
+    # than the seed noise (0.01, one standard deviation of the gains there)
+    said, right = gain["claims"]["dense"]
+    assert said >= 40 and right / said >= 0.6
+
+
+def test_models_saved_before_the_scale_use_one_band_in_score_units():
+    table = _gain_table(20, 0.02)
+    gain = fit_dense_gain(table, np.zeros(table.height))
+    old = {k: v for k, v in gain.items() if k != "scale"} | {"residual": [-0.05, 0.05]}
+    feats = dict(zip(GAIN_FEATURES, (np.log(50.0), np.log(8.0), np.log(5000.0), np.log(1000.0), np.log(20.0))))
+    v = dense_verdict({"gain": old, "swept": {}}, feats, "sparse", None)
+    assert v["low"] == pytest.approx(v["gain"] - 0.05) and v["high"] == pytest.approx(v["gain"] + 0.05)
+
+
 @pytest.mark.parametrize(
     "bonus, pattern",
     [
@@ -72,7 +129,9 @@ def test_the_sentence_follows_whether_sparsity_or_dense_clearly_wins(tmp_path, b
     assert item == {
         "label": "gain over dense: 90% interval coverage",
         "value": f"{100 * gain['coverage']:.0f}%",
-        "note": f"on 6 held-out tasks (12 groups); mean width {gain['mean_width']:.3f}",
+        "note": f"on 6 held-out tasks (12 groups); mean width {gain['mean_width']:.3f}; said sparsity pays "
+        f"on {gain['claims']['pays'][0]} groups ({gain['claims']['pays'][1]} right), build dense on "
+        f"{gain['claims']['dense'][0]} ({gain['claims']['dense'][1]} right)",
     }
     x, y = result.swept["dims"][0]
     table, verdict = recommend_with_verdict(bundle_of(result), x, y, result.swept["budget"][0], top=3)
@@ -109,7 +168,9 @@ def test_json_carries_the_verdict_and_the_text_prints_it_within_80_columns(synth
     args = ["recommend", "-x", "200", "-y", "8", "--budget", "50000", "--from", str(synth_root)]
     main([*args, "--json"])
     verdict = json.loads(capsys.readouterr().out)["verdict"]
-    assert set(verdict) == VERDICT_KEYS and verdict["sentence"].startswith(("sparsity pays", "build dense"))
+    assert set(verdict) == VERDICT_KEYS and verdict["sentence"] == sentence(
+        verdict["gain"], verdict["low"], verdict["high"], "r2"
+    )
     assert verdict["low"] <= verdict["gain"] <= verdict["high"]
     main(args)
     lines = capsys.readouterr().out.splitlines()
