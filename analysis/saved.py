@@ -25,7 +25,7 @@ from hpsweep.workers.errors import StoreError
 from hpsweep.workers.hashing import short_hash
 from hpsweep.workers.results.storage import open_storage
 
-FORMAT = 4
+FORMAT = 5
 """Bump when what is saved changes shape; an older format is refitted, never misread."""
 
 
