@@ -154,13 +154,9 @@ def fit_scale(X: np.ndarray, residual: np.ndarray, tasks: np.ndarray | None = No
     }
 
 
-def predict_scale(scale: dict | None, X: np.ndarray) -> np.ndarray:
-    """The scale of each row of X; 1 everywhere without a scale model (a bundle saved before it, whose
-    residual quantiles are in score units)."""
-    X = np.atleast_2d(np.asarray(X, float))
-    if scale is None:
-        return np.ones(len(X))
-    return np.maximum(np.exp(predict_ridge(scale["model"], X)), scale["floor"])
+def predict_scale(scale: dict, X: np.ndarray) -> np.ndarray:
+    """The scale of each row of X (fit_scale)."""
+    return np.maximum(np.exp(predict_ridge(scale["model"], np.atleast_2d(np.asarray(X, float)))), scale["floor"])
 
 
 def claim(low: float, high: float) -> str:
@@ -287,6 +283,6 @@ def dense_verdict(bundle: dict, features: dict, pick: str | None, no_dense: str 
         return out | {"sentence": f"no verdict against dense: {why}"}
     x = np.array([[features[f] for f in GAIN_FEATURES]], float)
     g = float(predict_ridge(gain["model"], x)[0])
-    s = float(predict_scale(gain.get("scale"), x)[0])
+    s = float(predict_scale(gain["scale"], x)[0])
     lo, hi = g + gain["residual"][0] * s, g + gain["residual"][1] * s
     return out | {"gain": g, "low": lo, "high": hi, "sentence": sentence(g, lo, hi, name)}

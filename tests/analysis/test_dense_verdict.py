@@ -100,15 +100,6 @@ def test_the_interval_is_narrow_where_gains_are_steady_and_wide_where_they_are_n
     assert said >= 40 and right / said >= 0.6
 
 
-def test_models_saved_before_the_scale_use_one_band_in_score_units():
-    table = _gain_table(20, 0.02)
-    gain = fit_dense_gain(table, np.zeros(table.height))
-    old = {k: v for k, v in gain.items() if k != "scale"} | {"residual": [-0.05, 0.05]}
-    feats = dict(zip(GAIN_FEATURES, (np.log(50.0), np.log(8.0), np.log(5000.0), np.log(1000.0), np.log(20.0))))
-    v = dense_verdict({"gain": old, "swept": {}}, feats, "sparse", None)
-    assert v["low"] == pytest.approx(v["gain"] - 0.05) and v["high"] == pytest.approx(v["gain"] + 0.05)
-
-
 @pytest.mark.parametrize(
     "bonus, pattern",
     [
