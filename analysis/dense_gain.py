@@ -7,25 +7,23 @@ among the non-dense ones, and the realised gain is score(pick) - score(dense): s
 scores, so what a user who trusted the model there would have gained over building dense.
 
 Gain model: a ridge regression of the gain on (ln|x|, ln|y|, ln budget, ln n_train, ln sequence
-length), standardised over the groups, its penalty chosen leave one task out (PENALTIES).
-Deterministic, readable, and fit for tens of groups, where a boosted model has nothing to split on.
-Held out (mean absolute error, leave one task out) it beat the mean gain of the 5 nearest groups and
-the overall mean gain: 0.033 vs 0.042 and 0.042 on a 10-task synthetic sweep, 0.017 vs 0.032 and
-0.157 on a set whose gain is linear in ln|x|; on meta-wide, where the families differ more than the
-features can say, the chosen penalty keeps it at the mean gain. A request's features are clipped to the groups' range first: the gain at the nearest swept point,
-never a straight line extended past the data (recommend answers up to 2x beyond it).
+length, whether the task is a classification), standardised over the groups, its penalty chosen
+leave one task out (PENALTIES). Deterministic, readable, and fit for tens of groups, where a boosted
+model has nothing to split on. Held out (mean absolute error, leave one task out) it beat the mean
+gain of the 5 nearest groups and the overall mean gain: 0.033 vs 0.042 and 0.042 on a 10-task
+synthetic sweep, 0.017 vs 0.032 and 0.157 on a set whose gain is linear in ln|x|, 0.055 vs 0.063
+for the mean on meta-wide. A request's features are clipped to the groups' range first: the gain at
+the nearest swept point, never a straight line extended past the data (recommend answers up to 2x
+beyond it).
 
-Interval: leave-one-task-out conformal, scaled locally. For each task, the gain model fitted without
-it predicts its groups (residual = realised - predicted). The residuals are far from alike: near
-zero for most data sets, +-0.3 where input-heavy RAD gains a lot, so one band for all was 0.33 wide
-everywhere and said "no clear answer" to nearly every request. A second ridge, of ln(|residual| +
-0.001) on the same features, gives each group a scale (at least SCALE_FLOOR of the median
-|residual|); a held-out task's interval is its prediction plus the finite-sample 5% and 95%
-quantiles of the OTHER tasks' residuals divided by their scale, times its own scale. Its coverage is
-the share of its groups whose realised gain falls inside, and `coverage` is the mean over tasks.
-recommend uses both models fitted on every group and the quantiles of every task's scaled residual.
-Chosen on the 32 meta-wide tasks (leave one task out) over the plain band and over a nearest-groups
-scale, then checked once on 30 further tasks of the same design (docs/analysis.md has the numbers).
+Interval: leave-one-task-out conformal. For each task, the gain model fitted without it predicts
+its groups (residual = realised - predicted). A held-out task's interval is its prediction plus the
+finite-sample 5% and 95% quantiles of the OTHER tasks' residuals; its coverage is the share of its
+groups whose realised gain falls inside, and `coverage` is the mean over tasks. `claims` counts what
+the sentence would have said on each held-out group and whether the realised gain bore it out.
+recommend uses the model fitted on every group plus the quantiles of every task's residual.
+A band scaled by a model of |residual| was tried (docs/analysis.md, "The verdict against dense"):
+more claims, but its "sparsity pays" was wrong on most groups once the picks knew the task kind.
 """
 
 from __future__ import annotations
@@ -35,26 +33,20 @@ import math
 import numpy as np
 import polars as pl
 
-from hpsweep.analysis.features import GROUP
+from hpsweep.analysis.features import CLASSIFICATION, GROUP
 from hpsweep.analysis.metatable import ABSOLUTE, CONFIG, UNIT
 
 DENSE = ",".join(["1.0"] * 6)
-GAIN_FEATURES = ("log_input_dim", "log_output_dim", "log_budget", "log_n_train", "log_seq_len")
+GAIN_FEATURES = ("log_input_dim", "log_output_dim", "log_budget", "log_n_train", "log_seq_len", CLASSIFICATION)
 RIDGE_ALPHA = 1.0
 """The penalty when there are too few tasks to choose one."""
 PENALTIES = (1.0, 10.0, 100.0, 1000.0)
 """The penalties fit_ridge chooses among, leave one task out. A fixed 1 let the gain model chase the
-few input-heavy RAD groups of meta-wide: held out it erred more than the plain mean gain (0.061 vs
-0.050 over 32 tasks); there the choice falls on a larger penalty, on a sweep whose gain follows the
-dims clearly on a small one."""
+few input-heavy RAD groups of meta-wide (before the task kind was a feature it erred more than the
+plain mean gain held out, 0.061 vs 0.050); a sweep whose gain follows the dims keeps 1."""
 LEVEL = 0.90
 MIN_GAIN_TASKS = 3
 """Fewer tasks with a dense model than this: no gain model (nothing to hold out and learn from)."""
-SCALE_FLOOR = 0.25
-"""The smallest scale a group gets, as a share of the median |residual|: a group the scale model
-thinks is noiseless still gets an interval."""
-LOG_OFFSET = 1e-3
-"""Added to |residual| before the log: an exact zero residual would be -inf."""
 WIDE = 0.2
 """An interval spanning zero and wider than this (score units) is no evidence for dense either: the
 verdict says it has no clear answer instead of "build dense"."""
@@ -144,21 +136,6 @@ def predict_ridge(model: dict, X: np.ndarray) -> np.ndarray:
     return Z @ np.asarray(model["coef"]) + model["intercept"]
 
 
-def fit_scale(X: np.ndarray, residual: np.ndarray, tasks: np.ndarray | None = None) -> dict:
-    """How large a residual to expect at each point: a ridge of ln(|residual| + LOG_OFFSET) on the gain
-    features, and the floor (module doc). Plain numbers, saved in the bundle."""
-    residual = np.asarray(residual, float)
-    return {
-        "model": fit_ridge(X, np.log(np.abs(residual) + LOG_OFFSET), tasks),
-        "floor": float(np.median(np.abs(residual)) * SCALE_FLOOR),
-    }
-
-
-def predict_scale(scale: dict, X: np.ndarray) -> np.ndarray:
-    """The scale of each row of X (fit_scale)."""
-    return np.maximum(np.exp(predict_ridge(scale["model"], np.atleast_2d(np.asarray(X, float)))), scale["floor"])
-
-
 def claim(low: float, high: float) -> str:
     """What the sentence claims of an interval: `pays` (above zero), `dense` (below zero, or narrow
     around it) or `unclear` (wide around zero)."""
@@ -208,21 +185,17 @@ def fit_dense_gain(table: pl.DataFrame, pred: np.ndarray, noise: dict[str, float
     claims = {"pays": [0, 0], "dense": [0, 0], "unclear": [0, 0]}  # [said, right]
     for t in tasks:
         mine = task_of == t
-        scale = fit_scale(X[~mine], residual[~mine], task_of[~mine])
-        lo, hi = conformal_band(residual[~mine] / predict_scale(scale, X[~mine]))
-        s = predict_scale(scale, X[mine])
-        low, high = held_pred[mine] + lo * s, held_pred[mine] + hi * s
+        lo, hi = conformal_band(residual[~mine])
+        low, high = held_pred[mine] + lo, held_pred[mine] + hi
         covered.append(float(np.mean((y[mine] >= low) & (y[mine] <= high))))
         widths.extend(high - low)
         for a, b, g, unit in zip(low, high, y[mine], groups.filter(pl.Series(mine))[UNIT]):
             kind = claim(a, b)
             claims[kind][0] += 1
             claims[kind][1] += bool(claim_right(kind, g, (noise or {}).get(unit, 0.0)))
-    scale = fit_scale(X, residual, task_of)
-    lo, hi = conformal_band(residual / predict_scale(scale, X))
+    lo, hi = conformal_band(residual)
     return {
         "model": fit_ridge(X, y, task_of),
-        "scale": scale,
         "residual": [lo, hi],
         "level": LEVEL,
         "coverage": float(np.mean(covered)),
@@ -238,7 +211,7 @@ def fit_dense_gain(table: pl.DataFrame, pred: np.ndarray, noise: dict[str, float
 
 def summary(gain: dict) -> dict:
     """What the metrics JSON and the report show of the gain model (not its data)."""
-    return {k: v for k, v in gain.items() if k not in ("model", "scale")}
+    return {k: v for k, v in gain.items() if k != "model"}
 
 
 def _fmt(v: float, digits: int) -> str:
@@ -267,11 +240,13 @@ def score_label(score_names) -> str:
     return f"score ({' or '.join(names)})" if names else "score"
 
 
-def dense_verdict(bundle: dict, features: dict, pick: str | None, no_dense: str | None) -> dict:
+def dense_verdict(
+    bundle: dict, features: dict, pick: str | None, no_dense: str | None, score_names: list[str] | None = None
+) -> dict:
     """{gain, low, high, score_name, sentence, config} for one request. features: the request's
     GAIN_FEATURES; pick: the top sparse candidate's label; no_dense: why dense is not among the
     candidates, or None. The numbers are None, and the sentence says why, when there is no verdict."""
-    name = score_label(bundle["swept"].get("score_names"))
+    name = score_label(score_names or bundle["swept"].get("score_names"))
     out = {"gain": None, "low": None, "high": None, "score_name": name, "config": pick}
     gain = bundle.get("gain")
     why = (
@@ -283,6 +258,5 @@ def dense_verdict(bundle: dict, features: dict, pick: str | None, no_dense: str 
         return out | {"sentence": f"no verdict against dense: {why}"}
     x = np.array([[features[f] for f in GAIN_FEATURES]], float)
     g = float(predict_ridge(gain["model"], x)[0])
-    s = float(predict_scale(gain["scale"], x)[0])
-    lo, hi = g + gain["residual"][0] * s, g + gain["residual"][1] * s
+    lo, hi = g + gain["residual"][0], g + gain["residual"][1]
     return out | {"gain": g, "low": lo, "high": hi, "sentence": sentence(g, lo, hi, name)}

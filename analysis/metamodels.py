@@ -12,7 +12,8 @@ test score: what the first meta-models regressed).
 - rank:    LightGBM LambdaRank over the same features, one query per task x budget: learns the
            order inside a group directly (standing target only; its output is an order, not a score).
 - nearest: ranks configs by their mean standing (or score) on the k training groups nearest in
-           ln|x|, ln|y|, ln budget, ln sequence length (standardised): no model of configs at all.
+           ln|x|, ln|y|, ln budget, ln sequence length and task kind (classification or not;
+           standardised): no model of configs at all.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from sklearn.linear_model import Ridge
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import PolynomialFeatures, StandardScaler
 
-from hpsweep.analysis.features import BASELINE_FEATURES, DATASET_FEATURES, PAPER_FEATURES
+from hpsweep.analysis.features import BASELINE_FEATURES, CLASSIFICATION, DATASET_FEATURES, PAPER_FEATURES
 from hpsweep.analysis.metatable import CONFIG, CONFIG_FEATURES, RELATIVE, TARGETS, UNIT
 
 RIDGE_ALPHA = 1.0
@@ -35,9 +36,10 @@ tasks the dims terms are nearly collinear (a handful of distinct dims stand for 
 plain least squares gave them huge opposite coefficients, and held-out predictions of a
 3-task quickstart sweep were off by 10^5 in R²; the penalty keeps those directions near zero."""
 TREE_FEATURES = (*DATASET_FEATURES, *CONFIG_FEATURES)
-"""What the tree models see: the data set (dims, length, size, budget) and the config. No lr
-(each config is scored at its best lr) and no family or score kind: features describe the data."""
-NEAREST_FEATURES = ("log_input_dim", "log_output_dim", "log_budget", "log_seq_len")
+"""What the tree models see: the data set (dims, length, size, whether it is a classification,
+budget) and the config. No lr (each config is scored at its best lr) and no family: features
+describe what a user knows of the data before training."""
+NEAREST_FEATURES = ("log_input_dim", "log_output_dim", "log_budget", "log_seq_len", CLASSIFICATION)
 RANK_LEVELS = 10
 """LambdaRank needs integer relevance: standing cut into this many equal levels (0 = worst)."""
 FIT_CONFIGS_PER_GROUP = 200
@@ -212,9 +214,9 @@ MODEL_KINDS = (
 )
 ABOUT = {
     "paper": "degree-2 polynomial of HP, ln|x|, ln|y|, ln budget (ridge)",
-    "gbt": "gradient-boosted trees over data-set and config features",
+    "gbt": "gradient-boosted trees over data-set (kind included) and config features",
     "rank": "LightGBM LambdaRank, one query per task x budget",
-    "nearest": "mean of the 3 nearest training tasks (ln|x|, ln|y|, ln budget, ln length)",
+    "nearest": "mean of the 3 nearest training tasks (ln|x|, ln|y|, ln budget, ln length, kind)",
 }
 
 

@@ -65,14 +65,26 @@ def recommend_for(
     n_train: int | None = None,
     lr: float | None = None,
     epochs: int | None = None,
+    kind: str | None = None,
 ):
     """(table, the saved models' bundle, whether they were refitted now, the verdict against dense)."""
     from hpsweep.analysis.recommend import check_request, recommend_with_verdict
     from hpsweep.analysis.saved import load_or_fit
 
-    check_request(input_dim, output_dim, budget, top=top, seq_len=seq_len, n_train=n_train, lr=lr, epochs=epochs)
+    check_request(
+        input_dim, output_dim, budget, top=top, kind=kind, seq_len=seq_len, n_train=n_train, lr=lr, epochs=epochs
+    )
     bundle, refitted = load_or_fit(root, opts)
     table, verdict = recommend_with_verdict(
-        bundle, input_dim, output_dim, budget, top=top, seq_len=seq_len, n_train=n_train, lr=lr, epochs=epochs
+        bundle,
+        input_dim,
+        output_dim,
+        budget,
+        top=top,
+        seq_len=seq_len,
+        n_train=n_train,
+        lr=lr,
+        epochs=epochs,
+        kind=kind,
     )
     return table, bundle, refitted, verdict

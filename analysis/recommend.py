@@ -102,8 +102,8 @@ def check_settings(**settings) -> None:
             )
 
 
-def check_request(input_dim, output_dim, budget, *, top=5, **settings) -> None:
-    """Refuse what no results could answer (bad dims, budget, top or settings), before any fitting.
+def check_request(input_dim, output_dim, budget, *, top=5, kind=None, **settings) -> None:
+    """Refuse what no results could answer (bad dims, budget, top, kind or settings), before any fitting.
 
     Raises:
         DescriptorError: bad dims or budget. AnalysisError: bad top or setting.
@@ -113,6 +113,8 @@ def check_request(input_dim, output_dim, budget, *, top=5, **settings) -> None:
         raise DescriptorError(f"budget must be a positive number of weights; got {budget!r}")
     if top < 1:
         raise AnalysisError(f"--top must be at least 1; got {top}")
+    if kind is not None and kind not in KINDS:
+        raise AnalysisError(f"kind must be one of {', '.join(KINDS)}; got {kind!r}")
     check_settings(**settings)
 
 
@@ -157,10 +159,28 @@ def check_support(bundle: dict, **values) -> None:
         )
 
 
-def _bounds(bundle: dict) -> tuple[float, float]:
+KINDS = ("classification", "regression")
+
+
+def score_names_for(bundle: dict, kind: str | None) -> list[str]:
+    """The score names a request of this kind is predicted under: accuracy for a classification, the
+    other scores the results hold (r2, returns) for a regression, every one of them without a kind.
+    A kind the results never swept is outside what they can answer for."""
+    held = list(bundle["swept"].get("score_names") or []) or ["r2"]
+    if kind is None:
+        return held
+    names = [n for n in held if (n == "accuracy") == (kind == "classification")]
+    if not names:
+        raise AnalysisError(
+            f"the results hold no {kind} task (their scores: {', '.join(held)}): recommend cannot answer for one; "
+            f"leave out the kind, or sweep {kind} tasks"
+        )
+    return names
+
+
+def _bounds(score_names: list[str]) -> tuple[float, float]:
     """The score's possible range: r2 <= 1 (no floor), accuracy in [0, 1]."""
-    names = set(bundle["swept"].get("score_names", []))
-    return (0.0 if names and names <= {"accuracy"} else -math.inf), 1.0
+    return (0.0 if set(score_names) == {"accuracy"} else -math.inf), 1.0
 
 
 def recommend(
@@ -174,6 +194,7 @@ def recommend(
     n_train: int | None = None,
     lr: float | None = None,
     epochs: int | None = None,
+    kind: str | None = None,
 ) -> pl.DataFrame:
     """The `top` candidate configs, best first (recommend_with_verdict's table).
 
@@ -188,7 +209,16 @@ def recommend(
         DescriptorError: bad dims or budget.
     """
     return recommend_with_verdict(
-        bundle, input_dim, output_dim, budget, top=top, seq_len=seq_len, n_train=n_train, lr=lr, epochs=epochs
+        bundle,
+        input_dim,
+        output_dim,
+        budget,
+        top=top,
+        seq_len=seq_len,
+        n_train=n_train,
+        lr=lr,
+        epochs=epochs,
+        kind=kind,
     )[0]
 
 
@@ -203,10 +233,15 @@ def recommend_with_verdict(
     n_train: int | None = None,
     lr: float | None = None,
     epochs: int | None = None,
+    kind: str | None = None,
 ) -> tuple[pl.DataFrame, dict]:
     """(recommend's table, the verdict against dense: {gain, low, high, score_name, sentence, config},
-    analysis/dense_gain.py; the numbers are None and the sentence says why when there is none)."""
-    check_request(input_dim, output_dim, budget, top=top, seq_len=seq_len, n_train=n_train, lr=lr, epochs=epochs)
+    analysis/dense_gain.py; the numbers are None and the sentence says why when there is none).
+    kind: "classification" or "regression" (score_names_for); None: the kinds the results hold, the
+    predictions averaged over them."""
+    check_request(
+        input_dim, output_dim, budget, top=top, kind=kind, seq_len=seq_len, n_train=n_train, lr=lr, epochs=epochs
+    )
     check_support(bundle, input_dim=input_dim, output_dim=output_dim, budget=budget, seq_len=seq_len, n_train=n_train)
     med = bundle["swept"]["medians"]
     setting = {
@@ -215,22 +250,27 @@ def recommend_with_verdict(
         "lr": lr or float(10 ** med["log10_lr"]),
         "epochs": epochs or round(med["epochs"]),
     }
+    score_names = score_names_for(bundle, kind)
     rows = []
     for label, d in candidate_set(bundle):
         try:
             m = describe(input_dim, output_dim, d, budget=budget)
         except DescriptorError:
             continue  # this config cannot fit the budget at these dims
-        rows.append({"label": label, **m.to_dict(), **setting})
+        rows.append({"label": label, **m.to_dict(), **setting, "score_name": score_names[0]})
     if not rows:
         raise AnalysisError(
             f"no candidate config fits budget {budget:g} at input_dim={input_dim}, "
             f"output_dim={output_dim}; raise the budget"
         )
-    df = pl.DataFrame(rows).with_columns(*feature_exprs()).with_columns(config_key())
+    df = pl.DataFrame(rows).with_columns(config_key())
     model = bundle["fitted"][bundle["chosen"]]
-    with threadpool_limits(limits=1):
-        raw = model.predict(df)
+    with threadpool_limits(limits=1):  # one prediction per kind asked about, averaged
+        raw = np.mean(
+            [model.predict(df.with_columns(pl.lit(n).alias("score_name"), *feature_exprs())) for n in score_names],
+            axis=0,
+        )
+    df = df.with_columns(*feature_exprs())
     # where the model places each candidate among these candidates: 0 = last, 1 = first
     order = pl.Series(raw).rank("average").to_numpy()
     predicted = (order - 1) / max(len(raw) - 1, 1)
@@ -238,7 +278,7 @@ def recommend_with_verdict(
     which = np.minimum((predicted * len(bins)).astype(int), len(bins) - 1)
     shown = {"predicted": predicted, "low": [bins[i][0] for i in which], "high": [bins[i][1] for i in which]}
     if model.target != RELATIVE:
-        lo, hi = _bounds(bundle)
+        lo, hi = _bounds(score_names)
         r_lo, r_hi = bundle["band"]["residual"]
         shown |= {
             "score": np.clip(raw, lo, hi),
@@ -259,6 +299,7 @@ def recommend_with_verdict(
         else "the dense model does not fit this budget at these dims"
         if has_dense
         else "the candidate set has no dense model",
+        score_names,
     )
     table = (
         ranked.head(top)

@@ -160,7 +160,7 @@ def trial_columns(
     return cols
 
 
-def _table(task: SyntheticTask, sweep_id: str, cols: dict, attempt: int = 1) -> pa.Table:
+def _table(task: SyntheticTask, sweep_id: str, cols: dict, attempt: int = 1, score_name: str = "r2") -> pa.Table:
     n = len(cols["hidden"])
     now = datetime.now(timezone.utc)
     ids = [f"{task.name}-{sweep_id}-{i:08d}" for i in range(n)]
@@ -175,7 +175,7 @@ def _table(task: SyntheticTask, sweep_id: str, cols: dict, attempt: int = 1) -> 
         **cols,
         "status": ["ok"] * n,
         "epochs_run": cols["epochs"],
-        "score_name": ["r2"] * n,
+        "score_name": [score_name] * n,
         "train_loss": 1.0 - cols["test_score"],
         "val_loss": 1.0 - cols["val_score"],
         "test_loss": 1.0 - cols["test_score"],
@@ -249,10 +249,12 @@ def write_meta_results(
     seed: int = 0,
     hidden=(),
     dense_bonus: float = 0.0,
+    score_name: str = "r2",
 ) -> int:
     """A meta-dataset: the same configs on every task at every budget, lr and seed; returns rows written.
     A seed's noise is drawn per trial, so seeds disagree the way real seeds do. Given `hidden` (|h|
-    values), a sweep by hidden size instead: every config at each |h|, budget null."""
+    values), a sweep by hidden size instead: every config at each |h|, budget null. score_name: what
+    the rows say they are scored by (accuracy marks the tasks as classifications)."""
     configs = shared_configs() if configs is None else configs
     rng = np.random.default_rng(seed)
     written = 0
@@ -268,7 +270,7 @@ def write_meta_results(
         else:
             budget = np.array([_dense_weights(task.input_dim, 32, task.output_dim) * g[1] for g in grid])
             cols = trial_columns(task, d, budget, rng, noise, lr, dense_bonus=dense_bonus)
-        table = _table(task, sweep_id, cols)
+        table = _table(task, sweep_id, cols, score_name=score_name)
         table = table.set_column(
             table.schema.get_field_index("seed"), "seed", pa.array([g[3] for g in grid], pa.int64())
         )

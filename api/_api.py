@@ -227,6 +227,7 @@ def recommend(
     n_train: int | None = None,
     lr: float | None = None,
     epochs: int | None = None,
+    kind: str | None = None,
 ) -> Recommendation:
     """The densities to build for a new data set and weight budget, predicted before training.
 
@@ -240,6 +241,8 @@ def recommend(
         top: how many configs.
         sweeps, tasks: learn only from these (empty: all).
         seq_len, n_train, lr, epochs: the planned setting (None: the median of the swept trials).
+        kind: "classification" (scored by accuracy) or "regression" (r2); None: the predictions
+            averaged over the kinds the results hold.
 
     Returns:
         A Polars DataFrame, best first: rank, config, d_hx..d_yy, hidden, total_weights,
@@ -251,7 +254,7 @@ def recommend(
         there is none).
 
     Raises:
-        AnalysisError: too few tasks, or a dim, budget, length or size the results cannot answer for.
+        AnalysisError: too few tasks, or a dim, budget, length, size or kind the results cannot answer for.
         DescriptorError: bad dims or budget.
     """
     from hpsweep.analysis.pipeline import options, recommend_for
@@ -269,6 +272,7 @@ def recommend(
         n_train=n_train,
         lr=lr,
         epochs=epochs,
+        kind=kind,
     )
     out = Recommendation(table)
     out.verdict = verdict

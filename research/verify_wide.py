@@ -13,7 +13,7 @@ Two steps, so that the held-out tasks are drawn and trained before any meta resu
   spec's whole shared candidate set (so any five recommend names are already trained) at the spec's
   lr grid with 3 seeds, every model to the last epoch (no schedule: the truth, not an estimate).
 - score: for each task, `hpsweep recommend --json --top 5` with the task's dims, budget, sequence
-  length and n_train. A config's score is its seed-mean test score at its best lr on validation
+  length, n_train and kind (classification where the task is scored by accuracy: rad, prototype). A config's score is its seed-mean test score at its best lr on validation
   (the meta protocol). Per task: the top pick's and always-dense's normalised regret
   (best - score) / (best - worst) among the trained configs, their paired difference, the best of
   the top five; the verdict's gain interval against the actual gain of the pick over dense (does it
@@ -120,6 +120,8 @@ def train(args) -> None:
 def recommend(meta: str, t: dict) -> dict:
     cmd = [HPSWEEP, "recommend", "-x", str(t["x"]), "-y", str(t["y"]), "--budget", str(t["budget"])]
     cmd += ["--seq-len", str(t["seq_len"]), "--n-train", str(t["n_train"]), "--from", meta, "--top", "5", "--json"]
+    # what the task's user would say: a task scored by accuracy is a classification
+    cmd += ["--kind", "classification" if get_task(t["task"]).info().score_name == "accuracy" else "regression"]
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode:
         return {"error": done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit {done.returncode}"}
@@ -191,6 +193,17 @@ def _mean_ci(values) -> str:
     return f"{v.mean():+.3f} [{lo:+.3f}, {hi:+.3f}]" if len(v) else "n/a"
 
 
+def _paired_reading(paired) -> str:
+    """What the paired interval says: below zero the pick is better, above it dense, else no difference shown."""
+    v = np.asarray([x for x in paired if x is not None], float)
+    lo, hi = bootstrap_interval(v)
+    if hi < 0:
+        return "the interval lies below zero: the pick is better"
+    if lo > 0:
+        return "the interval lies above zero: dense is better"
+    return "the interval spans zero: no difference shown"
+
+
 def report(rows: list[dict], train_s: float) -> str:
     df = pl.DataFrame(rows)
     cols = [c for c in df.columns if c not in ("task",)]
@@ -205,7 +218,7 @@ def report(rows: list[dict], train_s: float) -> str:
         "Means with bootstrap 90% intervals over tasks.",
         f"- top pick's normalised regret: {_mean_ci(scored['pick_regret'].to_list())}",
         f"- always-dense's: {_mean_ci(scored['dense_regret'].to_list())}",
-        f"- pick minus dense, paired per task: {_mean_ci(paired)} (below zero: the pick is better)",
+        f"- pick minus dense, paired per task: {_mean_ci(paired)} ({_paired_reading(paired)})",
         f"- best of the top five: {_mean_ci(scored['top5_regret'].to_list())}",
     ]
     if "v_covered" in df.columns:

@@ -21,11 +21,17 @@ import click
     "--lr", type=float, help="Learning rate you will train with (checked; configs are compared at their best lr)."
 )
 @click.option("--epochs", type=int, help="Epochs you will train (checked; not a meta-model feature).")
+@click.option(
+    "--kind",
+    type=click.Choice(["classification", "regression"]),
+    help="What the new data set asks: classification (scored by accuracy) or regression (r2). "
+    "Default: averaged over the kinds the results hold.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def recommend(input_dim, output_dim, budget, results, sweeps, tasks, top, seq_len, n_train, lr, epochs, as_json):
+def recommend(input_dim, output_dim, budget, results, sweeps, tasks, top, seq_len, n_train, lr, epochs, kind, as_json):
     """Top configs (six densities, |h| from the budget, HP) with predicted standing and a 90% band.
 
-    Example: hpsweep recommend -x 300 -y 12 --budget 80000 --from hpsweep-results
+    Example: hpsweep recommend -x 300 -y 12 --budget 80000 --kind classification --from hpsweep-results
     """
     from hpsweep.analysis.pipeline import options, recommend_for
     from hpsweep.analysis.recommend import quality_line
@@ -42,6 +48,7 @@ def recommend(input_dim, output_dim, budget, results, sweeps, tasks, top, seq_le
         n_train=n_train,
         lr=lr,
         epochs=epochs,
+        kind=kind,
     )
     standing = bundle["band"]["kind"] == "standing"
     quality = quality_line(bundle)
@@ -52,6 +59,7 @@ def recommend(input_dim, output_dim, budget, results, sweeps, tasks, top, seq_le
                     "input_dim": input_dim,
                     "output_dim": output_dim,
                     "budget": budget,
+                    "kind": kind,
                     "model": bundle["chosen"],
                     "predicts": "standing" if standing else "score",
                     "quality": quality,
@@ -88,6 +96,14 @@ def recommend(input_dim, output_dim, budget, results, sweeps, tasks, top, seq_le
             paragraph(
                 f"{bundle['chosen']} orders by predicted test score; --json gives it with its held-out band "
                 "(score, score_low, score_high)."
+            )
+        )
+    both = kind is None and len(set(bundle["swept"].get("score_names") or [])) > 1
+    if both:
+        click.echo(
+            paragraph(
+                "note: ranked as the average of a classification and a regression; --kind says which this "
+                "data set is, and the ranking learns from that kind's tasks most."
             )
         )
     if lr is not None or epochs is not None:

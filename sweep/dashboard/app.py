@@ -113,8 +113,8 @@ class Dashboard:
     def recommend(self, raw: dict) -> dict:
         from hpsweep.sweep.dashboard.form import parse_recommend
 
-        x, y, budget = parse_recommend(raw)
-        table, bundle, verdict = self.source.recommend(x, y, budget, top=5)
+        x, y, budget, kind = parse_recommend(raw)
+        table, bundle, verdict = self.source.recommend(x, y, budget, top=5, kind=kind)
         cols = [
             c
             for c in (
@@ -136,7 +136,7 @@ class Dashboard:
             "model": bundle["chosen"],
             "columns": cols,
             "rows": [[views.number(r[c]) for c in cols] for r in table.iter_rows(named=True)],
-            "request": {"input_dim": x, "output_dim": y, "budget": budget},
+            "request": {"input_dim": x, "output_dim": y, "budget": budget, "kind": kind},
             "verdict": verdict["sentence"],
         }
 

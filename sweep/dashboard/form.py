@@ -1,4 +1,4 @@
-"""The recommend form's three inputs, parsed by the `recommend` command's own click options, so a
+"""The recommend form's inputs, parsed by the `recommend` command's own click options, so a
 wrong value reads on the page exactly as `hpsweep recommend` prints it."""
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ class FormError(HpsweepError):
     """A form value click would refuse (the message is click's, as the CLI shows it)."""
 
 
-def parse_recommend(raw: dict) -> tuple[int, int, float]:
-    """(input_dim, output_dim, budget) from the form's strings.
+def parse_recommend(raw: dict) -> tuple[int, int, float, str | None]:
+    """(input_dim, output_dim, budget, kind) from the form's strings (kind: None when left empty).
 
     Raises:
         FormError: a missing or malformed value (click's message for that option).
@@ -38,4 +38,11 @@ def parse_recommend(raw: dict) -> tuple[int, int, float]:
                 e.param = param
             raise FormError(e.format_message()) from None
     x, y, budget = values
-    return x, y, budget
+    kind = str(raw.get("kind", "")).strip() or None
+    if kind is not None:
+        try:
+            kind = params["kind"].type_cast_value(ctx, kind)
+        except click.BadParameter as e:
+            e.param = e.param or params["kind"]
+            raise FormError(e.format_message()) from None
+    return x, y, budget, kind

@@ -261,7 +261,7 @@ class StoreSource:
         return bundle
 
     def recommend(
-        self, input_dim: int, output_dim: int, budget: float, top: int = 5
+        self, input_dim: int, output_dim: int, budget: float, top: int = 5, kind: str | None = None
     ) -> tuple[pl.DataFrame, dict, dict]:
         """`recommend`'s table, the saved analysis and the verdict against dense (its checks and
         one-line errors are the CLI's).
@@ -271,12 +271,12 @@ class StoreSource:
         """
         from hpsweep.analysis.recommend import check_request, recommend_with_verdict
 
-        check_request(input_dim, output_dim, budget, top=top)
+        check_request(input_dim, output_dim, budget, top=top, kind=kind)
         bundle = self.analysis()
         if bundle is None:
             raise AnalysisError(
                 f"results {self.root!r:.100} hold no analysis of the results as they are now; run: "
                 f"hpsweep analyze {self.root}"
             )
-        table, verdict = recommend_with_verdict(bundle, input_dim, output_dim, budget, top=top)
+        table, verdict = recommend_with_verdict(bundle, input_dim, output_dim, budget, top=top, kind=kind)
         return table, bundle, verdict

@@ -160,6 +160,10 @@ def test_nothing_is_written_and_nothing_but_known_names_is_read(tmp_path, served
         ),
         ({"x": "0", "y": "4", "budget": "1000"}, None),  # the CLI's own line for a bad dim, compared below
         ({"x": "8", "y": "4", "budget": "-5"}, "Error: budget must be a positive number of weights; got -5.0"),
+        (
+            {"x": "8", "y": "4", "budget": "1000", "kind": "clf"},
+            "Error: Invalid value for '--kind': 'clf' is not one of 'classification', 'regression'.",
+        ),
     ],
 )
 def test_recommend_form_errors_are_the_cli_lines(tmp_path, served, capsys, form, line):
@@ -168,12 +172,11 @@ def test_recommend_form_errors_are_the_cli_lines(tmp_path, served, capsys, form,
     write_store(tmp_path / "r")
     server = served(tmp_path / "r")
     code, body = get(server.url + "api/recommend?" + urllib.parse.urlencode(form))
+    args = ["recommend", "-x", form["x"], "--budget", form["budget"], "--from", str(tmp_path / "r")]
+    args += ["-y", form["y"]] if form["y"] else []
+    args += ["--kind", form["kind"]] if "kind" in form else []
     with pytest.raises(SystemExit):
-        main(
-            ["recommend", "-x", form["x"], "-y", form["y"], "--budget", form["budget"], "--from", str(tmp_path / "r")]
-            if form["y"]
-            else ["recommend", "-x", form["x"], "--budget", form["budget"], "--from", str(tmp_path / "r")]
-        )
+        main(args)
     cli_line = capsys.readouterr().err.strip().splitlines()[-1]
     # the page's line is the CLI's, less the pointer to `--help` that the CLI adds to usage errors
     assert code == 400 and cli_line in (body["error"], f"{body['error']} (see: hpsweep recommend --help)")

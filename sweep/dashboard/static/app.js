@@ -238,7 +238,7 @@ function drawTop() {
 // ---------------------------------------------------------------- recommend
 $("recommend-form").addEventListener("submit", async (ev) => {
   ev.preventDefault();
-  const q = new URLSearchParams({ x: $("rec-x").value, y: $("rec-y").value, budget: $("rec-budget").value });
+  const q = new URLSearchParams({ x: $("rec-x").value, y: $("rec-y").value, budget: $("rec-budget").value, kind: $("rec-kind").value });
   const err = $("recommend-error");
   const out = $("recommend-result");
   try {
