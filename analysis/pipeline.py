@@ -71,20 +71,8 @@ def recommend_for(
     from hpsweep.analysis.recommend import check_request, recommend_with_verdict
     from hpsweep.analysis.saved import load_or_fit
 
-    check_request(
-        input_dim, output_dim, budget, top=top, kind=kind, seq_len=seq_len, n_train=n_train, lr=lr, epochs=epochs
-    )
+    request = dict(top=top, seq_len=seq_len, n_train=n_train, lr=lr, epochs=epochs, kind=kind)
+    check_request(input_dim, output_dim, budget, **request)  # before any fitting: a bad value is one line
     bundle, refitted = load_or_fit(root, opts)
-    table, verdict = recommend_with_verdict(
-        bundle,
-        input_dim,
-        output_dim,
-        budget,
-        top=top,
-        seq_len=seq_len,
-        n_train=n_train,
-        lr=lr,
-        epochs=epochs,
-        kind=kind,
-    )
+    table, verdict = recommend_with_verdict(bundle, input_dim, output_dim, budget, **request)
     return table, bundle, refitted, verdict
