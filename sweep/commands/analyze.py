@@ -8,7 +8,7 @@ import time
 
 import click
 
-from hpsweep.sweep.commands._types import at_least
+from hpsweep.sweep.commands._types import at_least, results_argument
 
 
 def _fmt(summary: dict, metric: str, stat: str = "mean") -> str:
@@ -116,7 +116,7 @@ def print_tables(result, model_dir, report, seconds) -> None:
 
 
 @click.command("analyze")
-@click.argument("results")  # a path or URI (s3://...): the results layer opens it
+@results_argument
 @click.option(
     "--out",
     type=click.Path(file_okay=False),

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import click
 
+from hpsweep.sweep.commands._types import results_argument
+
 
 @click.command("compact")
-@click.argument("results")
+@results_argument
 @click.option("--sweep", "sweep_id", default=None, help="Only this sweep (default: all).")
 def compact(results, sweep_id):
     """Rewrite each (table, sweep, task) partition of RESULTS as one Parquet file.

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import click
 
+from hpsweep.sweep.commands._types import results_argument
 from hpsweep.sweep.dashboard.server import DEFAULT_PORT
 
 
 @click.command("dashboard")
-@click.argument("results")
+@results_argument
 @click.option(
     "--port",
     type=click.IntRange(0, 65535),

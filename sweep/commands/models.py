@@ -6,9 +6,11 @@ import os
 
 import click
 
+from hpsweep.sweep.commands._types import results_argument
+
 
 @click.command("models")
-@click.argument("results")
+@results_argument
 @click.option("--task", default=None, help="Only this task.")
 @click.option("--top", type=click.IntRange(1, 1_000_000), default=None, help="The best K per sweep and task.")
 @click.option("--sweep", "sweep_id", default=None, help="Only this sweep.")

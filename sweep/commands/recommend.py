@@ -6,12 +6,20 @@ import json
 
 import click
 
+from hpsweep.sweep.locations import DEFAULT_RESULTS
+
 
 @click.command("recommend")
 @click.option("--input-dim", "-x", type=int, required=True, help="|x| of the new data set.")
 @click.option("--output-dim", "-y", type=int, required=True, help="|y| of the new data set.")
 @click.option("--budget", "-P", type=float, required=True, help="Trainable-weight budget; |h| is solved from it.")
-@click.option("--from", "results", required=True, help="Results root to learn from (a path or URI such as s3://...).")
+@click.option(
+    "--from",
+    "results",
+    default=DEFAULT_RESULTS,
+    show_default=True,
+    help="Results root to learn from (a path or URI such as s3://...).",
+)
 @click.option("--sweep", "sweeps", multiple=True, help="Learn only from this sweep id (repeatable).")
 @click.option("--task", "tasks", multiple=True, help="Learn only from this task (repeatable).")
 @click.option("--top", type=int, default=5, show_default=True, help="How many configs.")

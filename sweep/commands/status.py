@@ -6,13 +6,14 @@ import json
 
 import click
 
+from hpsweep.sweep.commands._types import results_argument
 from hpsweep.workers.schema import FINAL_STATUSES
 
 COLUMNS = ("sweep", "planned", *FINAL_STATUSES, "missing")
 
 
 @click.command("status")
-@click.argument("results")
+@results_argument
 @click.option("--sweep", "sweep_id", default=None, help="Only this sweep.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per sweep, one per line.")
 def status(results, sweep_id, as_json):

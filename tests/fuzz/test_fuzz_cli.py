@@ -120,11 +120,10 @@ CASES = [
         exit_code=USAGE_EXIT,
     ),
     Case("describe-missing-y", ["describe", "-x", "3"], "Missing option '--output-dim' / '-y'.", exit_code=USAGE_EXIT),
-    Case(
-        "status-missing-results",
+    Case(  # RESULTS defaults to where `hpsweep run` writes; here nothing ran yet
+        "status-default-results-absent",
         ["status"],
-        "Missing argument 'RESULTS'. (see: hpsweep status --help)",
-        exit_code=USAGE_EXIT,
+        "results 'hpsweep-results' do not exist; give the folder that `hpsweep run --results` wrote",
     ),
     Case("unknown-command", ["trian"], "No such command 'trian'. (see: hpsweep --help)", exit_code=USAGE_EXIT),
     Case(
