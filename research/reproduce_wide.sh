@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates docs/findings.md §6 (the wide meta-dataset): about 60 minutes on 2 CPU cores.
+# Regenerates docs/findings.md §6 (the wide meta-dataset): about 70 minutes on 2 CPU cores.
 #
 #   bash research/reproduce_wide.sh [OUT]        # default: hpsweep-results/wide (git-ignored)
 #
@@ -10,8 +10,8 @@ cd "$(dirname "$0")/.."
 
 OUT=${1:-hpsweep-results/wide}
 mkdir -p "$OUT"
-python -m research.verify_wide train --out "$OUT/verify" --seed 11         # 13 unseen tasks, ~17 min
-hpsweep run meta-wide --results "$OUT/meta" --progress lines --retry-failed  # 4,148 models, ~40 min
+python -m research.verify_wide train --out "$OUT/verify" --seed 11         # 13 unseen tasks, ~7 min
+hpsweep run meta-wide --results "$OUT/meta" --progress lines --retry-failed  # 6,222 models, ~1 h
 hpsweep analyze "$OUT/meta" --json > "$OUT/analysis.json"
 python -m research.verify_wide score --out "$OUT/verify" --from "$OUT/meta" | tee "$OUT/verify.md"
 python -m research.rad_wide "$OUT/verify" | tee "$OUT/rad.md"
