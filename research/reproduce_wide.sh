@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 OUT=${1:-hpsweep-results/wide}
 mkdir -p "$OUT"
 python -m research.verify_wide train --out "$OUT/verify" --seed 11         # 13 unseen tasks, ~7 min
-hpsweep run meta-wide --results "$OUT/meta" --progress lines --retry-failed  # 6,222 models, ~1 h
+hpsweep run meta-wide --results "$OUT/meta" --progress lines --retry-failed  # 6,222 models, ~63 min
 hpsweep analyze "$OUT/meta" --json > "$OUT/analysis.json"
 python -m research.verify_wide score --out "$OUT/verify" --from "$OUT/meta" | tee "$OUT/verify.md"
 python -m research.rad_wide "$OUT/verify" | tee "$OUT/rad.md"
