@@ -31,6 +31,7 @@ from hpsweep.analysis.evaluate import (
 from hpsweep.analysis.features import GROUP, per_task_sample, with_features
 from hpsweep.analysis.load import collect, scan_trials
 from hpsweep.analysis.metamodels import ABOUT, all_models, coefficients, model_named
+from hpsweep.analysis.nearby import held_out_groups
 from hpsweep.analysis.too_few import too_few_tasks
 from hpsweep.workers.errors import AnalysisError
 
@@ -86,6 +87,7 @@ class AnalysisResult:
     table: pl.DataFrame = field(repr=False)  # the meta-dataset with held-out predictions, for plots
     fitted: dict = field(repr=False, default_factory=dict)  # "name/target" -> MetaModel fitted on all tasks
     gain: dict = field(repr=False, default_factory=dict)  # the verdict against dense (analysis/dense_gain.py)
+    held_out_groups: list = field(repr=False, default_factory=list)  # the chosen model per group (analysis/nearby.py)
 
     def warnings(self) -> list[str]:
         out = []
@@ -285,4 +287,5 @@ def _analyze(root, opt: AnalysisOptions, with_ranking: bool) -> AnalysisResult:
         table=table.with_columns(**{f"pred_{k}": v for k, v in preds.items()}),
         fitted=fitted,
         gain=fit_dense_gain(table, preds[chosen], dict(zip(info["unit"], info["seed_noise"]))),
+        held_out_groups=held_out_groups(table, preds[chosen], info, excluded),
     )

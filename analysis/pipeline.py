@@ -67,7 +67,9 @@ def recommend_for(
     epochs: int | None = None,
     kind: str | None = None,
 ):
-    """(table, the saved models' bundle, whether they were refitted now, the verdict against dense)."""
+    """(table, the saved models' bundle, whether they were refitted now, the verdict against dense, how the
+    order held up on held-out tasks near the request: analysis/nearby.py, None from an older bundle)."""
+    from hpsweep.analysis.nearby import nearby
     from hpsweep.analysis.recommend import check_request, recommend_with_verdict
     from hpsweep.analysis.saved import load_or_fit
 
@@ -75,4 +77,5 @@ def recommend_for(
     check_request(input_dim, output_dim, budget, **request)  # before any fitting: a bad value is one line
     bundle, refitted = load_or_fit(root, opts)
     table, verdict = recommend_with_verdict(bundle, input_dim, output_dim, budget, **request)
-    return table, bundle, refitted, verdict
+    near = nearby(bundle, input_dim, output_dim, budget, seq_len=seq_len, kind=kind)
+    return table, bundle, refitted, verdict, near

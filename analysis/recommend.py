@@ -47,10 +47,11 @@ MIN_SHARED = 5
 
 
 class Recommendation(pl.DataFrame):
-    """recommend's table, a Polars DataFrame, with the verdict against dense beside it in `.verdict`
-    (a frame derived from it has None there)."""
+    """recommend's table, a Polars DataFrame, with the verdict against dense beside it in `.verdict` and
+    how the order held up near the request in `.nearby` (a frame derived from it has None there)."""
 
     verdict: dict | None = None
+    nearby: dict | None = None
 
 
 def label_of(d: tuple[float, ...]) -> str:

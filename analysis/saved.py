@@ -25,7 +25,7 @@ from hpsweep.workers.errors import StoreError
 from hpsweep.workers.hashing import short_hash
 from hpsweep.workers.results.storage import open_storage
 
-FORMAT = 5
+FORMAT = 6
 """Bump when what is saved changes shape; an older format is refitted, never misread."""
 
 
@@ -59,6 +59,7 @@ def bundle_of(result: AnalysisResult) -> dict:
         "baselines": result.baselines,
         "ceiling": result.ceiling,
         "gain": result.gain,  # the verdict against dense; a bundle saved before format 4 lacks it
+        "held_out_groups": result.held_out_groups,  # recommend's reliability near a request (format 6)
     }
 
 

@@ -251,7 +251,9 @@ def recommend(
         score, score_low, score_high. Its `.verdict` is the verdict against dense: {gain, low, high,
         score_name, sentence, config}, the top sparse pick's expected gain over the dense model at this
         budget with a held-out-calibrated 90% interval (None numbers, and the sentence says why, when
-        there is none).
+        there is none). Its `.nearby` says how the order held up on the held-out task x budget groups
+        nearest this request: {k, kendall, kendall_range, regret1, regret5, families, groups, sentence}
+        (analysis/nearby.py; None from models saved without it).
 
     Raises:
         AnalysisError: too few tasks, or a dim, budget, length, size or kind the results cannot answer for.
@@ -261,7 +263,7 @@ def recommend(
     from hpsweep.analysis.recommend import Recommendation
 
     # the request is checked before anything is fitted (a zero --lr is one line, never NaN features)
-    table, _, _, verdict = recommend_for(
+    table, _, _, verdict, near = recommend_for(
         root,
         options(sweeps, tasks, filters_hint="sweeps=/tasks="),
         input_dim,
@@ -276,6 +278,7 @@ def recommend(
     )
     out = Recommendation(table)
     out.verdict = verdict
+    out.nearby = near
     return out
 
 

@@ -12,12 +12,15 @@ Two steps, so that the held-out tasks are drawn and trained before any meta resu
   100,000, its frames and n_train drawn from the spec's large-RAD ranges. Every task trains the
   spec's whole shared candidate set (so any five recommend names are already trained) at the spec's
   lr grid with 3 seeds, every model to the last epoch (no schedule: the truth, not an estimate).
-- score: for each task, `hpsweep recommend --json --top 5` with the task's dims, budget, sequence
-  length, n_train and kind (classification where the task is scored by accuracy: rad, prototype). A config's score is its seed-mean test score at its best lr on validation
-  (the meta protocol). Per task: the top pick's and always-dense's normalised regret
+- score: for each task, `hpsweep recommend --json` with the task's dims, budget, sequence length,
+  n_train and kind (classification where the task is scored by accuracy: rad, prototype), every
+  candidate listed best first. A config's score is its seed-mean test score at its best lr on
+  validation (the meta protocol). Per task: the top pick's and always-dense's normalised regret
   (best - score) / (best - worst) among the trained configs, their paired difference, the best of
-  the top five; the verdict's gain interval against the actual gain of the pick over dense (does it
-  cover it; did sparsity pay where the verdict said it would, beyond the pair's seed noise).
+  the top five; the Kendall tau of recommend's whole order against the scores, beside the tau it
+  said held near the request (`nearby`); the verdict's gain interval against the actual gain of the
+  pick over dense (does it cover it; did sparsity pay where the verdict said it would, beyond the
+  pair's seed noise).
   Bootstrap 90% intervals over tasks. Prints Markdown; writes OUT/verify.json.
 """
 
@@ -33,6 +36,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import yaml
+from scipy.stats import kendalltau, spearmanr
 
 from hpsweep.analysis.dense_gain import claim, claim_right
 from hpsweep.analysis.evaluate import bootstrap_interval
@@ -119,7 +123,8 @@ def train(args) -> None:
 
 def recommend(meta: str, t: dict) -> dict:
     cmd = [HPSWEEP, "recommend", "-x", str(t["x"]), "-y", str(t["y"]), "--budget", str(t["budget"])]
-    cmd += ["--seq-len", str(t["seq_len"]), "--n-train", str(t["n_train"]), "--from", meta, "--top", "5", "--json"]
+    # every candidate, best first: the first five are the shortlist, the whole order gives the task's tau
+    cmd += ["--seq-len", str(t["seq_len"]), "--n-train", str(t["n_train"]), "--from", meta, "--top", "1000", "--json"]
     # what the task's user would say: a task scored by accuracy is a classification
     cmd += ["--kind", "classification" if get_task(t["task"]).info().score_name == "accuracy" else "regression"]
     done = subprocess.run(cmd, capture_output=True, text=True)
@@ -141,6 +146,9 @@ def score_task(table: pl.DataFrame, t: dict, rec: dict) -> dict:
     regret = {c: (hi - r["score"]) / (hi - lo) if hi > lo else 0.0 for c, r in rows.items()}
     picks = [key_of(tuple(c[f"d_{b}"] for b in BLOCKS)) for c in rec.get("configs", [])]
     picks = [p for p in picks if p in rows]
+    # recommend lists best first: the position is its order; tau against the measured scores
+    tau = kendalltau(range(len(picks), 0, -1), [rows[p]["score"] for p in picks])[0] if len(picks) > 1 else None
+    near = rec.get("nearby") or {}
     dense = key_of((1.0,) * 6)
     top = picks[0] if picks else None
     verdict = rec.get("verdict") or {}
@@ -158,7 +166,11 @@ def score_task(table: pl.DataFrame, t: dict, rec: dict) -> dict:
         "pick_regret": round(regret[top], 4) if top else None,
         "dense_rank": rows[dense]["rank"],
         "dense_regret": round(regret[dense], 4),
-        "top5_regret": round(min(regret[p] for p in picks), 4) if picks else None,
+        "top5_regret": round(min(regret[p] for p in picks[:5]), 4) if picks else None,
+        "tau": round(float(tau), 4) if tau is not None and math.isfinite(tau) else None,
+        "near_tau": round(near["kendall"], 4) if near else None,
+        "warned": near.get("warned"),
+        "overall_tau": round(rec["held_out"]["kendall"]["mean"], 4) if rec.get("held_out") else None,
         "gain": round(gain, 4) if top else None,
         "noise": round(noise, 4) if top else None,
     }
@@ -204,6 +216,32 @@ def _paired_reading(paired) -> str:
     return "the interval spans zero: no difference shown"
 
 
+def _nearby_reading(df: pl.DataFrame) -> list[str]:
+    """How well recommend's "near this request" tau foretold each task's actual tau, beside the overall
+    one; and the tasks where its sentence said to train the top five (warned) apart from the others."""
+    if df.height < 3:
+        return ["- too few tasks with a nearby estimate to check it"]
+    tau, near, overall = (df[c].to_numpy() for c in ("tau", "near_tau", "overall_tau"))
+    lines = [
+        f"- Kendall tau of recommend's order over the trained configs: {_mean_ci(tau.tolist())}; the "
+        f"'near this request' tau tracked it with Spearman {spearmanr(near, tau)[0]:.2f} and missed it by "
+        f"{np.abs(near - tau).mean():.3f} on average (the overall held-out tau {overall.mean():.2f} by "
+        f"{np.abs(overall - tau).mean():.3f})"
+    ]
+    for label, part in (("warned", df.filter(pl.col("warned"))), ("not warned", df.filter(~pl.col("warned")))):
+        lines.append(
+            f"- {label} (train the top five): {part.height} tasks"
+            if label == "warned"
+            else f"- {label}: {part.height} tasks"
+        )
+        if part.height:
+            lines[-1] += (
+                f"; tau {_mean_ci(part['tau'].to_list())}, top pick's regret {_mean_ci(part['pick_regret'].to_list())}, "
+                f"best of five {_mean_ci(part['top5_regret'].to_list())}"
+            )
+    return lines
+
+
 def report(rows: list[dict], train_s: float) -> str:
     df = pl.DataFrame(rows)
     cols = [c for c in df.columns if c not in ("task",)]
@@ -221,6 +259,8 @@ def report(rows: list[dict], train_s: float) -> str:
         f"- pick minus dense, paired per task: {_mean_ci(paired)} ({_paired_reading(paired)})",
         f"- best of the top five: {_mean_ci(scored['top5_regret'].to_list())}",
     ]
+    if "near_tau" in df.columns:
+        lines += _nearby_reading(df.filter(pl.col("tau").is_not_null() & pl.col("near_tau").is_not_null()))
     if "v_covered" in df.columns:
         v = df.filter(pl.col("v_covered").is_not_null())
         claims = {c: int((v["v_claim"] == c).sum()) for c in ("pays", "dense", "unclear")}

@@ -45,7 +45,7 @@ def recommend(input_dim, output_dim, budget, results, sweeps, tasks, top, seq_le
     from hpsweep.analysis.recommend import quality_line
 
     # the same filters as an earlier `analyze` find its saved models; other filters fit their own
-    table, bundle, refitted, verdict = recommend_for(
+    table, bundle, refitted, verdict, near = recommend_for(
         results,
         options(sweeps, tasks, filters_hint="--sweep/--task"),
         input_dim,
@@ -75,6 +75,7 @@ def recommend(input_dim, output_dim, budget, results, sweeps, tasks, top, seq_le
                     "refitted": refitted,
                     "configs": table.to_dicts(),
                     "verdict": verdict,
+                    "nearby": near,
                 }
             )
         )
@@ -92,6 +93,8 @@ def recommend(input_dim, output_dim, budget, results, sweeps, tasks, top, seq_le
         )
     )
     click.echo(paragraph(f"verdict: {verdict['sentence']}"))
+    if near is not None:
+        click.echo(paragraph(near["sentence"]))
     click.echo(
         paragraph(
             "hx..yy: the six blocks' densities (2 decimals; --json has them exact); standing: where the "

@@ -114,7 +114,7 @@ class Dashboard:
         from hpsweep.sweep.dashboard.form import parse_recommend
 
         x, y, budget, kind = parse_recommend(raw)
-        table, bundle, verdict = self.source.recommend(x, y, budget, top=5, kind=kind)
+        table, bundle, verdict, near = self.source.recommend(x, y, budget, top=5, kind=kind)
         cols = [
             c
             for c in (
@@ -138,6 +138,7 @@ class Dashboard:
             "rows": [[views.number(r[c]) for c in cols] for r in table.iter_rows(named=True)],
             "request": {"input_dim": x, "output_dim": y, "budget": budget, "kind": kind},
             "verdict": verdict["sentence"],
+            "nearby": near["sentence"] if near else None,
         }
 
 

@@ -262,13 +262,14 @@ class StoreSource:
 
     def recommend(
         self, input_dim: int, output_dim: int, budget: float, top: int = 5, kind: str | None = None
-    ) -> tuple[pl.DataFrame, dict, dict]:
-        """`recommend`'s table, the saved analysis and the verdict against dense (its checks and
-        one-line errors are the CLI's).
+    ) -> tuple[pl.DataFrame, dict, dict, dict | None]:
+        """`recommend`'s table, the saved analysis, the verdict against dense and how the order held up
+        near the request (its checks and one-line errors are the CLI's).
 
         Raises:
             DescriptorError, AnalysisError: a bad request, or no current analysis to answer from.
         """
+        from hpsweep.analysis.nearby import nearby
         from hpsweep.analysis.recommend import check_request, recommend_with_verdict
 
         check_request(input_dim, output_dim, budget, top=top, kind=kind)
@@ -279,4 +280,4 @@ class StoreSource:
                 f"hpsweep analyze {self.root}"
             )
         table, verdict = recommend_with_verdict(bundle, input_dim, output_dim, budget, top=top, kind=kind)
-        return table, bundle, verdict
+        return table, bundle, verdict, nearby(bundle, input_dim, output_dim, budget, kind=kind)

@@ -44,9 +44,11 @@ def test_recommend_json_reuses_saved_models(synth_root, capsys):
     assert out["refitted"] is False and len(out["configs"]) == 2
     assert {"d_hx", "d_hh", "hidden", "hidden_proportion", "predicted", "low", "high"} <= set(out["configs"][0])
     assert out["quality"].startswith(f"model {out['model']}: on 10 held-out tasks")
+    assert out["nearby"]["k"] == 5 and len(set(out["nearby"]["groups"])) == 5
     main(["recommend", "-x", "200", "-y", "8", "--budget", "50000", "--from", str(synth_root)])
     text = capsys.readouterr().out
     assert "band" in text and "…" not in text and "held-out tasks Kendall tau" in text
+    assert "near this request: on the 5 held-out task x budget groups nearest it (" in text
     assert max(len(line) for line in text.splitlines()) <= 80
     first = text.splitlines()[3]  # title, header, rule, then the first config: densities, then its name
     assert first.startswith("1  ") and first.split("  ")[1].strip().endswith(")"), text

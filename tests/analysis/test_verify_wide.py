@@ -54,9 +54,10 @@ def test_a_pick_is_scored_against_dense_and_the_verdict_checked():
     assert (row["pick_rank"], row["pick_regret"], row["dense_regret"], row["top5_regret"]) == (3, 1.0, 0.5, 0.0)
     assert row["gain"] == pytest.approx(-0.10)
     assert row["v_claim"] == "pays" and not row["v_covered"] and not row["v_hit"]
+    assert row["tau"] == -1.0  # the worse of the two listed first
     rec["configs"].reverse()  # the sparse config first: it beats dense by 0.10, far beyond the seed noise
     row = verify_wide.score_task(table, task, rec)
-    assert row["pick_regret"] == 0.0 and row["gain"] == pytest.approx(0.10)
+    assert row["pick_regret"] == 0.0 and row["gain"] == pytest.approx(0.10) and row["tau"] == 1.0
     assert row["v_claim"] == "pays" and row["v_hit"] and not row["v_covered"]  # 0.10 is above the interval's 0.08
     rec["verdict"] = {"gain": 0.0, "low": -0.3, "high": 0.3}
     row = verify_wide.score_task(table, task, rec)
@@ -71,3 +72,13 @@ def test_the_report_gives_the_paired_difference_with_its_interval():
     text = verify_wide.report(rows, 60.0)
     assert "4 held-out tasks, 4 answered; 60 s of training" in text
     assert "- pick minus dense, paired per task: -0.275 [" in text
+    assert "'near this request'" not in text  # rows scored before recommend said it
+    for r, (tau, near) in zip(rows, [(0.9, 0.8), (0.2, 0.3), (0.5, 0.6), (0.7, 0.7)]):
+        r |= {"tau": tau, "near_tau": near, "overall_tau": 0.6, "warned": near < 0.5}
+    text = verify_wide.report(rows, 60.0)
+    assert (
+        "tracked it with Spearman 1.00 and missed it by 0.075 on average (the overall held-out tau 0.60 by 0.225)"
+        in text
+    )
+    assert "- warned (train the top five): 1 tasks; tau +0.200 [" in text
+    assert "- not warned: 3 tasks; tau +0.700 [" in text

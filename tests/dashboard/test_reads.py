@@ -213,6 +213,7 @@ def test_with_a_saved_analysis_the_verdict_and_recommend_match_the_cli(tmp_path,
     assert [r[body["columns"].index("config")] for r in body["rows"]] == want["config"].to_list()
     assert len(body["rows"]) == 5
     assert body["verdict"] == want.verdict["sentence"]  # the CLI's sentence under the table
+    assert body["nearby"] == want.nearby["sentence"]
 
 
 def test_an_s3_store_is_served_like_a_local_one(tmp_path, served, s3_server):

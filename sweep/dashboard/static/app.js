@@ -252,7 +252,8 @@ $("recommend-form").addEventListener("submit", async (ev) => {
     out.innerHTML = `<p class="hint">|x| ${r.request.input_dim}, |y| ${r.request.output_dim}, budget ${r.request.budget.toLocaleString("en-US")}: ranked by ${esc(r.model)}.
       standing: where the model places the config among the candidates (1 = first); band: 5%..95% of the standing such picks reached on held-out tasks.</p>
       <table class="grid" id="recommend-table"><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>
-      <p class="hint" id="recommend-verdict">verdict: ${esc(r.verdict)}</p>`;
+      <p class="hint" id="recommend-verdict">verdict: ${esc(r.verdict)}</p>${r.nearby ? `
+      <p class="hint" id="recommend-nearby">${esc(r.nearby)}</p>` : ""}`;
   } catch (e) {
     out.innerHTML = "";
     err.textContent = e.message;
