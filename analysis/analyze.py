@@ -31,7 +31,7 @@ from hpsweep.analysis.evaluate import (
 from hpsweep.analysis.features import GROUP, per_task_sample, with_features
 from hpsweep.analysis.load import collect, scan_trials
 from hpsweep.analysis.metamodels import ABOUT, all_models, coefficients, model_named
-from hpsweep.analysis.nearby import held_out_groups
+from hpsweep.analysis.nearby import held_out_groups, split_by_warning
 from hpsweep.analysis.too_few import too_few_tasks
 from hpsweep.workers.errors import AnalysisError
 
@@ -88,6 +88,7 @@ class AnalysisResult:
     fitted: dict = field(repr=False, default_factory=dict)  # "name/target" -> MetaModel fitted on all tasks
     gain: dict = field(repr=False, default_factory=dict)  # the verdict against dense (analysis/dense_gain.py)
     held_out_groups: list = field(repr=False, default_factory=list)  # the chosen model per group (analysis/nearby.py)
+    warning_split: dict = field(repr=False, default_factory=dict)  # what recommend's warning tells apart (nearby.py)
 
     def warnings(self) -> list[str]:
         out = []
@@ -139,6 +140,7 @@ class AnalysisResult:
             "balance_per_task": self.ranking_per_task.to_dicts(),
             "swept": self.swept,
             "dense_gain": summary(self.gain),
+            "warning_split": self.warning_split,
             "warnings": self.warnings(),
         }
 
@@ -268,6 +270,7 @@ def _analyze(root, opt: AnalysisOptions, with_ranking: bool) -> AnalysisResult:
         ranking, ranking_per_task = rank_balance_metrics(table, folds["loto"], seed=opt.seed)
     else:
         ranking = ranking_per_task = pl.DataFrame()
+    groups = held_out_groups(table, preds[chosen], info, excluded)
     return AnalysisResult(
         n_rows=n_rows,
         n_rows_used=trials.height,
@@ -287,5 +290,6 @@ def _analyze(root, opt: AnalysisOptions, with_ranking: bool) -> AnalysisResult:
         table=table.with_columns(**{f"pred_{k}": v for k, v in preds.items()}),
         fitted=fitted,
         gain=fit_dense_gain(table, preds[chosen], dict(zip(info["unit"], info["seed_noise"]))),
-        held_out_groups=held_out_groups(table, preds[chosen], info, excluded),
+        held_out_groups=groups,
+        warning_split=split_by_warning(groups, models[chosen]["loto"].get("kendall", {}), opt.seed),
     )

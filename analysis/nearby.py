@@ -9,7 +9,7 @@ NEARBY_GROUPS task x budget groups nearest the request, in the space the `neares
 a kind is compared on the other four.
 
 Checked (docs/findings.md §6): leave one task out on meta-wide, from the other tasks' groups, it
-tracked each task's own tau with Spearman 0.80 (research.nearby_check), and on the 13 unseen tasks
+tracked each task's own tau with Spearman 0.80 (split_by_warning; `analyze` prints it), and on the 13 unseen tasks
 of research.verify_wide also 0.80, missing by 0.17 on average where the overall mean missed by
 0.28. The unseen tasks it did not warn about (9) were ordered at tau 0.87, those it warned about (4)
 at 0.21.
@@ -22,11 +22,13 @@ from __future__ import annotations
 
 import math
 import re
+import warnings
 
 import numpy as np
 import polars as pl
+from scipy.stats import ConstantInputWarning, spearmanr
 
-from hpsweep.analysis.evaluate import unit_metrics
+from hpsweep.analysis.evaluate import bootstrap_interval, unit_metrics
 from hpsweep.analysis.features import CLASSIFICATION, GROUP
 from hpsweep.analysis.metamodels import NEAREST_FEATURES
 from hpsweep.analysis.metatable import UNIT
@@ -58,23 +60,18 @@ def request_features(bundle: dict, input_dim: int, output_dim: int, budget: floa
     return out
 
 
-def nearby(bundle: dict, input_dim: int, output_dim: int, budget: float, *, seq_len=None, kind=None) -> dict | None:
-    """{k, kendall, kendall_range, regret1, regret5, families, groups, warned, sentence} over the held-out
-    groups nearest the request; None from a bundle saved without them. warned: their tau is below the
-    lower end of the model's overall held-out interval (the sentence then says to train the top five)."""
-    groups = bundle.get("held_out_groups")
-    if not groups:
-        return None
-    request = request_features(bundle, input_dim, output_dim, budget, seq_len, kind)
+def _nearest(groups: list[dict], request: dict) -> dict:
+    """{k, kendall, kendall_range, regret1, regret5, families, groups} of the NEARBY_GROUPS groups nearest
+    the request (its keys: the features compared, standardised over these groups)."""
     names = list(request)
     X = np.array([[g[f] for f in names] for g in groups], dtype=float)
     mean, std = X.mean(axis=0), X.std(axis=0)
     std[std == 0] = 1.0
     q = (np.array([request[f] for f in names]) - mean) / std
-    near = [groups[i] for i in np.argsort(np.linalg.norm((X - mean) / std - q, axis=1), kind="stable")]
-    near = near[:NEARBY_GROUPS]
+    order = np.argsort(np.linalg.norm((X - mean) / std - q, axis=1), kind="stable")
+    near = [groups[i] for i in order[:NEARBY_GROUPS]]
     values = {m: np.array([g[m] for g in near], dtype=float) for m in METRICS}
-    out = {
+    return {
         "k": len(near),
         "kendall": float(np.nanmean(values["kendall"])),
         "kendall_range": [float(np.nanmin(values["kendall"])), float(np.nanmax(values["kendall"]))],
@@ -83,9 +80,62 @@ def nearby(bundle: dict, input_dim: int, output_dim: int, budget: float, *, seq_
         "families": _families(g["task"] for g in near),
         "groups": [g["unit"] for g in near],
     }
+
+
+def warns(kendall: float, overall: dict) -> bool:
+    """Whether recommend tells the user to train the top five: the nearby tau is below the lower end of
+    the model's overall held-out interval."""
+    return bool(kendall < (overall.get("ci90") or [math.nan])[0])
+
+
+def nearby(bundle: dict, input_dim: int, output_dim: int, budget: float, *, seq_len=None, kind=None) -> dict | None:
+    """{k, kendall, kendall_range, regret1, regret5, families, groups, warned, sentence} over the held-out
+    groups nearest the request; None from a bundle saved without them. warned: see warns()."""
+    groups = bundle.get("held_out_groups")
+    if not groups:
+        return None
+    out = _nearest(groups, request_features(bundle, input_dim, output_dim, budget, seq_len, kind))
     overall = bundle["models"][bundle["chosen"]]["loto"].get("kendall", {})
-    out["warned"] = bool(out["kendall"] < (overall.get("ci90") or [math.nan])[0])
+    out["warned"] = warns(out["kendall"], overall)
     return out | {"sentence": sentence(out, overall)}
+
+
+def split_by_warning(groups: list[dict], overall: dict, seed: int = 0) -> dict:
+    """What the warning tells apart, held out: each task asked about as if new (its groups' features
+    and kind as the request; the neighbours from the other tasks' groups only). warned: the tasks
+    recommend would warn about at any of their budgets. Returns {spearman, error, overall_error,
+    warned, not_warned} (each part: {n_tasks} and, per METRIC, {mean, ci90} over tasks; spearman None
+    where either side is constant); {} with too few tasks to judge one by the others."""
+    tasks = sorted({g["task"] for g in groups})
+    if len(tasks) < 3 or not overall:
+        return {}
+    rows = []
+    for task in tasks:
+        mine = [g for g in groups if g["task"] == task]
+        others = [g for g in groups if g["task"] != task]
+        near = [_nearest(others, {f: g[f] for f in NEAREST_FEATURES})["kendall"] for g in mine]
+        own = {m: float(np.nanmean([g[m] for g in mine])) for m in METRICS}
+        rows.append({"near": float(np.mean(near)), "warned": any(warns(k, overall) for k in near), **own})
+    tau, near = np.array([r["kendall"] for r in rows]), np.array([r["near"] for r in rows])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConstantInputWarning)  # every tau alike: no order to track
+        rho = float(spearmanr(near, tau)[0])
+    return {
+        "spearman": rho if math.isfinite(rho) else None,
+        "error": float(np.abs(near - tau).mean()),
+        "overall_error": float(np.abs(overall["mean"] - tau).mean()),
+        "warned": _part([r for r in rows if r["warned"]], seed),
+        "not_warned": _part([r for r in rows if not r["warned"]], seed),
+    }
+
+
+def _part(rows: list[dict], seed: int) -> dict:
+    out: dict = {"n_tasks": len(rows)}
+    for m in METRICS:
+        values = np.array([r[m] for r in rows], dtype=float)
+        if len(values):
+            out[m] = {"mean": float(values.mean()), "ci90": list(bootstrap_interval(values, seed=seed))}
+    return out
 
 
 def _families(tasks) -> dict[str, int]:

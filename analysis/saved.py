@@ -60,6 +60,7 @@ def bundle_of(result: AnalysisResult) -> dict:
         "ceiling": result.ceiling,
         "gain": result.gain,  # the verdict against dense; a bundle saved before format 4 lacks it
         "held_out_groups": result.held_out_groups,  # recommend's reliability near a request (format 6)
+        "warning_split": result.warning_split,
     }
 
 

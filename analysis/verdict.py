@@ -71,8 +71,28 @@ def verdict(summary: Any) -> dict:
             "note": "share of held-out tasks",
         },
     ]
+    items += _warning_item(_get(summary, "warning_split"))
     items.append(_gain_item(_get(summary, "gain")))
     return {"model": chosen, "n_tasks": n_tasks, "headline": headline, "items": items}
+
+
+def _warning_item(split: dict | None) -> list[dict]:
+    """Held-out tau where recommend would not tell the user to train the top five (analysis/nearby.py);
+    none in a bundle saved before it, or with too few tasks."""
+    if not split:
+        return []
+    calm, warned = split["not_warned"], split["warned"]
+    tau = calm.get("kendall", {}).get("mean", float("nan"))
+    other = (
+        f"; {_fmt(warned['kendall']['mean'])} on the {warned['n_tasks']} it warns about" if warned["n_tasks"] else ""
+    )
+    return [
+        {
+            "label": "tau where recommend does not warn",
+            "value": _fmt(tau),
+            "note": f"{calm['n_tasks']} of {calm['n_tasks'] + warned['n_tasks']} held-out tasks{other}",
+        }
+    ]
 
 
 def _gain_item(gain: dict | None) -> dict:

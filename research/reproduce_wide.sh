@@ -16,6 +16,5 @@ hpsweep run meta-wide --results "$OUT/meta" --progress lines --retry-failed  # 6
 hpsweep analyze "$OUT/meta" --json > "$OUT/analysis.json"
 python -m research.verify_wide score --out "$OUT/verify" --from "$OUT/meta" | tee "$OUT/verify.md"
 python -m research.verify_wide score --out "$OUT/verify13" --from "$OUT/meta" | tee "$OUT/verify13.md"
-python -m research.nearby_check "$OUT/meta" | tee "$OUT/nearby.md"
 python -m research.rad_wide "$OUT/verify" | tee "$OUT/rad.md"
 python -m research.rad_wide "$OUT/meta" | tee -a "$OUT/rad.md"

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from hpsweep.analysis.nearby import NEARBY_GROUPS, nearby
+from hpsweep.analysis.nearby import NEARBY_GROUPS, nearby, split_by_warning
 from hpsweep.analysis.saved import bundle_of
 
 
@@ -84,3 +84,46 @@ def test_analyze_saves_one_row_per_held_out_group_of_the_chosen_model(synth_resu
     for task, tau in per_task.select("task", "kendall").iter_rows():
         mine = [g["kendall"] for g in groups if g["task"] == task]
         assert sum(mine) / len(mine) == pytest.approx(tau)
+
+
+def test_each_task_is_judged_by_the_others_only():
+    """split_by_warning asks about each task as if new: its own groups are not its neighbours."""
+    odd = [group("odd", 100, 0.1, classification=True)]
+    good = [group(f"good{i}", 101 + i, 0.9, classification=True) for i in range(5)]
+    bad = [group(f"bad{i}", 5000 + i, 0.2, classification=True) for i in range(5)]
+    split = split_by_warning(odd + good + bad, {"mean": 0.55, "ci90": [0.5, 0.6]})
+    # odd's neighbours are the five good tasks (0.9): not warned, off by 0.8. Each good task's are the
+    # four others and odd (0.74), each bad task's the four others and the nearest good one (0.34)
+    assert split["not_warned"]["n_tasks"] == 6 and split["warned"]["n_tasks"] == 5
+    assert split["warned"]["kendall"]["mean"] == pytest.approx(0.2)
+    assert split["error"] == pytest.approx((0.8 + 5 * 0.16 + 5 * 0.14) / 11)
+    assert split["overall_error"] == pytest.approx((0.45 + 5 * 0.35 + 5 * 0.35) / 11)
+    assert split_by_warning(odd + good[:1], {"mean": 0.5, "ci90": [0.4, 0.6]}) == {}  # two tasks: too few
+
+
+def test_analyze_prints_and_saves_what_the_warning_tells_apart(synth_result):
+    from hpsweep.analysis.verdict import verdict
+    from hpsweep.sweep.commands.analyze import warning_split_text
+
+    split = synth_result.warning_split
+    n = synth_result.models[synth_result.chosen]["loto"]["kendall"]
+    assert split["warned"]["n_tasks"] + split["not_warned"]["n_tasks"] == len(synth_result.tasks)
+    assert synth_result.metrics()["warning_split"] == split == bundle_of(synth_result)["warning_split"]
+    text = warning_split_text(split, n)
+    assert text.startswith(
+        f"Near a request: recommend reports the held-out tau of the 5 groups nearest it and warns where that is below {n['ci90'][0]:.2f}."
+    )
+    card = next(
+        i for i in verdict(bundle_of(synth_result))["items"] if i["label"] == "tau where recommend does not warn"
+    )
+    assert card["note"].startswith(f"{split['not_warned']['n_tasks']} of {len(synth_result.tasks)} held-out tasks")
+
+
+def test_tasks_all_ordered_alike_have_no_spearman_and_say_so():
+    from hpsweep.sweep.commands.analyze import warning_split_text
+
+    same = [group(f"t{i}", 100 + 50 * i, 0.5, classification=False) for i in range(4)]
+    overall = {"mean": 0.5, "ci90": [0.4, 0.6]}
+    split = split_by_warning(same, overall)
+    assert split["spearman"] is None and split["not_warned"]["n_tasks"] == 4
+    assert "Spearman n/a, off by 0.00 on average" in warning_split_text(split, overall)
