@@ -241,16 +241,17 @@ def _analyze(root, opt: AnalysisOptions, with_ranking: bool) -> AnalysisResult:
     if len(excluded) == len(tasks):
         excluded = set()  # nothing would be left: report everything rather than nothing
     folds = {"loto": loto_folds(tasks), "region": region_folds(table)}
-    models, per_task_rows, preds = {}, [], {}
+    models, per_task_rows, preds, loto_units = {}, [], {}, {}
     for model in all_models(opt.seed):
         entry = {"about": ABOUT[model.name]}
         for split, split_folds in folds.items():
             pred, fit_rows = held_out(lambda m=model: model_named(m.key, opt.seed), table, split_folds)
-            tasks_df = per_task(unit_metrics(table, pred, info))
+            units = unit_metrics(table, pred, info)
+            tasks_df = per_task(units)
             entry[split] = summarise(tasks_df, excluded, opt.seed)
             entry[f"{split}_fit_rows"] = [min(fit_rows), max(fit_rows)]
             if split == "loto":
-                preds[model.key] = pred
+                preds[model.key], loto_units[model.key] = pred, units
                 per_task_rows.append(tasks_df.select(pl.lit(model.key).alias("model"), pl.all()))
         models[model.key] = entry
     baselines = {}
@@ -270,7 +271,7 @@ def _analyze(root, opt: AnalysisOptions, with_ranking: bool) -> AnalysisResult:
         ranking, ranking_per_task = rank_balance_metrics(table, folds["loto"], seed=opt.seed)
     else:
         ranking = ranking_per_task = pl.DataFrame()
-    groups = held_out_groups(table, preds[chosen], info, excluded)
+    groups = held_out_groups(table, loto_units[chosen], excluded)
     return AnalysisResult(
         n_rows=n_rows,
         n_rows_used=trials.height,

@@ -28,7 +28,7 @@ import numpy as np
 import polars as pl
 from scipy.stats import ConstantInputWarning, spearmanr
 
-from hpsweep.analysis.evaluate import bootstrap_interval, unit_metrics
+from hpsweep.analysis.evaluate import bootstrap_interval
 from hpsweep.analysis.features import CLASSIFICATION, GROUP
 from hpsweep.analysis.metamodels import NEAREST_FEATURES
 from hpsweep.analysis.metatable import UNIT
@@ -39,9 +39,10 @@ tracked the unseen tau about as well: Spearman 0.83 and 0.79)."""
 METRICS = ("kendall", "regret1", "regret5")
 
 
-def held_out_groups(table: pl.DataFrame, pred: np.ndarray, info: pl.DataFrame, excluded: set[str]) -> list[dict]:
-    """Per group of the non-excluded tasks: task, unit, NEAREST_FEATURES and the held-out METRICS."""
-    metrics = unit_metrics(table, pred, info).filter(~pl.col("task").is_in(sorted(excluded)))
+def held_out_groups(table: pl.DataFrame, units: pl.DataFrame, excluded: set[str]) -> list[dict]:
+    """Per group of the non-excluded tasks: task, unit, NEAREST_FEATURES and the held-out METRICS
+    (units: the chosen model's analysis.evaluate.unit_metrics, leave one task out)."""
+    metrics = units.filter(~pl.col("task").is_in(sorted(excluded)))
     features = table.group_by(UNIT).agg(*[pl.col(f).first().cast(pl.Float64) for f in NEAREST_FEATURES])
     return metrics.select("task", "unit", *METRICS).join(features, on=UNIT).sort(GROUP, UNIT).to_dicts()
 

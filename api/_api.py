@@ -252,8 +252,8 @@ def recommend(
         score_name, sentence, config}, the top sparse pick's expected gain over the dense model at this
         budget with a held-out-calibrated 90% interval (None numbers, and the sentence says why, when
         there is none). Its `.nearby` says how the order held up on the held-out task x budget groups
-        nearest this request: {k, kendall, kendall_range, regret1, regret5, families, groups, sentence}
-        (analysis/nearby.py; None from models saved without it).
+        nearest this request: {k, kendall, kendall_range, regret1, regret5, families, groups, warned,
+        sentence} (analysis/nearby.py; None from models saved without it).
 
     Raises:
         AnalysisError: too few tasks, or a dim, budget, length, size or kind the results cannot answer for.

@@ -121,6 +121,7 @@ def print_tables(result, model_dir, report, seconds) -> None:
 
 def warning_split_text(split: dict, overall: dict) -> str:
     """What recommend's "train the top five" warning tells apart among the held-out tasks."""
+    from hpsweep.analysis.nearby import NEARBY_GROUPS
 
     def part(p: dict) -> str:
         if not p["n_tasks"]:
@@ -133,7 +134,8 @@ def warning_split_text(split: dict, overall: dict) -> str:
 
     rho = "n/a" if split["spearman"] is None else f"{split['spearman']:.2f}"
     return (
-        f"Near a request: recommend reports the held-out tau of the 5 groups nearest it and warns where that "
+        f"Near a request: recommend reports the held-out tau of the {NEARBY_GROUPS} groups nearest it and warns "
+        f"where that "
         f"is below {overall['ci90'][0]:.2f}. Each task asked about as if new (its neighbours from the other "
         f"tasks): not warned {part(split['not_warned'])}; warned {part(split['warned'])} (top5: mean "
         f"best-of-five regret). The nearby tau tracked each task's own with Spearman {rho}, "
