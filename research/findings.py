@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
 from hpsweep.workers.results import ResultsStore
+from research.findings_meta import analysis_section
+from research.markdown import markdown_table, short_task
 
 DENS = ["d_hx", "d_hh", "d_hy", "d_yx", "d_yh", "d_yy"]
 
@@ -38,15 +39,6 @@ def _family() -> pl.Expr:
 
 def _config() -> pl.Expr:
     return pl.concat_str([pl.col(c).round(2).cast(pl.String) for c in DENS], separator=",")
-
-
-def _table(df: pl.DataFrame, floats: str = "{:.4f}") -> str:
-    head = "| " + " | ".join(df.columns) + " |\n|" + "---|" * len(df.columns) + "\n"
-    rows = [
-        "| " + " | ".join(floats.format(v) if isinstance(v, float) else str(v) for v in r) + " |"
-        for r in df.iter_rows()
-    ]
-    return head + "\n".join(rows) + "\n"
 
 
 def trials(root: str, sweep: str) -> pl.DataFrame:
@@ -86,7 +78,7 @@ def rad_section(df: pl.DataFrame, png: Path) -> str:
         )
         .sort("mean_test", descending=True)
     )
-    out.append("Per family (a config's score is its mean over seeds):\n\n" + _table(fam))
+    out.append("Per family (a config's score is its mean over seeds):\n\n" + markdown_table(fam))
     edges = [0.02, 0.05, 0.15, 0.3, 0.5]
     label = pl.lit(f"> {edges[-1]}")
     for lo, hi in reversed(list(zip([0.0, *edges[:-1]], edges))):
@@ -104,14 +96,14 @@ def rad_section(df: pl.DataFrame, png: Path) -> str:
         .sort("_order")
         .drop("_order")
     )
-    out.append("By HP (all families; a config's test score is its mean over seeds):\n\n" + _table(bins))
+    out.append("By HP (all families; a config's test score is its mean over seeds):\n\n" + markdown_table(bins))
     top = per_config.head(8).select(
         "family", "config", "hidden", "HP", "val_mean", "test_mean", "test_std", "test_min", "test_max"
     )
     refs = per_config.filter(pl.col("family").is_in(["dense", "uniform"]))
     out.append(
         "Top 8 configs by mean validation score, and the dense and uniform references "
-        "(test over seeds: mean, std, min, max):\n\n" + _table(pl.concat([top, refs.select(top.columns)]))
+        "(test over seeds: mean, std, min, max):\n\n" + markdown_table(pl.concat([top, refs.select(top.columns)]))
     )
     # the varied pick (best mean val among non-dense, non-uniform) against dense, seed by seed
     pick = per_config.filter(pl.col("family").is_in(["code", "balanced"])).row(0, named=True)
@@ -174,7 +166,7 @@ def hp_explains(frames: list[pl.DataFrame], png: Path) -> str:
                     sst += float(np.sum((gs - gs.mean()) ** 2))
             rows.append(
                 {
-                    "task": _short(task),
+                    "task": short_task(task),
                     "x": int(d["input_dim"][0]),
                     "y": int(d["output_dim"][0]),
                     "models": d.height,
@@ -187,7 +179,7 @@ def hp_explains(frames: list[pl.DataFrame], png: Path) -> str:
             )
     table = pl.DataFrame(rows).sort("x", "y")
     _dims_plot(frames, table, png / "score_vs_hp_per_task.png")
-    return _table(table, "{:.3f}")
+    return markdown_table(table, "{:.3f}")
 
 
 def _dims_plot(frames: list[pl.DataFrame], table: pl.DataFrame, path: Path) -> None:
@@ -197,7 +189,7 @@ def _dims_plot(frames: list[pl.DataFrame], table: pl.DataFrame, path: Path) -> N
     import matplotlib.pyplot as plt
 
     df = pl.concat([f.select("task", "hidden_proportion", "test_score", "budget") for f in frames])
-    df = df.with_columns(pl.col("task").replace_strict({t: _short(t) for t in df["task"].unique()}))
+    df = df.with_columns(pl.col("task").replace_strict({t: short_task(t) for t in df["task"].unique()}))
     tasks = table["task"].to_list()
     cols = 5
     fig, axes = plt.subplots(
@@ -219,131 +211,6 @@ def _dims_plot(frames: list[pl.DataFrame], table: pl.DataFrame, path: Path) -> N
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
-
-
-def _stat(summary: dict, metric: str, stat: str = "mean") -> float | None:
-    v = summary.get(metric)
-    return None if v is None else v[stat]
-
-
-def _ci(summary: dict, metric: str) -> str:
-    v = summary.get(metric)
-    return "" if v is None else f"{v['ci90'][0]:.2f}..{v['ci90'][1]:.2f}"
-
-
-def analysis_section(path: str, png: Path | None = None) -> str:
-    """The held-out table (leave one task out and region), baselines, ceiling and learning curve of
-    an `hpsweep analyze --json` output."""
-    m = json.loads(Path(path).read_text())
-    rows = []
-    for key, v in m["models"].items():
-        lo = v["loto"]
-        rows.append(
-            {
-                "model": key + (" *" if key == m["chosen_model"] else ""),
-                "tau": _stat(lo, "kendall"),
-                "tau_ci90": _ci(lo, "kendall"),
-                "ndcg5": _stat(lo, "ndcg5"),
-                "regret_median": _stat(lo, "regret1", "median"),
-                "regret_mean": _stat(lo, "regret1"),
-                "regret_mean_ci90": _ci(lo, "regret1"),
-                "top5_regret_median": _stat(lo, "regret5", "median"),
-                "ge_dense": _stat(lo, "ge_dense"),
-                "beats_uniform": _stat(lo, "beats_uniform"),
-                "region_tau": _stat(v["region"], "kendall"),
-                "region_regret_median": _stat(v["region"], "regret1", "median"),
-            }
-        )
-    for key, v in m["baselines"].items():
-        rows.append(
-            {
-                "model": key,
-                "tau": _stat(v, "kendall"),
-                "tau_ci90": "",
-                "ndcg5": None,
-                "regret_median": _stat(v, "regret1", "median"),
-                "regret_mean": _stat(v, "regret1"),
-                "regret_mean_ci90": _ci(v, "regret1"),
-                "top5_regret_median": _stat(v, "regret5", "median"),
-                "ge_dense": _stat(v, "ge_dense"),
-                "beats_uniform": _stat(v, "beats_uniform"),
-                "region_tau": None,
-                "region_regret_median": None,
-            }
-        )
-    c = m["ceiling"]
-    rows.append(
-        {
-            "model": "seed vs seed",
-            "tau": c.get("mean"),
-            "tau_ci90": f"{c['ci90'][0]:.2f}..{c['ci90'][1]:.2f}",
-            "regret_mean_ci90": "",
-        }
-    )
-    table = pl.DataFrame(rows, infer_schema_length=None).fill_null(float("nan"))
-    fit = next(iter(m["models"].values()))["loto_fit_rows"]
-    out = [
-        f"{m['n_tasks']} tasks ({len(m['excluded_tasks'])} near chance, left out: {', '.join(map(_short, m['excluded_tasks'])) or 'none'}), "
-        f"{m['n_groups']} {m['group_kind']} groups, {m['n_configs']} configs, {m['n_rows']} trials; each "
-        f"leave-one-task-out fold fitted on {fit[0]}..{fit[1]} rows; recommend uses `{m['chosen_model']}`.\n",
-        _table(table, "{:.2f}").replace("nan", ""),
-    ]
-    out.append("\n" + paired_with_dense(m))
-    curve = pl.DataFrame(m["learning_curve"])
-    if curve.height:
-        wide = curve.pivot(on="model", index="n_train_tasks", values="kendall_mean").sort("n_train_tasks")
-        out.append(
-            "\nLearning curve, mean held-out Kendall tau by number of training tasks:\n\n" + _table(wide, "{:.2f}")
-        )
-        wide = curve.pivot(on="model", index="n_train_tasks", values="regret1_median").sort("n_train_tasks")
-        out.append("\nLearning curve, median top-pick regret:\n\n" + _table(wide, "{:.3f}"))
-        if png is not None:
-            import matplotlib
-
-            matplotlib.use("Agg")
-            import matplotlib.pyplot as plt
-
-            fig, ax = plt.subplots(figsize=(5.5, 3.4))
-            for (model,), d in curve.group_by(["model"], maintain_order=True):
-                ax.plot(d["n_train_tasks"], d["kendall_mean"], marker="o", label=model)
-            ax.axhline(c.get("mean"), color="grey", ls="--", lw=1, label="seed vs seed")
-            ax.set_xscale("log")  # the sizes double: 5, 10, 20, 40, ...
-            ax.set_xlabel("training tasks")
-            ax.set_ylabel("mean Kendall tau, held-out tasks")
-            ax.legend(fontsize=7)
-            fig.savefig(png / "learning_curve.png", dpi=90, bbox_inches="tight")
-            plt.close(fig)
-    coef = m["paper_coefficients"]
-    terms = [t for t in coef["standing"] if "hidden_proportion" in t]
-    out.append(
-        "\n`paper` polynomial, HP terms (inputs standardised): "
-        + "; ".join(f"{t} {coef['standing'][t]:+.3f} (standing) / {coef['score'][t]:+.3f} (score)" for t in terms)
-    )
-    out.append(
-        "\nBalance metrics, held-out R² gain over the baseline (standing target):\n\n"
-        + _table(pl.DataFrame(m["balance_ranking"]), "{:.4f}")
-    )
-    return "\n".join(out)
-
-
-def paired_with_dense(m: dict) -> str:
-    """The chosen model's top-pick regret minus always-dense's on the same held-out tasks: paired per
-    task, so the tasks' own difficulty cancels (the two unpaired intervals overlap far more)."""
-    from hpsweep.analysis.evaluate import bootstrap_interval
-
-    per = pl.DataFrame(m["per_task"]).filter(~pl.col("task").is_in(m["excluded_tasks"]))
-    wide = (
-        per.filter(pl.col("model").is_in([m["chosen_model"], "always-dense"]))
-        .pivot(on="model", index="task", values="regret1")
-        .drop_nulls()
-    )
-    diff = (wide[m["chosen_model"]] - wide["always-dense"]).to_numpy()
-    lo, hi = bootstrap_interval(diff)
-    return (
-        f"Top-pick regret of `{m['chosen_model']}` minus always-dense's, paired over {len(diff)} held-out "
-        f"tasks: mean {diff.mean():+.3f} (90% CI {lo:+.3f}..{hi:+.3f}); the pick is better on "
-        f"{int((diff < 0).sum())}, worse on {int((diff > 0).sum())}, equal on {int((diff == 0).sum())}."
-    )
 
 
 def verify_section(df: pl.DataFrame, rec_path: str) -> str:
@@ -377,7 +244,7 @@ def verify_section(df: pl.DataFrame, rec_path: str) -> str:
         f"`{rec['model']}`: densities {want}, |h| {top['hidden']}, HP {top['hidden_proportion']:.3f}, predicted "
         f"{top['predicted']:.3f} (band {top['low']:.3f}..{top['high']:.3f}).\n",
         f"Sweep at those dims: {per_config.height} configs, {df.height} models.\n",
-        _table(
+        markdown_table(
             pl.concat(
                 [
                     picked.with_columns(pl.lit("recommended").alias("which")),
@@ -392,12 +259,6 @@ def verify_section(df: pl.DataFrame, rec_path: str) -> str:
         f"{per_config.height} by mean test score.\n",
     ]
     return "\n".join(out)
-
-
-def _short(task: str) -> str:
-    """The task name without its split sizes (they are in the text), for narrow tables."""
-    short = re.sub(r",?n_(train|val|test)=\d+", "", task).replace("(,", "(")
-    return short[:-2] if short.endswith("()") else short
 
 
 def _norm(config: str) -> str:
