@@ -177,7 +177,7 @@ def hp_explains(frames: list[pl.DataFrame], png: Path) -> str:
                     "spearman_hp": float(rho),
                 }
             )
-    table = pl.DataFrame(rows).sort("x", "y")
+    table = pl.DataFrame(rows).sort("x", "y", "task")  # ties in dims: by name, so reruns print alike
     _dims_plot(frames, table, png / "score_vs_hp_per_task.png")
     return markdown_table(table, "{:.3f}")
 
